@@ -1,0 +1,41 @@
+// Protocol constants, beside the messages they govern (see outpost.proto, "The wire").
+
+/** The agent WebSocket endpoint on the hub's HTTPS port. */
+export const AGENT_PATH = '/agent/v1';
+/** The join endpoint: bootstrap token in, agent credential out. */
+export const JOIN_PATH = '/agent/v1/join';
+/** The hub's CA certificate, fetched by `outpost-agent join` and checked against the pinned hash. */
+export const CA_PATH = '/agent/v1/ca.crt';
+
+/** A different major is refused with Error{code: UNSUPPORTED_PROTOCOL}; a higher minor is accepted. */
+export const PROTOCOL_MAJOR = 1;
+export const PROTOCOL_MINOR = 0;
+
+/** Frames above this are refused by both sides; the sender's connection is closed. */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** Changes answers are split to stay well below MAX_FRAME_BYTES. */
+export const CHANGES_CHUNK_BYTES = 1024 * 1024;
+
+export const HEARTBEAT_INTERVAL_MS = 15_000;
+/** Either side closes a connection silent for this many heartbeat intervals. */
+export const MISSED_HEARTBEATS_BEFORE_CLOSE = 3;
+
+/** WebSocket close codes (4000-4999 are the application's). */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  malformedFrame: 4400,
+  unauthorized: 4401,
+  unsupportedProtocol: 4426,
+  heartbeatTimeout: 4408,
+  replaced: 4409,
+} as const;
+
+/** Error codes carried in Error{code}. */
+export const ErrorCode = {
+  malformedFrame: 'MALFORMED_FRAME',
+  unsupportedProtocol: 'UNSUPPORTED_PROTOCOL',
+  unexpectedMessage: 'UNEXPECTED_MESSAGE',
+  notInView: 'NOT_IN_VIEW',
+  internal: 'INTERNAL',
+} as const;
