@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // real hub and agent processes on loopback, e2e tests use the test world (Kubernetes built from source,
 // sshd hosts in network namespaces).
 export default defineConfig({
+  // Unit tests read the proto package from source, so they need no build first.
+  resolve: { alias: { '@outpost/proto': new URL('./proto/src/index.ts', import.meta.url).pathname } },
   test: {
     projects: [
       {

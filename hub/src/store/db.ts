@@ -1,0 +1,31 @@
+// Opens the hub's SQLite file and brings its schema up to date.
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './migrations.js';
+
+export type Db = Database.Database;
+
+export function openDb(path: string): Db {
+  const db = new Database(path);
+  // WAL: readers never block the writer. synchronous=NORMAL in WAL mode loses nothing when the process
+  // is killed (the WAL is in the OS page cache); only a power cut can lose the last transactions.
+  // OUTPOST_DB_SYNC=FULL trades write latency for surviving that too.
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${process.env.OUTPOST_DB_SYNC === 'FULL' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`hub.db has schema version ${current}, newer than this hub knows (${MIGRATIONS.length}); run a newer hub`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

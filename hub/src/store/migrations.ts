@@ -1,0 +1,49 @@
+// Schema migrations, applied in order inside one transaction each; `PRAGMA user_version` records the last.
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES ('revision', 0), ('compacted', 0);
+
+  -- Every object, as the JSON the API serves. namespace is '' for cluster-scoped kinds.
+  CREATE TABLE objects (
+    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, namespace, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX objects_cluster_datacenter ON objects (json_extract(body, '$.spec.datacenter')) WHERE kind = 'Cluster';
+
+  -- The change log every watch reads: one row per write, compacted from the bottom.
+  CREATE TABLE changes (
+    revision INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+    body TEXT NOT NULL
+  );
+
+  -- Which view ('site/<name>', 'seed/<name>', or '*' for every agent) holds which object now.
+  CREATE TABLE view_members (
+    view TEXT NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+    PRIMARY KEY (view, kind, namespace, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX view_members_object ON view_members (kind, namespace, name);
+
+  -- Per view, which objects changed (entered, changed, left) at which revision. A Sync reads this.
+  CREATE TABLE view_changes (
+    view TEXT NOT NULL, revision INTEGER NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+    PRIMARY KEY (view, revision, kind, namespace, name)
+  ) WITHOUT ROWID;
+
+  -- Hashes of token secrets and agent credentials; the secrets themselves are never stored.
+  CREATE TABLE credentials (
+    id TEXT PRIMARY KEY, type TEXT NOT NULL, hash TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL, actor TEXT NOT NULL, verb TEXT NOT NULL,
+    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+    revision INTEGER
+  );
+  `,
+];

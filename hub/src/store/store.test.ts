@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ResourceObject } from '@outpost/proto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConflictError, AlreadyExistsError } from '../errors.js';
+import { Store } from './store.js';
+
+const ctx = { actor: 'test' };
+const obj = (kind: string, name: string, spec: object, namespace?: string): ResourceObject => ({
+  apiVersion: 'outpost.dev/v1alpha1',
+  kind,
+  metadata: { name, ...(namespace ? { namespace } : {}) },
+  spec,
+});
+
+describe('Store', () => {
+  let dir: string;
+  let store: Store;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'outpost-store-'));
+    store = new Store(join(dir, 'hub.db'));
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives every write the next revision and bumps generation on spec change only', () => {
+    const a = store.create(obj('Site', 's1', { location: 'x' }), ctx);
+    expect(a.metadata.resourceVersion).toBe('1');
+    expect(a.metadata.generation).toBe(1);
+    const b = store.replace({ ...a, metadata: { ...a.metadata, labels: { l: '1' } } }, ctx);
+    expect(b.metadata.generation).toBe(1);
+    const c = store.replace({ ...b, spec: { location: 'y' } }, ctx);
+    expect(c.metadata.generation).toBe(2);
+    expect(c.metadata.resourceVersion).toBe('3');
+    const d = store.replaceStatus({ kind: 'Site', namespace: '', name: 's1' }, { agent: 'a' }, ctx);
+    expect(d.metadata.generation).toBe(2);
+    expect(store.revision()).toBe(4);
+    expect(store.changesSince(0)?.map((ch) => ch.type)).toEqual(['ADDED', 'MODIFIED', 'MODIFIED', 'MODIFIED']);
+  });
+
+  it('refuses a stale resourceVersion and a duplicate create, writing nothing', () => {
+    const a = store.create(obj('Site', 's1', {}), ctx);
+    store.replace({ ...a, spec: { location: 'y' } }, ctx);
+    expect(() => store.replace({ ...a, spec: { location: 'z' } }, ctx, { expectResourceVersion: '1' })).toThrow(ConflictError);
+    expect(() => store.create(obj('Site', 's1', {}), ctx)).toThrow(AlreadyExistsError);
+    expect(store.revision()).toBe(2);
+    expect(store.get('Site', '', 's1')?.spec).toEqual({ location: 'y' });
+  });
+
+  it('keeps an object with finalizers until the last is removed', () => {
+    const a = store.create({ ...obj('Site', 's1', {}), metadata: { name: 's1', finalizers: ['f'] } }, ctx);
+    const marked = store.delete({ kind: 'Site', namespace: '', name: 's1' }, ctx);
+    expect(marked.metadata.deletionTimestamp).toBeTruthy();
+    store.replace({ ...a, metadata: { ...a.metadata, finalizers: [] } }, ctx);
+    expect(store.get('Site', '', 's1')).toBeUndefined();
+  });
+
+  describe('views', () => {
+    const site = (n: string) => `site/${n}`;
+    beforeEach(() => {
+      for (const s of ['a', 'b']) {
+        store.create(obj('Site', s, {}), ctx);
+        store.create(obj('Datacenter', `dc-${s}`, { site: s }), ctx);
+        store.create(obj('Host', `h-${s}`, { site: s, address: '10.0.0.1' }), ctx);
+      }
+      store.create(obj('Project', 'p', {}), ctx);
+      store.create(obj('SSHKey', 'k', { publicKey: 'ssh-ed25519 AAAA' }, 'p'), ctx);
+      store.create(obj('SSHKey', 'unused', { publicKey: 'ssh-ed25519 BBBB' }, 'p'), ctx);
+      store.create(obj('Cluster', 'c', { datacenter: 'dc-a', sshKeys: ['k'] }, 'p'), ctx);
+      store.create(obj('Release', '1.33.0', { version: '1.33.0' }), ctx);
+    });
+
+    const names = (objs: ResourceObject[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+
+    it('holds exactly what a site needs', () => {
+      expect(names(store.syncView(site('a'), 0).upserts)).toEqual(['Cluster/c', 'Datacenter/dc-a', 'Host/h-a', 'Release/1.33.0', 'SSHKey/k', 'Site/a']);
+      expect(names(store.syncView(site('b'), 0).upserts)).toEqual(['Datacenter/dc-b', 'Host/h-b', 'Release/1.33.0', 'Site/b']);
+    });
+
+    it('moves a cluster and its keys when the cluster changes datacenter', () => {
+      const r = store.revision();
+      const c = store.get('Cluster', 'p', 'c')!;
+      store.replace({ ...c, spec: { datacenter: 'dc-b', sshKeys: ['k'] } }, ctx);
+      const a = store.syncView(site('a'), r);
+      expect(a.snapshot).toBe(false);
+      expect(a.upserts).toEqual([]);
+      expect(a.removals.map((k) => `${k.kind}/${k.name}`).sort()).toEqual(['Cluster/c', 'SSHKey/k']);
+      expect(names(store.syncView(site('b'), r).upserts)).toEqual(['Cluster/c', 'SSHKey/k']);
+    });
+
+    it('moves every cluster of a datacenter when the datacenter changes site', () => {
+      const r = store.revision();
+      const dc = store.get('Datacenter', '', 'dc-a')!;
+      store.replace({ ...dc, spec: { site: 'b' } }, ctx);
+      expect(store.syncView(site('a'), r).removals.map((k) => k.name).sort()).toEqual(['c', 'dc-a', 'k']);
+      expect(names(store.syncView(site('b'), r).upserts)).toEqual(['Cluster/c', 'Datacenter/dc-a', 'SSHKey/k']);
+    });
+
+    it('does not send status writes to agents, and snapshots after compaction', () => {
+      const r = store.revision();
+      store.replaceStatus({ kind: 'Cluster', namespace: 'p', name: 'c' }, { phase: 'Running' }, ctx);
+      expect(store.syncView(site('a'), r).upserts).toEqual([]);
+      store.compact(store.revision());
+      expect(store.syncView(site('a'), r).snapshot).toBe(true);
+      expect(store.changesSince(r)).toBeUndefined();
+    });
+
+    it('tells listeners which views a committed write touched, and nothing for a failed one', () => {
+      const heard: string[][] = [];
+      store.subscribe((_c, views) => heard.push([...views].sort()));
+      store.create(obj('Release', '1.34.0', {}), ctx);
+      store.create(obj('Host', 'h2', { site: 'b' }), ctx);
+      expect(() => store.create(obj('Host', 'h2', { site: 'b' }), ctx)).toThrow();
+      expect(heard).toEqual([['*'], ['site/b']]);
+    });
+  });
+});

@@ -1,0 +1,374 @@
+// The hub's store: objects, one global strictly increasing revision, the change log watches read, and
+// per-view change logs agents pull from. Everything a write touches happens in one SQLite transaction.
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Cluster, Datacenter, ResourceObject } from '@outpost/proto';
+import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } from '../errors.js';
+import { openDb, type Db } from './db.js';
+import { ALL_AGENTS_VIEW, dependentsOf, viewsOf, type ObjectKey, type ViewLookup } from './views.js';
+
+export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface StoreChange {
+  revision: number;
+  type: ChangeType;
+  object: ResourceObject;
+}
+
+/** Who writes, for the audit log. */
+export interface WriteContext {
+  actor: string;
+}
+
+export interface WriteOptions {
+  /** Refuse the write with ConflictError unless the object's resourceVersion is this. */
+  expectResourceVersion?: string | undefined;
+}
+
+export interface ViewSync {
+  snapshot: boolean;
+  revision: number;
+  /** Objects now in the view (upserts), and keys that left it or were deleted. */
+  upserts: ResourceObject[];
+  removals: ObjectKey[];
+}
+
+export interface ListOptions {
+  namespace?: string | undefined;
+  labelSelector?: Record<string, string> | undefined;
+}
+
+type Listener = (changes: readonly StoreChange[], touchedViews: ReadonlySet<string>) => void;
+
+interface Row {
+  body: string;
+}
+
+function now(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function keyOf(obj: ResourceObject): ObjectKey {
+  return { kind: obj.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '' };
+}
+
+function nameOf(k: ObjectKey): ObjectName {
+  return { kind: k.kind, namespace: k.namespace || undefined, name: k.name };
+}
+
+export class Store {
+  private readonly db: Db;
+  private readonly listeners = new Set<Listener>();
+  private pending: StoreChange[] = [];
+  private pendingViews = new Set<string>();
+  private readonly stmts;
+  private readonly lookup: ViewLookup;
+
+  constructor(path: string) {
+    this.db = openDb(path);
+    const db = this.db;
+    this.stmts = {
+      revision: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'revision'`),
+      compacted: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'compacted'`),
+      setMeta: db.prepare<[number, string]>(`UPDATE meta SET value = ? WHERE key = ?`),
+      get: db.prepare<[string, string, string], Row>(`SELECT body FROM objects WHERE kind = ? AND namespace = ? AND name = ?`),
+      listKind: db.prepare<[string], Row>(`SELECT body FROM objects WHERE kind = ? ORDER BY namespace, name`),
+      listKindNs: db.prepare<[string, string], Row>(`SELECT body FROM objects WHERE kind = ? AND namespace = ? ORDER BY name`),
+      put: db.prepare<[string, string, string, number, string]>(
+        `INSERT INTO objects (kind, namespace, name, revision, body) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (kind, namespace, name) DO UPDATE SET revision = excluded.revision, body = excluded.body`,
+      ),
+      del: db.prepare<[string, string, string]>(`DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?`),
+      logChange: db.prepare<[number, string, string, string, string, string]>(
+        `INSERT INTO changes (revision, type, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      changesSince: db.prepare<[number], { revision: number; type: ChangeType; body: string }>(
+        `SELECT revision, type, body FROM changes WHERE revision > ? ORDER BY revision`,
+      ),
+      clustersInDc: db.prepare<[string], Row>(`SELECT body FROM objects WHERE kind = 'Cluster' AND json_extract(body, '$.spec.datacenter') = ?`),
+      clustersUsingKey: db.prepare<[string, string], Row>(
+        `SELECT body FROM objects WHERE kind = 'Cluster' AND namespace = ?
+         AND EXISTS (SELECT 1 FROM json_each(json_extract(body, '$.spec.sshKeys')) WHERE value = ?)`,
+      ),
+      memberViews: db.prepare<[string, string, string], { view: string }>(`SELECT view FROM view_members WHERE kind = ? AND namespace = ? AND name = ?`),
+      addMember: db.prepare<[string, string, string, string]>(`INSERT OR IGNORE INTO view_members (view, kind, namespace, name) VALUES (?, ?, ?, ?)`),
+      removeMember: db.prepare<[string, string, string, string]>(`DELETE FROM view_members WHERE view = ? AND kind = ? AND namespace = ? AND name = ?`),
+      isMember: db.prepare<[string, string, string, string], { one: number }>(
+        `SELECT 1 AS one FROM view_members WHERE view = ? AND kind = ? AND namespace = ? AND name = ?`,
+      ),
+      viewChange: db.prepare<[string, number, string, string, string]>(
+        `INSERT OR IGNORE INTO view_changes (view, revision, kind, namespace, name) VALUES (?, ?, ?, ?, ?)`,
+      ),
+      viewChangedSince: db.prepare<[string, number], { kind: string; namespace: string; name: string }>(
+        `SELECT DISTINCT kind, namespace, name FROM view_changes WHERE view IN (?, '${ALL_AGENTS_VIEW}') AND revision > ?`,
+      ),
+      viewSnapshot: db.prepare<[string], Row>(
+        `SELECT o.body FROM view_members m JOIN objects o USING (kind, namespace, name) WHERE m.view IN (?, '${ALL_AGENTS_VIEW}')`,
+      ),
+      audit: db.prepare<[string, string, string, string, string, string, number | null]>(
+        `INSERT INTO audit (time, actor, verb, kind, namespace, name, revision) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      compactChanges: db.prepare<[number]>(`DELETE FROM changes WHERE revision <= ?`),
+      compactViewChanges: db.prepare<[number]>(`DELETE FROM view_changes WHERE revision <= ?`),
+    };
+    this.lookup = {
+      datacenter: (name) => this.get<Datacenter>('Datacenter', '', name),
+      clustersUsingKey: (ns, key) => this.stmts.clustersUsingKey.all(ns, key).map((r) => JSON.parse(r.body) as Cluster),
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Calls `fn` after every committed write with what it changed and which views it touched. */
+  subscribe(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  revision(): number {
+    return this.stmts.revision.get()!.value;
+  }
+
+  compactedRevision(): number {
+    return this.stmts.compacted.get()!.value;
+  }
+
+  get<T extends ResourceObject = ResourceObject>(kind: string, namespace: string, name: string): T | undefined {
+    const row = this.stmts.get.get(kind, namespace, name);
+    return row ? (JSON.parse(row.body) as T) : undefined;
+  }
+
+  mustGet<T extends ResourceObject = ResourceObject>(kind: string, namespace: string, name: string): T {
+    const obj = this.get<T>(kind, namespace, name);
+    if (!obj) throw new NotFoundError({ kind, namespace, name });
+    return obj;
+  }
+
+  list<T extends ResourceObject = ResourceObject>(kind: string, opts: ListOptions = {}): T[] {
+    const rows = opts.namespace !== undefined ? this.stmts.listKindNs.all(kind, opts.namespace) : this.stmts.listKind.all(kind);
+    const items = rows.map((r) => JSON.parse(r.body) as T);
+    const sel = opts.labelSelector;
+    if (!sel) return items;
+    return items.filter((o) => Object.entries(sel).every(([k, v]) => o.metadata.labels?.[k] === v));
+  }
+
+  /** Runs `fn` in one transaction; listeners hear about its writes only after it commits. */
+  transaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    let result: T;
+    try {
+      result = this.db.transaction(fn).immediate();
+    } catch (err) {
+      this.pending = [];
+      this.pendingViews = new Set();
+      throw err;
+    }
+    const changes = this.pending;
+    const views = this.pendingViews;
+    this.pending = [];
+    this.pendingViews = new Set();
+    if (changes.length > 0) for (const l of this.listeners) l(changes, views);
+    return result;
+  }
+
+  create<T extends ResourceObject>(obj: T, ctx: WriteContext): T {
+    return this.transaction(() => {
+      const k = keyOf(obj);
+      if (this.stmts.get.get(k.kind, k.namespace, k.name)) throw new AlreadyExistsError(nameOf(k));
+      const revision = this.nextRevision();
+      const stored: T = {
+        ...obj,
+        metadata: {
+          ...obj.metadata,
+          uid: randomUUID(),
+          resourceVersion: String(revision),
+          generation: 1,
+          creationTimestamp: now(),
+          deletionTimestamp: undefined,
+        },
+      };
+      this.commitWrite(revision, 'ADDED', undefined, stored, ctx, 'create');
+      return stored;
+    });
+  }
+
+  /**
+   * Replaces an object's metadata (user-settable parts) and spec; status is kept. The generation goes up
+   * only when the spec changes. Removing the last finalizer of an object being deleted deletes it.
+   */
+  replace<T extends ResourceObject>(obj: T, ctx: WriteContext, opts: WriteOptions = {}): T {
+    return this.transaction(() => {
+      const k = keyOf(obj);
+      const current = this.mustGetForWrite<T>(k, opts);
+      const revision = this.nextRevision();
+      const specChanged = !isDeepStrictEqual(obj.spec ?? null, current.spec ?? null);
+      const stored: T = {
+        ...obj,
+        metadata: {
+          ...obj.metadata,
+          uid: current.metadata.uid,
+          creationTimestamp: current.metadata.creationTimestamp,
+          deletionTimestamp: current.metadata.deletionTimestamp,
+          resourceVersion: String(revision),
+          generation: (current.metadata.generation ?? 1) + (specChanged ? 1 : 0),
+        },
+        status: current.status,
+      };
+      if (stored.metadata.deletionTimestamp && !stored.metadata.finalizers?.length) {
+        this.commitWrite(revision, 'DELETED', current, undefined, ctx, 'delete');
+        return stored;
+      }
+      this.commitWrite(revision, 'MODIFIED', current, stored, ctx, 'replace');
+      return stored;
+    });
+  }
+
+  /** Writes only the status. Agents do not see it (views carry desired state), watches do. */
+  replaceStatus<T extends ResourceObject>(k: ObjectKey, status: T['status'], ctx: WriteContext, opts: WriteOptions = {}): T {
+    return this.transaction(() => {
+      const current = this.mustGetForWrite<T>(k, opts);
+      const revision = this.nextRevision();
+      const stored: T = { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) }, status };
+      this.stmts.put.run(k.kind, k.namespace, k.name, revision, JSON.stringify(stored));
+      this.stmts.logChange.run(revision, 'MODIFIED', k.kind, k.namespace, k.name, JSON.stringify(stored));
+      this.stmts.audit.run(now(), ctx.actor, 'update-status', k.kind, k.namespace, k.name, revision);
+      this.pending.push({ revision, type: 'MODIFIED', object: stored });
+      return stored;
+    });
+  }
+
+  /**
+   * Deletes an object; one with finalizers is only marked (deletionTimestamp) until they are removed.
+   * Returns the object as it was last stored.
+   */
+  delete(k: ObjectKey, ctx: WriteContext, opts: WriteOptions = {}): ResourceObject {
+    return this.transaction(() => {
+      const current = this.mustGetForWrite<ResourceObject>(k, opts);
+      if (current.metadata.finalizers?.length && current.metadata.deletionTimestamp) return current;
+      const revision = this.nextRevision();
+      if (current.metadata.finalizers?.length) {
+        const marked = { ...current, metadata: { ...current.metadata, deletionTimestamp: now(), resourceVersion: String(revision) } };
+        this.commitWrite(revision, 'MODIFIED', current, marked, ctx, 'delete');
+        return marked;
+      }
+      this.commitWrite(revision, 'DELETED', current, undefined, ctx, 'delete');
+      return { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) } };
+    });
+  }
+
+  /** Writes from the global change log after `revision`, for watches. Undefined when compacted past it. */
+  changesSince(revision: number): StoreChange[] | undefined {
+    if (revision < this.compactedRevision()) return undefined;
+    return this.stmts.changesSince.all(revision).map((r) => ({ revision: r.revision, type: r.type, object: JSON.parse(r.body) as ResourceObject }));
+  }
+
+  /**
+   * What an agent of `view` needs to go from `since` to now. A snapshot when `since` is 0 or older than
+   * the compacted log; otherwise the objects that entered or changed (current state) and those that left.
+   */
+  syncView(view: string, since: number): ViewSync {
+    const revision = this.revision();
+    if (since === 0 || since < this.compactedRevision() || since > revision) {
+      const upserts = this.stmts.viewSnapshot.all(view).map((r) => JSON.parse(r.body) as ResourceObject);
+      return { snapshot: true, revision, upserts, removals: [] };
+    }
+    const upserts: ResourceObject[] = [];
+    const removals: ObjectKey[] = [];
+    for (const k of this.stmts.viewChangedSince.all(view, since)) {
+      const inView = this.stmts.isMember.get(view, k.kind, k.namespace, k.name) ?? this.stmts.isMember.get(ALL_AGENTS_VIEW, k.kind, k.namespace, k.name);
+      const obj = inView ? this.get(k.kind, k.namespace, k.name) : undefined;
+      if (obj) upserts.push(obj);
+      else removals.push({ kind: k.kind, namespace: k.namespace, name: k.name });
+    }
+    return { snapshot: false, revision, upserts, removals };
+  }
+
+  inView(view: string, k: ObjectKey): boolean {
+    return this.stmts.isMember.get(view, k.kind, k.namespace, k.name) !== undefined;
+  }
+
+  /** Drops change-log entries at or below `revision`; syncs and watches from before it get a snapshot / 410. */
+  compact(revision: number): void {
+    this.transaction(() => {
+      const upTo = Math.min(revision, this.revision());
+      if (upTo <= this.compactedRevision()) return;
+      this.stmts.compactChanges.run(upTo);
+      this.stmts.compactViewChanges.run(upTo);
+      this.stmts.setMeta.run(upTo, 'compacted');
+    });
+  }
+
+  /** Records a write that changed no object (a denied request, a token redeemed) in the audit log. */
+  audit(ctx: WriteContext, verb: string, k: ObjectKey): void {
+    this.stmts.audit.run(now(), ctx.actor, verb, k.kind, k.namespace, k.name, null);
+  }
+
+  auditLog(limit = 100): Array<{ time: string; actor: string; verb: string; kind: string; namespace: string; name: string; revision: number | null }> {
+    return this.db.prepare(`SELECT time, actor, verb, kind, namespace, name, revision FROM audit ORDER BY id DESC LIMIT ?`).all(limit) as never;
+  }
+
+  /** The credential store: hashes of token secrets and agent credentials, by id. */
+  putCredential(id: string, type: string, hash: string): void {
+    this.db.prepare(`INSERT INTO credentials (id, type, hash) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET type = excluded.type, hash = excluded.hash`).run(id, type, hash);
+  }
+
+  credential(id: string): { type: string; hash: string } | undefined {
+    return this.db.prepare<[string], { type: string; hash: string }>(`SELECT type, hash FROM credentials WHERE id = ?`).get(id);
+  }
+
+  deleteCredential(id: string): void {
+    this.db.prepare(`DELETE FROM credentials WHERE id = ?`).run(id);
+  }
+
+  private nextRevision(): number {
+    const revision = this.revision() + 1;
+    this.stmts.setMeta.run(revision, 'revision');
+    return revision;
+  }
+
+  private mustGetForWrite<T extends ResourceObject>(k: ObjectKey, opts: WriteOptions): T {
+    const current = this.get<T>(k.kind, k.namespace, k.name);
+    if (!current) throw new NotFoundError(nameOf(k));
+    const expected = opts.expectResourceVersion;
+    if (expected && expected !== current.metadata.resourceVersion) {
+      throw new ConflictError(nameOf(k), expected, current.metadata.resourceVersion ?? '');
+    }
+    return current;
+  }
+
+  private commitWrite(revision: number, type: ChangeType, before: ResourceObject | undefined, after: ResourceObject | undefined, ctx: WriteContext, verb: string): void {
+    const obj = (after ?? before)!;
+    const k = keyOf(obj);
+    if (after) this.stmts.put.run(k.kind, k.namespace, k.name, revision, JSON.stringify(after));
+    else this.stmts.del.run(k.kind, k.namespace, k.name);
+    const logged = after ?? { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
+    this.stmts.logChange.run(revision, type, k.kind, k.namespace, k.name, JSON.stringify(logged));
+    this.stmts.audit.run(now(), ctx.actor, verb, k.kind, k.namespace, k.name, revision);
+    this.pending.push({ revision, type, object: logged });
+
+    this.updateMembership(k, after, revision, true);
+    const clustersInDc = (dc: string): Cluster[] => this.stmts.clustersInDc.all(dc).map((r) => JSON.parse(r.body) as Cluster);
+    for (const dep of dependentsOf(before, after, clustersInDc)) {
+      this.updateMembership(dep, this.get(dep.kind, dep.namespace, dep.name), revision, false);
+    }
+  }
+
+  /**
+   * Brings `k`'s view membership in line with `obj` (absent: deleted). Every view it enters or leaves, and
+   * (when its content changed) every view it stays in, gets a view-change row at `revision`.
+   */
+  private updateMembership(k: ObjectKey, obj: ResourceObject | undefined, revision: number, contentChanged: boolean): void {
+    const before = new Set(this.stmts.memberViews.all(k.kind, k.namespace, k.name).map((r) => r.view));
+    const after = new Set(obj ? viewsOf(obj, this.lookup) : []);
+    for (const view of new Set([...before, ...after])) {
+      const moved = before.has(view) !== after.has(view);
+      if (!moved && !contentChanged) continue;
+      if (after.has(view)) this.stmts.addMember.run(view, k.kind, k.namespace, k.name);
+      else this.stmts.removeMember.run(view, k.kind, k.namespace, k.name);
+      this.stmts.viewChange.run(view, revision, k.kind, k.namespace, k.name);
+      this.pendingViews.add(view);
+    }
+  }
+}

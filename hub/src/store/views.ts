@@ -1,0 +1,84 @@
+// Which agent views an object belongs to. Pure: the store passes in how to look things up.
+//
+// A Site's agent sees its Site, the Datacenters it serves, their Clusters, the SSH keys those Clusters
+// name, the Site's Hosts, and every Release ('*'). A Seed's agent likewise, without Hosts. Projects,
+// Agents and Tokens are in no view.
+import type { Cluster, Datacenter, Host, ResourceObject, SSHKey } from '@outpost/proto';
+
+export const ALL_AGENTS_VIEW = '*';
+
+export function siteView(site: string): string {
+  return `site/${site}`;
+}
+export function seedView(seed: string): string {
+  return `seed/${seed}`;
+}
+
+export interface ViewLookup {
+  datacenter(name: string): Datacenter | undefined;
+  /** Clusters in `namespace` that list `sshKey` in spec.sshKeys. */
+  clustersUsingKey(namespace: string, sshKey: string): Cluster[];
+}
+
+function datacenterViews(dc: Datacenter | undefined): string[] {
+  if (dc?.spec?.site) return [siteView(dc.spec.site)];
+  if (dc?.spec?.seed) return [seedView(dc.spec.seed)];
+  return [];
+}
+
+export function viewsOf(obj: ResourceObject, lookup: ViewLookup): string[] {
+  switch (obj.kind) {
+    case 'Release':
+      return [ALL_AGENTS_VIEW];
+    case 'Site':
+      return [siteView(obj.metadata.name ?? '')];
+    case 'Seed':
+      return [seedView(obj.metadata.name ?? '')];
+    case 'Datacenter':
+      return datacenterViews(obj as Datacenter);
+    case 'Host': {
+      const site = (obj as Host).spec?.site;
+      return site ? [siteView(site)] : [];
+    }
+    case 'Cluster': {
+      const dc = (obj as Cluster).spec?.datacenter;
+      return dc ? datacenterViews(lookup.datacenter(dc)) : [];
+    }
+    case 'SSHKey': {
+      const key = obj as SSHKey;
+      const views = new Set<string>();
+      for (const c of lookup.clustersUsingKey(key.metadata.namespace ?? '', key.metadata.name ?? '')) {
+        for (const v of viewsOf(c, lookup)) views.add(v);
+      }
+      return [...views];
+    }
+    default:
+      return [];
+  }
+}
+
+export interface ObjectKey {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/**
+ * Objects whose view membership may change when `before` becomes `after` (either may be absent):
+ * a Datacenter carries its Clusters, a Cluster carries the SSH keys it names.
+ */
+export function dependentsOf(before: ResourceObject | undefined, after: ResourceObject | undefined, clustersInDatacenter: (dc: string) => Cluster[]): ObjectKey[] {
+  const obj = after ?? before;
+  if (!obj) return [];
+  const out: ObjectKey[] = [];
+  if (obj.kind === 'Datacenter') {
+    for (const c of clustersInDatacenter(obj.metadata.name ?? '')) {
+      out.push({ kind: 'Cluster', namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' });
+      out.push(...dependentsOf(undefined, c, clustersInDatacenter));
+    }
+  } else if (obj.kind === 'Cluster') {
+    const keys = new Set([...((before as Cluster | undefined)?.spec?.sshKeys ?? []), ...((after as Cluster | undefined)?.spec?.sshKeys ?? [])]);
+    for (const k of keys) out.push({ kind: 'SSHKey', namespace: obj.metadata.namespace ?? '', name: k });
+  }
+  return out;
+}
