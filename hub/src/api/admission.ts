@@ -1,0 +1,135 @@
+// What the schema cannot say: names, versions, references and choices. Every problem names its field.
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Cluster, Datacenter, FieldProblem, Host, ResourceObject, SSHKey, Token } from '@outpost/proto';
+import { ROLES } from '../auth/principal.js';
+
+const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** A Kubernetes release version: 1.33.0, v1.33.0, 1.33.0-rc.1. */
+export const KUBE_VERSION_RE = /^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/;
+const DURATION_RE = /^(\d+)(s|m|h|d)$/;
+
+export interface AdmissionLookup {
+  exists(kind: string, namespace: string, name: string): boolean;
+  get<T extends ResourceObject>(kind: string, namespace: string, name: string): T | undefined;
+}
+
+type Problems = FieldProblem[];
+
+export function checkName(name: string | null | undefined, field: string, out: Problems): void {
+  if (!name) out.push({ field, message: 'is required' });
+  else if (name.length > 253 || !NAME_RE.test(name)) {
+    out.push({ field, message: `"${name}" must be lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters` });
+  }
+}
+
+function checkCidr(value: string | null | undefined, field: string, out: Problems): void {
+  if (!value) return;
+  const [addr, bits, extra] = value.split('/');
+  const max = isIPv4(addr ?? '') ? 32 : isIPv6(addr ?? '') ? 128 : -1;
+  const n = Number(bits);
+  if (extra !== undefined || max < 0 || !Number.isInteger(n) || n < 0 || n > max) out.push({ field, message: `"${value}" is not a CIDR such as 10.244.0.0/16` });
+}
+
+export function parseDuration(value: string): number | undefined {
+  const m = DURATION_RE.exec(value);
+  if (!m) return undefined;
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+function cluster(c: Cluster, lookup: AdmissionLookup, out: Problems): void {
+  const s = c.spec;
+  if (!s) {
+    out.push({ field: 'spec', message: 'is required' });
+    return;
+  }
+  if (!s.version) out.push({ field: 'spec.version', message: 'is required (a Kubernetes version such as "1.33.0")' });
+  else if (!KUBE_VERSION_RE.test(s.version)) out.push({ field: 'spec.version', message: `"${s.version}" is not a Kubernetes version; write it as MAJOR.MINOR.PATCH, such as "1.33.0"` });
+  let dc: Datacenter | undefined;
+  if (!s.datacenter) out.push({ field: 'spec.datacenter', message: 'is required: the Datacenter the cluster runs in' });
+  else {
+    dc = lookup.get<Datacenter>('Datacenter', '', s.datacenter);
+    if (!dc) out.push({ field: 'spec.datacenter', message: `datacenter "${s.datacenter}" does not exist; create it first (outpost get datacenters lists them)` });
+  }
+  const mode = s.controlPlane?.mode;
+  if (!mode) out.push({ field: 'spec.controlPlane.mode', message: 'is required: "hosted" (pods on a seed) or "kubeadm" (on site hosts)' });
+  else if (mode !== 'hosted' && mode !== 'kubeadm') out.push({ field: 'spec.controlPlane.mode', message: `"${mode}" is not one of hosted, kubeadm` });
+  else if (dc?.spec?.seed && mode !== 'hosted') out.push({ field: 'spec.controlPlane.mode', message: `datacenter "${s.datacenter}" is served by seed "${dc.spec.seed}", which runs hosted control planes only` });
+  else if (dc?.spec?.site && mode !== 'kubeadm') out.push({ field: 'spec.controlPlane.mode', message: `datacenter "${s.datacenter}" is served by site "${dc.spec.site}", which runs kubeadm control planes only` });
+  const replicas = s.controlPlane?.replicas;
+  if (replicas !== undefined && replicas !== null && replicas !== 1 && replicas !== 3) out.push({ field: 'spec.controlPlane.replicas', message: `must be 1 or 3, not ${replicas}` });
+  checkCidr(s.network?.podCidr, 'spec.network.podCidr', out);
+  checkCidr(s.network?.serviceCidr, 'spec.network.serviceCidr', out);
+  (s.sshKeys ?? []).forEach((k: string, i: number) => checkName(k, `spec.sshKeys[${i}]`, out));
+  const pools = new Set<string>();
+  (s.workers ?? []).forEach((w: { name?: string | null }, i: number) => {
+    checkName(w.name, `spec.workers[${i}].name`, out);
+    if (w.name && pools.has(w.name)) out.push({ field: `spec.workers[${i}].name`, message: `"${w.name}" is used by another worker pool` });
+    if (w.name) pools.add(w.name);
+  });
+}
+
+function datacenter(d: Datacenter, lookup: AdmissionLookup, out: Problems): void {
+  const s = d.spec;
+  if (!s?.provider) out.push({ field: 'spec.provider', message: 'is required (baremetal, edge, ...)' });
+  if (!!s?.seed === !!s?.site) {
+    out.push({ field: 'spec.site', message: 'exactly one of spec.seed and spec.site must name who serves this datacenter' });
+    return;
+  }
+  if (s?.seed && !lookup.exists('Seed', '', s.seed)) out.push({ field: 'spec.seed', message: `seed "${s.seed}" does not exist; create it first` });
+  if (s?.site && !lookup.exists('Site', '', s.site)) out.push({ field: 'spec.site', message: `site "${s.site}" does not exist; create it first` });
+}
+
+function host(h: Host, lookup: AdmissionLookup, out: Problems): void {
+  const s = h.spec;
+  if (!s?.site) out.push({ field: 'spec.site', message: 'is required: the Site this host is at' });
+  else if (!lookup.exists('Site', '', s.site)) out.push({ field: 'spec.site', message: `site "${s.site}" does not exist; create it first` });
+  if (!s?.address) out.push({ field: 'spec.address', message: 'is required: the address the site agent reaches the host at' });
+  if (s?.sshPort !== undefined && s.sshPort !== null && (s.sshPort < 1 || s.sshPort > 65535)) out.push({ field: 'spec.sshPort', message: `must be a port (1-65535), not ${s.sshPort}` });
+  if (s?.hostKey && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(s.hostKey)) out.push({ field: 'spec.hostKey', message: 'must be an OpenSSH fingerprint such as SHA256:abc... (ssh-keyscan HOST | ssh-keygen -lf -)' });
+}
+
+function sshKey(k: SSHKey, out: Problems): void {
+  const key = k.spec?.publicKey ?? '';
+  if (!/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-\S+) [A-Za-z0-9+/]+=*( .*)?$/.test(key.trim())) {
+    out.push({ field: 'spec.publicKey', message: 'must be one OpenSSH public key line, such as "ssh-ed25519 AAAA... you@host"' });
+  }
+}
+
+function token(t: Token, lookup: AdmissionLookup, out: Problems): void {
+  const s = t.spec;
+  if (s?.type === 'bootstrap') {
+    if (!!s.seed === !!s.site) out.push({ field: 'spec.site', message: 'a bootstrap token is bound to exactly one of spec.seed and spec.site' });
+    if (s.seed && !lookup.exists('Seed', '', s.seed)) out.push({ field: 'spec.seed', message: `seed "${s.seed}" does not exist; create it first` });
+    if (s.site && !lookup.exists('Site', '', s.site)) out.push({ field: 'spec.site', message: `site "${s.site}" does not exist; create it first` });
+  } else if (s?.type === 'api') {
+    if (!ROLES.includes(s.role as never)) out.push({ field: 'spec.role', message: `must be one of ${ROLES.join(', ')}` });
+    if (s.role !== 'admin' && !s.project) out.push({ field: 'spec.project', message: 'a project role needs the project it applies to' });
+    if (s.project && !lookup.exists('Project', '', s.project)) out.push({ field: 'spec.project', message: `project "${s.project}" does not exist` });
+  } else out.push({ field: 'spec.type', message: 'must be "bootstrap" (for an agent to join) or "api" (for people and automation)' });
+  if (s?.ttl && parseDuration(s.ttl) === undefined) out.push({ field: 'spec.ttl', message: `"${s.ttl}" is not a duration such as 30m, 1h or 7d` });
+}
+
+/** Semantic problems with `obj` (already the right shape), for create and replace alike. */
+export function admit(obj: ResourceObject, lookup: AdmissionLookup): FieldProblem[] {
+  const out: Problems = [];
+  checkName(obj.metadata.name, 'metadata.name', out);
+  switch (obj.kind) {
+    case 'Cluster':
+      cluster(obj as Cluster, lookup, out);
+      break;
+    case 'Datacenter':
+      datacenter(obj as Datacenter, lookup, out);
+      break;
+    case 'Host':
+      host(obj as Host, lookup, out);
+      break;
+    case 'SSHKey':
+      sshKey(obj as SSHKey, out);
+      break;
+    case 'Token':
+      token(obj as Token, lookup, out);
+      break;
+  }
+  return out;
+}

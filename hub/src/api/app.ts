@@ -1,0 +1,121 @@
+// The admin API and the agents' join endpoint, as one Hono app. Tested in process with app.request().
+import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, type ResourceObject } from '@outpost/proto';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { authenticate, type Principal } from '../auth/principal.js';
+import { redeemBootstrapToken } from '../auth/agent-identity.js';
+import { BadRequestError, HubError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { openApiDocument } from './openapi.js';
+import { API_PREFIX, parseResourcePath } from './resource-path.js';
+import { ResourceService } from './resource-service.js';
+import { statusBody } from './status-response.js';
+import { watchResponse } from './watch.js';
+
+export interface ApiOptions {
+  store: Store;
+  caCertPem: string;
+  version: string;
+  log?: { warn(obj: object, msg: string): void };
+}
+
+type Env = { Variables: { principal: Principal } };
+
+async function jsonBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new BadRequestError(`request body is not JSON (${(cause as Error).message}); the CLI converts YAML for you: outpost apply -f FILE`, { cause });
+  }
+}
+
+function parseLabelSelector(raw: string | undefined): Record<string, string> | undefined {
+  if (!raw) return undefined;
+  const out: Record<string, string> = {};
+  for (const term of raw.split(',')) {
+    const [k, v, extra] = term.split('=');
+    if (!k || v === undefined || extra !== undefined) throw new BadRequestError(`labelSelector term "${term}" is not key=value`);
+    out[k.trim()] = v.trim();
+  }
+  return out;
+}
+
+export function createApi(opts: ApiOptions): Hono<Env> {
+  const { store } = opts;
+  const service = new ResourceService(store);
+  const app = new Hono<Env>();
+  const tokenLookup = { token: (id: string) => store.get('Token', '', id), credential: (id: string) => store.credential(id) };
+
+  app.onError((err, c) => {
+    const body = statusBody(err);
+    if (!(err instanceof HubError)) opts.log?.warn({ err }, 'admin API request failed');
+    return c.json(body, body.code as 400);
+  });
+  app.notFound((c) => c.json(statusBody(new HubError(404, 'NotFound', `no such path ${c.req.path}; see /openapi.json`)), 404));
+  app.use('*', bodyLimit({ maxSize: 3 * 1024 * 1024, onError: () => { throw new BadRequestError('request body is larger than 3 MiB'); } }));
+
+  app.get('/healthz', (c) => c.text('ok'));
+  app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision() }));
+  app.get('/openapi.json', (c) => c.json(openApiDocument(opts.version)));
+  app.get(CA_PATH, (c) => c.body(opts.caCertPem, 200, { 'content-type': 'application/x-pem-file' }));
+  app.post(JOIN_PATH, async (c) => {
+    const body = (await jsonBody(c)) as { token?: unknown; version?: unknown };
+    if (typeof body?.token !== 'string') throw new BadRequestError('join needs {"token": "<bootstrap token>"}');
+    return c.json(redeemBootstrapToken(store, body.token, typeof body.version === 'string' ? body.version : 'unknown'));
+  });
+
+  app.get('/apis', (c) => c.json({ kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'outpost.dev', versions: [{ groupVersion: GROUP_VERSION, version: 'v1alpha1' }], preferredVersion: { groupVersion: GROUP_VERSION, version: 'v1alpha1' } }] }));
+  app.get(API_PREFIX, (c) =>
+    c.json({
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: GROUP_VERSION,
+      resources: KINDS.flatMap((k) => [
+        { name: k.plural, singularName: k.singular, namespaced: k.namespaced, kind: k.kind, shortNames: k.shortNames, verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+        { name: `${k.plural}/status`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: ['get', 'update', 'patch'] },
+      ]),
+    }),
+  );
+
+  app.use(`${API_PREFIX}/*`, async (c, next) => {
+    c.set('principal', authenticate(tokenLookup, c.req.header('authorization')));
+    await next();
+  });
+
+  app.all(`${API_PREFIX}/*`, async (c) => {
+    const path = parseResourcePath(c.req.path.slice(API_PREFIX.length));
+    const p = c.get('principal');
+    const method = c.req.method;
+    const status = path.subresource === 'status';
+    if (method === 'GET' && !path.name) {
+      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, p, path);
+      return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector'))));
+    }
+    if (method === 'POST' && !path.name) return c.json(service.create(p, path, await jsonBody(c)), 201);
+    if (!path.name) throw new HubError(405, 'MethodNotAllowed', `${method} is not allowed on a collection; use GET or POST`);
+    let result: ResourceObject;
+    switch (method) {
+      case 'GET':
+        result = service.get(p, path);
+        break;
+      case 'PUT':
+        result = status ? service.replaceStatus(p, path, await jsonBody(c)) : service.replace(p, path, await jsonBody(c));
+        break;
+      case 'PATCH': {
+        const type = c.req.header('content-type') ?? '';
+        if (!/merge-patch\+json|application\/json/.test(type)) throw new HubError(415 as number, 'BadRequest', `PATCH supports application/merge-patch+json only, not ${type || 'no content-type'}`);
+        result = status ? service.patchStatus(p, path, await jsonBody(c)) : service.patch(p, path, await jsonBody(c));
+        break;
+      }
+      case 'DELETE':
+        if (status) throw new HubError(405, 'MethodNotAllowed', 'DELETE is not allowed on /status');
+        result = service.delete(p, path, c.req.query('resourceVersion'));
+        break;
+      default:
+        throw new HubError(405, 'MethodNotAllowed', `${method} is not allowed here`);
+    }
+    return c.json(result);
+  });
+  return app;
+}

@@ -1,0 +1,160 @@
+// The admin API's verbs on resources, apart from HTTP: shape check, admission, authorization, store.
+import { checkResourceShape, GROUP_VERSION, SchemaError, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
+import { authorize, type Principal, type Verb } from '../auth/principal.js';
+import { hashSecret, randomToken } from '../auth/secrets.js';
+import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { admit, parseDuration } from './admission.js';
+import { mergePatch } from './merge-patch.js';
+import type { ResourcePath } from './resource-path.js';
+
+export interface ListResult {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion: string };
+  items: ResourceObject[];
+}
+
+function named(path: ResourcePath): string {
+  if (!path.name) throw new BadRequestError(`this verb needs a name: ${path.kind.plural}/<name>`);
+  return path.name;
+}
+
+export class ResourceService {
+  constructor(private readonly store: Store) {}
+
+  private can(p: Principal, verb: Verb, path: ResourcePath, name = path.name): void {
+    authorize(p, verb, path.kind, path.namespace, name);
+  }
+
+  private key(path: ResourcePath) {
+    return { kind: path.kind.kind, namespace: path.namespace ?? '', name: named(path) };
+  }
+
+  list(p: Principal, path: ResourcePath, labelSelector?: Record<string, string>): ListResult {
+    this.can(p, 'list', path);
+    let items = this.store.list(path.kind.kind, { namespace: path.namespace, labelSelector });
+    if (path.kind.kind === 'Project' && p.role !== 'admin') items = items.filter((o) => o.metadata.name === p.project);
+    return { apiVersion: GROUP_VERSION, kind: `${path.kind.kind}List`, metadata: { resourceVersion: String(this.store.revision()) }, items };
+  }
+
+  get(p: Principal, path: ResourcePath): ResourceObject {
+    this.can(p, 'get', path);
+    const k = this.key(path);
+    return this.store.mustGet(k.kind, k.namespace, k.name);
+  }
+
+  create(p: Principal, path: ResourcePath, body: unknown): ResourceObject {
+    const obj = this.parse(path, body, { nameOptional: path.kind.kind === 'Token' });
+    this.can(p, 'create', path, obj.metadata.name ?? undefined);
+    if (obj.kind === 'Token') return this.createToken(p, obj as Token);
+    this.admit(obj, path);
+    return this.store.create({ ...obj, status: undefined }, { actor: p.name });
+  }
+
+  replace(p: Principal, path: ResourcePath, body: unknown): ResourceObject {
+    const obj = this.parse(path, body);
+    if (obj.metadata.name !== path.name) throw new BadRequestError(`metadata.name "${obj.metadata.name}" does not match the name in the path "${path.name}"`);
+    this.can(p, 'update', path);
+    this.admit(obj, path);
+    return this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined });
+  }
+
+  patch(p: Principal, path: ResourcePath, patch: unknown): ResourceObject {
+    this.can(p, 'patch', path);
+    const current = this.get(p, path);
+    const { status: _ignored, ...patchable } = current;
+    const merged = mergePatch(patchable, patch);
+    const obj = this.parse(path, merged);
+    this.admit(obj, path);
+    const expect = obj.metadata.resourceVersion ?? current.metadata.resourceVersion ?? undefined;
+    return this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: expect });
+  }
+
+  delete(p: Principal, path: ResourcePath, resourceVersion?: string): ResourceObject {
+    this.can(p, 'delete', path);
+    const k = this.key(path);
+    const deleted = this.store.delete(k, { actor: p.name }, { expectResourceVersion: resourceVersion });
+    if (k.kind === 'Token') this.store.deleteCredential(`token/${k.name}`);
+    return deleted;
+  }
+
+  replaceStatus(p: Principal, path: ResourcePath, body: unknown): ResourceObject {
+    this.can(p, 'update', path);
+    const obj = this.parse(path, body);
+    return this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined });
+  }
+
+  patchStatus(p: Principal, path: ResourcePath, patch: unknown): ResourceObject {
+    this.can(p, 'patch', path);
+    const current = this.get(p, path);
+    const obj = this.parse(path, mergePatch(current, patch));
+    return this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: current.metadata.resourceVersion ?? undefined });
+  }
+
+  /** Checks shape, apiVersion, kind and the project of `body` against the path it was sent to. */
+  private parse(path: ResourcePath, body: unknown, opts: { nameOptional?: boolean } = {}): ResourceObject {
+    const what = { kind: path.kind.kind, namespace: path.namespace, name: path.name ?? '(new)' };
+    try {
+      checkResourceShape(path.kind, body);
+    } catch (err) {
+      if (err instanceof SchemaError) throw new InvalidError(what, err.problems);
+      throw err;
+    }
+    const obj = body as ResourceObject;
+    const problems = [];
+    if (obj.apiVersion !== GROUP_VERSION) problems.push({ field: 'apiVersion', message: `must be ${GROUP_VERSION}, not ${JSON.stringify(obj.apiVersion ?? null)}` });
+    if (obj.kind !== path.kind.kind) problems.push({ field: 'kind', message: `must be ${path.kind.kind} at this path, not ${JSON.stringify(obj.kind ?? null)}` });
+    if (!obj.metadata) problems.push({ field: 'metadata', message: 'is required' });
+    else if (!obj.metadata.name && !opts.nameOptional) problems.push({ field: 'metadata.name', message: 'is required' });
+    if (problems.length) throw new InvalidError(what, problems);
+    const ns = obj.metadata.namespace ?? '';
+    if (path.kind.namespaced) {
+      if (!path.namespace) throw new BadRequestError(`${path.kind.plural} live in a project: use /namespaces/<project>/${path.kind.plural}`);
+      if (ns && ns !== path.namespace) throw new BadRequestError(`metadata.namespace "${ns}" does not match the project in the path "${path.namespace}"`);
+      return { ...obj, metadata: { ...obj.metadata, namespace: path.namespace } };
+    }
+    if (ns) throw new InvalidError(what, [{ field: 'metadata.namespace', message: `${path.kind.kind} is not in a project; remove metadata.namespace` }]);
+    return obj;
+  }
+
+  private admit(obj: ResourceObject, path: ResourcePath): void {
+    if (path.kind.namespaced && !this.store.get('Project', '', path.namespace ?? '')) {
+      throw new NotFoundError({ kind: 'Project', name: path.namespace ?? '' });
+    }
+    const problems = admit(obj, {
+      exists: (kind, ns, name) => this.store.get(kind, ns, name) !== undefined,
+      get: (kind, ns, name) => this.store.get(kind, ns, name),
+    });
+    if (problems.length) throw new InvalidError({ kind: obj.kind, namespace: obj.metadata.namespace ?? undefined, name: obj.metadata.name ?? '' }, problems);
+  }
+
+  /** A token's spec is fixed at creation (its secret was issued for it); labels may still change. */
+  private keepImmutable(obj: ResourceObject, path: ResourcePath): ResourceObject {
+    if (path.kind.kind !== 'Token') return obj;
+    const current = this.store.mustGet(path.kind.kind, '', named(path));
+    return { ...obj, spec: current.spec };
+  }
+
+  private createToken(p: Principal, requested: Token): Token {
+    const spec = requested.spec ?? {};
+    const id = requested.metadata.name || randomToken(6);
+    const secret = randomToken(spec.type === 'api' ? 32 : 16);
+    const what = { kind: 'Token', name: id };
+    if (!/^[a-z0-9]{6}$/.test(id)) throw new InvalidError(what, [{ field: 'metadata.name', message: 'a token id is 6 lower-case letters or digits; leave it out to have one made' }]);
+    const ttl = spec.ttl || (spec.type === 'bootstrap' ? '1h' : '');
+    const ttlMs = ttl ? parseDuration(ttl) : undefined;
+    const token: Token = {
+      ...requested,
+      metadata: { ...requested.metadata, name: id },
+      spec: { ...spec, ttl, expires: ttlMs !== undefined ? new Date(Date.now() + ttlMs).toISOString().replace(/\.\d{3}Z$/, 'Z') : spec.expires },
+    };
+    this.admit(token, { kind: { kind: 'Token' } as KindInfo, namespace: undefined, name: id, subresource: undefined });
+    const created = this.store.transaction(() => {
+      const stored = this.store.create({ ...token, status: undefined }, { actor: p.name });
+      this.store.putCredential(`token/${id}`, spec.type ?? '', hashSecret(secret));
+      return stored;
+    });
+    return { ...created, status: { token: `${id}.${secret}` } };
+  }
+}

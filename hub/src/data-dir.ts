@@ -1,0 +1,79 @@
+// The hub's data directory: what `outpost hub init` writes and `outpost hub serve` reads.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Token } from '@outpost/proto';
+import { hashSecret, randomToken } from './auth/secrets.js';
+import { caCertHash, createCa, createServingCert } from './pki/pki.js';
+import { Store } from './store/store.js';
+
+export const dataPaths = (dir: string) => ({
+  caCert: join(dir, 'ca.crt'),
+  caKey: join(dir, 'ca.key'),
+  hubCert: join(dir, 'hub.crt'),
+  hubKey: join(dir, 'hub.key'),
+  secretsKey: join(dir, 'secrets.key'),
+  adminToken: join(dir, 'admin.token'),
+  db: join(dir, 'hub.db'),
+});
+
+export class DataDirError extends Error {
+  override readonly name = 'DataDirError';
+}
+
+export interface InitResult {
+  caHash: string;
+  adminTokenPath: string;
+  caCertPath: string;
+}
+
+export async function initDataDir(dir: string, sans: readonly string[]): Promise<InitResult> {
+  const p = dataPaths(dir);
+  for (const f of [p.caCert, p.db, p.secretsKey]) {
+    if (existsSync(f)) throw new DataDirError(`${dir} is already initialised (${f} exists); refusing to overwrite a hub's keys. Use another --data directory, or remove this one if you mean to start over.`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ca = await createCa('outpost-hub-ca');
+  const serving = await createServingCert(ca, sans);
+  writeFileSync(p.caCert, ca.certPem, { mode: 0o644 });
+  writeFileSync(p.caKey, ca.keyPem, { mode: 0o600 });
+  // The chain lets an agent that trusts only the CA verify the serving certificate.
+  writeFileSync(p.hubCert, serving.certPem + ca.certPem, { mode: 0o644 });
+  writeFileSync(p.hubKey, serving.keyPem, { mode: 0o600 });
+  // For sealing secrets at rest (kubeconfigs, SSH keys) as later features store them.
+  writeFileSync(p.secretsKey, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+
+  const store = new Store(p.db);
+  try {
+    const id = randomToken(6);
+    const secret = randomToken(32);
+    const token: Token = {
+      apiVersion: 'outpost.dev/v1alpha1',
+      kind: 'Token',
+      metadata: { name: id },
+      spec: { type: 'api', role: 'admin', description: 'first admin token, made by outpost hub init' },
+    };
+    store.transaction(() => {
+      store.create(token, { actor: 'outpost hub init' });
+      store.putCredential(`token/${id}`, 'api', hashSecret(secret));
+    });
+    writeFileSync(p.adminToken, `${id}.${secret}\n`, { mode: 0o600 });
+  } finally {
+    store.close();
+  }
+  return { caHash: caCertHash(ca.certPem), adminTokenPath: p.adminToken, caCertPath: p.caCert };
+}
+
+export interface ServingMaterial {
+  caCertPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+export function loadServingMaterial(dir: string): ServingMaterial {
+  const p = dataPaths(dir);
+  for (const f of [p.caCert, p.hubCert, p.hubKey]) {
+    if (!existsSync(f)) throw new DataDirError(`${f} is missing: is ${dir} a hub data directory? Make one with \`outpost hub init --data ${dir}\``);
+  }
+  return { caCertPem: readFileSync(p.caCert, 'utf8'), certPem: readFileSync(p.hubCert, 'utf8'), keyPem: readFileSync(p.hubKey, 'utf8') };
+}

@@ -1,0 +1,189 @@
+// One connected agent, as the hub sees it: Hello, then Syncs answered with Changes, Acks, Statuses and
+// Heartbeats. Talks to its socket only through Peer, so the protocol logic is testable without one.
+import {
+  CHANGES_CHUNK_BYTES, CloseCode, decodeEnvelope, encodeEnvelope, ErrorCode, FrameError, PROTOCOL_MAJOR, PROTOCOL_MINOR,
+  type Agent, type Cluster, type Envelope, type Status,
+} from '@outpost/proto';
+import { setCondition } from '../conditions.js';
+import type { Store } from '../store/store.js';
+import { changesFrames } from './changes-frames.js';
+import type { Presence } from './presence.js';
+
+export interface Peer {
+  send(frame: Uint8Array): void;
+  close(code: number, reason: string): void;
+  /** Bytes queued but not yet written: a slow reader shows here. */
+  bufferedAmount(): number;
+}
+
+export interface SessionContext {
+  store: Store;
+  presence: Presence;
+  heartbeatIntervalMs: number;
+  maxFrameBytes: number;
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void };
+}
+
+/** Kinds an agent may report status for; everything else in its view is input only. */
+const STATUS_KINDS = new Set(['Cluster', 'Host']);
+
+export class AgentSession {
+  readonly agentId: string;
+  readonly view: string;
+  private helloed = false;
+  /** A Poke is out and the agent has not synced since: more writes need no further Poke. */
+  private pokeOutstanding = false;
+  private pokeScheduled = false;
+  lastHeardAt = Date.now();
+  closed = false;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly peer: Peer,
+    agent: Agent,
+    view: string,
+    private readonly address: string,
+  ) {
+    this.agentId = agent.metadata.name ?? '';
+    this.view = view;
+  }
+
+  get ready(): boolean {
+    return this.helloed && !this.closed;
+  }
+
+  onFrame(frame: Uint8Array): void {
+    this.lastHeardAt = Date.now();
+    let env;
+    try {
+      env = decodeEnvelope(frame, this.ctx.maxFrameBytes);
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      this.fail(ErrorCode.malformedFrame, `${err.message}; closing this connection`, CloseCode.malformedFrame);
+      return;
+    }
+    if (!this.helloed && env.body !== 'hello') {
+      this.fail(ErrorCode.unexpectedMessage, `expected Hello first, got ${env.body}`, CloseCode.malformedFrame);
+      return;
+    }
+    switch (env.body) {
+      case 'hello':
+        return this.onHello(env.hello!);
+      case 'sync':
+        return this.onSync(env.sync?.since ?? 0);
+      case 'ack':
+        if (env.ack?.revision) this.ctx.presence.acked(this.agentId, env.ack.revision);
+        return;
+      case 'status':
+        return this.onStatus(env.status!);
+      case 'heartbeat':
+        this.ctx.presence.seen(this.agentId);
+        return;
+      case 'error':
+        this.ctx.log.warn({ agent: this.agentId, code: env.error?.code, message: env.error?.message }, 'agent reported an error');
+        return;
+      default:
+        this.fail(ErrorCode.unexpectedMessage, `${env.body} is not sent by agents`, CloseCode.malformedFrame);
+    }
+  }
+
+  /** The agent's view changed at `revision`. Coalesced to at most one Poke per tick and per Sync. */
+  poke(): void {
+    if (!this.ready || this.pokeOutstanding || this.pokeScheduled) return;
+    this.pokeScheduled = true;
+    setImmediate(() => {
+      this.pokeScheduled = false;
+      if (!this.ready || this.pokeOutstanding) return;
+      this.pokeOutstanding = true;
+      this.send({ poke: { revision: this.ctx.store.revision() } });
+    });
+  }
+
+  heartbeat(now: number): void {
+    if (this.closed) return;
+    if (now - this.lastHeardAt > this.ctx.heartbeatIntervalMs * 3) {
+      this.ctx.log.info({ agent: this.agentId }, 'agent silent for three heartbeat intervals; closing');
+      this.peer.close(CloseCode.heartbeatTimeout, 'heartbeat timeout');
+      this.closed = true;
+      return;
+    }
+    if (this.helloed) this.send({ heartbeat: { sentAtMs: now } });
+  }
+
+  private onHello(hello: NonNullable<Envelope['hello']>): void {
+    if (this.helloed) {
+      this.fail(ErrorCode.unexpectedMessage, 'Hello sent twice', CloseCode.malformedFrame);
+      return;
+    }
+    if (hello.protocolMajor !== PROTOCOL_MAJOR) {
+      this.fail(
+        ErrorCode.unsupportedProtocol,
+        `protocol ${hello.protocolMajor}.${hello.protocolMinor} is not supported by this hub (speaks ${PROTOCOL_MAJOR}.x); install an agent of a matching release`,
+        CloseCode.unsupportedProtocol,
+      );
+      return;
+    }
+    if (hello.agentId && hello.agentId !== this.agentId) {
+      this.fail(ErrorCode.unexpectedMessage, `Hello names agent ${hello.agentId} but the credential is ${this.agentId}`, CloseCode.unauthorized);
+      return;
+    }
+    this.helloed = true;
+    this.ctx.presence.connected(this.agentId, hello.version ?? 'unknown', this.address);
+    this.send({
+      welcome: {
+        hubRevision: this.ctx.store.revision(),
+        heartbeatIntervalMs: this.ctx.heartbeatIntervalMs,
+        maxFrameBytes: this.ctx.maxFrameBytes,
+        protocolMajor: PROTOCOL_MAJOR,
+        protocolMinor: PROTOCOL_MINOR,
+        view: this.view,
+      },
+    });
+  }
+
+  private onSync(since: number): void {
+    this.pokeOutstanding = false;
+    const sync = this.ctx.store.syncView(this.view, since);
+    for (const frame of changesFrames(sync, since, Math.min(CHANGES_CHUNK_BYTES, this.ctx.maxFrameBytes / 2))) this.send(frame);
+  }
+
+  private onStatus(status: Status): void {
+    const ref = status.ref;
+    const key = { kind: ref?.kind ?? '', namespace: ref?.namespace ?? '', name: ref?.name ?? '' };
+    if (!STATUS_KINDS.has(key.kind) || !this.ctx.store.inView(this.view, key)) {
+      this.send({ error: { code: ErrorCode.notInView, message: `${key.kind} ${key.namespace}/${key.name} is not in this agent's view; status ignored` } });
+      this.send({ ack: { statusSeq: status.seq ?? 0 } });
+      return;
+    }
+    const current = this.ctx.store.get<Cluster>(key.kind, key.namespace, key.name);
+    if (current) {
+      let conditions = current.status?.conditions ?? [];
+      for (const c of status.conditions ?? []) conditions = setCondition(conditions, { ...c, observedGeneration: c.observedGeneration || status.observedGeneration || 0 });
+      const next = {
+        ...current.status,
+        ...(status.phase ? { phase: status.phase } : {}),
+        ...(status.endpoint ? { endpoint: status.endpoint } : {}),
+        observedGeneration: status.observedGeneration ?? 0,
+        conditions,
+      };
+      this.ctx.store.replaceStatus(key, next, { actor: `agent:${this.agentId}` });
+    }
+    this.send({ ack: { statusSeq: status.seq ?? 0 } });
+  }
+
+  private send(env: Envelope): void {
+    if (this.closed) return;
+    this.peer.send(encodeEnvelope(env));
+  }
+
+  private fail(code: string, message: string, closeCode: number): void {
+    this.ctx.log.warn({ agent: this.agentId, code, message }, 'closing agent connection');
+    this.send({ error: { code, message, fatal: true } });
+    this.peer.close(closeCode, code);
+    this.closed = true;
+  }
+
+  onClose(): void {
+    this.closed = true;
+  }
+}

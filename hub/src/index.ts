@@ -1,0 +1,5 @@
+export { startHub, type RunningHub } from './hub.js';
+export type { HubOptions } from './hub-options.js';
+export { initDataDir, dataPaths } from './data-dir.js';
+export { Store } from './store/store.js';
+export { createApi } from './api/app.js';

@@ -1,0 +1,82 @@
+// The hub's CA and serving certificate (ECDSA P-256), and the CA pin agents check, as kubeadm's
+import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it loaded first
+// --discovery-token-ca-cert-hash: sha256 over the CA's DER SubjectPublicKeyInfo.
+import { createHash, webcrypto, X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type Key = webcrypto.CryptoKey;
+type KeyPair = webcrypto.CryptoKeyPair;
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY_MS = 86_400_000;
+
+export interface KeyPairPem {
+  certPem: string;
+  keyPem: string;
+}
+
+/** PEM with a final newline, so PEMs can be concatenated into a chain. */
+function pem(text: string): string {
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+async function keyPem(key: Key): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  return pem(x509.PemConverter.encode(der, 'PRIVATE KEY'));
+}
+
+function serial(): string {
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+}
+
+export async function createCa(commonName: string, validDays = 3650): Promise<KeyPairPem> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=${commonName}`,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + validDays * DAY_MS),
+    keys: keys as never,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as never),
+    ],
+  });
+  return { certPem: pem(cert.toString('pem')), keyPem: await keyPem(keys.privateKey) };
+}
+
+/** A serving certificate for `sans` (DNS names or IP addresses), signed by `ca`. */
+export async function createServingCert(ca: KeyPairPem, sans: readonly string[], validDays = 825): Promise<KeyPairPem> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.keyPem), ALG, false, ['sign']);
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: `CN=${sans[0] ?? 'outpost-hub'}`,
+    issuer: caCert.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + validDays * DAY_MS),
+    signingKey: caKey as never,
+    publicKey: keys.publicKey as never,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(sans.map((s) => (isIP(s) ? { type: 'ip' as const, value: s } : { type: 'dns' as const, value: s }))),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+    ],
+  });
+  return { certPem: pem(cert.toString('pem')), keyPem: await keyPem(keys.privateKey) };
+}
+
+/** "sha256:<hex>" of the certificate's DER SubjectPublicKeyInfo. */
+export function caCertHash(certPem: string): string {
+  const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
+  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+}
