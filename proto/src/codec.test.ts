@@ -77,3 +77,11 @@ describe('kinds', () => {
     expect(findKind('pods')).toBeUndefined();
   });
 });
+
+describe('64-bit fields', () => {
+  it('decode as numbers, defaults included', () => {
+    const back = decodeEnvelope(encodeEnvelope({ sync: { since: 0 } }));
+    expect(back.sync?.since).toBe(0);
+    expect(typeof decodeEnvelope(encodeEnvelope({ changes: { revision: 2 ** 40 } })).changes?.revision).toBe('number');
+  });
+});

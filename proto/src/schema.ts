@@ -1,12 +1,6 @@
 // Typed access to the generated code. Every wire and resource type of Outpost is named here, once.
-import $protobuf from 'protobufjs/minimal.js';
+import './no-long.js';
 import { outpost } from './gen/outpost.js';
-
-// 64-bit fields (revisions, generations) decode as plain numbers: they stay far below 2^53, and a Long
-// object leaking into JSON or comparisons is a bug magnet. pbjs --force-number does not reach the
-// decoder, so protobufjs is told here, before any message is read.
-$protobuf.util.Long = undefined as unknown as typeof $protobuf.util.Long;
-$protobuf.configure();
 
 export const pb = outpost.v1alpha1;
 

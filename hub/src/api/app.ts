@@ -3,7 +3,7 @@ import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, type ResourceObject } from '@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type Principal } from '../auth/principal.js';
-import { redeemBootstrapToken } from '../auth/agent-identity.js';
+import { JoinError, redeemBootstrapToken } from '../auth/agent-identity.js';
 import { BadRequestError, HubError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { openApiDocument } from './openapi.js';
@@ -62,7 +62,13 @@ export function createApi(opts: ApiOptions): Hono<Env> {
   app.post(JOIN_PATH, async (c) => {
     const body = (await jsonBody(c)) as { token?: unknown; version?: unknown };
     if (typeof body?.token !== 'string') throw new BadRequestError('join needs {"token": "<bootstrap token>"}');
-    return c.json(redeemBootstrapToken(store, body.token, typeof body.version === 'string' ? body.version : 'unknown'));
+    try {
+      return c.json(redeemBootstrapToken(store, body.token, typeof body.version === 'string' ? body.version : 'unknown'));
+    } catch (err) {
+      if (!(err instanceof JoinError)) throw err;
+      // The code (TOKEN_USED, TOKEN_EXPIRED, ...) lets the agent say exactly why it cannot join.
+      return c.json({ ...statusBody(err), details: { code: err.code } }, err.status as 401);
+    }
   });
 
   app.get('/apis', (c) => c.json({ kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'outpost.dev', versions: [{ groupVersion: GROUP_VERSION, version: 'v1alpha1' }], preferredVersion: { groupVersion: GROUP_VERSION, version: 'v1alpha1' } }] }));

@@ -1,0 +1,53 @@
+// The `outpost-agent` command line: join a hub once, then run.
+import { Command, CommanderError } from 'commander';
+import { startAgent } from '../agent.js';
+import { join, JoinFailed } from '../identity.js';
+import { AGENT_VERSION } from '../version.js';
+
+export function buildProgram(): Command {
+  const program = new Command('outpost-agent')
+    .description('Outpost agent: dials out to the hub, pulls what its Seed or Site needs, makes it real, reports back.')
+    .version(AGENT_VERSION)
+    .showHelpAfterError('(outpost-agent --help lists commands)')
+    .exitOverride();
+  program
+    .command('join')
+    .description('verify the hub by its CA hash and swap a bootstrap token for this agent\'s own credential')
+    .requiredOption('--hub <url>', 'hub URL, such as https://hub.example:8443')
+    .requiredOption('--token <token>', 'bootstrap token from `outpost token create`')
+    .requiredOption('--ca-hash <sha256:hex>', "the hub CA's hash, printed by `outpost token create`")
+    .requiredOption('--data <dir>', 'directory for the agent identity and state')
+    .action(async (o: { hub: string; token: string; caHash: string; data: string }) => {
+      const id = await join({ hub: o.hub, token: o.token, caHash: o.caHash, dataDir: o.data, version: AGENT_VERSION });
+      process.stdout.write(`joined ${id.hub} as agent ${id.agentId} (view ${id.view}); start it with: outpost-agent run --data ${o.data}\n`);
+    });
+  program
+    .command('run')
+    .description('connect to the hub and keep this Seed or Site in step with it, until SIGTERM')
+    .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
+    .action(async (o: { data: string }) => {
+      const agent = await startAgent({ dataDir: o.data });
+      process.stdout.write(`outpost-agent ${AGENT_VERSION} running\n`);
+      await new Promise<void>((resolve) => {
+        const shutdown = (): void => void agent.stop().then(resolve);
+        process.once('SIGTERM', shutdown);
+        process.once('SIGINT', shutdown);
+      });
+    });
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv as string[], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof JoinFailed) {
+      process.stderr.write(`error: join failed (${err.code}): ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,99 @@
+// Joining: fetch the hub's CA, check it against the pinned hash (as kubeadm's discovery does), swap the
+// bootstrap token for the agent's own credential, and keep both in DIR/identity.json.
+import { createHash, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join as joinPath } from 'node:path';
+import { CA_PATH, JOIN_PATH } from '@outpost/proto';
+
+export interface Identity {
+  hub: string;
+  agentId: string;
+  credential: string;
+  caCertPem: string;
+  view: string;
+}
+
+export class JoinFailed extends Error {
+  override readonly name = 'JoinFailed';
+  constructor(readonly code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export const identityPath = (dir: string): string => joinPath(dir, 'identity.json');
+export const statePath = (dir: string): string => joinPath(dir, 'state.db');
+
+export function caHashOf(pem: string): string {
+  const spki = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+}
+
+function httpsCall(url: URL, opts: { method: string; ca?: string; body?: string }): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: opts.method,
+        // Before the CA is verified nothing is trusted; the fetched CA is checked against the pin below.
+        ...(opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false }),
+        headers: opts.body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(opts.body) } : {},
+        timeout: 15_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer within 15 s')));
+    req.on('error', (err) => reject(new JoinFailed('UNREACHABLE', `cannot reach the hub at ${url.origin}: ${err.message}`, { cause: err })));
+    req.end(opts.body);
+  });
+}
+
+export async function join(opts: { hub: string; token: string; caHash: string; dataDir: string; version: string }): Promise<Identity> {
+  if (!/^sha256:[0-9a-f]{64}$/.test(opts.caHash)) throw new JoinFailed('BAD_HASH', `--ca-hash ${opts.caHash} is not sha256:<64 hex digits>; copy it from \`outpost token create\` or \`outpost hub init\``);
+  if (existsSync(identityPath(opts.dataDir))) throw new JoinFailed('ALREADY_JOINED', `${opts.dataDir} already holds a joined agent (${identityPath(opts.dataDir)}); use another --data directory, or remove it to join afresh`);
+  let hub: URL;
+  try {
+    hub = new URL(opts.hub);
+  } catch {
+    throw new JoinFailed('BAD_URL', `--hub ${opts.hub} is not a URL; write it as https://HOST:PORT`);
+  }
+  if (hub.protocol !== 'https:') throw new JoinFailed('BAD_URL', `--hub must be https://, not ${hub.protocol}`);
+
+  const ca = await httpsCall(new URL(CA_PATH, hub), { method: 'GET' });
+  if (ca.status !== 200) throw new JoinFailed('NO_CA', `the hub at ${hub.origin} did not serve its CA (HTTP ${ca.status}); is this an Outpost hub?`);
+  let actual: string;
+  try {
+    actual = caHashOf(ca.text);
+  } catch (cause) {
+    throw new JoinFailed('NO_CA', `the hub at ${hub.origin} served something that is not a certificate`, { cause });
+  }
+  if (actual !== opts.caHash) {
+    throw new JoinFailed('CA_MISMATCH', `the hub's CA hash is ${actual}, not the ${opts.caHash} you pinned: you may be talking to another server. Check --hub and --ca-hash; nothing was sent`);
+  }
+
+  // From here on the hub is verified: its serving certificate must chain to the pinned CA.
+  const res = await httpsCall(new URL(JOIN_PATH, hub), { method: 'POST', ca: ca.text, body: JSON.stringify({ token: opts.token, version: opts.version }) });
+  let body: { message?: string; reason?: string; details?: { code?: string }; agentId?: string; credential?: string; view?: string } = {};
+  try {
+    body = JSON.parse(res.text) as typeof body;
+  } catch {
+    // fall through with an empty body
+  }
+  if (res.status !== 200 || !body.agentId || !body.credential) {
+    throw new JoinFailed(body.details?.code ?? body.reason ?? `HTTP_${res.status}`, body.message ?? `join failed with HTTP ${res.status}`);
+  }
+  const identity: Identity = { hub: hub.origin, agentId: body.agentId, credential: body.credential, caCertPem: ca.text, view: body.view ?? '' };
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(identityPath(opts.dataDir), `${JSON.stringify(identity, null, 2)}\n`, { mode: 0o600 });
+  return identity;
+}
+
+export function loadIdentity(dataDir: string): Identity {
+  const path = identityPath(dataDir);
+  if (!existsSync(path)) throw new JoinFailed('NOT_JOINED', `${dataDir} holds no agent identity; run \`outpost-agent join --hub URL --token TOKEN --ca-hash sha256:... --data ${dataDir}\` first`);
+  return JSON.parse(readFileSync(path, 'utf8')) as Identity;
+}

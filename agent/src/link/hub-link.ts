@@ -1,0 +1,234 @@
+// The agent's link to its hub: dial out over WSS, Hello, pull with Sync, persist, Ack, answer Pokes,
+// heartbeat both ways, report statuses, and reconnect forever with capped exponential backoff and jitter.
+// When the hub is gone nothing here touches local state: the site keeps running what it last received.
+import {
+  AGENT_PATH, decodeEnvelope, encodeEnvelope, FrameError, HEARTBEAT_INTERVAL_MS, MAX_FRAME_BYTES, MISSED_HEARTBEATS_BEFORE_CLOSE,
+  PROTOCOL_MAJOR, PROTOCOL_MINOR, resourceFromWire, type Change, type Envelope, type Welcome,
+} from '@outpost/proto';
+import WebSocket from 'ws';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import type { AppliedChange, IncomingChange, LocalState } from '../state/local-state.js';
+
+export interface HubLinkOptions {
+  hubUrl: string;
+  agentId: string;
+  /** "<agentId>.<secret>" from `outpost-agent join`. */
+  credential: string;
+  /** The hub CA this agent pinned at join; the only CA it trusts. */
+  caCertPem: string;
+  version: string;
+  state: LocalState;
+  /** Called after a batch is persisted and acked, with what changed. */
+  onApplied(changes: readonly AppliedChange[]): void;
+  backoff?: BackoffOptions;
+  /** Local address to dial from (scale tests spread agents over 127.0.0.0/8). */
+  localAddress?: string;
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void; debug(o: object, m: string): void };
+}
+
+export type LinkState = 'idle' | 'connecting' | 'connected' | 'stopped';
+
+export class HubLink {
+  private ws: WebSocket | undefined;
+  private readonly backoff: Backoff;
+  private state: LinkState = 'idle';
+  private welcome: Welcome | undefined;
+  private syncing = false;
+  private syncAgain = false;
+  private partial: Change[] = [];
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Resolves when the first full sync of this process has been applied. */
+  private firstSync: { promise: Promise<void>; resolve(): void };
+  connects = 0;
+
+  constructor(private readonly opts: HubLinkOptions) {
+    this.backoff = new Backoff(opts.backoff);
+    let resolve!: () => void;
+    this.firstSync = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+  }
+
+  get linkState(): LinkState {
+    return this.state;
+  }
+
+  synced(): Promise<void> {
+    return this.firstSync.promise;
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.dial();
+  }
+
+  /** Idempotent; allowed in any state. */
+  stop(): void {
+    this.state = 'stopped';
+    this.clearTimers();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.ws?.close(1001, 'agent stopping');
+    this.ws?.terminate();
+    this.ws = undefined;
+  }
+
+  /** Sends queued statuses now if connected; otherwise they wait in local state for the next connection. */
+  flushStatuses(): void {
+    if (this.state !== 'connected') return;
+    for (const s of this.opts.state.pendingStatuses()) this.send({ status: s });
+  }
+
+  private dial(): void {
+    if (this.state === 'stopped') return;
+    this.state = 'connecting';
+    const url = new URL(AGENT_PATH, this.opts.hubUrl.replace(/^http/, 'ws'));
+    const ws = new WebSocket(url, {
+      ca: this.opts.caCertPem,
+      headers: { authorization: `Bearer ${this.opts.credential}` },
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+      ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
+    });
+    this.ws = ws;
+    ws.binaryType = 'nodebuffer';
+    ws.on('open', () => {
+      this.connects++;
+      this.resetDeadline(HEARTBEAT_INTERVAL_MS);
+      this.send({ hello: { agentId: this.opts.agentId, version: this.opts.version, lastRevision: this.opts.state.revision(), protocolMajor: PROTOCOL_MAJOR, protocolMinor: PROTOCOL_MINOR, capabilities: ['status/v1'] } });
+    });
+    ws.on('message', (data: Buffer, isBinary) => {
+      if (ws !== this.ws) return;
+      if (!isBinary) return this.abort('hub sent a text frame');
+      this.onFrame(data);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        let message = Buffer.concat(chunks).toString('utf8');
+        try {
+          message = (JSON.parse(message) as { message?: string }).message ?? message;
+        } catch {
+          // not JSON: keep the text
+        }
+        this.opts.log.warn({ status: res.statusCode, message }, 'hub refused the connection');
+        ws.terminate();
+      });
+    });
+    ws.on('error', (err) => this.opts.log.debug({ err: err.message }, 'hub connection error'));
+    ws.on('close', (code, reason) => {
+      if (ws !== this.ws) return;
+      this.onDisconnect(code, reason.toString());
+    });
+  }
+
+  private onDisconnect(code: number, reason: string): void {
+    this.clearTimers();
+    this.ws = undefined;
+    this.welcome = undefined;
+    this.syncing = false;
+    this.partial = [];
+    if (this.state === 'stopped') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'idle';
+    const delay = this.backoff.next();
+    (wasConnected ? this.opts.log.info.bind(this.opts.log) : this.opts.log.debug.bind(this.opts.log))({ code, reason, retryInMs: delay }, 'disconnected from hub; will reconnect');
+    this.retryTimer = setTimeout(() => this.dial(), delay);
+  }
+
+  private onFrame(frame: Buffer): void {
+    this.resetDeadline(this.welcome?.heartbeatIntervalMs || HEARTBEAT_INTERVAL_MS);
+    let env;
+    try {
+      env = decodeEnvelope(frame, this.welcome?.maxFrameBytes || MAX_FRAME_BYTES);
+    } catch (err) {
+      if (err instanceof FrameError) return this.abort(`undecodable frame from hub: ${err.message}`);
+      throw err;
+    }
+    switch (env.body) {
+      case 'welcome':
+        return this.onWelcome(env.welcome!);
+      case 'changes':
+        return this.onChanges(env.changes!);
+      case 'poke':
+        if ((env.poke?.revision ?? 0) > this.opts.state.revision()) this.sync();
+        return;
+      case 'ack':
+        if (env.ack?.statusSeq) this.opts.state.statusesStored(env.ack.statusSeq);
+        return;
+      case 'heartbeat':
+        return;
+      case 'error':
+        this.opts.log.warn({ code: env.error?.code, message: env.error?.message, fatal: env.error?.fatal }, 'hub reported an error');
+        return;
+      default:
+        this.opts.log.warn({ body: env.body }, 'unexpected message from hub; ignored');
+    }
+  }
+
+  private onWelcome(welcome: Welcome): void {
+    if (welcome.protocolMajor !== PROTOCOL_MAJOR) return this.abort(`hub speaks protocol ${welcome.protocolMajor}, this agent ${PROTOCOL_MAJOR}`);
+    this.welcome = welcome;
+    this.state = 'connected';
+    this.opts.log.info({ view: welcome.view, hubRevision: welcome.hubRevision, localRevision: this.opts.state.revision() }, 'connected to hub');
+    const interval = welcome.heartbeatIntervalMs || HEARTBEAT_INTERVAL_MS;
+    this.heartbeatTimer = setInterval(() => this.send({ heartbeat: { sentAtMs: Date.now() } }), interval);
+    this.resetDeadline(interval);
+    this.sync();
+    this.flushStatuses();
+  }
+
+  private sync(): void {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = true;
+    this.send({ sync: { since: this.opts.state.revision() } });
+  }
+
+  private onChanges(changes: NonNullable<Envelope['changes']>): void {
+    if (!this.syncing) return this.abort('Changes without a Sync');
+    this.partial.push(...(changes.changes ?? []));
+    if (changes.more) return;
+    const batch: IncomingChange[] = this.partial.map((c) => ({
+      key: { kind: c.ref?.kind ?? '', namespace: c.ref?.namespace ?? '', name: c.ref?.name ?? '' },
+      object: c.deleted || !c.object ? undefined : resourceFromWire(c.object),
+    }));
+    this.partial = [];
+    const revision = changes.revision ?? 0;
+    // Persist first, then ack: an acked revision is always one the agent really holds.
+    const applied = this.opts.state.apply({ snapshot: !!changes.snapshot, revision, changes: batch });
+    this.send({ ack: { revision } });
+    this.syncing = false;
+    this.backoff.reset();
+    this.firstSync.resolve();
+    if (applied.length) this.opts.onApplied(applied);
+    if (this.syncAgain) {
+      this.syncAgain = false;
+      this.sync();
+    }
+  }
+
+  private send(env: Envelope): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeEnvelope(env));
+  }
+
+  private abort(why: string): void {
+    this.opts.log.warn({ why }, 'closing hub connection');
+    this.ws?.terminate();
+  }
+
+  private resetDeadline(intervalMs: number): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = setTimeout(() => this.abort(`hub silent for ${MISSED_HEARTBEATS_BEFORE_CLOSE} heartbeat intervals`), intervalMs * MISSED_HEARTBEATS_BEFORE_CLOSE);
+  }
+
+  private clearTimers(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.heartbeatTimer = undefined;
+    this.deadlineTimer = undefined;
+  }
+}

@@ -1,0 +1,55 @@
+// Runs reconcilers for what changed, one object at a time and in order, and queues their statuses.
+import type { AppliedChange, LocalState } from '../state/local-state.js';
+import { keyOf } from '../state/local-state.js';
+import type { Reconciler } from './reconciler.js';
+
+export class ReconcileManager {
+  private readonly byKind = new Map<string, Reconciler>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly state: LocalState,
+    reconcilers: readonly Reconciler[],
+    private readonly onStatus: () => void,
+    private readonly log: { warn(o: object, m: string): void },
+  ) {
+    for (const r of reconcilers) this.byKind.set(r.kind, r);
+  }
+
+  /** Picks up objects a previous run persisted but did not reconcile (it was killed in between). */
+  resume(): Promise<void> {
+    return this.enqueue(this.state.unreconciled().map((object) => ({ key: keyOf(object), object, deleted: false })));
+  }
+
+  enqueue(changes: readonly AppliedChange[]): Promise<void> {
+    this.queue = this.queue.then(() => this.run(changes));
+    return this.queue;
+  }
+
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private async run(changes: readonly AppliedChange[]): Promise<void> {
+    let reported = false;
+    for (const ch of changes) {
+      const r = this.byKind.get(ch.key.kind);
+      if (!r) continue;
+      try {
+        if (ch.deleted || !ch.object) {
+          await r.remove?.(ch.key);
+          continue;
+        }
+        const report = await r.reconcile(ch.object);
+        if (report) {
+          this.state.enqueueStatus(report);
+          reported = true;
+        }
+        this.state.markReconciled(ch.key, ch.object.metadata.generation ?? 0);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, object: ch.key }, 'reconcile failed');
+      }
+    }
+    if (reported) this.onStatus();
+  }
+}

@@ -1,0 +1,55 @@
+// What an agent keeps: its view as last received, the revision it acked, which generations its
+// reconcilers have handled, and statuses not yet stored by the hub. The interface lets simulated agents
+// (scale tests) keep it in memory; real agents use SqliteLocalState.
+import type { ResourceObject, Status } from '@outpost/proto';
+
+export interface ObjectKey {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+export interface IncomingChange {
+  key: ObjectKey;
+  /** Absent when the object left the view. */
+  object?: ResourceObject | undefined;
+}
+
+export interface AppliedChange {
+  key: ObjectKey;
+  object?: ResourceObject | undefined;
+  deleted: boolean;
+}
+
+export interface ChangeBatch {
+  snapshot: boolean;
+  revision: number;
+  changes: readonly IncomingChange[];
+}
+
+export type StatusReport = Omit<Status, 'seq'>;
+
+export interface LocalState {
+  revision(): number;
+  /** Applies a batch atomically and records its revision; returns what really changed. */
+  apply(batch: ChangeBatch): AppliedChange[];
+  get(key: ObjectKey): ResourceObject | undefined;
+  list(kind?: string): ResourceObject[];
+  /** Objects whose current generation no reconciler has handled yet (after a crash, say). */
+  unreconciled(): ResourceObject[];
+  markReconciled(key: ObjectKey, generation: number): void;
+  /** Queues a status for the hub, replacing any older unsent one for the same object; returns its seq. */
+  enqueueStatus(report: StatusReport): number;
+  pendingStatuses(): Status[];
+  /** The hub stored every status up to `seq`. */
+  statusesStored(seq: number): void;
+  close(): void;
+}
+
+export function keyOf(o: ResourceObject): ObjectKey {
+  return { kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name ?? '' };
+}
+
+export function keyString(k: ObjectKey): string {
+  return `${k.kind}/${k.namespace}/${k.name}`;
+}
