@@ -3,3 +3,4 @@ export type { HubOptions } from './hub-options.js';
 export { initDataDir, dataPaths } from './data-dir.js';
 export { Store } from './store/store.js';
 export { createApi } from './api/app.js';
+export { ApiClient, ApiError, resourcePath } from './client/api-client.js';

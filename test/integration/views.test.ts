@@ -1,0 +1,58 @@
+// View isolation: an agent holds its Seed's or Site's objects and every Release, never another's.
+import { findKind } from '@outpost/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentObjects, names } from '../lib/agent-state.js';
+import { cluster, datacenter, project, release, seed, siteWorld } from '../lib/fixtures.js';
+import { TestAgent, TestHub, waitFor } from '../lib/processes.js';
+
+const K = (n: string) => findKind(n)!;
+
+describe('views', () => {
+  let hub: TestHub;
+  let a: TestAgent;
+  let b: TestAgent;
+  let s: TestAgent;
+
+  const expectedA = ['Cluster/p/cl-a', 'Datacenter/dc-a', 'Host/host-a', 'Release/1.33.0', 'SSHKey/p/key-a', 'Site/a'];
+  const expectedB = ['Cluster/p/cl-b', 'Datacenter/dc-b', 'Host/host-b', 'Release/1.33.0', 'SSHKey/p/key-b', 'Site/b'];
+  const expectedSeed = ['Cluster/p/hosted', 'Datacenter/dc-seed', 'Release/1.33.0', 'Seed/seed1'];
+
+  beforeAll(async () => {
+    hub = await TestHub.start();
+    await hub.apply(project('p'), release('1.33.0'), ...siteWorld('a'), ...siteWorld('b'), seed('seed1'), datacenter('dc-seed', { seed: 'seed1' }), cluster('hosted', 'p', 'dc-seed', { mode: 'hosted' }));
+    [a, b, s] = await Promise.all([TestAgent.join(hub, { site: 'a' }, 'a'), TestAgent.join(hub, { site: 'b' }, 'b'), TestAgent.join(hub, { seed: 'seed1' }, 'seed')]);
+    for (const x of [a, b, s]) x.start();
+  });
+  afterAll(async () => {
+    await Promise.all([a, b, s].map((x) => x?.stop()));
+    await hub?.stop();
+  });
+
+  it('gives each agent exactly its view, for every kind', async () => {
+    await waitFor('agent a view', () => JSON.stringify(names(agentObjects(a.dataDir))) === JSON.stringify(expectedA));
+    await waitFor('agent b view', () => JSON.stringify(names(agentObjects(b.dataDir))) === JSON.stringify(expectedB));
+    await waitFor('seed view', () => JSON.stringify(names(agentObjects(s.dataDir))) === JSON.stringify(expectedSeed));
+    // Projects, Agents and Tokens are in no agent's view.
+    for (const x of [a, b, s]) expect(agentObjects(x.dataDir).filter((o) => ['Project', 'Agent', 'Token'].includes(o.kind))).toEqual([]);
+  });
+
+  it('moves a cluster and its SSH key from site a to site b as a deletion at a', async () => {
+    const api = hub.api();
+    await api.patch(K('clusters'), 'cl-a', { spec: { datacenter: 'dc-b' } }, 'p');
+    await waitFor('cluster and key left a', () => {
+      const got = names(agentObjects(a.dataDir));
+      return !got.includes('Cluster/p/cl-a') && !got.includes('SSHKey/p/key-a');
+    });
+    await waitFor('cluster and key reached b', () => {
+      const got = names(agentObjects(b.dataDir));
+      return got.includes('Cluster/p/cl-a') && got.includes('SSHKey/p/key-a');
+    });
+  });
+
+  it('moves a host between sites, and never shows b a host of a', async () => {
+    const api = hub.api();
+    await api.patch(K('hosts'), 'host-a', { spec: { site: 'b' } });
+    await waitFor('host moved', () => names(agentObjects(b.dataDir)).includes('Host/host-a') && !names(agentObjects(a.dataDir)).includes('Host/host-a'));
+    expect(names(agentObjects(s.dataDir)).some((n) => n.startsWith('Host/'))).toBe(false);
+  });
+});
