@@ -1,0 +1,94 @@
+// The README's quickstart, command by command, through the real CLIs.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OUTPOST, OUTPOST_AGENT, Proc, run, TestHub, waitFor } from '../lib/processes.js';
+import { spawn } from 'node:child_process';
+
+const MANIFEST = resolve(fileURLToPath(new URL('../../deploy/examples/store-0412.yaml', import.meta.url)));
+
+describe('outpost CLI quickstart', () => {
+  let hub: TestHub;
+  let agent: Proc | undefined;
+  let env: NodeJS.ProcessEnv;
+  const outpost = (...args: string[]) => run(OUTPOST, args, { env });
+  const outpostIn = (input: string, ...args: string[]) => run(OUTPOST, args, { env, input });
+
+  beforeAll(async () => {
+    hub = await TestHub.start();
+    env = { OUTPOST_CONFIG: join(hub.dir, 'cli-config') };
+  });
+  afterAll(async () => {
+    await agent?.kill();
+    await hub?.stop();
+  });
+
+  it('logs in, applies the manifest, and is idempotent', async () => {
+    const login = await outpost('login', '--hub', hub.url, '--token-file', join(hub.dataDir, 'admin.token'), '--ca-file', join(hub.dataDir, 'ca.crt'));
+    expect(login.stderr).toBe('');
+    expect(login.code).toBe(0);
+    const first = await outpost('apply', '-f', MANIFEST);
+    expect(first.stdout).toBe('project/demo created\nsite/store-0412 created\ndatacenter/hamburg-stores created\ncluster/pos created\n');
+    const second = await outpostIn(readFileSync(MANIFEST, 'utf8'), 'apply', '-f', '-');
+    expect(second.stdout).toBe('project/demo unchanged\nsite/store-0412 unchanged\ndatacenter/hamburg-stores unchanged\ncluster/pos unchanged\n');
+  });
+
+  it('creates a token whose printed join command works, and shows Received and connected', async () => {
+    const token = await outpost('token', 'create', '--site', 'store-0412', '--ttl', '10m');
+    expect(token.code).toBe(0);
+    expect(token.stdout.trim()).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    const cmd = /outpost-agent join (.*)/.exec(token.stderr)?.[1];
+    expect(cmd).toContain(`--ca-hash ${hub.caHash}`);
+    const args = cmd!.split(' ').map((a) => (a === '/var/lib/outpost-agent' ? join(hub.dir, 'agent') : a));
+    const joined = await run(OUTPOST_AGENT, ['join', ...args]);
+    expect(joined.stderr).toBe('');
+    agent = new Proc(spawn(process.execPath, [OUTPOST_AGENT, 'run', '--data', join(hub.dir, 'agent')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+
+    const cluster = await waitFor('Received in outpost get', async () => {
+      const r = await outpost('get', 'cluster', 'pos', '-n', 'demo', '-o', 'json');
+      const c = JSON.parse(r.stdout) as { status?: { conditions?: Array<{ type: string; status: string }> } };
+      return c.status?.conditions?.some((x) => x.type === 'Received' && x.status === 'True') && c;
+    });
+    expect(cluster).toBeTruthy();
+    const agents = JSON.parse((await outpost('get', 'agents', '-o', 'json')).stdout) as { items: Array<{ status: { connected: boolean } }> };
+    await waitFor('connected in outpost get', async () => (JSON.parse((await outpost('get', 'agents', '-o', 'json')).stdout) as typeof agents).items[0]?.status.connected === true);
+    const table = await outpost('get', 'clusters');
+    expect(table.stdout).toMatch(/^PROJECT\s+NAME\s+VERSION\s+DATACENTER\s+MODE\s+PHASE\s+CONDITIONS\s+AGE\n/);
+    expect(table.stdout).toMatch(/Received=True/);
+    const yaml = await outpost('get', 'cl', 'pos', '-n', 'demo', '-o', 'yaml');
+    expect(yaml.stdout).toMatch(/^apiVersion: outpost.dev\/v1alpha1\nkind: Cluster\n/);
+  });
+
+  it('says clearly what is wrong with bad input, and writes nothing', async () => {
+    const before = JSON.parse((await outpost('get', 'clusters', '-o', 'json')).stdout) as { items: unknown[] };
+    const badYaml = await outpostIn('kind: Cluster\nmetadata: {name: x\n', 'apply', '-f', '-');
+    expect(badYaml.code).toBe(1);
+    expect(badYaml.stderr).toMatch(/stdin, document 1: invalid YAML/);
+    const badSpec = await outpostIn(
+      'apiVersion: outpost.dev/v1alpha1\nkind: Cluster\nmetadata: {name: bad, namespace: demo}\nspec: {version: not-a-version, datacenter: hamburg-stores, controlPlane: {mode: kubeadm}}\n',
+      'apply', '-f', '-',
+    );
+    expect(badSpec.code).toBe(1);
+    expect(badSpec.stderr).toMatch(/spec\.version: "not-a-version" is not a Kubernetes version/);
+    const unknownField = await outpostIn('apiVersion: outpost.dev/v1alpha1\nkind: Site\nmetadata: {name: s9}\nspec: {locaton: x}\n', 'apply', '-f', '-');
+    expect(unknownField.stderr).toMatch(/spec\.locaton: unknown field/);
+    const flag = await outpost('get', 'clusters', '--bogus');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/unknown option '--bogus'/);
+    const kind = await outpost('get', 'pods');
+    expect(kind.code).toBe(2);
+    expect(kind.stderr).toMatch(/unknown kind "pods"/);
+    const missing = await outpost('get', 'cluster', 'nope', '-n', 'demo');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/Cluster "nope" in project "demo" not found/);
+    const after = JSON.parse((await outpost('get', 'clusters', '-o', 'json')).stdout) as { items: unknown[] };
+    expect(after.items.length).toBe(before.items.length);
+  });
+
+  it('deletes, with kinds by any name', async () => {
+    expect((await outpost('delete', 'clusters', 'pos', '-n', 'demo')).stdout).toBe('cluster/pos deleted\n');
+    expect((await outpost('get', 'cl', '-n', 'demo')).stdout).toBe('No resources found.\n');
+    expect((await outpost('delete', 'cluster', 'pos')).stderr).toMatch(/add -n PROJECT/);
+  });
+});
