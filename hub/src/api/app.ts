@@ -110,7 +110,9 @@ export function createApi(opts: ApiOptions): Hono<Env> {
         break;
       case 'PATCH': {
         const type = c.req.header('content-type') ?? '';
-        if (!/merge-patch\+json|application\/json/.test(type)) throw new HubError(415 as number, 'BadRequest', `PATCH supports application/merge-patch+json only, not ${type || 'no content-type'}`);
+        // Exact media types: strategic-merge-patch+json and json-patch+json have other semantics.
+        const media = type.split(';')[0]!.trim().toLowerCase();
+        if (media !== 'application/merge-patch+json' && media !== 'application/json') throw new HubError(415 as number, 'BadRequest', `PATCH supports application/merge-patch+json only, not ${type || 'no content-type'}`);
         result = status ? service.patchStatus(p, path, await jsonBody(c)) : service.patch(p, path, await jsonBody(c));
         break;
       }

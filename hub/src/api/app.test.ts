@@ -1,0 +1,630 @@
+// The admin API in process: a real Store on a temp SQLite file, requests through Hono's app.request().
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Token } from '@outpost/proto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashSecret, randomToken } from '../auth/secrets.js';
+import { Store } from '../store/store.js';
+import { createApi } from './app.js';
+
+type Json = any;
+
+const GV = 'outpost.dev/v1alpha1';
+const API = `/apis/${GV}`;
+const CLUSTERS = `${API}/namespaces/demo/clusters`;
+const SITES = `${API}/sites`;
+
+let dir: string;
+let store: Store;
+let app: ReturnType<typeof createApi>;
+let admin: string;
+
+/** Makes an API token the way `outpost hub init` does: a Token object plus the hash of its secret. */
+function apiToken(id: string, spec: Token['spec']): string {
+  const secret = randomToken(32);
+  store.create({ apiVersion: GV, kind: 'Token', metadata: { name: id }, spec } as Token, { actor: 'test' });
+  store.putCredential(`token/${id}`, 'api', hashSecret(secret));
+  return `${id}.${secret}`;
+}
+
+interface Reply {
+  status: number;
+  body: Json;
+  res: Response;
+}
+
+async function call(method: string, path: string, body?: unknown, token: string | null = admin, headers: Record<string, string> = {}): Promise<Reply> {
+  const h: Record<string, string> = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  if (body !== undefined && !h['content-type']) h['content-type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
+  const res = await app.request(path, { method, headers: h, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: Json = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (healthz, CA): keep the text
+  }
+  return { status: res.status, body: parsed, res };
+}
+
+/** Asserts a Kubernetes Status error body. */
+function expectStatus(r: Reply, code: number, reason: string, message?: RegExp): void {
+  expect({ status: r.status, kind: r.body?.kind, reason: r.body?.reason, code: r.body?.code }).toEqual({ status: code, kind: 'Status', reason, code });
+  expect(r.body.status).toBe('Failure');
+  if (message) expect(r.body.message).toMatch(message);
+}
+
+const causeFields = (r: Reply): string[] => (r.body?.details?.causes ?? []).map((c: { field: string }) => c.field);
+
+const project = { apiVersion: GV, kind: 'Project', metadata: { name: 'demo' }, spec: {} };
+const site = { apiVersion: GV, kind: 'Site', metadata: { name: 'store-0412' }, spec: { location: 'Hamburg, Mönckebergstraße 7' } };
+const datacenter = { apiVersion: GV, kind: 'Datacenter', metadata: { name: 'hamburg-stores' }, spec: { provider: 'edge', site: 'store-0412' } };
+const cluster = (over: Json = {}, name = 'pos'): Json => ({
+  apiVersion: GV,
+  kind: 'Cluster',
+  metadata: { name, namespace: 'demo' },
+  spec: { version: '1.33.0', datacenter: 'hamburg-stores', controlPlane: { mode: 'kubeadm', replicas: 1 }, ...over },
+});
+
+/** The issue's manifest: Project demo, Site store-0412, Datacenter hamburg-stores (and Cluster pos unless told not to). */
+async function seed(withCluster = true): Promise<void> {
+  expect((await call('POST', `${API}/projects`, project)).status).toBe(201);
+  expect((await call('POST', SITES, site)).status).toBe(201);
+  expect((await call('POST', `${API}/datacenters`, datacenter)).status).toBe(201);
+  if (withCluster) expect((await call('POST', CLUSTERS, cluster())).status).toBe(201);
+}
+
+const revision = async (): Promise<number> => (await call('GET', '/version', undefined, null)).body.revision;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outpost-api-'));
+  store = new Store(join(dir, 'hub.db'));
+  app = createApi({ store, caCertPem: '-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n', version: '0.0.0-test' });
+  admin = apiToken('admin1', { type: 'api', role: 'admin' });
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('authentication and authorization', () => {
+  it('answers 401 without a token or with a bad one', async () => {
+    const none = await call('GET', SITES, undefined, null);
+    expectStatus(none, 401, 'Unauthorized', /no valid API token/);
+    const wrongSecret = await call('GET', SITES, undefined, `admin1.${'x'.repeat(32)}`);
+    expectStatus(wrongSecret, 401, 'Unauthorized', /not recognised/);
+    const unknownId = await call('GET', SITES, undefined, `zzzzzz.${'x'.repeat(32)}`);
+    expectStatus(unknownId, 401, 'Unauthorized', /not recognised/);
+    const malformed = await call('GET', SITES, undefined, 'nodot');
+    expectStatus(malformed, 401, 'Unauthorized');
+  });
+
+  it('refuses an expired API token', async () => {
+    const old = apiToken('old001', { type: 'api', role: 'admin', expires: '2000-01-01T00:00:00Z' });
+    expectStatus(await call('GET', SITES, undefined, old), 401, 'Unauthorized', /expired/);
+  });
+
+  it('keeps an editor to the clusters of its project', async () => {
+    await seed();
+    const other = { ...project, metadata: { name: 'other' } };
+    expect((await call('POST', `${API}/projects`, other)).status).toBe(201);
+    const editor = apiToken('edit01', { type: 'api', role: 'editor', project: 'demo' });
+
+    const siteWrite = await call('POST', SITES, { ...site, metadata: { name: 'store-0413' } }, editor);
+    expectStatus(siteWrite, 403, 'Forbidden', /may not create sites.*only admins see infrastructure/);
+    const otherProject = await call('GET', `${API}/namespaces/other/clusters`, undefined, editor);
+    expectStatus(otherProject, 403, 'Forbidden', /bound to project demo/);
+    const noProject = await call('GET', `${API}/clusters`, undefined, editor);
+    expectStatus(noProject, 403, 'Forbidden', /name the project/);
+
+    const own = await call('GET', CLUSTERS, undefined, editor);
+    expect(own.status).toBe(200);
+    expect(own.body.items.map((c: Json) => c.metadata.name)).toEqual(['pos']);
+    const created = await call('POST', CLUSTERS, cluster({}, 'pos-2'), editor);
+    expect(created.status).toBe(201);
+    expect((await call('GET', `${SITES}/store-0412`, undefined, editor)).status).toBe(403);
+  });
+
+  it('lets a viewer read but not delete', async () => {
+    await seed();
+    const viewer = apiToken('view01', { type: 'api', role: 'viewer', project: 'demo' });
+    expect((await call('GET', `${CLUSTERS}/pos`, undefined, viewer)).status).toBe(200);
+    expectStatus(await call('DELETE', `${CLUSTERS}/pos`, undefined, viewer), 403, 'Forbidden', /viewers only read/);
+    expect((await call('GET', `${CLUSTERS}/pos`)).status).toBe(200);
+  });
+});
+
+describe('create, get, list', () => {
+  it('creates the issue manifest and fills in metadata', async () => {
+    const rev0 = await revision();
+    const p = await call('POST', `${API}/projects`, project);
+    expect(p.status).toBe(201);
+    const s = await call('POST', SITES, site);
+    expect(s.status).toBe(201);
+    expect(s.body).toMatchObject({ apiVersion: GV, kind: 'Site', metadata: { name: 'store-0412', generation: 1 }, spec: site.spec });
+    expect(s.body.metadata.namespace ?? '').toBe('');
+    expect(s.body.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(s.body.metadata.resourceVersion).toBe(String(rev0 + 2));
+    expect(Date.parse(s.body.metadata.creationTimestamp)).toBeGreaterThan(Date.now() - 60_000);
+    expect((await call('POST', `${API}/datacenters`, datacenter)).status).toBe(201);
+
+    const sentStatus = { phase: 'Running', conditions: [{ type: 'Received', status: 'True' }] };
+    const c = await call('POST', CLUSTERS, { ...cluster(), status: sentStatus });
+    expect(c.status).toBe(201);
+    expect(c.body.metadata).toMatchObject({ name: 'pos', namespace: 'demo', generation: 1, resourceVersion: String(rev0 + 4) });
+    expect(c.body.metadata.uid).toBeTruthy();
+    expect(c.body.metadata.uid).not.toBe(s.body.metadata.uid);
+    expect(c.body.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(c.body.status).toBeUndefined();
+    expect(await revision()).toBe(rev0 + 4);
+
+    const got = await call('GET', `${CLUSTERS}/pos`);
+    expect(got.status).toBe(200);
+    expect(got.body).toEqual(c.body);
+    expect(got.body.spec).toEqual({ version: '1.33.0', datacenter: 'hamburg-stores', controlPlane: { mode: 'kubeadm', replicas: 1 } });
+    // Received comes from agents, never from a create.
+    expect((got.body.status?.conditions ?? []).map((x: Json) => x.type)).not.toContain('Received');
+
+    const sites = await call('GET', SITES);
+    expect(sites.status).toBe(200);
+    expect(sites.body.kind).toBe('SiteList');
+    expect(sites.body.items.map((x: Json) => x.metadata.name)).toEqual(['store-0412']);
+  });
+
+  it('lists with kind, resourceVersion and items, and filters by labelSelector', async () => {
+    await seed();
+    expect((await call('POST', CLUSTERS, cluster({}, 'pos-a'))).status).toBe(201);
+    const labelled = cluster({}, 'pos-b');
+    labelled.metadata.labels = { a: 'b', tier: 'pos' };
+    expect((await call('POST', CLUSTERS, labelled)).status).toBe(201);
+
+    const all = await call('GET', CLUSTERS);
+    expect(all.status).toBe(200);
+    expect(all.body).toMatchObject({ apiVersion: GV, kind: 'ClusterList', metadata: { resourceVersion: String(await revision()) } });
+    expect(all.body.items.map((x: Json) => x.metadata.name)).toEqual(['pos', 'pos-a', 'pos-b']);
+
+    const sel = await call('GET', `${CLUSTERS}?labelSelector=a=b`);
+    expect(sel.status).toBe(200);
+    expect(sel.body.items.map((x: Json) => x.metadata.name)).toEqual(['pos-b']);
+    const two = await call('GET', `${CLUSTERS}?labelSelector=${encodeURIComponent('a=b,tier=other')}`);
+    expect(two.body.items).toEqual([]);
+    expectStatus(await call('GET', `${CLUSTERS}?labelSelector=justakey`), 400, 'BadRequest', /justakey/);
+
+    // An admin lists across projects without /namespaces.
+    const across = await call('GET', `${API}/clusters`);
+    expect(across.body.items).toHaveLength(3);
+  });
+
+  it('answers 404 for missing objects and unknown paths', async () => {
+    await seed(false);
+    expectStatus(await call('GET', `${CLUSTERS}/nope`), 404, 'NotFound', /Cluster "nope" in project "demo" not found/);
+    expectStatus(await call('GET', `${API}/widgets`), 404, 'NotFound');
+    expectStatus(await call('GET', `${API}/namespaces/demo/sites`), 404, 'NotFound', /not in a project/);
+    expectStatus(await call('GET', '/nowhere'), 404, 'NotFound', /no such path \/nowhere/);
+  });
+});
+
+describe('validation', () => {
+  let before: number;
+  beforeEach(async () => {
+    await seed(false);
+    before = await revision();
+  });
+  afterEach(async () => {
+    // A refused request writes nothing.
+    expect(await revision()).toBe(before);
+    expect((await call('GET', CLUSTERS)).body.items).toEqual([]);
+  });
+
+  it('refuses a version that is not a Kubernetes version', async () => {
+    const r = await call('POST', CLUSTERS, cluster({ version: 'not-a-version' }));
+    expectStatus(r, 422, 'Invalid', /spec\.version: "not-a-version" is not a Kubernetes version/);
+    expect(causeFields(r)).toEqual(['spec.version']);
+    expect(r.body.details.causes[0].reason).toBe('FieldValueInvalid');
+  });
+
+  it('refuses an unknown field', async () => {
+    const r = await call('POST', CLUSTERS, cluster({ bogus: true }));
+    expectStatus(r, 422, 'Invalid', /spec\.bogus: unknown field/);
+    expect(causeFields(r)).toEqual(['spec.bogus']);
+  });
+
+  it('refuses a wrong type', async () => {
+    const r = await call('POST', CLUSTERS, cluster({ controlPlane: { mode: 'kubeadm', replicas: 'three' } }));
+    expectStatus(r, 422, 'Invalid', /must be an integer, not string "three"/);
+    expect(causeFields(r)).toEqual(['spec.controlPlane.replicas']);
+  });
+
+  it('refuses 2 control plane replicas', async () => {
+    const r = await call('POST', CLUSTERS, cluster({ controlPlane: { mode: 'kubeadm', replicas: 2 } }));
+    expectStatus(r, 422, 'Invalid', /must be 1 or 3, not 2/);
+    expect(causeFields(r)).toEqual(['spec.controlPlane.replicas']);
+  });
+
+  it('refuses an unknown datacenter', async () => {
+    const r = await call('POST', CLUSTERS, cluster({ datacenter: 'atlantis' }));
+    expectStatus(r, 422, 'Invalid', /datacenter "atlantis" does not exist/);
+    expect(causeFields(r)).toEqual(['spec.datacenter']);
+  });
+
+  it('refuses a hosted control plane in a site datacenter', async () => {
+    const r = await call('POST', CLUSTERS, cluster({ controlPlane: { mode: 'hosted', replicas: 1 } }));
+    expectStatus(r, 422, 'Invalid', /served by site "store-0412", which runs kubeadm control planes only/);
+    expect(causeFields(r)).toEqual(['spec.controlPlane.mode']);
+  });
+
+  it('lists every problem at once', async () => {
+    const r = await call('POST', CLUSTERS, cluster({ version: 'x', controlPlane: { mode: 'kubeadm', replicas: 2 } }));
+    expectStatus(r, 422, 'Invalid');
+    expect(causeFields(r).sort()).toEqual(['spec.controlPlane.replicas', 'spec.version']);
+  });
+
+  it('refuses a wrong kind or apiVersion for the path', async () => {
+    const r = await call('POST', CLUSTERS, { ...cluster(), kind: 'Site', apiVersion: 'v1' });
+    expectStatus(r, 422, 'Invalid');
+    expect(causeFields(r).sort()).toEqual(['apiVersion', 'kind']);
+  });
+
+  it('answers 404 for a cluster in a project that does not exist', async () => {
+    const r = await call('POST', `${API}/namespaces/ghost/clusters`, { ...cluster(), metadata: { name: 'pos' } });
+    expectStatus(r, 404, 'NotFound', /Project "ghost" not found/);
+  });
+
+  it('refuses a body that is not JSON', async () => {
+    const r = await call('POST', CLUSTERS, 'apiVersion: outpost.dev/v1alpha1\nkind: Cluster\n');
+    expectStatus(r, 400, 'BadRequest', /request body is not JSON/);
+  });
+
+  it('refuses a namespace in the body that differs from the path', async () => {
+    const r = await call('POST', CLUSTERS, { ...cluster(), metadata: { name: 'pos', namespace: 'elsewhere' } });
+    expectStatus(r, 400, 'BadRequest', /does not match the project in the path/);
+  });
+});
+
+describe('conflicts', () => {
+  it('answers 409 AlreadyExists on a duplicate create and writes nothing', async () => {
+    await seed();
+    const before = await revision();
+    const original = (await call('GET', `${CLUSTERS}/pos`)).body;
+    const r = await call('POST', CLUSTERS, cluster({ version: '1.34.0' }));
+    expectStatus(r, 409, 'AlreadyExists', /Cluster "pos" in project "demo" already exists/);
+    expect(await revision()).toBe(before);
+    expect((await call('GET', `${CLUSTERS}/pos`)).body).toEqual(original);
+  });
+});
+
+describe('replace (PUT)', () => {
+  it('refuses a stale resourceVersion, takes the current one, bumps generation on spec changes only', async () => {
+    await seed();
+    const v1 = (await call('GET', `${CLUSTERS}/pos`)).body;
+
+    const labelled = await call('PUT', `${CLUSTERS}/pos`, { ...v1, metadata: { ...v1.metadata, labels: { env: 'prod' } } });
+    expect(labelled.status).toBe(200);
+    expect(labelled.body.metadata.labels).toEqual({ env: 'prod' });
+    expect(labelled.body.metadata.generation).toBe(1);
+    expect(Number(labelled.body.metadata.resourceVersion)).toBeGreaterThan(Number(v1.metadata.resourceVersion));
+    expect(labelled.body.metadata.uid).toBe(v1.metadata.uid);
+    expect(labelled.body.metadata.creationTimestamp).toBe(v1.metadata.creationTimestamp);
+
+    const before = await revision();
+    const stale = await call('PUT', `${CLUSTERS}/pos`, { ...v1, spec: { ...v1.spec, version: '1.34.0' } });
+    expectStatus(stale, 409, 'Conflict', new RegExp(`your resourceVersion ${v1.metadata.resourceVersion}, now ${labelled.body.metadata.resourceVersion}`));
+    expect(await revision()).toBe(before);
+
+    const upgraded = await call('PUT', `${CLUSTERS}/pos`, { ...labelled.body, spec: { ...labelled.body.spec, version: '1.34.0' } });
+    expect(upgraded.status).toBe(200);
+    expect(upgraded.body.metadata.generation).toBe(2);
+    expect(upgraded.body.spec.version).toBe('1.34.0');
+    expect((await call('GET', `${CLUSTERS}/pos`)).body.spec.version).toBe('1.34.0');
+  });
+
+  it('refuses a name that does not match the path, and invalid specs', async () => {
+    await seed();
+    const v1 = (await call('GET', `${CLUSTERS}/pos`)).body;
+    expectStatus(await call('PUT', `${CLUSTERS}/pos`, { ...v1, metadata: { ...v1.metadata, name: 'other' } }), 400, 'BadRequest', /does not match the name in the path/);
+    const bad = await call('PUT', `${CLUSTERS}/pos`, { ...v1, spec: { ...v1.spec, version: 'latest' } });
+    expectStatus(bad, 422, 'Invalid');
+    expect(causeFields(bad)).toEqual(['spec.version']);
+    expectStatus(await call('PUT', `${CLUSTERS}/nope`, { ...v1, metadata: { name: 'nope' } }), 404, 'NotFound');
+  });
+
+  it('does not change status', async () => {
+    await seed();
+    const withStatus = await call('PUT', `${CLUSTERS}/pos/status`, { ...cluster(), status: { phase: 'Running' } });
+    expect(withStatus.status).toBe(200);
+    const put = await call('PUT', `${CLUSTERS}/pos`, { ...withStatus.body, status: { phase: 'Failed' }, spec: { ...withStatus.body.spec, version: '1.33.1' } });
+    expect(put.status).toBe(200);
+    expect(put.body.status).toEqual({ phase: 'Running' });
+    expect(put.body.spec.version).toBe('1.33.1');
+    expect((await call('GET', `${CLUSTERS}/pos`)).body.status).toEqual({ phase: 'Running' });
+  });
+});
+
+describe('merge patch (PATCH)', () => {
+  it('changes the version, removes a label with null and bumps generation', async () => {
+    await seed();
+    const v1 = (await call('GET', `${CLUSTERS}/pos`)).body;
+    expect((await call('PUT', `${CLUSTERS}/pos`, { ...v1, metadata: { ...v1.metadata, labels: { keep: 'yes', drop: 'me' } } })).status).toBe(200);
+
+    const r = await call('PATCH', `${CLUSTERS}/pos`, { metadata: { labels: { drop: null } }, spec: { version: '1.34.0' } });
+    expect(r.status).toBe(200);
+    expect(r.body.metadata.labels).toEqual({ keep: 'yes' });
+    expect(r.body.spec).toEqual({ version: '1.34.0', datacenter: 'hamburg-stores', controlPlane: { mode: 'kubeadm', replicas: 1 } });
+    expect(r.body.metadata.generation).toBe(2);
+    expect((await call('GET', `${CLUSTERS}/pos`)).body).toEqual(r.body);
+  });
+
+  it('validates the merged object', async () => {
+    await seed();
+    const before = await revision();
+    const r = await call('PATCH', `${CLUSTERS}/pos`, { spec: { controlPlane: { replicas: 2 } } });
+    expectStatus(r, 422, 'Invalid', /must be 1 or 3/);
+    expect(causeFields(r)).toEqual(['spec.controlPlane.replicas']);
+    expect(await revision()).toBe(before);
+  });
+
+  it('refuses a stale resourceVersion in the patch', async () => {
+    await seed();
+    await call('PATCH', `${CLUSTERS}/pos`, { metadata: { labels: { a: 'b' } } });
+    expectStatus(await call('PATCH', `${CLUSTERS}/pos`, { metadata: { resourceVersion: '1' }, spec: { version: '1.34.0' } }), 409, 'Conflict');
+  });
+
+  it('answers 415 for an unsupported content type', async () => {
+    await seed();
+    const before = await revision();
+    const r = await call('PATCH', `${CLUSTERS}/pos`, { spec: { version: '1.34.0' } }, admin, { 'content-type': 'application/strategic-merge-patch+json' });
+    expect(r.status).toBe(415);
+    expect(r.body).toMatchObject({ kind: 'Status', code: 415 });
+    expect(r.body.message).toMatch(/application\/merge-patch\+json only, not application\/strategic-merge-patch\+json/);
+    // JSON patch (RFC 6902) is a different format, though its media type starts with application/json.
+    const jsonPatch = await call('PATCH', `${CLUSTERS}/pos`, [{ op: 'replace', path: '/spec/version', value: '1.34.0' }], admin, { 'content-type': 'application/json-patch+json' });
+    expect(jsonPatch.status).toBe(415);
+    const text = await call('PATCH', `${CLUSTERS}/pos`, JSON.stringify({ spec: { version: '1.34.0' } }), admin, { 'content-type': 'text/plain' });
+    expect(text.status).toBe(415);
+    expect(await revision()).toBe(before);
+    // Parameters after the media type are fine.
+    const charset = await call('PATCH', `${CLUSTERS}/pos`, { spec: { version: '1.34.0' } }, admin, { 'content-type': 'application/merge-patch+json; charset=utf-8' });
+    expect(charset.status).toBe(200);
+    expect(charset.body.spec.version).toBe('1.34.0');
+  });
+});
+
+describe('/status subresource', () => {
+  it('PUT and PATCH change status but not spec or generation', async () => {
+    await seed();
+    const v1 = (await call('GET', `${CLUSTERS}/pos`)).body;
+    const put = await call('PUT', `${CLUSTERS}/pos/status`, {
+      ...v1,
+      spec: { ...v1.spec, version: '9.9.9' },
+      status: { phase: 'Creating', conditions: [{ type: 'Ready', status: 'False', reason: 'Installing' }] },
+    });
+    expect(put.status).toBe(200);
+    expect(put.body.status).toEqual({ phase: 'Creating', conditions: [{ type: 'Ready', status: 'False', reason: 'Installing' }] });
+    expect(put.body.spec).toEqual(v1.spec);
+    expect(put.body.metadata.generation).toBe(1);
+    expect(Number(put.body.metadata.resourceVersion)).toBeGreaterThan(Number(v1.metadata.resourceVersion));
+
+    const patched = await call('PATCH', `${CLUSTERS}/pos/status`, { status: { phase: 'Running', endpoint: 'https://10.0.0.1:6443' }, spec: { version: '9.9.9' } });
+    expect(patched.status).toBe(200);
+    expect(patched.body.status).toEqual({ phase: 'Running', endpoint: 'https://10.0.0.1:6443', conditions: [{ type: 'Ready', status: 'False', reason: 'Installing' }] });
+    expect(patched.body.spec).toEqual(v1.spec);
+    expect(patched.body.metadata.generation).toBe(1);
+
+    const got = (await call('GET', `${CLUSTERS}/pos`)).body;
+    expect(got.status.phase).toBe('Running');
+    expect(got.spec.version).toBe('1.33.0');
+  });
+
+  it('refuses a stale resourceVersion and DELETE', async () => {
+    await seed();
+    const v1 = (await call('GET', `${CLUSTERS}/pos`)).body;
+    await call('PATCH', `${CLUSTERS}/pos/status`, { status: { phase: 'Creating' } });
+    expectStatus(await call('PUT', `${CLUSTERS}/pos/status`, { ...v1, status: { phase: 'Failed' } }), 409, 'Conflict');
+    expectStatus(await call('DELETE', `${CLUSTERS}/pos/status`), 405, 'MethodNotAllowed');
+    expect((await call('GET', `${CLUSTERS}/pos`)).body.status).toEqual({ phase: 'Creating' });
+  });
+});
+
+describe('delete', () => {
+  it('deletes, then GET is 404', async () => {
+    await seed();
+    const r = await call('DELETE', `${CLUSTERS}/pos`);
+    expect(r.status).toBe(200);
+    expect(r.body.metadata.name).toBe('pos');
+    expectStatus(await call('GET', `${CLUSTERS}/pos`), 404, 'NotFound');
+    expectStatus(await call('DELETE', `${CLUSTERS}/pos`), 404, 'NotFound');
+    expect((await call('GET', CLUSTERS)).body.items).toEqual([]);
+  });
+
+  it('only marks an object with finalizers', async () => {
+    await seed(false);
+    const held = cluster();
+    held.metadata.finalizers = ['outpost.dev/teardown'];
+    expect((await call('POST', CLUSTERS, held)).status).toBe(201);
+    const r = await call('DELETE', `${CLUSTERS}/pos`);
+    expect(r.status).toBe(200);
+    expect(r.body.metadata.deletionTimestamp).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const got = await call('GET', `${CLUSTERS}/pos`);
+    expect(got.status).toBe(200);
+    expect(got.body.metadata.deletionTimestamp).toBe(r.body.metadata.deletionTimestamp);
+    expect(got.body.metadata.finalizers).toEqual(['outpost.dev/teardown']);
+
+    // Removing the last finalizer finishes the delete.
+    const cleared = await call('PATCH', `${CLUSTERS}/pos`, { metadata: { finalizers: [] } });
+    expect(cleared.status).toBe(200);
+    expectStatus(await call('GET', `${CLUSTERS}/pos`), 404, 'NotFound');
+  });
+
+  it('refuses a delete with a stale resourceVersion', async () => {
+    await seed();
+    expectStatus(await call('DELETE', `${CLUSTERS}/pos?resourceVersion=1`), 409, 'Conflict');
+    expect((await call('GET', `${CLUSTERS}/pos`)).status).toBe(200);
+  });
+});
+
+describe('discovery', () => {
+  it('serves the OpenAPI document', async () => {
+    const r = await call('GET', '/openapi.json', undefined, null);
+    expect(r.status).toBe(200);
+    expect(r.body.info.version).toBe('0.0.0-test');
+    const clusterPath = r.body.paths[`${API}/namespaces/{project}/clusters/{name}`];
+    expect(Object.keys(clusterPath).sort()).toEqual(['delete', 'get', 'patch', 'put']);
+    expect(r.body.paths[`${API}/sites/{name}/status`]).toBeDefined();
+    expect(r.body.components.schemas.Cluster.properties).toHaveProperty('spec');
+    expect(r.body.components.schemas.ClusterSpec.properties).toHaveProperty('version');
+  });
+
+  it('lists the resources of the group version', async () => {
+    const r = await call('GET', API);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ kind: 'APIResourceList', groupVersion: GV });
+    const clusters = r.body.resources.find((x: Json) => x.name === 'clusters');
+    expect(clusters).toMatchObject({ kind: 'Cluster', namespaced: true, singularName: 'cluster' });
+    expect(clusters.verbs).toContain('watch');
+    expect(r.body.resources.find((x: Json) => x.name === 'sites')).toMatchObject({ kind: 'Site', namespaced: false });
+    expect(r.body.resources.map((x: Json) => x.name)).toContain('clusters/status');
+    const groups = await call('GET', '/apis', undefined, null);
+    expect(groups.body.groups[0].preferredVersion.groupVersion).toBe(GV);
+  });
+
+  it('serves health, version and the CA', async () => {
+    expect((await call('GET', '/healthz', undefined, null)).body).toBe('ok');
+    expect((await call('GET', '/version', undefined, null)).body).toEqual({ version: '0.0.0-test', revision: store.revision() });
+    const ca = await call('GET', '/agent/v1/ca.crt', undefined, null);
+    expect(ca.res.headers.get('content-type')).toBe('application/x-pem-file');
+    expect(ca.body).toContain('BEGIN CERTIFICATE');
+  });
+});
+
+describe('bootstrap tokens and join', () => {
+  const bootstrap = (spec: Json = {}): Json => ({ apiVersion: GV, kind: 'Token', metadata: {}, spec: { type: 'bootstrap', site: 'store-0412', ttl: '1h', ...spec } });
+  const join = (token: string): Promise<Reply> => call('POST', '/agent/v1/join', { token, version: '0.0.0-test' }, null);
+
+  it('issues a single-use token that an agent swaps for its credential', async () => {
+    await seed(false);
+    const created = await call('POST', `${API}/tokens`, bootstrap());
+    expect(created.status).toBe(201);
+    const token: string = created.body.status.token;
+    expect(token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    const id = token.split('.')[0]!;
+    expect(created.body.metadata.name).toBe(id);
+    const expires = Date.parse(created.body.spec.expires);
+    expect(expires).toBeGreaterThan(Date.now() + 59 * 60_000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 60 * 60_000);
+
+    const got = await call('GET', `${API}/tokens/${id}`);
+    expect(got.status).toBe(200);
+    expect(got.body.status?.token).toBeUndefined();
+    expect(JSON.stringify(got.body)).not.toContain(token.split('.')[1]!);
+
+    const joined = await join(token);
+    expect(joined.status).toBe(200);
+    expect(joined.body).toMatchObject({ agentId: `site-store-0412-${id}`, view: 'site/store-0412', role: 'site', target: 'store-0412' });
+    expect(joined.body.credential).toMatch(new RegExp(`^site-store-0412-${id}\\.[A-Za-z0-9_-]{43}$`));
+
+    expect((await call('GET', `${API}/tokens/${id}`)).body.status).toMatchObject({ used: true, agent: joined.body.agentId });
+    expect((await call('GET', `${SITES}/store-0412`)).body.status).toEqual({ agent: joined.body.agentId });
+    expect((await call('GET', `${API}/agents/${joined.body.agentId}`)).body.spec).toEqual({ role: 'site', site: 'store-0412' });
+
+    const again = await join(token);
+    expectStatus(again, 401, 'Unauthorized', /already used/);
+    expect(again.body.details).toEqual({ code: 'TOKEN_USED' });
+  });
+
+  it('refuses malformed, unknown and expired tokens with a code', async () => {
+    await seed(false);
+    const malformed = await join('not-a-token');
+    expectStatus(malformed, 401, 'Unauthorized', /not of the form/);
+    expect(malformed.body.details.code).toBe('TOKEN_MALFORMED');
+
+    const unknown = await join(`abcdef.${'0'.repeat(16)}`);
+    expect(unknown.status).toBe(401);
+    expect(unknown.body.details.code).toBe('TOKEN_UNKNOWN');
+
+    // An expired token, made as the API makes them but with an expiry in the past.
+    const secret = randomToken(16);
+    store.create({ apiVersion: GV, kind: 'Token', metadata: { name: 'expire' }, spec: { type: 'bootstrap', site: 'store-0412', expires: '2020-01-01T00:00:00Z' } } as Token, { actor: 'test' });
+    store.putCredential('token/expire', 'bootstrap', hashSecret(secret));
+    const expired = await join(`expire.${secret}`);
+    expectStatus(expired, 401, 'Unauthorized', /expired at 2020-01-01T00:00:00Z/);
+    expect(expired.body.details.code).toBe('TOKEN_EXPIRED');
+
+    expectStatus(await call('POST', '/agent/v1/join', { nope: 1 }, null), 400, 'BadRequest', /join needs/);
+  });
+
+  it('expires a token created with a ttl of 1s', async () => {
+    await seed(false);
+    const created = await call('POST', `${API}/tokens`, bootstrap({ ttl: '1s' }));
+    expect(created.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 1100));
+    const r = await join(created.body.status.token);
+    expect(r.status).toBe(401);
+    expect(r.body.details.code).toBe('TOKEN_EXPIRED');
+  });
+
+  it('refuses a bootstrap token for a site that does not exist, or a bad ttl', async () => {
+    await seed(false);
+    const before = await revision();
+    const noSite = await call('POST', `${API}/tokens`, bootstrap({ site: 'store-9999' }));
+    expectStatus(noSite, 422, 'Invalid', /site "store-9999" does not exist/);
+    expect(causeFields(noSite)).toEqual(['spec.site']);
+    const badTtl = await call('POST', `${API}/tokens`, bootstrap({ ttl: 'forever' }));
+    expectStatus(badTtl, 422, 'Invalid');
+    expect(causeFields(badTtl)).toEqual(['spec.ttl']);
+    expect(await revision()).toBe(before);
+  });
+});
+
+describe('watch', () => {
+  it('streams ADDED for existing objects, then live changes', async () => {
+    await seed();
+    const res = await app.request(`${CLUSTERS}?watch=true&resourceVersion=0`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffered = '';
+    const nextEvent = async (): Promise<Json> => {
+      while (!buffered.includes('\n')) {
+        const chunk = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no watch event within 2 s')), 2000)),
+        ]);
+        if (chunk.done) throw new Error('watch stream ended');
+        buffered += decoder.decode(chunk.value, { stream: true });
+      }
+      const nl = buffered.indexOf('\n');
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      return JSON.parse(line);
+    };
+    try {
+      const first = await nextEvent();
+      expect(first.type).toBe('ADDED');
+      expect(first.object).toMatchObject({ kind: 'Cluster', metadata: { name: 'pos', namespace: 'demo' } });
+
+      const patched = await call('PATCH', `${CLUSTERS}/pos`, { spec: { version: '1.34.0' } });
+      const second = await nextEvent();
+      expect(second.type).toBe('MODIFIED');
+      expect(second.object.spec.version).toBe('1.34.0');
+      expect(second.object.metadata.resourceVersion).toBe(patched.body.metadata.resourceVersion);
+
+      await call('DELETE', `${CLUSTERS}/pos`);
+      const third = await nextEvent();
+      expect(third.type).toBe('DELETED');
+      expect(third.object.metadata.name).toBe('pos');
+    } finally {
+      await reader.cancel();
+    }
+  });
+
+  it('refuses a watch for another project and a bad resourceVersion', async () => {
+    await seed();
+    const editor = apiToken('edit01', { type: 'api', role: 'editor', project: 'demo' });
+    expectStatus(await call('GET', `${API}/namespaces/other/clusters?watch=true`, undefined, editor), 403, 'Forbidden');
+    expectStatus(await call('GET', `${CLUSTERS}?watch=true&resourceVersion=abc`), 400, 'BadRequest', /not a revision number/);
+  });
+});
