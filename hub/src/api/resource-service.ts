@@ -45,6 +45,9 @@ export class ResourceService {
   }
 
   create(p: Principal, path: ResourcePath, body: unknown): ResourceObject {
+    // Authorize before validating: a caller without rights learns nothing from validation errors.
+    const claimedName = (body as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+    this.can(p, 'create', path, typeof claimedName === 'string' ? claimedName : undefined);
     const obj = this.parse(path, body, { nameOptional: path.kind.kind === 'Token' });
     this.can(p, 'create', path, obj.metadata.name ?? undefined);
     if (obj.kind === 'Token') return this.createToken(p, obj as Token);
