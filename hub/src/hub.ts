@@ -58,13 +58,14 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => resolve());
     });
-    stops.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
+    // Agent sockets first: upgraded connections keep an HTTPS server from closing.
+    stops.push(async () => {
+      await gateway.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    });
     const port = (server.address() as AddressInfo).port;
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     return { url: `https://${host}:${port}`, port, caHash: caCertHash(tls.caCertPem), store, gateway, stop };

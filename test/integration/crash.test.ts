@@ -38,6 +38,9 @@ describe('crashes', () => {
 
   it('keeps every acknowledged write through a hub kill -9, and every agent reconnects and converges', async () => {
     const api = hub.api();
+    for (const a of agents.values()) {
+      await waitFor(`agent ${a.agentId} connected`, async () => (await api.get<Agent>(K('agents'), a.agentId)).status?.connected, 30_000);
+    }
     const acknowledged: string[] = [];
     let stop = false;
     const writer = (async () => {
@@ -56,6 +59,13 @@ describe('crashes', () => {
     stop = true;
     await writer;
     const before = acknowledged.length;
+    // Statically stable: with the hub gone, every agent keeps running what it last received.
+    for (const a of agents.values()) {
+      expect(a.proc?.alive).toBe(true);
+      expect(agentObjects(a.dataDir).length).toBeGreaterThan(0);
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const a of agents.values()) expect(a.proc?.alive).toBe(true);
     await hub.serve();
 
     const names_ = new Set((await api.list<Cluster>(K('clusters'))).items.map((c) => c.metadata.name));
@@ -96,5 +106,22 @@ describe('crashes', () => {
     expect(hello?.localRevision).toBe(acked);
     // only the new cluster was reported: the agent did not redo the ones it had
     expect(statusWrites()).toBe(writesBefore + 1);
+  });
+
+  it('shuts the hub down cleanly on SIGTERM, recording agents as disconnected', async () => {
+    const code = await hub.proc!.kill('SIGTERM');
+    expect(code).toBe(0);
+    expect(hub.proc!.stdout).toMatch(/shutting down/);
+    const db = new Database(join(hub.dataDir, 'hub.db'), { readonly: true });
+    try {
+      const rows = db.prepare(`SELECT body FROM objects WHERE kind = 'Agent'`).all() as Array<{ body: string }>;
+      expect(rows.map((r) => (JSON.parse(r.body) as Agent).status?.connected)).toEqual(SITES.map(() => false));
+    } finally {
+      db.close();
+    }
+    await hub.serve();
+    for (const a of agents.values()) {
+      await waitFor(`agent ${a.agentId} back`, async () => (await hub.api().get<Agent>(K('agents'), a.agentId)).status?.connected, 30_000);
+    }
   });
 });

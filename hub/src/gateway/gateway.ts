@@ -26,6 +26,7 @@ export class AgentGateway {
   private readonly ctx: SessionContext;
   private readonly sweep: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
+  private stopped = false;
 
   constructor(private readonly opts: GatewayOptions) {
     this.presence = new Presence(opts.store);
@@ -116,13 +117,26 @@ export class AgentGateway {
     for (const v of views) for (const s of this.byView.get(v) ?? []) s.poke();
   }
 
-  /** Closes every agent socket (agents reconnect elsewhere or later) and records them disconnected. */
-  async stop(): Promise<void> {
+  /**
+   * Closes every agent socket (agents reconnect elsewhere or later), records them disconnected, and
+   * waits up to `graceMs` for the closing handshakes before cutting what is left. Idempotent.
+   */
+  async stop(graceMs = 2000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     clearInterval(this.sweep);
     this.unsubscribe();
-    for (const { socket } of this.byAgent.values()) socket.close(CloseCode.goingAway, 'hub shutting down');
-    for (const { session } of this.byAgent.values()) this.presence.disconnected(session.agentId);
+    const sockets = [...this.byAgent.values()];
+    for (const { session } of sockets) this.presence.disconnected(session.agentId);
     this.presence.stop();
+    const closed = sockets.map(({ socket }) => new Promise<void>((resolve) => {
+      if (socket.readyState === socket.CLOSED) return resolve();
+      socket.once('close', () => resolve());
+      socket.close(CloseCode.goingAway, 'hub shutting down');
+    }));
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([Promise.all(closed), grace]);
+    for (const { socket } of sockets) socket.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }

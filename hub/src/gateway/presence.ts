@@ -16,6 +16,7 @@ export class Presence {
   private pending = new Map<string, Partial<AgentStatus>>();
   private lastSeenWritten = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly store: Store,
@@ -59,11 +60,14 @@ export class Presence {
     });
   }
 
+  /** Writes what is pending; later updates are dropped (the store is about to close). */
   stop(): void {
     this.flush();
+    this.stopped = true;
   }
 
   private update(agentId: string, patch: Partial<AgentStatus>): void {
+    if (this.stopped) return;
     this.pending.set(agentId, { ...this.pending.get(agentId), ...patch });
     if (patch.lastSeen) this.lastSeenWritten.set(agentId, Date.now());
     this.timer ??= setTimeout(() => this.flush(), this.flushEveryMs);
