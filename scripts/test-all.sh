@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 if [ -f test/world/setup.sh ]; then bash test/world/setup.sh; fi
+npx tsc -p tsconfig.check.json   # test code is type-checked too
+npx eslint .
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
 status=0

@@ -33,8 +33,8 @@ describe('spine: join, pull, ack, status', () => {
       const got = await api.get<Agent>(K('agents'), agent.agentId);
       return got.status?.connected && (got.status.ackedRevision ?? 0) > 0 && got;
     });
-    expect(a.status?.version).toBe('0.1.0');
-    expect(a.status?.lastSeen).toBeTruthy();
+    expect(a?.status?.version).toBe('0.1.0');
+    expect(a?.status?.lastSeen).toBeTruthy();
     expect(names(agentObjects(agent.dataDir))).toEqual(['Cluster/demo/pos', 'Datacenter/hamburg-stores', 'Site/store-0412']);
   });
 
