@@ -117,4 +117,17 @@ describe('Store', () => {
       expect(heard).toEqual([['*'], ['site/b']]);
     });
   });
+
+  it('delivers changes to every listener in revision order, even when a listener writes', () => {
+    const seen: number[] = [];
+    store.subscribe((changes) => {
+      for (const ch of changes) {
+        if (ch.object.kind === 'Site' && ch.type === 'ADDED') store.replaceStatus({ kind: 'Site', namespace: '', name: ch.object.metadata.name ?? '' }, { agent: 'x' }, ctx);
+      }
+    });
+    store.subscribe((changes) => seen.push(...changes.map((ch) => ch.revision)));
+    store.create(obj('Site', 's1', {}), ctx);
+    store.create(obj('Site', 's2', {}), ctx);
+    expect(seen).toEqual([1, 2, 3, 4]);
+  });
 });

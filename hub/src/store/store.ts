@@ -61,6 +61,8 @@ export class Store {
   private readonly listeners = new Set<Listener>();
   private pending: StoreChange[] = [];
   private pendingViews = new Set<string>();
+  private outbox: Array<[StoreChange[], Set<string>]> = [];
+  private dispatching = false;
   private readonly stmts;
   private readonly lookup: ViewLookup;
 
@@ -169,8 +171,26 @@ export class Store {
     const views = this.pendingViews;
     this.pending = [];
     this.pendingViews = new Set();
-    if (changes.length > 0) for (const l of this.listeners) l(changes, views);
+    if (changes.length > 0) this.dispatch(changes, views);
     return result;
+  }
+
+  /**
+   * Tells listeners, in revision order. A listener that writes (a controller) only queues its own
+   * changes here; they go out after the current ones, so no listener sees revision N+1 before N.
+   */
+  private dispatch(changes: StoreChange[], views: Set<string>): void {
+    this.outbox.push([changes, views]);
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      for (let next = this.outbox.shift(); next; next = this.outbox.shift()) {
+        for (const l of this.listeners) l(next[0], next[1]);
+      }
+    } finally {
+      this.dispatching = false;
+      this.outbox = [];
+    }
   }
 
   create<T extends ResourceObject>(obj: T, ctx: WriteContext): T {
