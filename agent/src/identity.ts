@@ -29,7 +29,7 @@ export function caHashOf(pem: string): string {
   return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
 }
 
-function httpsCall(url: URL, opts: { method: string; ca?: string; body?: string }): Promise<{ status: number; text: string }> {
+function httpsCall(url: URL, opts: { method: string; ca?: string | undefined; body?: string; localAddress?: string | undefined }): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -39,6 +39,7 @@ function httpsCall(url: URL, opts: { method: string; ca?: string; body?: string 
         ...(opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false }),
         headers: opts.body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(opts.body) } : {},
         timeout: 15_000,
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -52,17 +53,16 @@ function httpsCall(url: URL, opts: { method: string; ca?: string; body?: string 
   });
 }
 
-export async function join(opts: { hub: string; token: string; caHash: string; dataDir: string; version: string }): Promise<Identity> {
-  if (!/^sha256:[0-9a-f]{64}$/.test(opts.caHash)) throw new JoinFailed('BAD_HASH', `--ca-hash ${opts.caHash} is not sha256:<64 hex digits>; copy it from \`outpost token create\` or \`outpost hub init\``);
-  if (existsSync(identityPath(opts.dataDir))) throw new JoinFailed('ALREADY_JOINED', `${opts.dataDir} already holds a joined agent (${identityPath(opts.dataDir)}); use another --data directory, or remove it to join afresh`);
+/** Fetches the hub's CA and checks it against the pin; nothing is sent to an unverified hub. */
+export async function fetchVerifiedCa(hubUrl: string, caHash: string): Promise<{ hub: URL; caCertPem: string }> {
+  if (!/^sha256:[0-9a-f]{64}$/.test(caHash)) throw new JoinFailed('BAD_HASH', `--ca-hash ${caHash} is not sha256:<64 hex digits>; copy it from \`outpost token create\` or \`outpost hub init\``);
   let hub: URL;
   try {
-    hub = new URL(opts.hub);
+    hub = new URL(hubUrl);
   } catch {
-    throw new JoinFailed('BAD_URL', `--hub ${opts.hub} is not a URL; write it as https://HOST:PORT`);
+    throw new JoinFailed('BAD_URL', `--hub ${hubUrl} is not a URL; write it as https://HOST:PORT`);
   }
   if (hub.protocol !== 'https:') throw new JoinFailed('BAD_URL', `--hub must be https://, not ${hub.protocol}`);
-
   const ca = await httpsCall(new URL(CA_PATH, hub), { method: 'GET' });
   if (ca.status !== 200) throw new JoinFailed('NO_CA', `the hub at ${hub.origin} did not serve its CA (HTTP ${ca.status}); is this an Outpost hub?`);
   let actual: string;
@@ -71,12 +71,15 @@ export async function join(opts: { hub: string; token: string; caHash: string; d
   } catch (cause) {
     throw new JoinFailed('NO_CA', `the hub at ${hub.origin} served something that is not a certificate`, { cause });
   }
-  if (actual !== opts.caHash) {
-    throw new JoinFailed('CA_MISMATCH', `the hub's CA hash is ${actual}, not the ${opts.caHash} you pinned: you may be talking to another server. Check --hub and --ca-hash; nothing was sent`);
+  if (actual !== caHash) {
+    throw new JoinFailed('CA_MISMATCH', `the hub's CA hash is ${actual}, not the ${caHash} you pinned: you may be talking to another server. Check --hub and --ca-hash; nothing was sent`);
   }
+  return { hub, caCertPem: ca.text };
+}
 
-  // From here on the hub is verified: its serving certificate must chain to the pinned CA.
-  const res = await httpsCall(new URL(JOIN_PATH, hub), { method: 'POST', ca: ca.text, body: JSON.stringify({ token: opts.token, version: opts.version }) });
+/** Swaps a bootstrap token for this agent's credential, over TLS that trusts only the verified CA. */
+export async function redeemToken(hub: URL, caCertPem: string, token: string, version: string, localAddress?: string): Promise<Identity> {
+  const res = await httpsCall(new URL(JOIN_PATH, hub), { method: 'POST', ca: caCertPem, body: JSON.stringify({ token, version }), localAddress });
   let body: { message?: string; reason?: string; details?: { code?: string }; agentId?: string; credential?: string; view?: string } = {};
   try {
     body = JSON.parse(res.text) as typeof body;
@@ -86,7 +89,13 @@ export async function join(opts: { hub: string; token: string; caHash: string; d
   if (res.status !== 200 || !body.agentId || !body.credential) {
     throw new JoinFailed(body.details?.code ?? body.reason ?? `HTTP_${res.status}`, body.message ?? `join failed with HTTP ${res.status}`);
   }
-  const identity: Identity = { hub: hub.origin, agentId: body.agentId, credential: body.credential, caCertPem: ca.text, view: body.view ?? '' };
+  return { hub: hub.origin, agentId: body.agentId, credential: body.credential, caCertPem, view: body.view ?? '' };
+}
+
+export async function join(opts: { hub: string; token: string; caHash: string; dataDir: string; version: string }): Promise<Identity> {
+  if (existsSync(identityPath(opts.dataDir))) throw new JoinFailed('ALREADY_JOINED', `${opts.dataDir} already holds a joined agent (${identityPath(opts.dataDir)}); use another --data directory, or remove it to join afresh`);
+  const { hub, caCertPem } = await fetchVerifiedCa(opts.hub, opts.caHash);
+  const identity = await redeemToken(hub, caCertPem, opts.token, opts.version);
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   writeFileSync(identityPath(opts.dataDir), `${JSON.stringify(identity, null, 2)}\n`, { mode: 0o600 });
   return identity;

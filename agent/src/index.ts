@@ -7,3 +7,5 @@ export { SqliteLocalState } from './state/sqlite-local-state.js';
 export { ReconcileManager } from './reconcile/reconcile-manager.js';
 export { ReceivedReconciler } from './reconcile/received-reconciler.js';
 export type { Reconciler } from './reconcile/reconciler.js';
+export { MemoryLocalState } from './state/memory-local-state.js';
+export { fetchVerifiedCa, redeemToken, JoinFailed } from './identity.js';

@@ -2,23 +2,44 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LocalState } from './local-state.js';
+import { MemoryLocalState } from './memory-local-state.js';
 import { SqliteLocalState } from './sqlite-local-state.js';
 
 const obj = (kind: string, name: string, generation = 1, spec: object = {}) => ({ apiVersion: 'outpost.dev/v1alpha1', kind, metadata: { name, namespace: '', generation }, spec });
 const key = (kind: string, name: string) => ({ kind, namespace: '', name });
 
-describe('SqliteLocalState', () => {
+// Both implementations must behave alike: simulated agents (memory) stand in for real ones (SQLite).
+describe.each([
+  ['SqliteLocalState', (path: string): LocalState => new SqliteLocalState(path)],
+  ['MemoryLocalState', (): LocalState => new MemoryLocalState()],
+])('%s', (_name, make) => {
   let dir: string;
   let path: string;
-  let state: SqliteLocalState;
+  let state: LocalState;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'outpost-agent-state-'));
     path = join(dir, 'state.db');
-    state = new SqliteLocalState(path);
+    state = make(path);
   });
   afterEach(() => {
     state.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the newest status per object until the hub stores it', () => {
+    state.enqueueStatus({ ref: { kind: 'Cluster', name: 'a' }, observedGeneration: 1 });
+    state.enqueueStatus({ ref: { kind: 'Cluster', name: 'a' }, observedGeneration: 2 });
+    state.enqueueStatus({ ref: { kind: 'Cluster', name: 'b' }, observedGeneration: 1 });
+    expect(state.pendingStatuses().map((s) => [s.ref?.name, s.seq, s.observedGeneration])).toEqual([['a', 2, 2], ['b', 3, 1]]);
+    state.statusesStored(2);
+    expect(state.pendingStatuses().map((s) => s.seq)).toEqual([3]);
+  });
+
+  it('tracks reconciled generations', () => {
+    state.apply({ snapshot: false, revision: 1, changes: [{ key: key('Cluster', 'a'), object: obj('Cluster', 'a', 2) }, { key: key('Cluster', 'b'), object: obj('Cluster', 'b', 1) }] });
+    state.markReconciled(key('Cluster', 'a'), 2);
+    expect(state.unreconciled().map((o) => o.metadata.name)).toEqual(['b']);
   });
 
   it('applies deltas, reports only real changes, and records the revision with them', () => {
@@ -35,6 +56,21 @@ describe('SqliteLocalState', () => {
     const applied = state.apply({ snapshot: true, revision: 9, changes: [{ key: key('Site', 's'), object: obj('Site', 's') }] });
     expect(applied).toEqual([{ key: key('Host', 'h'), deleted: true }]);
     expect(state.revision()).toBe(9);
+  });
+});
+
+describe('SqliteLocalState', () => {
+  let dir: string;
+  let path: string;
+  let state: SqliteLocalState;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'outpost-agent-state-'));
+    path = join(dir, 'state.db');
+    state = new SqliteLocalState(path);
+  });
+  afterEach(() => {
+    state.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('survives a reopen: objects, revision, reconciled generations and the status outbox', () => {
