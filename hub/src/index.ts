@@ -4,3 +4,4 @@ export { initDataDir, dataPaths } from './data-dir.js';
 export { Store } from './store/store.js';
 export { createApi } from './api/app.js';
 export { ApiClient, ApiError, resourcePath } from './client/api-client.js';
+export { hashSecret, randomToken } from './auth/secrets.js';

@@ -96,19 +96,23 @@ export class TestHub {
   caHash = '';
   adminToken = '';
   caCertPem = '';
+  env: NodeJS.ProcessEnv | undefined;
 
   private constructor(private readonly heartbeatMs: number) {
     this.dir = mkdtempSync(join(tmpdir(), 'outpost-it-'));
     this.dataDir = join(this.dir, 'hub');
   }
 
-  static async start(opts: { heartbeatMs?: number } = {}): Promise<TestHub> {
+  /** `beforeServe` runs after `hub init` and before the hub process starts (to seed its store). */
+  static async start(opts: { heartbeatMs?: number; beforeServe?: (dataDir: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<TestHub> {
     const hub = new TestHub(opts.heartbeatMs ?? 1000);
     const init = await run(OUTPOST, ['hub', 'init', '--data', hub.dataDir]);
     if (init.code !== 0) throw new Error(`hub init failed: ${init.stderr}`);
     hub.caHash = /CA hash:\s+(\S+)/.exec(init.stdout)?.[1] ?? '';
     hub.adminToken = readFileSync(join(hub.dataDir, 'admin.token'), 'utf8').trim();
     hub.caCertPem = readFileSync(join(hub.dataDir, 'ca.crt'), 'utf8');
+    opts.beforeServe?.(hub.dataDir);
+    hub.env = opts.env;
     hub.port = await freePort();
     await hub.serve();
     return hub;
@@ -120,13 +124,13 @@ export class TestHub {
 
   /** (Re)starts the hub process on the same port and data. */
   async serve(): Promise<void> {
-    const proc = startProc(OUTPOST, ['hub', 'serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`, '--heartbeat', String(this.heartbeatMs), '--log-level', 'warn']);
+    const proc = startProc(OUTPOST, ['hub', 'serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`, '--heartbeat', String(this.heartbeatMs), '--log-level', 'warn'], this.env);
     this.proc = proc;
     await waitFor('the hub to listen', () => proc.stdout.includes('listening on') || (!proc.alive && Promise.reject(new Error(`hub exited: ${proc.stderr}`))), 20_000);
   }
 
-  api(token = this.adminToken): ApiClient {
-    return new ApiClient({ hub: this.url, token, caCertPem: this.caCertPem, timeoutMs: 10_000 });
+  api(token = this.adminToken, httpsAgent?: import('node:https').Agent): ApiClient {
+    return new ApiClient({ hub: this.url, token, caCertPem: this.caCertPem, timeoutMs: 10_000, ...(httpsAgent ? { httpsAgent } : {}) });
   }
 
   async apply(...objects: object[]): Promise<void> {

@@ -20,6 +20,8 @@ export interface HubLinkOptions {
   state: LocalState;
   /** Called after a batch is persisted and acked, with what changed. */
   onApplied(changes: readonly AppliedChange[]): void;
+  /** Called after every acked sync, changed or not, with the revision the agent now holds. */
+  onSynced?(revision: number): void;
   backoff?: BackoffOptions;
   /** Local address to dial from (scale tests spread agents over 127.0.0.0/8). */
   localAddress?: string;
@@ -204,6 +206,7 @@ export class HubLink {
     this.syncing = false;
     this.backoff.reset();
     this.firstSync.resolve();
+    this.opts.onSynced?.(revision);
     if (applied.length) this.opts.onApplied(applied);
     if (this.syncAgain) {
       this.syncAgain = false;

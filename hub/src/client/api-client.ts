@@ -1,5 +1,5 @@
 // A small client of the admin API over HTTPS, trusting only the hub's CA. Used by the CLI and tests.
-import { request } from 'node:https';
+import { request, type Agent } from 'node:https';
 import { findKind, type KindInfo, type ResourceObject } from '@outpost/proto';
 import { API_PREFIX } from '../api/resource-path.js';
 
@@ -8,6 +8,8 @@ export interface ApiClientOptions {
   token: string;
   caCertPem: string;
   timeoutMs?: number;
+  /** Reuse connections (keep-alive) across calls; default: a new TLS connection per call. */
+  httpsAgent?: Agent;
 }
 
 /** An error answer of the API (a Kubernetes Status), or a failure to reach it. */
@@ -52,6 +54,7 @@ export class ApiClient {
             ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
           },
           timeout: this.opts.timeoutMs ?? 30_000,
+          ...(this.opts.httpsAgent ? { agent: this.opts.httpsAgent } : {}),
         },
         (res) => {
           const chunks: Buffer[] = [];

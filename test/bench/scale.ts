@@ -1,0 +1,72 @@
+// npm run bench:scale -- --agents N [--workers W] [--heartbeat MS]
+// A real hub process and N simulated agents on loopback; prints the figures of issue 4 and writes them
+// to test/bench/results/scale-<N>.json. Bounded: every step has a time limit and the run stops itself.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { percentile, ScaleRun } from './scale/scale-run.js';
+
+const { values } = parseArgs({
+  options: {
+    agents: { type: 'string', default: '1000' },
+    workers: { type: 'string' },
+    heartbeat: { type: 'string', default: '15000' },
+    samples: { type: 'string', default: '1000' },
+  },
+  strict: true,
+});
+const agents = Number(values.agents);
+if (!Number.isInteger(agents) || agents < 1) throw new Error(`--agents ${values.agents} is not a positive whole number`);
+const samples = Number(values.samples);
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
+
+const deadline = setTimeout(() => {
+  log('bench: time limit (2 h) reached; stopping');
+  process.exit(3);
+}, 2 * 3_600_000);
+deadline.unref();
+
+log(`bench:scale with ${agents} agents: seeding and starting the hub`);
+const run = await ScaleRun.prepare({ agents, heartbeatMs: Number(values.heartbeat), log, ...(values.workers ? { workers: Number(values.workers) } : {}) });
+try {
+  log('connecting the fleet');
+  const connectSeconds = await run.connectAll(Math.max(120_000, agents * 20));
+  log(`  all ${agents} connected in ${round(connectSeconds)} s; settling`);
+  await new Promise((r) => setTimeout(r, 5000));
+  const memory = run.hubMemory();
+  log('measuring idle CPU');
+  const idleHubCpuPercent = await run.idleCpuPercent(Math.max(10, Number(values.heartbeat) / 1000));
+  log(`measuring ${samples} changes`);
+  const changes = await run.changeLatencies(samples);
+  log('fleet-wide rollout');
+  const fleetRolloutSeconds = await run.fleetRolloutSeconds('1.33.9');
+  log('hub kill -9 and restart');
+  const reconnect = await run.killAndReconnect(Math.max(180_000, agents * 10));
+  log('bare ws echo baseline');
+  const echo = await run.echoBaseline(samples);
+  const result = {
+    agents,
+    connectSeconds: round(connectSeconds),
+    hubRssBytes: memory.hubRssBytes,
+    bytesPerAgent: memory.bytesPerAgent,
+    idleHubCpuPercent: round(idleHubCpuPercent, 1),
+    changeP50Ms: round(percentile(changes, 50)),
+    changeP99Ms: round(percentile(changes, 99)),
+    fleetRolloutSeconds: round(fleetRolloutSeconds),
+    reconnectSeconds: round(reconnect.reconnectSeconds),
+    reconnectP99Seconds: round(reconnect.p99Seconds),
+    maxAgentReconnectSeconds: round(reconnect.maxAgentReconnectSeconds),
+    baselineWsRttP50Ms: round(percentile(echo, 50), 3),
+    baselineWsRttP99Ms: round(percentile(echo, 99), 3),
+    changeP99Ratio: round(percentile(changes, 99) / percentile(echo, 99)),
+    measuredAt: new Date().toISOString(),
+  };
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}scale-${agents}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  const width = Math.max(...Object.keys(result).map((k) => k.length));
+  process.stdout.write(`${Object.entries(result).map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`);
+} finally {
+  await run.stop();
+}

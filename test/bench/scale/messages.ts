@@ -1,0 +1,28 @@
+// What the bench orchestrator and its simulator workers say to each other over Node IPC.
+export interface WorkerConfig {
+  hubUrl: string;
+  caCertPem: string;
+  tokens: string[];
+  /** Source addresses to spread connections over (the ephemeral-port limit is per address). */
+  localAddresses: string[];
+  /** Index of this worker's first agent in the whole fleet. */
+  firstAgent: number;
+  joinConcurrency: number;
+}
+
+export type ToWorker =
+  | { t: 'await-revision'; id: number; revision: number; agent?: number }
+  | { t: 'await-reconnect'; id: number; revision: number; connectsAtLeast: number }
+  | { t: 'stats'; id: number }
+  | { t: 'synced-times'; id: number }
+  | { t: 'echo-connect'; id: number; url: string }
+  | { t: 'echo-rtt'; id: number; agent: number }
+  | { t: 'stop' };
+
+export type FromWorker =
+  | { t: 'progress'; joined: number; connected: number; failed: number; lastError?: string }
+  | { t: 'reached'; id: number; at: number; maxAt?: number }
+  | { t: 'stats'; id: number; connected: number; synced: number; minConnects: number; warnings: number }
+  | { t: 'echo-connected'; id: number; connected: number }
+  | { t: 'rtt'; id: number; ms: number }
+  | { t: 'synced-times'; id: number; times: number[] };

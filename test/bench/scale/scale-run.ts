@@ -1,0 +1,163 @@
+// One scale run: a real hub process on a seeded store, a simulated fleet in worker processes, and the
+// measurements of issue 4. The bench prints them; the smoke test checks the correctness half.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
+import { join } from 'node:path';
+import { findKind } from '@outpost/proto';
+import { Proc, TestHub, waitFor } from '../../lib/processes.js';
+import { clusterName, seedFleet } from './fleet.js';
+import { SimFleet } from './sim-fleet.js';
+
+export interface ScaleOptions {
+  agents: number;
+  workers?: number;
+  heartbeatMs?: number;
+  /** Source addresses to spread over; enough that each carries < 25,000 connections per peer port. */
+  sourceAddresses?: number;
+  log?: (line: string) => void;
+}
+
+const K = (n: string) => findKind(n)!;
+/** Epoch milliseconds with sub-millisecond precision, comparable across processes. */
+export const preciseNow = (): number => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function procStat(pid: number): { rssBytes: number; cpuTicks: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rssBytes: rssKb * 1024, cpuTicks: Number(fields[11]) + Number(fields[12]) };
+}
+
+export class ScaleRun {
+  fleet!: SimFleet;
+  private baselineRss = 0;
+  private readonly api;
+  private readonly keepAlive = new HttpsAgent({ keepAlive: true, maxSockets: 4 });
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    readonly hub: TestHub,
+    readonly tokens: string[],
+    private readonly opts: ScaleOptions,
+  ) {
+    this.api = hub.api(undefined, this.keepAlive);
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  static async prepare(opts: ScaleOptions): Promise<ScaleRun> {
+    let tokens: string[] = [];
+    const hub = await TestHub.start({ heartbeatMs: opts.heartbeatMs ?? 15_000, beforeServe: (dir) => (tokens = seedFleet(dir, opts.agents)) });
+    const run = new ScaleRun(hub, tokens, opts);
+    await sleep(500);
+    run.baselineRss = procStat(hub.proc!.child.pid!).rssBytes;
+    return run;
+  }
+
+  get hubPid(): number {
+    return this.hub.proc!.child.pid!;
+  }
+
+  /** Starts the fleet; resolves with the seconds until every agent joined, connected and synced. */
+  async connectAll(timeoutMs: number): Promise<number> {
+    const started = Date.now();
+    const sources = this.opts.sourceAddresses ?? Math.max(1, Math.ceil(this.opts.agents / 20_000));
+    const localAddresses = Array.from({ length: sources }, (_, i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
+    // A worker holds two sockets per agent (hub and echo baseline) under a 20,000 descriptor limit here.
+    const workers = this.opts.workers ?? Math.max(1, Math.ceil(this.opts.agents / 8_000));
+    this.fleet = new SimFleet({ hubUrl: this.hub.url, caCertPem: this.hub.caCertPem, tokens: this.tokens, workers, dir: this.hub.dir, localAddresses });
+    let lastLog = 0;
+    await waitFor(
+      'every agent connected and synced',
+      async () => {
+        const p = this.fleet.progress();
+        if (Date.now() - lastLog > 5000) {
+          lastLog = Date.now();
+          this.log(`  joined ${p.joined}, connected ${p.connected}, failed ${p.failed}${p.lastError ? ` (last error: ${p.lastError})` : ''}`);
+        }
+        if (p.failed > 0) throw new Error(`${p.failed} agents could not join: ${p.lastError}`);
+        if (p.connected < this.tokens.length) return false;
+        const s = await this.fleet.stats();
+        return s.synced === this.tokens.length;
+      },
+      timeoutMs,
+      200,
+    );
+    return (Date.now() - started) / 1000;
+  }
+
+  hubMemory(): { hubRssBytes: number; bytesPerAgent: number } {
+    const rss = procStat(this.hubPid).rssBytes;
+    return { hubRssBytes: rss, bytesPerAgent: Math.round((rss - this.baselineRss) / this.tokens.length) };
+  }
+
+  async idleCpuPercent(seconds: number): Promise<number> {
+    const a = procStat(this.hubPid).cpuTicks;
+    await sleep(seconds * 1000);
+    const b = procStat(this.hubPid).cpuTicks;
+    return ((b - a) / 100 / seconds) * 100;
+  }
+
+  /** One cluster changed through the admin API -> its agent's ack, `samples` times, one at a time. */
+  async changeLatencies(samples: number): Promise<number[]> {
+    const out: number[] = [];
+    for (let s = 0; s < samples; s++) {
+      const i = Math.floor(Math.random() * this.tokens.length);
+      const started = preciseNow();
+      const updated = await this.api.patch(K('clusters'), clusterName(i), { metadata: { labels: { sample: String(s) } } }, 'fleet');
+      const ackedAt = await this.fleet.agentReached(i, Number(updated.metadata.resourceVersion));
+      out.push(ackedAt - started);
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  /** A change in every agent's view (a new Release) -> every agent acked it. */
+  async fleetRolloutSeconds(version: string): Promise<number> {
+    const started = Date.now();
+    const rel = await this.api.create({ apiVersion: 'outpost.dev/v1alpha1', kind: 'Release', metadata: { name: version }, spec: { version } });
+    const last = await this.fleet.allReached(Number(rel.metadata.resourceVersion));
+    return (last - started) / 1000;
+  }
+
+  /** kill -9 the hub, start it again, until every agent is back and resynced. */
+  async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number }> {
+    const before = await this.fleet.stats();
+    const killedAt = Date.now();
+    await this.hub.proc!.kill('SIGKILL');
+    await this.hub.serve();
+    const version = (await this.api.call<{ revision: number }>('GET', '/version')).revision;
+    const done = await Promise.race([
+      this.fleet.allReconnected(version, before.minConnects + 1),
+      sleep(timeoutMs).then(() => Promise.reject(new Error(`agents not all back within ${timeoutMs} ms`))),
+    ]);
+    const times = (await this.fleet.syncedTimes()).map((t) => (t - killedAt) / 1000).sort((a, b) => a - b);
+    return { reconnectSeconds: (done.at - killedAt) / 1000, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN };
+  }
+
+  /** The same N connections to a bare ws echo server over the same TLS, and its round trip. */
+  async echoBaseline(samples: number): Promise<number[]> {
+    const echo = new Proc(spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'echo-server.ts'), join(this.hub.dataDir, 'hub.crt'), join(this.hub.dataDir, 'hub.key')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    try {
+      const port = await waitFor('echo server', () => /echo listening on (\d+)/.exec(echo.stdout)?.[1]);
+      await this.fleet.echoConnect(`wss://127.0.0.1:${port}/`);
+      const out: number[] = [];
+      for (let s = 0; s < samples; s++) out.push(await this.fleet.echoRtt(Math.floor(Math.random() * this.tokens.length)));
+      return out.sort((a, b) => a - b);
+    } finally {
+      await echo.kill('SIGKILL');
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.fleet?.stop();
+    this.keepAlive.destroy();
+    await this.hub.stop();
+  }
+}

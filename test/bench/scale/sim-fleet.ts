@@ -1,0 +1,133 @@
+// The orchestrator's side of the simulator: spawns worker processes, splits the fleet between them, and
+// turns "wait until ..." questions into IPC round trips.
+import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
+
+const WORKER = fileURLToPath(new URL('./sim-worker.ts', import.meta.url));
+
+type Reply = Extract<FromWorker, { id: number }>;
+/** A question to a worker, before it gets its id (Omit distributed over the union). */
+type Question = ToWorker extends infer U ? (U extends { id: number } ? Omit<U, 'id'> : never) : never;
+
+export interface FleetProgress {
+  joined: number;
+  connected: number;
+  failed: number;
+  lastError?: string | undefined;
+}
+
+export class SimFleet {
+  private readonly workers: Array<{ child: ChildProcess; first: number; count: number; progress: FleetProgress }> = [];
+  private readonly pending = new Map<number, (r: Reply) => void>();
+  private nextId = 1;
+
+  constructor(opts: { hubUrl: string; caCertPem: string; tokens: string[]; workers: number; dir: string; localAddresses: string[] }) {
+    const per = Math.ceil(opts.tokens.length / opts.workers);
+    for (let w = 0; w < opts.workers; w++) {
+      const first = w * per;
+      const tokens = opts.tokens.slice(first, first + per);
+      if (tokens.length === 0) break;
+      const config: WorkerConfig = { hubUrl: opts.hubUrl, caCertPem: opts.caCertPem, tokens, localAddresses: opts.localAddresses, firstAgent: first, joinConcurrency: 64 };
+      const file = join(opts.dir, `worker-${w}.json`);
+      writeFileSync(file, JSON.stringify(config));
+      const child = fork(WORKER, [file], { execArgv: ['--import', 'tsx', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const entry = { child, first, count: tokens.length, progress: { joined: 0, connected: 0, failed: 0 } as FleetProgress };
+      child.on('message', (m: FromWorker) => {
+        if (m.t === 'progress') entry.progress = m;
+        else {
+          const done = this.pending.get(m.id);
+          this.pending.delete(m.id);
+          done?.(m);
+        }
+      });
+      this.workers.push(entry);
+    }
+  }
+
+  get size(): number {
+    return this.workers.reduce((n, w) => n + w.count, 0);
+  }
+
+  progress(): FleetProgress {
+    const p = { joined: 0, connected: 0, failed: 0, lastError: undefined as string | undefined };
+    for (const w of this.workers) {
+      p.joined += w.progress.joined;
+      p.connected += w.progress.connected;
+      p.failed += w.progress.failed;
+      p.lastError ??= w.progress.lastError;
+    }
+    return p;
+  }
+
+  private ask<T extends Reply>(worker: ChildProcess, msg: Question): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve) => {
+      this.pending.set(id, resolve as (r: Reply) => void);
+      worker.send({ ...msg, id } as ToWorker);
+    });
+  }
+
+  private owner(agent: number) {
+    const w = this.workers.find((x) => agent >= x.first && agent < x.first + x.count);
+    if (!w) throw new Error(`no worker holds agent ${agent}`);
+    return w;
+  }
+
+  /** When every agent holds `revision` (the time the last one acked it). */
+  async allReached(revision: number): Promise<number> {
+    const replies = await Promise.all(this.workers.map((w) => this.ask<Extract<Reply, { t: 'reached' }>>(w.child, { t: 'await-revision', revision })));
+    return Math.max(...replies.map((r) => r.at));
+  }
+
+  /** When agent `agent` acked a revision >= `revision`. */
+  async agentReached(agent: number, revision: number): Promise<number> {
+    return (await this.ask<Extract<Reply, { t: 'reached' }>>(this.owner(agent).child, { t: 'await-revision', revision, agent })).at;
+  }
+
+  /** When every agent has connected at least `connects` times and holds `revision`; and the latest single sync. */
+  async allReconnected(revision: number, connects: number): Promise<{ at: number; lastSyncAt: number }> {
+    const replies = await Promise.all(this.workers.map((w) => this.ask<Extract<Reply, { t: 'reached' }>>(w.child, { t: 'await-reconnect', revision, connectsAtLeast: connects })));
+    return { at: Math.max(...replies.map((r) => r.at)), lastSyncAt: Math.max(...replies.map((r) => r.maxAt ?? r.at)) };
+  }
+
+  async stats(): Promise<{ connected: number; synced: number; minConnects: number; warnings: number }> {
+    const replies = await Promise.all(this.workers.map((w) => this.ask<Extract<Reply, { t: 'stats' }>>(w.child, { t: 'stats' })));
+    return {
+      connected: replies.reduce((n, r) => n + r.connected, 0),
+      synced: replies.reduce((n, r) => n + r.synced, 0),
+      minConnects: Math.min(...replies.map((r) => r.minConnects)),
+      warnings: replies.reduce((n, r) => n + r.warnings, 0),
+    };
+  }
+
+  /** Every agent's last sync time. */
+  async syncedTimes(): Promise<number[]> {
+    const replies = await Promise.all(this.workers.map((w) => this.ask<Extract<Reply, { t: 'synced-times' }>>(w.child, { t: 'synced-times' })));
+    return replies.flatMap((r) => r.times);
+  }
+
+  async echoConnect(url: string): Promise<void> {
+    await Promise.all(this.workers.map((w) => this.ask(w.child, { t: 'echo-connect', url })));
+  }
+
+  async echoRtt(agent: number): Promise<number> {
+    return (await this.ask<Extract<Reply, { t: 'rtt' }>>(this.owner(agent).child, { t: 'echo-rtt', agent })).ms;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.child.exitCode !== null) return resolve();
+            w.child.once('exit', () => resolve());
+            w.child.send({ t: 'stop' } as ToWorker);
+            setTimeout(() => w.child.kill('SIGKILL'), 5000).unref();
+          }),
+      ),
+    );
+  }
+}

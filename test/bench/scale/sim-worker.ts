@@ -1,0 +1,163 @@
+// One simulator process: many agents, each with the agent's real join, HubLink (WSS, Hello, Sync, Ack,
+// Poke, heartbeats, backoff) and ReceivedReconciler; only the local state lives in memory.
+import { readFileSync } from 'node:fs';
+import { HubLink, MemoryLocalState, ReceivedReconciler, ReconcileManager, redeemToken } from '@outpost/agent';
+import WebSocket from 'ws';
+import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
+
+const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as WorkerConfig;
+const send = (m: FromWorker): void => void process.send?.(m);
+
+let warnings = 0;
+const quiet = { info: () => undefined, debug: () => undefined, warn: () => void warnings++ };
+
+interface SimAgent {
+  link: HubLink;
+  state: MemoryLocalState;
+  syncedAt: number;
+  echo?: WebSocket;
+}
+
+const agents: SimAgent[] = [];
+let joined = 0;
+let failed = 0;
+let lastError: string | undefined;
+const revisionWaiters: Array<{ id: number; revision: number; agent?: number }> = [];
+
+function onSynced(a: SimAgent, index: number, revision: number): void {
+  a.syncedAt = performance.timeOrigin + performance.now();
+  for (let i = revisionWaiters.length - 1; i >= 0; i--) {
+    const w = revisionWaiters[i]!;
+    if (w.agent === index && revision >= w.revision) {
+      revisionWaiters.splice(i, 1);
+      send({ t: 'reached', id: w.id, at: a.syncedAt });
+    }
+  }
+}
+
+async function startAgent(token: string, index: number): Promise<void> {
+  const localAddress = config.localAddresses[index % config.localAddresses.length];
+  const hub = new URL(config.hubUrl);
+  let identity;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      identity = await redeemToken(hub, config.caCertPem, token, 'sim', localAddress);
+      break;
+    } catch (err) {
+      lastError = (err as Error).message;
+      // a join refused for the token itself will not get better; a busy hub will
+      if (attempt >= 20 || /TOKEN_/.test((err as { code?: string }).code ?? '')) {
+        failed++;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200 + Math.random() * 1000 * Math.min(attempt + 1, 10)));
+    }
+  }
+  const state = new MemoryLocalState();
+  const sim = { state, syncedAt: 0 } as SimAgent;
+  let link: HubLink | undefined;
+  const reconcile = new ReconcileManager(state, [new ReceivedReconciler()], () => link?.flushStatuses(), quiet);
+  link = new HubLink({
+    hubUrl: identity.hub,
+    agentId: identity.agentId,
+    credential: identity.credential,
+    caCertPem: identity.caCertPem,
+    version: 'sim',
+    state,
+    onApplied: (changes) => void reconcile.enqueue(changes),
+    onSynced: (revision) => onSynced(sim, index, revision),
+    ...(localAddress ? { localAddress } : {}),
+    log: quiet,
+  });
+  sim.link = link;
+  agents[index - config.firstAgent] = sim;
+  joined++;
+  link.start();
+}
+
+async function joinAll(): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < config.tokens.length) {
+      const i = next++;
+      await startAgent(config.tokens[i]!, config.firstAgent + i);
+    }
+  };
+  await Promise.all(Array.from({ length: config.joinConcurrency }, lane));
+}
+
+const connectedCount = (): number => agents.filter((a) => a?.link.linkState === 'connected').length;
+
+const progress = setInterval(() => send({ t: 'progress', joined, connected: connectedCount(), failed, ...(lastError ? { lastError } : {}) }), 500);
+
+function poll(check: () => boolean, done: () => void): void {
+  const timer = setInterval(() => {
+    if (!check()) return;
+    clearInterval(timer);
+    done();
+  }, 10);
+}
+
+process.on('message', (m: ToWorker) => {
+  switch (m.t) {
+    case 'await-revision': {
+      if (m.agent !== undefined) {
+        const a = agents[m.agent - config.firstAgent];
+        if (a && a.state.revision() >= m.revision) send({ t: 'reached', id: m.id, at: a.syncedAt });
+        else revisionWaiters.push({ id: m.id, revision: m.revision, agent: m.agent });
+        return;
+      }
+      poll(
+        () => agents.length === config.tokens.length && agents.every((a) => a.state.revision() >= m.revision),
+        () => send({ t: 'reached', id: m.id, at: Math.max(...agents.map((a) => a.syncedAt)) }),
+      );
+      return;
+    }
+    case 'await-reconnect':
+      poll(
+        () => agents.every((a) => a.link.connects >= m.connectsAtLeast && a.link.linkState === 'connected' && a.state.revision() >= m.revision),
+        () => send({ t: 'reached', id: m.id, at: Date.now(), maxAt: Math.max(...agents.map((a) => a.syncedAt)) }),
+      );
+      return;
+    case 'stats':
+      send({ t: 'stats', id: m.id, connected: connectedCount(), synced: agents.filter((a) => a?.syncedAt).length, minConnects: Math.min(...agents.map((a) => a?.link.connects ?? 0)), warnings });
+      return;
+    case 'synced-times':
+      send({ t: 'synced-times', id: m.id, times: agents.map((a) => a.syncedAt) });
+      return;
+    case 'echo-connect': {
+      let open = 0;
+      agents.forEach((a, i) => {
+        const localAddress = config.localAddresses[(config.firstAgent + i) % config.localAddresses.length];
+        const ws = new WebSocket(m.url, { ca: config.caCertPem, perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
+        ws.on('open', () => {
+          a.echo = ws;
+          if (++open === agents.length) send({ t: 'echo-connected', id: m.id, connected: open });
+        });
+        ws.on('error', (err) => {
+          lastError = err.message;
+          warnings++;
+        });
+      });
+      return;
+    }
+    case 'echo-rtt': {
+      const ws = agents[m.agent - config.firstAgent]?.echo;
+      if (!ws) return send({ t: 'rtt', id: m.id, ms: -1 });
+      const started = process.hrtime.bigint();
+      ws.once('message', () => send({ t: 'rtt', id: m.id, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+      ws.send(Buffer.alloc(16));
+      return;
+    }
+    case 'stop':
+      clearInterval(progress);
+      for (const a of agents) {
+        a?.link.stop();
+        a?.echo?.terminate();
+      }
+      setTimeout(() => process.exit(0), 200).unref();
+      return;
+  }
+});
+
+void joinAll();

@@ -1,0 +1,34 @@
+// Scale smoke: 2,000 simulated agents on a real hub. Correctness only (timings are the bench's job):
+// every agent connects, every agent acks a fleet-wide change, every agent comes back after kill -9.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScaleRun } from '../bench/scale/scale-run.js';
+
+const AGENTS = 2000;
+
+describe(`scale smoke: ${AGENTS} agents`, () => {
+  let run: ScaleRun;
+  beforeAll(async () => {
+    run = await ScaleRun.prepare({ agents: AGENTS, heartbeatMs: 2000, workers: 2 });
+  }, 120_000);
+  afterAll(async () => run?.stop(), 60_000);
+
+  it('connects every agent', async () => {
+    await run.connectAll(180_000);
+    const stats = await run.fleet.stats();
+    expect(stats.connected).toBe(AGENTS);
+    expect(stats.synced).toBe(AGENTS);
+  }, 200_000);
+
+  it('has every agent ack a change in every view', async () => {
+    const seconds = await run.fleetRolloutSeconds('1.33.7');
+    expect(seconds).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('brings every agent back after the hub is killed -9', async () => {
+    const r = await run.killAndReconnect(180_000);
+    const stats = await run.fleet.stats();
+    expect(stats.connected).toBe(AGENTS);
+    expect(stats.minConnects).toBeGreaterThanOrEqual(2);
+    expect(r.maxAgentReconnectSeconds).toBeGreaterThan(0);
+  }, 200_000);
+});
