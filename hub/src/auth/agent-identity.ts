@@ -52,10 +52,8 @@ export function redeemBootstrapToken(store: Store, tokenString: string, version:
     const actor = { actor: `bootstrap-token:${id}` };
     const agentId = `${role}-${target}-${id}`.slice(0, 253);
     // One agent serves a Seed or Site: the newest join wins, older agents of the same target are revoked.
-    for (const other of store.list<Agent>('Agent')) {
-      if (other.spec?.role === role && (other.spec.seed || other.spec.site) === target && !other.spec.revoked) {
-        store.replace({ ...other, spec: { ...other.spec, revoked: true } }, actor);
-      }
+    for (const other of store.agentsServing(role, target)) {
+      if (!other.spec?.revoked) store.replace({ ...other, spec: { ...other.spec, revoked: true } }, actor);
     }
     const agent: Agent = {
       apiVersion: 'outpost.dev/v1alpha1',

@@ -2,7 +2,7 @@
 // per-view change logs agents pull from. Everything a write touches happens in one SQLite transaction.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Cluster, Datacenter, ResourceObject } from '@outpost/proto';
+import type { Agent, Cluster, Datacenter, ResourceObject } from '@outpost/proto';
 import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } from '../errors.js';
 import { openDb, type Db } from './db.js';
 import { ALL_AGENTS_VIEW, dependentsOf, viewsOf, type ObjectKey, type ViewLookup } from './views.js';
@@ -154,6 +154,17 @@ export class Store {
     const sel = opts.labelSelector;
     if (!sel) return items;
     return items.filter((o) => Object.entries(sel).every(([k, v]) => o.metadata.labels?.[k] === v));
+  }
+
+  /** The Agents serving one Seed or Site (normally one; more only while a newer join replaces it). */
+  agentsServing(role: 'seed' | 'site', target: string): Agent[] {
+    return this.db
+      .prepare<[string, string], Row>(
+        `SELECT body FROM objects WHERE kind = 'Agent' AND json_extract(body, '$.spec.role') = ?
+         AND coalesce(json_extract(body, '$.spec.site'), json_extract(body, '$.spec.seed')) = ?`,
+      )
+      .all(role, target)
+      .map((r) => JSON.parse(r.body) as Agent);
   }
 
   /** Runs `fn` in one transaction; listeners hear about its writes only after it commits. */
