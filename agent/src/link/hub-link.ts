@@ -41,22 +41,14 @@ export class HubLink {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** Resolves when the first full sync of this process has been applied. */
-  private firstSync: { promise: Promise<void>; resolve(): void };
   connects = 0;
 
   constructor(private readonly opts: HubLinkOptions) {
     this.backoff = new Backoff(opts.backoff);
-    let resolve!: () => void;
-    this.firstSync = { promise: new Promise<void>((r) => (resolve = r)), resolve };
   }
 
   get linkState(): LinkState {
     return this.state;
-  }
-
-  synced(): Promise<void> {
-    return this.firstSync.promise;
   }
 
   start(): void {
@@ -205,7 +197,6 @@ export class HubLink {
     this.send({ ack: { revision } });
     this.syncing = false;
     this.backoff.reset();
-    this.firstSync.resolve();
     this.opts.onSynced?.(revision);
     if (applied.length) this.opts.onApplied(applied);
     if (this.syncAgain) {

@@ -13,8 +13,6 @@ export function randomToken(length: number): string {
 
 /** kubeadm's bootstrap token form. */
 export const BOOTSTRAP_TOKEN_RE = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
-/** API tokens: the same shape with a longer secret. */
-export const API_TOKEN_RE = /^([a-z0-9]{6})\.([a-z0-9]{32})$/;
 
 export function newAgentSecret(): string {
   return randomBytes(32).toString('base64url');

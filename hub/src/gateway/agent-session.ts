@@ -12,8 +12,6 @@ import type { Presence } from './presence.js';
 export interface Peer {
   send(frame: Uint8Array): void;
   close(code: number, reason: string): void;
-  /** Bytes queued but not yet written: a slow reader shows here. */
-  bufferedAmount(): number;
 }
 
 export interface SessionContext {

@@ -46,10 +46,6 @@ export class AgentGateway {
     this.sweep.unref();
   }
 
-  get connectedCount(): number {
-    return this.sessions.size;
-  }
-
   /** For the HTTP server's 'upgrade' event. Returns false when the path is not the agents'. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (new URL(req.url ?? '/', 'http://x').pathname !== AGENT_PATH) return false;
@@ -70,7 +66,6 @@ export class AgentGateway {
       {
         send: (frame) => ws.send(frame),
         close: (code, reason) => ws.close(code, reason),
-        bufferedAmount: () => ws.bufferedAmount,
       },
       agent,
       view,

@@ -331,15 +331,6 @@ export class Store {
     });
   }
 
-  /** Records a write that changed no object (a denied request, a token redeemed) in the audit log. */
-  audit(ctx: WriteContext, verb: string, k: ObjectKey): void {
-    this.stmts.audit.run(now(), ctx.actor, verb, k.kind, k.namespace, k.name, null);
-  }
-
-  auditLog(limit = 100): Array<{ time: string; actor: string; verb: string; kind: string; namespace: string; name: string; revision: number | null }> {
-    return this.db.prepare(`SELECT time, actor, verb, kind, namespace, name, revision FROM audit ORDER BY id DESC LIMIT ?`).all(limit) as never;
-  }
-
   /** The credential store: hashes of token secrets and agent credentials, by id. */
   putCredential(id: string, type: string, hash: string): void {
     this.db.prepare(`INSERT INTO credentials (id, type, hash) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET type = excluded.type, hash = excluded.hash`).run(id, type, hash);
