@@ -84,8 +84,8 @@ export class Proc {
   }
 }
 
-function startProc(bin: string, args: readonly string[], env?: NodeJS.ProcessEnv): Proc {
-  return new Proc(spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+function startProc(bin: string, args: readonly string[], env?: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): Proc {
+  return new Proc(spawn(process.execPath, [...nodeArgs, bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 export class TestHub {
@@ -97,6 +97,8 @@ export class TestHub {
   adminToken = '';
   caCertPem = '';
   env: NodeJS.ProcessEnv | undefined;
+  /** Flags for the hub's node, such as --cpu-prof for profiling. */
+  nodeArgs: string[] = [];
 
   private constructor(private readonly heartbeatMs: number) {
     this.dir = mkdtempSync(join(tmpdir(), 'outpost-it-'));
@@ -104,7 +106,7 @@ export class TestHub {
   }
 
   /** `beforeServe` runs after `hub init` and before the hub process starts (to seed its store). */
-  static async start(opts: { heartbeatMs?: number; beforeServe?: (dataDir: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<TestHub> {
+  static async start(opts: { heartbeatMs?: number; beforeServe?: (dataDir: string) => void; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<TestHub> {
     const hub = new TestHub(opts.heartbeatMs ?? 1000);
     const init = await run(OUTPOST, ['hub', 'init', '--data', hub.dataDir]);
     if (init.code !== 0) throw new Error(`hub init failed: ${init.stderr}`);
@@ -113,6 +115,7 @@ export class TestHub {
     hub.caCertPem = readFileSync(join(hub.dataDir, 'ca.crt'), 'utf8');
     opts.beforeServe?.(hub.dataDir);
     hub.env = opts.env;
+    hub.nodeArgs = opts.nodeArgs ?? [];
     hub.port = await freePort();
     await hub.serve();
     return hub;
@@ -124,7 +127,7 @@ export class TestHub {
 
   /** (Re)starts the hub process on the same port and data. */
   async serve(): Promise<void> {
-    const proc = startProc(OUTPOST, ['hub', 'serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`, '--heartbeat', String(this.heartbeatMs), '--log-level', 'warn'], this.env);
+    const proc = startProc(OUTPOST, ['hub', 'serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`, '--heartbeat', String(this.heartbeatMs), '--log-level', 'warn'], this.env, this.nodeArgs);
     this.proc = proc;
     await waitFor('the hub to listen', () => proc.stdout.includes('listening on') || (!proc.alive && Promise.reject(new Error(`hub exited: ${proc.stderr}`))), 20_000);
   }

@@ -1,7 +1,7 @@
 // Keeps each Cluster's ReleaseAvailable condition true to the Release catalogue: a Cluster may name a
 // version with no Release yet (the catalogue fills in later); the condition says so, and turns True when
 // the Release arrives.
-import type { Cluster, Release, ResourceObject } from '@outpost/proto';
+import type { Cluster, Release } from '@outpost/proto';
 import { sameConditions, setCondition } from '../conditions.js';
 import type { Store, StoreChange } from '../store/store.js';
 
@@ -13,6 +13,8 @@ export function normaliseVersion(v: string): string {
 
 export class ReleaseConditionController {
   private readonly unsubscribe: () => void;
+  /** Versions in the catalogue; rebuilt when a Release changes, not on every Cluster write. */
+  private versions: Set<string> | undefined;
 
   constructor(private readonly store: Store) {
     this.unsubscribe = store.subscribe((changes) => this.onChanges(changes));
@@ -31,6 +33,7 @@ export class ReleaseConditionController {
     for (const ch of changes) {
       if (ch.object.kind === 'Cluster' && ch.type !== 'DELETED') this.reconcile(this.store.get<Cluster>('Cluster', ch.object.metadata.namespace ?? '', ch.object.metadata.name ?? ''));
       if (ch.object.kind === 'Release') {
+        this.versions = undefined;
         const version = normaliseVersion((ch.object as Release).spec?.version || ch.object.metadata.name || '');
         for (const c of this.store.list<Cluster>('Cluster')) if (normaliseVersion(c.spec?.version ?? '') === version) this.reconcile(c);
       }
@@ -38,8 +41,8 @@ export class ReleaseConditionController {
   }
 
   private available(version: string): boolean {
-    const v = normaliseVersion(version);
-    return this.store.list<Release>('Release').some((r: ResourceObject & Release) => normaliseVersion(r.spec?.version || r.metadata.name || '') === v);
+    this.versions ??= new Set(this.store.list<Release>('Release').map((r) => normaliseVersion(r.spec?.version || r.metadata.name || '')));
+    return this.versions.has(normaliseVersion(version));
   }
 
   private reconcile(c: Cluster | undefined): void {

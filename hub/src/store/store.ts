@@ -110,6 +110,13 @@ export class Store {
       audit: db.prepare<[string, string, string, string, string, string, number | null]>(
         `INSERT INTO audit (time, actor, verb, kind, namespace, name, revision) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
+      putCredential: db.prepare<[string, string, string]>(`INSERT INTO credentials (id, type, hash) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET type = excluded.type, hash = excluded.hash`),
+      credential: db.prepare<[string], { type: string; hash: string }>(`SELECT type, hash FROM credentials WHERE id = ?`),
+      deleteCredential: db.prepare<[string]>(`DELETE FROM credentials WHERE id = ?`),
+      agentsServing: db.prepare<[string, string], Row>(
+        `SELECT body FROM objects WHERE kind = 'Agent' AND json_extract(body, '$.spec.role') = ?
+         AND coalesce(json_extract(body, '$.spec.site'), json_extract(body, '$.spec.seed')) = ?`,
+      ),
       compactChanges: db.prepare<[number]>(`DELETE FROM changes WHERE revision <= ?`),
       compactViewChanges: db.prepare<[number]>(`DELETE FROM view_changes WHERE revision <= ?`),
     };
@@ -158,13 +165,7 @@ export class Store {
 
   /** The Agents serving one Seed or Site (normally one; more only while a newer join replaces it). */
   agentsServing(role: 'seed' | 'site', target: string): Agent[] {
-    return this.db
-      .prepare<[string, string], Row>(
-        `SELECT body FROM objects WHERE kind = 'Agent' AND json_extract(body, '$.spec.role') = ?
-         AND coalesce(json_extract(body, '$.spec.site'), json_extract(body, '$.spec.seed')) = ?`,
-      )
-      .all(role, target)
-      .map((r) => JSON.parse(r.body) as Agent);
+    return this.stmts.agentsServing.all(role, target).map((r) => JSON.parse(r.body) as Agent);
   }
 
   /** Runs `fn` in one transaction; listeners hear about its writes only after it commits. */
@@ -333,15 +334,15 @@ export class Store {
 
   /** The credential store: hashes of token secrets and agent credentials, by id. */
   putCredential(id: string, type: string, hash: string): void {
-    this.db.prepare(`INSERT INTO credentials (id, type, hash) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET type = excluded.type, hash = excluded.hash`).run(id, type, hash);
+    this.stmts.putCredential.run(id, type, hash);
   }
 
   credential(id: string): { type: string; hash: string } | undefined {
-    return this.db.prepare<[string], { type: string; hash: string }>(`SELECT type, hash FROM credentials WHERE id = ?`).get(id);
+    return this.stmts.credential.get(id);
   }
 
   deleteCredential(id: string): void {
-    this.db.prepare(`DELETE FROM credentials WHERE id = ?`).run(id);
+    this.stmts.deleteCredential.run(id);
   }
 
   private nextRevision(): number {

@@ -16,6 +16,8 @@ export interface ScaleOptions {
   /** Source addresses to spread over; enough that each carries < 25,000 connections per peer port. */
   sourceAddresses?: number;
   log?: (line: string) => void;
+  /** Flags for the hub's node process, such as ['--cpu-prof', '--cpu-prof-dir=DIR']. */
+  hubNodeArgs?: string[];
 }
 
 const K = (n: string) => findKind(n)!;
@@ -54,7 +56,7 @@ export class ScaleRun {
 
   static async prepare(opts: ScaleOptions): Promise<ScaleRun> {
     let tokens: string[] = [];
-    const hub = await TestHub.start({ heartbeatMs: opts.heartbeatMs ?? 15_000, beforeServe: (dir) => (tokens = seedFleet(dir, opts.agents)) });
+    const hub = await TestHub.start({ heartbeatMs: opts.heartbeatMs ?? 15_000, beforeServe: (dir) => (tokens = seedFleet(dir, opts.agents)), ...(opts.hubNodeArgs ? { nodeArgs: opts.hubNodeArgs } : {}) });
     const run = new ScaleRun(hub, tokens, opts);
     await sleep(500);
     run.baselineRss = procStat(hub.proc!.child.pid!).rssBytes;
