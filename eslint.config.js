@@ -4,7 +4,7 @@ import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/gen/**', 'node_modules/**', '**/*.js', '**/*.mjs', 'test/world/**', 'test/e2e/**', 'test/tools/**'] },
+  { ignores: ['**/dist/**', '**/gen/**', 'node_modules/**', '**/*.js', '**/*.mjs'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],
