@@ -1,21 +1,43 @@
 #!/usr/bin/env bash
-# Builds the pinned Kubernetes components from the Go module proxy into a cache outside the checkout
-# (CI clones afresh every run; the cache must outlive the clone). Does nothing when they are there.
+# Builds the test world's binaries from the Go module proxy, pinned by the modules in test/tools, into a
+# cache outside the checkout (CI clones afresh every run; the cache must outlive the clone). Each
+# component is keyed by its version and built only when missing. Prints the bin directories.
 #   OUTPOST_WORLD_CACHE  cache root (default ~/.cache/outpost-world)
 set -euo pipefail
-here="$(cd "$(dirname "$0")/../tools" && pwd)"
-version="$(awk '/^require k8s.io\/kubernetes/ {print $3}' "$here/go.mod")"
-cache="${OUTPOST_WORLD_CACHE:-$HOME/.cache/outpost-world}/k8s-$version"
-cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubeadm kubectl)
-missing=()
-for c in "${cmds[@]}"; do [ -x "$cache/bin/$c" ] || missing+=("$c"); done
-if [ ${#missing[@]} -eq 0 ]; then echo "$cache/bin"; exit 0; fi
-mkdir -p "$cache/bin"
-echo "building ${missing[*]} (Kubernetes $version) into $cache/bin; cold on 2 cores this takes a while" >&2
-start=$(date +%s)
-cd "$here"
-pkgs=()
-for c in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
-CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$cache/bin/" "${pkgs[@]}"
-echo "$(( $(date +%s) - start ))" > "$cache/build-seconds"
-echo "$cache/bin"
+tools="$(cd "$(dirname "$0")/../tools" && pwd)"
+root="${OUTPOST_WORLD_CACHE:-$HOME/.cache/outpost-world}"
+
+# build NAME MODULE_DIR VERSION_OF PACKAGE... : go build PACKAGES of test/tools/MODULE_DIR into root/NAME-VERSION/bin
+build() {
+  local name="$1" dir="$tools/$2" version
+  version="$(awk -v m="$3" '/^[[:space:]]*\/\// {next} $1 == m || $2 == m {print ($1 == m ? $2 : $3); exit}' "$dir/go.mod")"
+  shift 3
+  local ldflags='-s -w'
+  if [ "$name" = k8s ]; then
+    # Kubernetes reads its own version from these (kubeadm picks control-plane versions by it).
+    local minor="${version#v1.}"; minor="${minor%%.*}"
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ldflags+=" -X $p.gitVersion=$version -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+    done
+  fi
+  local bin="$root/$name-$version/bin" missing=() pkgs=()
+  for p in "$@"; do [ -x "$bin/$(basename "$p")" ] || { missing+=("$(basename "$p")"); pkgs+=("$p"); }; done
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    mkdir -p "$bin"
+    echo "building ${missing[*]} ($name $version) into $bin" >&2
+    local start; start=$(date +%s)
+    (cd "$dir" && CGO_ENABLED=0 go build -trimpath -ldflags="$ldflags" -o "$bin/" "${pkgs[@]}")
+    # the etcd module's main package is the module root; name its binary etcd
+    [ -x "$bin/test-tools" ] && mv "$bin/test-tools" "$bin/etcd"
+    echo "$(( $(date +%s) - start ))" > "$bin/../build-seconds"
+  fi
+  echo "$bin"
+}
+
+build k8s kubernetes k8s.io/kubernetes \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+  k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl
+build etcd etcd go.etcd.io/etcd/server/v3 outpost.dev/test-tools/etcd
+build cni cni github.com/containernetworking/plugins \
+  github.com/containernetworking/plugins/plugins/main/bridge github.com/containernetworking/plugins/plugins/ipam/host-local \
+  github.com/containernetworking/plugins/plugins/main/loopback github.com/containernetworking/plugins/plugins/meta/portmap

@@ -1,7 +1,7 @@
 // Builds the Kubernetes components the test world runs, pinned, from the Go module proxy.
 // k8s.io/kubernetes points its staging modules at ./staging; the replaces below point them at the
 // published versions instead, which is what lets a module outside the repository build its commands.
-module outpost.dev/test-tools
+module outpost.dev/test-tools/kubernetes
 
 go 1.24.0
 
