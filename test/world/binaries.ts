@@ -1,0 +1,41 @@
+// Where the test world's binaries are: the cache test/world/build-k8s.sh fills, keyed by the versions
+// pinned in test/tools/*/go.mod.
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TOOLS = fileURLToPath(new URL('../tools/', import.meta.url));
+
+function pinned(moduleDir: string, modulePath: string): string {
+  for (const line of readFileSync(join(TOOLS, moduleDir, 'go.mod'), 'utf8').split('\n')) {
+    const t = line.trim();
+    if (t.startsWith('//')) continue;
+    const words = t.replace(/^require\s+/, '').split(/\s+/);
+    if (words[0] === modulePath && words[1]) return words[1];
+  }
+  throw new Error(`test/tools/${moduleDir}/go.mod pins no ${modulePath}`);
+}
+
+export const VERSIONS = {
+  kubernetes: pinned('kubernetes', 'k8s.io/kubernetes'),
+  etcd: pinned('etcd', 'go.etcd.io/etcd/server/v3'),
+  cni: pinned('cni', 'github.com/containernetworking/plugins'),
+};
+
+const cacheRoot = (): string => process.env.OUTPOST_WORLD_CACHE || join(homedir(), '.cache', 'outpost-world');
+
+export const binDirs = () => ({
+  kubernetes: join(cacheRoot(), `k8s-${VERSIONS.kubernetes}`, 'bin'),
+  etcd: join(cacheRoot(), `etcd-${VERSIONS.etcd}`, 'bin'),
+  cni: join(cacheRoot(), `cni-${VERSIONS.cni}`, 'bin'),
+});
+
+/** The path of one built binary; throws, saying how to build it, when it is missing. */
+export function binary(name: string): string {
+  const dirs = binDirs();
+  const dir = name === 'etcd' ? dirs.etcd : ['bridge', 'host-local', 'loopback', 'portmap'].includes(name) ? dirs.cni : dirs.kubernetes;
+  const path = join(dir, name);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run world:build\` (or bash test/world/setup.sh)`);
+  return path;
+}
