@@ -41,3 +41,30 @@ build etcd etcd go.etcd.io/etcd/server/v3 outpost.dev/test-tools/etcd
 build cni cni github.com/containernetworking/plugins \
   github.com/containernetworking/plugins/plugins/main/bridge github.com/containernetworking/plugins/plugins/ipam/host-local \
   github.com/containernetworking/plugins/plugins/main/loopback github.com/containernetworking/plugins/plugins/meta/portmap
+
+# Images, as archives for `ctr images import`: pause and busybox for pods, and the control-plane
+# components for hosted control planes. Built from the binaries above; no registry is reached.
+k8s_bin="$root/k8s-$(awk '/^[[:space:]]*\/\// {next} $2 == "k8s.io/kubernetes" {print $3; exit}' "$tools/kubernetes/go.mod")/bin"
+etcd_bin="$(ls -d "$root"/etcd-*/bin | tail -1)"
+k8s_version="$(basename "$(dirname "$k8s_bin")")"; k8s_version="${k8s_version#k8s-}"
+etcd_version="$(basename "$(dirname "$etcd_bin")")"; etcd_version="${etcd_version#etcd-}"
+images="$root/images-$k8s_version-$etcd_version"
+tool_bin="$root/image-tools/bin"
+if [ ! -x "$tool_bin/build-image" ] || [ ! -x "$tool_bin/pause" ]; then
+  mkdir -p "$tool_bin"
+  (cd "$tools/images" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$tool_bin/" ./cmd/...)
+fi
+mkdir -p "$images"
+image() { # FILE TAG ARGS...
+  local file="$images/$1.tar" tag="$2"; shift 2
+  [ -s "$file" ] || "$tool_bin/build-image" -tag "$tag" -out "$file" "$@"
+}
+image pause outpost.local/pause:test -file "$tool_bin/pause:/pause" -entrypoint /pause
+links=()
+for a in sh ash cat echo env hostname httpd ls nc ps sleep sync true false wget ip ifconfig nslookup; do links+=(-link "/bin/$a:busybox"); done
+image busybox outpost.local/busybox:test -file /bin/busybox:/bin/busybox "${links[@]}" -cmd /bin/sh
+image etcd "outpost.local/etcd:$etcd_version" -file "$etcd_bin/etcd:/usr/local/bin/etcd" -entrypoint /usr/local/bin/etcd
+for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+  image "$c" "outpost.local/$c:$k8s_version" -file "$k8s_bin/$c:/usr/local/bin/$c" -entrypoint "/usr/local/bin/$c"
+done
+echo "$images"
