@@ -31,6 +31,9 @@ export const binDirs = () => ({
   cni: join(cacheRoot(), `cni-${VERSIONS.cni}`, 'bin'),
 });
 
+/** Where `npm run world:build` puts the image archives (pause, busybox, etcd, kube-*) for the pinned versions. */
+export const imagesDir = (): string => join(cacheRoot(), `images-${VERSIONS.kubernetes}-${VERSIONS.etcd}`);
+
 /** The path of one built binary; throws, saying how to build it, when it is missing. */
 export function binary(name: string): string {
   const dirs = binDirs();

@@ -50,21 +50,28 @@ k8s_version="$(basename "$(dirname "$k8s_bin")")"; k8s_version="${k8s_version#k8
 etcd_version="$(basename "$(dirname "$etcd_bin")")"; etcd_version="${etcd_version#etcd-}"
 images="$root/images-$k8s_version-$etcd_version"
 tool_bin="$root/image-tools/bin"
+images_start=$(date +%s) built_images=0
 if [ ! -x "$tool_bin/build-image" ] || [ ! -x "$tool_bin/pause" ]; then
   mkdir -p "$tool_bin"
   (cd "$tools/images" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$tool_bin/" ./cmd/...)
 fi
 mkdir -p "$images"
 image() { # FILE TAG ARGS...
-  local file="$images/$1.tar" tag="$2"; shift 2
-  [ -s "$file" ] || "$tool_bin/build-image" -tag "$tag" -out "$file" "$@"
+  # keyed by the build's arguments too, so a changed image is rebuilt
+  local file="$images/$1-$(echo "$@" | sha256sum | cut -c1-12).tar" tag="$2"; shift 2
+  [ -s "$file" ] || { "$tool_bin/build-image" -tag "$tag" -out "$file" "$@"; built_images=1; }
+  keep+=("$file")
 }
+keep=()
 image pause outpost.local/pause:test -file "$tool_bin/pause:/pause" -entrypoint /pause
 links=()
-for a in sh ash cat echo env hostname httpd ls nc ps sleep sync true false wget ip ifconfig nslookup; do links+=(-link "/bin/$a:busybox"); done
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || links+=(-link "/bin/$a:busybox"); done
 image busybox outpost.local/busybox:test -file /bin/busybox:/bin/busybox "${links[@]}" -cmd /bin/sh
 image etcd "outpost.local/etcd:$etcd_version" -file "$etcd_bin/etcd:/usr/local/bin/etcd" -entrypoint /usr/local/bin/etcd
 for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
   image "$c" "outpost.local/$c:$k8s_version" -file "$k8s_bin/$c:/usr/local/bin/$c" -entrypoint "/usr/local/bin/$c"
 done
+# archives of an older build of the same versions would be imported too: drop them
+for f in "$images"/*.tar; do [[ " ${keep[*]} " == *" $f "* ]] || rm -f "$f"; done
+[ "$built_images" = 0 ] || echo "$(( $(date +%s) - images_start ))" > "$images/build-seconds"
 echo "$images"

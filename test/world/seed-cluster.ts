@@ -1,0 +1,240 @@
+// A real Kubernetes seed cluster on this machine: etcd, kube-apiserver, kube-controller-manager and
+// kube-scheduler as processes in the root namespace, and one node (containerd + kubelet + bridge CNI +
+// kube-proxy) in a network namespace of its own, so Pods really run and Services really route.
+//
+// Each seed claims a slot (seed-config.ts): its own directory, ports, node namespace, pod and service
+// ranges and cgroup, so two run side by side. Everything it makes is recorded in
+// `<dir>/world-state.json` as it is made, and stop() (or `npm run world -- down`) removes all of it.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { binary, binDirs, imagesDir } from './binaries.js';
+import { Daemons } from './daemons.js';
+import { kubeconfig, makeCa, makeKeyPair, makeLeaf } from './pki.js';
+import { apiServerSans, cniConflist, containerdConfig, freeSlot, kubeletConfig, kubeProxyConfig, seedLayout, type SeedLayout, type SeedPorts } from './seed-config.js';
+import { saveState, teardown, type WorldState } from './world-state.js';
+
+export interface SeedCluster {
+  dir: string;
+  layout: SeedLayout;
+  kubeconfigPath: string;
+  /** The admin kubeconfig's text (system:masters), for @kubernetes/client-node's loadFromString. */
+  kubeconfig: string;
+  apiServerUrl: string;
+  nodeName: string;
+  /** The node's containerd socket (for `ctr -a`). */
+  containerdSocket: string;
+  /** Runs a command inside the node's network namespace (Service and pod IPs route there). */
+  nodeExec(cmd: string, args?: readonly string[]): string;
+  kubectl(...args: string[]): string;
+  /** Removes every process, mount, cgroup, namespace, link and file the seed made. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface SeedClusterOptions {
+  /** Where to put it: a new or empty directory, emptied by stop(); default a new temp directory, removed by stop(). */
+  dir?: string;
+  /** Image archives to import into the node's containerd; default every archive `npm run world:build` made. */
+  images?: string[];
+  /** Progress lines ("etcd", "node Ready", ...). */
+  log?: (line: string) => void;
+}
+
+const sh = (cmd: string, args: readonly string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+async function freePorts(n: number): Promise<number[]> {
+  // Held open together, so no two are the same.
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** The node's cgroup under every v1 controller; a new cpuset cgroup starts with no CPUs, so give it its parent's. */
+function makeCgroup(name: string): void {
+  for (const c of readdirSync('/sys/fs/cgroup')) {
+    const parent = join('/sys/fs/cgroup', c);
+    if (c === 'unified' || !existsSync(join(parent, 'cgroup.procs'))) continue;
+    mkdirSync(join(parent, name), { recursive: true });
+    if (c === 'cpuset') for (const f of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(parent, name, f), readFileSync(join(parent, f)));
+  }
+}
+
+export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<SeedCluster> {
+  const log = opts.log ?? (() => undefined);
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'outpost-seed-'));
+  mkdirSync(dir, { recursive: true });
+  if (existsSync(join(dir, 'world-state.json'))) throw new Error(`${dir} already holds a test world: run \`npm run world -- down --dir ${dir}\` first`);
+  if (readdirSync(dir).length > 0) throw new Error(`${dir} is not empty: give a new or empty directory (the world's files go there, and \`down\` empties it)`);
+  const layout = seedLayout(freeSlot(sh('ip', ['netns', 'list'])), dir);
+  const state: WorldState = { dir, ownsDir: opts.dir === undefined, processes: [], netns: [], links: [], cgroups: [], info: { kind: 'seed', slot: String(layout.slot) } };
+  saveState(state);
+  const daemons = new Daemons(state, join(dir, 'logs'));
+  const stop = async (): Promise<void> => {
+    const left = await teardown(state);
+    if (left.length) throw new Error(`seed ${layout.slot} left behind: ${left.join(', ')}`);
+  };
+
+  try {
+    const [etcdClient, etcdPeer, apiServer, controllerManager, scheduler, kubelet] = await freePorts(6);
+    const ports: SeedPorts = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiServer: apiServer!, controllerManager: controllerManager!, scheduler: scheduler!, kubelet: kubelet! };
+    const apiUrl = `https://${layout.gateway}:${ports.apiServer}`;
+
+    log('certificates');
+    const pki = join(dir, 'pki');
+    mkdirSync(pki, { recursive: true });
+    const ca = makeCa(pki, `outpost-seed-${layout.slot}-ca`);
+    const leaf = (name: string, cn: string, usage: 'server' | 'client' | 'both', extra: { org?: string; sans?: string[] } = {}) => makeLeaf(pki, ca, { name, cn, usage, ...extra });
+    const certs = {
+      apiserver: leaf('apiserver', 'kube-apiserver', 'server', { sans: apiServerSans(layout) }),
+      apiKubeletClient: leaf('apiserver-kubelet-client', 'kube-apiserver-kubelet-client', 'client', { org: 'system:masters' }),
+      admin: leaf('admin', 'outpost-test-admin', 'client', { org: 'system:masters' }),
+      controllerManager: leaf('kcm', 'system:kube-controller-manager', 'client'),
+      scheduler: leaf('scheduler', 'system:kube-scheduler', 'client'),
+      kubelet: leaf('kubelet', `system:node:${layout.nodeName}`, 'both', { org: 'system:nodes', sans: [layout.nodeIp, layout.nodeName] }),
+      proxy: leaf('kube-proxy', 'system:kube-proxy', 'client'),
+    };
+    const sa = makeKeyPair(pki, 'sa');
+    const writeKubeconfig = (name: string, client: { cert: string; key: string }, user: string): string => {
+      const path = join(dir, name ? `${name}.kubeconfig` : 'kubeconfig');
+      writeFileSync(path, kubeconfig(apiUrl, ca.cert, client, user), { mode: 0o600 });
+      return path;
+    };
+
+    log('node network namespace');
+    state.netns.push(layout.netns);
+    state.links.push(layout.hostVeth);
+    saveState(state);
+    sh('ip', ['netns', 'add', layout.netns]);
+    sh('ip', ['link', 'add', layout.hostVeth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', layout.netns]);
+    sh('ip', ['addr', 'add', `${layout.gateway}/24`, 'dev', layout.hostVeth]);
+    sh('ip', ['link', 'set', layout.hostVeth, 'up']);
+    const nodeExec = (cmd: string, args: readonly string[] = []) => sh('ip', ['netns', 'exec', layout.netns, cmd, ...args]);
+    nodeExec('ip', ['addr', 'add', `${layout.nodeIp}/24`, 'dev', 'eth0']);
+    nodeExec('ip', ['link', 'set', 'eth0', 'up']);
+    nodeExec('ip', ['link', 'set', 'lo', 'up']);
+    nodeExec('ip', ['route', 'add', 'default', 'via', layout.gateway]);
+    nodeExec('sysctl', ['-qw', 'net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=1']);
+    // Pods reach the test hosts (10.213.0.0/16) through the root namespace.
+    sh('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+
+    log('etcd, kube-apiserver');
+    daemons.start({
+      name: 'etcd',
+      cmd: binary('etcd'),
+      args: [
+        '--name', 'seed', '--data-dir', join(dir, 'etcd'),
+        '--listen-client-urls', `http://127.0.0.1:${ports.etcdClient}`, '--advertise-client-urls', `http://127.0.0.1:${ports.etcdClient}`,
+        '--listen-peer-urls', `http://127.0.0.1:${ports.etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${ports.etcdPeer}`,
+        '--initial-cluster', `seed=http://127.0.0.1:${ports.etcdPeer}`, '--log-level', 'warn',
+        // A throwaway test store: fsync buys nothing and costs seconds on a shared disk.
+        '--unsafe-no-fsync',
+      ],
+    });
+    daemons.start({
+      name: 'kube-apiserver',
+      cmd: binary('kube-apiserver'),
+      args: [
+        `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+        `--bind-address=${layout.gateway}`, `--advertise-address=${layout.gateway}`, `--secure-port=${ports.apiServer}`,
+        `--service-cluster-ip-range=${layout.serviceCidr}`,
+        `--tls-cert-file=${certs.apiserver.cert}`, `--tls-private-key-file=${certs.apiserver.key}`, `--client-ca-file=${ca.cert}`,
+        `--kubelet-client-certificate=${certs.apiKubeletClient.cert}`, `--kubelet-client-key=${certs.apiKubeletClient.key}`,
+        `--kubelet-certificate-authority=${ca.cert}`, '--kubelet-preferred-address-types=InternalIP',
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local', `--service-account-key-file=${sa.pub}`, `--service-account-signing-key-file=${sa.key}`,
+        '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
+        '--profiling=false', '--v=1',
+      ],
+    });
+
+    // containerd comes up and takes the images while the API server starts.
+    log('containerd, images');
+    makeCgroup(layout.cgroupRoot);
+    state.cgroups.push(layout.cgroupRoot);
+    saveState(state);
+    const ctrDir = join(dir, 'containerd');
+    const cniConfDir = join(dir, 'cni', 'net.d');
+    mkdirSync(cniConfDir, { recursive: true });
+    const socket = join(ctrDir, 'containerd.sock');
+    writeFileSync(join(dir, 'containerd.toml'), containerdConfig({ root: join(ctrDir, 'root'), state: join(ctrDir, 'state'), socket, cniBinDir: binDirs().cni, cniConfDir, sandboxImage: 'outpost.local/pause:test', runcRoot: join(ctrDir, 'runc') }));
+    writeFileSync(join(cniConfDir, '10-seed.conflist'), cniConflist(layout, join(dir, 'cni', 'ipam')));
+    daemons.start({ name: 'containerd', cmd: 'containerd', args: ['--config', join(dir, 'containerd.toml')], netns: layout.netns });
+    await daemons.waitUntil('containerd', () => existsSync(socket) && sh('ctr', ['-a', socket, 'version']).includes('Server:'), 30_000);
+    for (const image of opts.images ?? defaultImages()) sh('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', image]);
+
+    // The admin's is DIR/kubeconfig: what `npm run world -- up --dir DIR` promises.
+    const kubeconfigPath = writeKubeconfig('', certs.admin, 'admin');
+    const kubectl = (...a: string[]): string => sh(binary('kubectl'), ['--kubeconfig', kubeconfigPath, ...a]);
+    await daemons.waitUntil('kube-apiserver /readyz', () => kubectl('get', '--raw', '/readyz').trim() === 'ok', 90_000);
+
+    log('controller-manager, scheduler, kubelet, kube-proxy');
+    daemons.start({
+      name: 'kube-controller-manager',
+      cmd: binary('kube-controller-manager'),
+      args: [
+        `--kubeconfig=${writeKubeconfig('kcm', certs.controllerManager, 'system:kube-controller-manager')}`,
+        '--bind-address=127.0.0.1', `--secure-port=${ports.controllerManager}`,
+        `--service-account-private-key-file=${sa.key}`, `--root-ca-file=${ca.cert}`,
+        `--cluster-signing-cert-file=${ca.cert}`, `--cluster-signing-key-file=${ca.key}`,
+        '--use-service-account-credentials=true', '--leader-elect=false', `--service-cluster-ip-range=${layout.serviceCidr}`, '--v=1',
+      ],
+    });
+    daemons.start({
+      name: 'kube-scheduler',
+      cmd: binary('kube-scheduler'),
+      args: [`--kubeconfig=${writeKubeconfig('scheduler', certs.scheduler, 'system:kube-scheduler')}`, '--bind-address=127.0.0.1', `--secure-port=${ports.scheduler}`, '--leader-elect=false', '--v=1'],
+    });
+    writeFileSync(join(dir, 'kubelet.yaml'), kubeletConfig(layout, ports.kubelet, { containerdSocket: socket, certFile: certs.kubelet.cert, keyFile: certs.kubelet.key, clientCaFile: ca.cert }));
+    daemons.start({
+      name: 'kubelet',
+      cmd: binary('kubelet'),
+      args: [
+        `--config=${join(dir, 'kubelet.yaml')}`, `--kubeconfig=${writeKubeconfig('kubelet', certs.kubelet, `system:node:${layout.nodeName}`)}`,
+        `--root-dir=${join(dir, 'kubelet')}`, `--hostname-override=${layout.nodeName}`, `--node-ip=${layout.nodeIp}`, '--v=1',
+      ],
+      netns: layout.netns,
+    });
+    writeFileSync(join(dir, 'kube-proxy.yaml'), kubeProxyConfig(layout, writeKubeconfig('kube-proxy', certs.proxy, 'system:kube-proxy')));
+    daemons.start({ name: 'kube-proxy', cmd: binary('kube-proxy'), args: [`--config=${join(dir, 'kube-proxy.yaml')}`, '--v=1'], netns: layout.netns });
+
+    await daemons.waitUntil(`node ${layout.nodeName} Ready`, () => kubectl('get', 'node', layout.nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}') === 'True', 120_000);
+    // Pods cannot be created in a namespace before its default ServiceAccount exists.
+    await daemons.waitUntil('the default ServiceAccount', () => kubectl('get', 'serviceaccount', 'default', '-o', 'name').trim() === 'serviceaccount/default', 60_000);
+    state.info = { ...state.info, apiServerUrl: apiUrl, kubeconfig: join(dir, 'kubeconfig'), node: layout.nodeName, nodeNetns: layout.netns };
+    saveState(state);
+    log('ready');
+    return {
+      dir,
+      layout,
+      kubeconfigPath,
+      kubeconfig: readFileSync(kubeconfigPath, 'utf8'),
+      apiServerUrl: apiUrl,
+      nodeName: layout.nodeName,
+      containerdSocket: socket,
+      nodeExec,
+      kubectl,
+      stop,
+    };
+  } catch (err) {
+    // OUTPOST_KEEP_WORLD=1 leaves a failed seed running for inspection; `npm run world -- down --dir` removes it.
+    if (process.env.OUTPOST_KEEP_WORLD === '1') throw err;
+    const logs = daemons.tails();
+    await teardown(state);
+    throw new Error(`${(err as Error).message}\n${logs}`, { cause: err });
+  }
+}
+
+/** Every image archive `npm run world:build` made for the pinned versions. */
+function defaultImages(): string[] {
+  const dir = imagesDir();
+  if (!existsSync(dir)) throw new Error(`no test images in ${dir}: run \`npm run world:build\``);
+  return readdirSync(dir).filter((f) => f.endsWith('.tar')).map((f) => join(dir, f));
+}

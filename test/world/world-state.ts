@@ -1,0 +1,162 @@
+// What a test world made on this machine, written to `<dir>/world-state.json` as it goes, so teardown
+// works from any process: the fixture's own stop(), `npm run world -- down`, or a later run cleaning up
+// after a test process that was killed.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface WorldProcess {
+  name: string;
+  pid: number;
+  /** The executable's basename, checked against /proc before a kill so a reused pid is never hit. */
+  comm: string;
+}
+
+export interface WorldState {
+  dir: string;
+  /** Whether teardown removes `dir` itself (the fixture made it) or only empties it (the caller gave it). */
+  ownsDir: boolean;
+  processes: WorldProcess[];
+  netns: string[];
+  links: string[];
+  /** Cgroup names under every v1 controller; everything in them is killed, then they are removed. */
+  cgroups: string[];
+  /** Other facts for `world status` (API server URL, kubeconfig path, ...). */
+  info: Record<string, string>;
+}
+
+export const stateFile = (dir: string): string => join(dir, 'world-state.json');
+
+export function saveState(state: WorldState): void {
+  writeFileSync(stateFile(state.dir), JSON.stringify(state, null, 2));
+}
+
+export function loadState(dir: string): WorldState {
+  const file = stateFile(dir);
+  if (!existsSync(file)) throw new Error(`${dir} holds no test world (no world-state.json): nothing to do`);
+  return JSON.parse(readFileSync(file, 'utf8')) as WorldState;
+}
+
+const CGROUP_V1 = '/sys/fs/cgroup';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const quiet = (cmd: string, args: readonly string[]): string => {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return '';
+  }
+};
+
+/** Whether pid runs (a zombie does not: it holds nothing and waits only for its parent to reap it). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+function kill9(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Whether the recorded process still runs as itself (its pid not reused by another program). */
+export function stillRuns(p: WorldProcess): boolean {
+  return isSame(p) && alive(p.pid);
+}
+
+function isSame(p: WorldProcess): boolean {
+  try {
+    return readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim() === p.comm.slice(0, 15);
+  } catch {
+    return false;
+  }
+}
+
+function cgroupControllers(): string[] {
+  return existsSync(CGROUP_V1) ? readdirSync(CGROUP_V1).filter((c) => c !== 'unified' && existsSync(join(CGROUP_V1, c, 'cgroup.procs'))) : [];
+}
+
+/** Every pid in a cgroup subtree, under every v1 controller. */
+function cgroupPids(name: string): number[] {
+  const pids = new Set<number>();
+  const walk = (dir: string): void => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) walk(join(dir, e.name));
+    for (const line of quietRead(join(dir, 'cgroup.procs')).split('\n')) if (line) pids.add(Number(line));
+  };
+  for (const c of cgroupControllers()) walk(join(CGROUP_V1, c, name));
+  return [...pids];
+}
+
+function quietRead(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function removeCgroupTree(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const left: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) left.push(...removeCgroupTree(join(dir, e.name)));
+  try {
+    rmdirSync(dir);
+  } catch {
+    left.push(dir);
+  }
+  return left;
+}
+
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => (l.split(' ')[1] ?? '').replace(/\\040/g, ' '))
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort()
+    .reverse();
+}
+
+/**
+ * Removes everything the world made, in an order that keeps anything from coming back: daemons first
+ * (so kubelet restarts nothing), then every process in its cgroups and network namespaces (pods, shims),
+ * then mounts, cgroups, namespaces, links and files. Safe to run twice, and on a half-made world.
+ * Returns what could not be removed, for the caller to report.
+ */
+export async function teardown(state: WorldState): Promise<string[]> {
+  for (const p of state.processes) if (isSame(p)) kill9(p.pid);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const pids = new Set<number>();
+    for (const cg of state.cgroups) for (const pid of cgroupPids(cg)) pids.add(pid);
+    for (const ns of state.netns) for (const pid of quiet('ip', ['netns', 'pids', ns]).split('\n')) if (pid) pids.add(Number(pid));
+    for (const p of state.processes) if (isSame(p) && alive(p.pid)) pids.add(p.pid);
+    const living = [...pids].filter(alive);
+    if (living.length === 0 || Date.now() > deadline) break;
+    living.forEach(kill9);
+    await sleep(100);
+  }
+  const left: string[] = [];
+  for (let round = 0; round < 5; round++) {
+    const mounts = mountsUnder(state.dir);
+    if (mounts.length === 0) break;
+    for (const m of mounts) quiet('umount', ['-l', m]);
+  }
+  left.push(...mountsUnder(state.dir).map((m) => `mount ${m}`));
+  for (const cg of state.cgroups) for (const c of cgroupControllers()) left.push(...removeCgroupTree(join(CGROUP_V1, c, cg)).map((d) => `cgroup ${d}`));
+  for (const ns of state.netns) quiet('ip', ['netns', 'del', ns]);
+  for (const link of state.links) quiet('ip', ['link', 'del', link]);
+  const netns = quiet('ip', ['netns', 'list']);
+  left.push(...state.netns.filter((ns) => netns.split('\n').some((l) => l.split(' ')[0] === ns)).map((ns) => `netns ${ns}`));
+  if (left.length === 0) {
+    if (state.ownsDir) rmSync(state.dir, { recursive: true, force: true });
+    else for (const f of readdirSync(state.dir)) rmSync(join(state.dir, f), { recursive: true, force: true });
+  }
+  return left;
+}
