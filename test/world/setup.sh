@@ -22,5 +22,6 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # Services are started by the fixtures only (with their own sockets and state), never system-wide.
+[ -x /usr/local/go/bin/go ] && export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null 2>&1 || { echo "test world: Go is needed to build Kubernetes from its modules" >&2; exit 1; }
 bash "$here/build-k8s.sh" >/dev/null
