@@ -13,6 +13,11 @@ export interface TestHost {
   name: string;
   /** The netns name (for `ip netns exec`). */
   netns: string;
+  /**
+   * The netns path, for `nsenter --net=PATH`: long-running daemons in a host (containerd, kubelet) must use
+   * that, since `ip netns exec` also gives them a private mount namespace that runc cannot see into.
+   */
+  netnsPath: string;
   address: string;
   port: number;
   user: string;
@@ -141,6 +146,7 @@ export async function startHosts(n: number, opts: { user?: string } = {}): Promi
       hosts.push({
         name,
         netns,
+        netnsPath: `/run/netns/${netns}`,
         address,
         port: 22,
         user: opts.user ?? 'root',

@@ -15,6 +15,9 @@ have conntrack || need+=(conntrack)
 have iptables || need+=(iptables)
 have socat || need+=(socat)
 have ethtool || need+=(ethtool)
+have openssl || need+=(openssl)
+have sysctl || need+=(procps)
+have nsenter || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test world: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
