@@ -2,7 +2,7 @@
 // in containerd, Services routed by kube-proxy, test hosts reachable from Pods, and the same world from
 // the shell (`npm run world -- up|down`), side by side with the first.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,14 @@ function expectGone(state: WorldState): void {
   for (const l of state.links) expect(links).not.toContain(`${l}@`);
   for (const cg of state.cgroups) expect(existsSync(`/sys/fs/cgroup/memory/${cg}`)).toBe(false);
   expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(state.dir);
+  // kubelet's /var/log/containers links and containerd's shim sockets are machine-wide: none of ours may stay.
+  const logLinks = existsSync('/var/log/containers') ? readdirSync('/var/log/containers').map((f) => readlinkSync(join('/var/log/containers', f))) : [];
+  expect(logLinks.filter((l) => l.startsWith(`${state.dir}/`))).toEqual([]);
+  const cniCache = existsSync('/var/lib/cni/results') ? readdirSync('/var/lib/cni/results') : [];
+  expect(cniCache.filter((f) => f.startsWith(`seed-${state.info.slot}-`))).toEqual([]);
 }
+
+const shimSockets = (): string[] => (existsSync('/run/containerd/s') ? readdirSync('/run/containerd/s').sort() : []);
 
 const WEB = `
 apiVersion: apps/v1
@@ -74,6 +81,7 @@ describe('seed cluster: Kubernetes built from source, on this machine', () => {
   let seed: SeedCluster;
   let hosts: TestHosts;
   let state: WorldState;
+  const socketsBefore = shimSockets();
 
   beforeAll(async () => {
     [seed, hosts] = await Promise.all([startSeedCluster(), startHosts(1)]);
@@ -86,6 +94,9 @@ describe('seed cluster: Kubernetes built from source, on this machine', () => {
       expectGone(state);
       expect(existsSync(state.dir)).toBe(false);
     }
+    expect(shimSockets()).toEqual(socketsBefore);
+    // the last seed gone, so is kubelet's fixed device-plugin socket
+    expect(existsSync('/var/lib/kubelet/device-plugins/kubelet.sock')).toBe(false);
   });
 
   it('answers /readyz, and its kubeconfig works for @kubernetes/client-node and kubectl', async () => {

@@ -166,6 +166,7 @@ export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<S
     const socket = join(ctrDir, 'containerd.sock');
     writeFileSync(join(dir, 'containerd.toml'), containerdConfig({ root: join(ctrDir, 'root'), state: join(ctrDir, 'state'), socket, cniBinDir: binDirs().cni, cniConfDir, sandboxImage: 'outpost.local/pause:test', runcRoot: join(ctrDir, 'runc') }));
     writeFileSync(join(cniConfDir, '10-seed.conflist'), cniConflist(layout, join(dir, 'cni', 'ipam')));
+    state.containerd = { socket, namespace: 'k8s.io', stateDir: join(ctrDir, 'state') };
     daemons.start({ name: 'containerd', cmd: 'containerd', args: ['--config', join(dir, 'containerd.toml')], netns: layout.netns });
     await daemons.waitUntil('containerd', () => existsSync(socket) && sh('ctr', ['-a', socket, 'version']).includes('Server:'), 30_000);
     for (const image of opts.images ?? defaultImages()) sh('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', image]);
@@ -192,7 +193,7 @@ export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<S
       cmd: binary('kube-scheduler'),
       args: [`--kubeconfig=${writeKubeconfig('scheduler', certs.scheduler, 'system:kube-scheduler')}`, '--bind-address=127.0.0.1', `--secure-port=${ports.scheduler}`, '--leader-elect=false', '--v=1'],
     });
-    writeFileSync(join(dir, 'kubelet.yaml'), kubeletConfig(layout, ports.kubelet, { containerdSocket: socket, certFile: certs.kubelet.cert, keyFile: certs.kubelet.key, clientCaFile: ca.cert }));
+    writeFileSync(join(dir, 'kubelet.yaml'), kubeletConfig(layout, ports.kubelet, { containerdSocket: socket, podLogsDir: join(dir, 'pod-logs'), certFile: certs.kubelet.cert, keyFile: certs.kubelet.key, clientCaFile: ca.cert }));
     daemons.start({
       name: 'kubelet',
       cmd: binary('kubelet'),

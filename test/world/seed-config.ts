@@ -122,6 +122,8 @@ export function cniConflist(layout: SeedLayout, ipamDir: string): string {
 
 export interface KubeletPaths {
   containerdSocket: string;
+  /** Pod logs in the seed's own directory, not the machine's /var/log/pods. */
+  podLogsDir: string;
   certFile: string;
   keyFile: string;
   clientCaFile: string;
@@ -157,6 +159,7 @@ export function kubeletConfig(layout: SeedLayout, port: number, p: KubeletPaths)
     'resolvConf: /etc/resolv.conf',
     'localStorageCapacityIsolation: false',
     'nodeStatusReportFrequency: 10s',
+    `podLogsDir: ${p.podLogsDir}`,
     // Lowering oom_score_adj needs CAP_SYS_RESOURCE, which this sandbox does not have.
     'oomScoreAdj: 0',
     '',

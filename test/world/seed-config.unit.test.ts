@@ -51,8 +51,8 @@ describe('seed configuration files', () => {
   });
 
   it('writes kubelet and kube-proxy configuration that parses and names this node', () => {
-    const kubelet = parse(kubeletConfig(layout, 10250, { containerdSocket: '/w/c.sock', certFile: '/c', keyFile: '/k', clientCaFile: '/ca' })) as Record<string, unknown>;
-    expect(kubelet).toMatchObject({ kind: 'KubeletConfiguration', cgroupRoot: '/outpost-seed-3', failCgroupV1: false, address: '10.214.3.2', port: 10250, containerRuntimeEndpoint: 'unix:///w/c.sock' });
+    const kubelet = parse(kubeletConfig(layout, 10250, { containerdSocket: '/w/c.sock', podLogsDir: '/w/pod-logs', certFile: '/c', keyFile: '/k', clientCaFile: '/ca' })) as Record<string, unknown>;
+    expect(kubelet).toMatchObject({ kind: 'KubeletConfiguration', cgroupRoot: '/outpost-seed-3', failCgroupV1: false, address: '10.214.3.2', port: 10250, containerRuntimeEndpoint: 'unix:///w/c.sock', podLogsDir: '/w/pod-logs' });
     const proxy = parse(kubeProxyConfig(layout, '/w/p.kubeconfig')) as Record<string, unknown>;
     expect(proxy).toMatchObject({ kind: 'KubeProxyConfiguration', mode: 'iptables', clusterCIDR: '10.244.3.0/24', hostnameOverride: 'seed-3' });
   });

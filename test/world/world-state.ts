@@ -2,7 +2,8 @@
 // works from any process: the fixture's own stop(), `npm run world -- down`, or a later run cleaning up
 // after a test process that was killed.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface WorldProcess {
@@ -21,6 +22,8 @@ export interface WorldState {
   links: string[];
   /** Cgroup names under every v1 controller; everything in them is killed, then they are removed. */
   cgroups: string[];
+  /** A containerd the world ran: its shims' sockets live in the machine-wide /run/containerd/s. */
+  containerd?: { socket: string; namespace: string; stateDir: string };
   /** Other facts for `world status` (API server URL, kubeconfig path, ...). */
   info: Record<string, string>;
 }
@@ -124,12 +127,60 @@ function mountsUnder(dir: string): string[] {
 }
 
 /**
+ * What the world's node leaves outside its directory: the sockets of containerd's shims (named by a
+ * hash of containerd's address, namespace and task id, as containerd 1.6 names them) and kubelet's
+ * symlinks in /var/log/containers (a path kubelet does not let us move) to its pod logs.
+ */
+function machineWideLeftovers(state: WorldState): string[] {
+  const out: string[] = [];
+  const c = state.containerd;
+  const tasks = c ? join(c.stateDir, 'io.containerd.runtime.v2.task', c.namespace) : '';
+  if (c && existsSync(tasks)) {
+    const ids = readdirSync(tasks);
+    for (const id of ids) out.push(join('/run/containerd/s', createHash('sha256').update(`${c.socket}/${c.namespace}/${id}`).digest('hex')));
+    // libcni's result cache (containerd 1.6 cannot move it): `<network>-<sandbox id>-<interface>`
+    const cniCache = '/var/lib/cni/results';
+    if (existsSync(cniCache)) for (const f of readdirSync(cniCache)) if (ids.some((id) => f.includes(`-${id}-`))) out.push(join(cniCache, f));
+  }
+  const links = '/var/log/containers';
+  if (existsSync(links)) {
+    for (const f of readdirSync(links)) {
+      try {
+        if (readlinkSync(join(links, f)).startsWith(`${state.dir}/`)) out.push(join(links, f));
+      } catch {
+        // not a symlink
+      }
+    }
+  }
+  return out;
+}
+
+// Paths every kubelet and containerd on the machine share, whatever their flags: kubelet's device-plugin
+// socket (a fixed path in its API), and the directories kubelet, libcni and containerd's shims make.
+const SHARED_FILES = ['/var/lib/kubelet/device-plugins/kubelet.sock'];
+const SHARED_DIRS = ['/var/lib/kubelet/device-plugins', '/var/lib/kubelet', '/var/lib/cni/results', '/var/lib/cni', '/run/containerd/s', '/run/containerd', '/var/log/containers', '/var/log/pods'];
+
+/** Once no seed node is left on the machine, its shared files go, and the shared directories if empty. */
+function removeNodeLeftoversIfLast(): void {
+  if (quiet('ip', ['netns', 'list']).split('\n').some((l) => l.startsWith('opseed-'))) return;
+  for (const f of SHARED_FILES) rmSync(f, { force: true });
+  for (const d of SHARED_DIRS) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // not empty, or not there: not ours alone
+    }
+  }
+}
+
+/**
  * Removes everything the world made, in an order that keeps anything from coming back: daemons first
  * (so kubelet restarts nothing), then every process in its cgroups and network namespaces (pods, shims),
  * then mounts, cgroups, namespaces, links and files. Safe to run twice, and on a half-made world.
  * Returns what could not be removed, for the caller to report.
  */
 export async function teardown(state: WorldState): Promise<string[]> {
+  const machineWide = machineWideLeftovers(state);
   for (const p of state.processes) if (isSame(p)) kill9(p.pid);
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -143,6 +194,7 @@ export async function teardown(state: WorldState): Promise<string[]> {
     await sleep(100);
   }
   const left: string[] = [];
+  for (const f of machineWide) rmSync(f, { force: true });
   for (let round = 0; round < 5; round++) {
     const mounts = mountsUnder(state.dir);
     if (mounts.length === 0) break;
@@ -151,6 +203,7 @@ export async function teardown(state: WorldState): Promise<string[]> {
   left.push(...mountsUnder(state.dir).map((m) => `mount ${m}`));
   for (const cg of state.cgroups) for (const c of cgroupControllers()) left.push(...removeCgroupTree(join(CGROUP_V1, c, cg)).map((d) => `cgroup ${d}`));
   for (const ns of state.netns) quiet('ip', ['netns', 'del', ns]);
+  if (state.containerd) removeNodeLeftoversIfLast();
   for (const link of state.links) quiet('ip', ['link', 'del', link]);
   const netns = quiet('ip', ['netns', 'list']);
   left.push(...state.netns.filter((ns) => netns.split('\n').some((l) => l.split(' ')[0] === ns)).map((ns) => `netns ${ns}`));
