@@ -1,7 +1,7 @@
 // The seed cluster fixture against the real thing: Kubernetes built from source, a node whose Pods run
 // in containerd, Services routed by kube-proxy, test hosts reachable from Pods, and the same world from
 // the shell (`npm run world -- up|down`), side by side with the first.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binary } from '../world/binaries.js';
 import { startHosts, type TestHosts } from '../world/hosts.js';
 import { startSeedCluster, type SeedCluster } from '../world/seed-cluster.js';
-import { loadState, stillRuns, type WorldState } from '../world/world-state.js';
+import { loadState, stillRuns, sweepOrphans, type WorldState } from '../world/world-state.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -164,6 +164,27 @@ describe('seed cluster: Kubernetes built from source, on this machine', () => {
       if (existsSync(join(dir, 'world-state.json'))) world('down', '--dir', dir);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('sweeps away a seed whose test run died without stopping it', async () => {
+    const holder = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/e2e/fixtures/hold-seed.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const dir = await new Promise<string>((res, rej) => {
+      let out = '';
+      holder.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) res(out.trim());
+      });
+      holder.once('exit', (code) => rej(new Error(`the holder exited (${code}) before its seed was up`)));
+    });
+    const orphan = loadState(dir);
+    expect(orphan.ownerPid).toBe(holder.pid);
+    holder.kill('SIGKILL');
+    await new Promise((r) => holder.once('exit', r));
+    expect(await sweepOrphans(tmpdir(), 'outpost-seed-')).toEqual([dir]);
+    expectGone(orphan);
+    expect(existsSync(dir)).toBe(false);
+    // this test's own seed has a living owner: untouched
+    expect(seed.kubectl('get', '--raw', '/readyz')).toBe('ok');
   });
 
   it('says what is wrong with bad input', () => {

@@ -22,7 +22,7 @@ program
   .action(async (o: { dir: string }) => {
     const dir = resolve(o.dir);
     const t0 = Date.now();
-    const seed = await startSeedCluster({ dir, log: (line) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1)}s ${line}\n`) });
+    const seed = await startSeedCluster({ dir, detached: true, log: (line) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1)}s ${line}\n`) });
     process.stdout.write(
       [
         `seed cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${seed.apiServerUrl}, node ${seed.nodeName}`,

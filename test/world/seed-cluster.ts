@@ -14,7 +14,7 @@ import { binary, binDirs, imagesDir } from './binaries.js';
 import { Daemons } from './daemons.js';
 import { kubeconfig, makeCa, makeKeyPair, makeLeaf } from './pki.js';
 import { apiServerSans, cniConflist, containerdConfig, freeSlot, kubeletConfig, kubeProxyConfig, seedLayout, type SeedLayout, type SeedPorts } from './seed-config.js';
-import { saveState, teardown, type WorldState } from './world-state.js';
+import { saveState, sweepOrphans, teardown, type WorldState } from './world-state.js';
 
 export interface SeedCluster {
   dir: string;
@@ -40,6 +40,11 @@ export interface SeedClusterOptions {
   images?: string[];
   /** Progress lines ("etcd", "node Ready", ...). */
   log?: (line: string) => void;
+  /**
+   * Whether the seed may outlive this process (`npm run world -- up`). Otherwise it is this process's,
+   * and a later fixture sweeps it away if this process dies without stopping it.
+   */
+  detached?: boolean;
 }
 
 const sh = (cmd: string, args: readonly string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -70,12 +75,13 @@ function makeCgroup(name: string): void {
 
 export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<SeedCluster> {
   const log = opts.log ?? (() => undefined);
+  for (const swept of await sweepOrphans(tmpdir(), 'outpost-seed-')) log(`removed the seed in ${swept}: the test run that made it died without stopping it`);
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'outpost-seed-'));
   mkdirSync(dir, { recursive: true });
   if (existsSync(join(dir, 'world-state.json'))) throw new Error(`${dir} already holds a test world: run \`npm run world -- down --dir ${dir}\` first`);
   if (readdirSync(dir).length > 0) throw new Error(`${dir} is not empty: give a new or empty directory (the world's files go there, and \`down\` empties it)`);
   const layout = seedLayout(freeSlot(sh('ip', ['netns', 'list'])), dir);
-  const state: WorldState = { dir, ownsDir: opts.dir === undefined, processes: [], netns: [], links: [], cgroups: [], info: { kind: 'seed', slot: String(layout.slot) } };
+  const state: WorldState = { dir, ownsDir: opts.dir === undefined, processes: [], netns: [], links: [], cgroups: [], info: { kind: 'seed', slot: String(layout.slot) }, ...(opts.detached ? {} : { ownerPid: process.pid }) };
   saveState(state);
   const daemons = new Daemons(state, join(dir, 'logs'));
   const stop = async (): Promise<void> => {

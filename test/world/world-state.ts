@@ -17,6 +17,12 @@ export interface WorldState {
   dir: string;
   /** Whether teardown removes `dir` itself (the fixture made it) or only empties it (the caller gave it). */
   ownsDir: boolean;
+  /**
+   * The process whose world this is (a test run), when the world should not outlive it: a later fixture
+   * sweeps the world away once that process is gone. Unset for `npm run world -- up`, whose world is meant
+   * to outlive the command.
+   */
+  ownerPid?: number;
   processes: WorldProcess[];
   netns: string[];
   links: string[];
@@ -212,4 +218,25 @@ export async function teardown(state: WorldState): Promise<string[]> {
     else for (const f of readdirSync(state.dir)) rmSync(join(state.dir, f), { recursive: true, force: true });
   }
   return left;
+}
+
+/**
+ * Tears down the worlds under `parent` whose owner process has died without stopping them (a test run
+ * killed mid-way), so their processes, namespaces and addresses do not pile up run after run.
+ */
+export async function sweepOrphans(parent: string, prefix: string): Promise<string[]> {
+  const swept: string[] = [];
+  for (const d of readdirSync(parent)) {
+    if (!d.startsWith(prefix) || !existsSync(stateFile(join(parent, d)))) continue;
+    let state: WorldState;
+    try {
+      state = loadState(join(parent, d));
+    } catch {
+      continue;
+    }
+    if (state.ownerPid === undefined || alive(state.ownerPid)) continue;
+    await teardown(state);
+    swept.push(state.dir);
+  }
+  return swept;
 }
