@@ -27,4 +27,4 @@ fi
 # Services are started by the fixtures only (with their own sockets and state), never system-wide.
 [ -x /usr/local/go/bin/go ] && export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null 2>&1 || { echo "test world: Go is needed to build Kubernetes from its modules" >&2; exit 1; }
-bash "$here/build-k8s.sh" >/dev/null
+bash "$here/build-k8s.sh" >/dev/null  # prints its progress on stderr
