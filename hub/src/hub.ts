@@ -119,6 +119,9 @@ async function serveWithGatewayProcesses(opts: ResolvedHubOptions, store: Store,
   const apiSocket = join(opts.dataDir, 'api.sock');
   rmSync(apiSocket, { force: true }); // left by a hub that was killed
   const apiServer = createHttpServer(getRequestListener(fetch));
+  // Its only clients are the gateways' pooled connections: never time them out, or a request sent on one
+  // just as this side closes it fails with ECONNRESET (a join is not safe to retry).
+  apiServer.keepAliveTimeout = 0;
   await listen(apiServer, apiSocket);
   stops.push(async () => {
     await closeServer(apiServer);
