@@ -12,10 +12,11 @@ import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
 import { caCertHash } from './pki/pki.js';
-import { dataPaths, loadServingMaterial } from './data-dir.js';
+import { dataPaths, ensureTicketKeys, loadServingMaterial, serverTlsOptions } from './data-dir.js';
 import { storeEvents, storeReads } from './gateway/agent-events.js';
 import { AgentGateway } from './gateway/gateway.js';
 import { GatewayProcesses } from './gateway/gateway-processes.js';
+import { shedWhenOverloaded } from './gateway/load-shedder.js';
 import { Presence } from './gateway/presence.js';
 import { resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './hub-options.js';
 import { Store, type StoreChange } from './store/store.js';
@@ -52,6 +53,7 @@ function closeServer(server: Server | ReturnType<typeof createHttpServer>): Prom
 
 export async function startHub(options: HubOptions, log: Logger = pino({ level: options.logLevel ?? 'info' }, pino.destination(2))): Promise<RunningHub> {
   const opts = resolveHubOptions(options);
+  ensureTicketKeys(opts.dataDir);
   const tls = loadServingMaterial(opts.dataDir);
   const store = new Store(dataPaths(opts.dataDir).db);
   const stops: Array<() => void | Promise<void>> = [() => store.close()];
@@ -98,15 +100,17 @@ async function serveInProcess(opts: ResolvedHubOptions, store: Store, presence: 
     gateway.poke(views, changes.at(-1)?.revision ?? 0);
     for (const agentId of revokedAgents(changes)) gateway.disconnect(agentId);
   });
-  const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem }, getRequestListener(fetch));
+  const server: Server = createServer(serverTlsOptions(tls), getRequestListener(fetch));
   server.on('upgrade', (req, socket, head) => {
     if (!gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+  const shedder = shedWhenOverloaded(server, log);
   await listen(server, opts.port, opts.host);
   // Agent sockets first: upgraded connections keep an HTTPS server from closing.
   stops.push(async () => {
     unsubscribe();
+    shedder.stop();
     for (const { agentId } of gateway.connectedAgents()) presence.disconnected(agentId);
     await gateway.stop();
     await closeServer(server);

@@ -5,10 +5,11 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { loadServingMaterial, dataPaths } from '../data-dir.js';
+import { loadServingMaterial, dataPaths, serverTlsOptions } from '../data-dir.js';
 import { Store } from '../store/store.js';
 import { storeReads, type AgentEvents } from './agent-events.js';
 import { apiProxy } from './api-proxy.js';
+import { shedWhenOverloaded } from './load-shedder.js';
 import { AgentGateway } from './gateway.js';
 import { GATEWAY_CONFIG_ENV, type AgentEvent, type FromGateway, type GatewayProcessConfig, type ToGateway } from './gateway-messages.js';
 
@@ -44,11 +45,12 @@ const events: AgentEvents = {
 const store = new Store(dataPaths(config.dataDir).db, { readonly: true });
 const tls = loadServingMaterial(config.dataDir);
 const gateway = new AgentGateway({ reads: storeReads(store), events, heartbeatIntervalMs: config.heartbeatIntervalMs, maxFrameBytes: config.maxFrameBytes, log });
-const server = createServer({ key: tls.keyPem, cert: tls.certPem }, apiProxy(config.apiSocket));
+const server = createServer(serverTlsOptions(tls), apiProxy(config.apiSocket));
 server.on('upgrade', (req, socket, head) => {
   if (!gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
 });
 server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+shedWhenOverloaded(server, log);
 
 process.on('message', (m: ToGateway) => {
   switch (m.t) {
