@@ -60,6 +60,7 @@ try {
     reconnectSeconds: round(reconnect.reconnectSeconds),
     reconnectP99Seconds: round(reconnect.p99Seconds),
     maxAgentReconnectSeconds: round(reconnect.maxAgentReconnectSeconds),
+    reconnectTlsResumedShare: round(reconnect.resumedShare),
     baselineWsRttP50Ms: round(percentile(echo, 50), 3),
     baselineWsRttP99Ms: round(percentile(echo, 99), 3),
     changeP99Ratio: round(percentile(changes, 99) / percentile(echo, 99)),

@@ -22,7 +22,7 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'progress'; joined: number; connected: number; failed: number; lastError?: string }
   | { t: 'reached'; id: number; at: number; maxAt?: number }
-  | { t: 'stats'; id: number; connected: number; synced: number; minConnects: number; warnings: number }
+  | { t: 'stats'; id: number; connected: number; synced: number; minConnects: number; warnings: number; connects: number; resumed: number }
   | { t: 'echo-connected'; id: number; connected: number }
   | { t: 'rtt'; id: number; ms: number }
   | { t: 'synced-times'; id: number; times: number[] };

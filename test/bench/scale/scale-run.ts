@@ -114,6 +114,8 @@ export class ScaleRun {
     const workers = this.opts.workers ?? Math.max(1, Math.ceil(this.opts.agents / 8_000));
     this.fleet = new SimFleet({ hubUrl: this.hub.url, caCertPem: this.hub.caCertPem, tokens: this.tokens, workers, dir: this.hub.dir, localAddresses });
     let lastLog = 0;
+    // A join refused for good fails the run at once (waitFor would retry it until the time limit).
+    let refused: Error | undefined;
     await waitFor(
       'every agent connected and synced',
       async () => {
@@ -122,7 +124,8 @@ export class ScaleRun {
           lastLog = Date.now();
           this.log(`  joined ${p.joined}, connected ${p.connected}, failed ${p.failed}${p.lastError ? ` (last error: ${p.lastError})` : ''}`);
         }
-        if (p.failed > 0) throw new Error(`${p.failed} agents could not join: ${p.lastError}`);
+        if (p.failed > 0) refused = new Error(`${p.failed} agents could not join: ${p.lastError}`);
+        if (refused) return true;
         if (p.connected < this.tokens.length) return false;
         const s = await this.fleet.stats();
         return s.synced === this.tokens.length;
@@ -130,6 +133,7 @@ export class ScaleRun {
       timeoutMs,
       200,
     );
+    if (refused) throw refused;
     return (Date.now() - started) / 1000;
   }
 
@@ -167,7 +171,7 @@ export class ScaleRun {
   }
 
   /** kill -9 the hub, start it again, until every agent is back and resynced. */
-  async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number }> {
+  async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number }> {
     const before = await this.fleet.stats();
     const killedAt = Date.now();
     // The whole hub: primary and gateway processes alike.
@@ -180,7 +184,9 @@ export class ScaleRun {
       sleep(timeoutMs).then(() => Promise.reject(new Error(`agents not all back within ${timeoutMs} ms`))),
     ]);
     const times = (await this.fleet.syncedTimes()).map((t) => (t - killedAt) / 1000).sort((a, b) => a - b);
-    return { reconnectSeconds: (done.at - killedAt) / 1000, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN };
+    const after = await this.fleet.stats();
+    const resumedShare = (after.resumed - before.resumed) / Math.max(1, after.connects - before.connects);
+    return { reconnectSeconds: (done.at - killedAt) / 1000, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN, resumedShare };
   }
 
   /** The same N connections to a bare ws echo server over the same TLS, and its round trip. */

@@ -30,7 +30,7 @@ export class SimFleet {
       const first = w * per;
       const tokens = opts.tokens.slice(first, first + per);
       if (tokens.length === 0) break;
-      const config: WorkerConfig = { hubUrl: opts.hubUrl, caCertPem: opts.caCertPem, tokens, localAddresses: opts.localAddresses, firstAgent: first, joinConcurrency: 64 };
+      const config: WorkerConfig = { hubUrl: opts.hubUrl, caCertPem: opts.caCertPem, tokens, localAddresses: opts.localAddresses, firstAgent: first, joinConcurrency: 8 };
       const file = join(opts.dir, `worker-${w}.json`);
       writeFileSync(file, JSON.stringify(config));
       const child = fork(WORKER, [file], { execArgv: ['--import', 'tsx', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -93,13 +93,15 @@ export class SimFleet {
     return { at: Math.max(...replies.map((r) => r.at)), lastSyncAt: Math.max(...replies.map((r) => r.maxAt ?? r.at)) };
   }
 
-  async stats(): Promise<{ connected: number; synced: number; minConnects: number; warnings: number }> {
+  async stats(): Promise<{ connected: number; synced: number; minConnects: number; warnings: number; connects: number; resumed: number }> {
     const replies = await Promise.all(this.workers.map((w) => this.ask<Extract<Reply, { t: 'stats' }>>(w.child, { t: 'stats' })));
     return {
       connected: replies.reduce((n, r) => n + r.connected, 0),
       synced: replies.reduce((n, r) => n + r.synced, 0),
       minConnects: Math.min(...replies.map((r) => r.minConnects)),
       warnings: replies.reduce((n, r) => n + r.warnings, 0),
+      connects: replies.reduce((n, r) => n + r.connects, 0),
+      resumed: replies.reduce((n, r) => n + r.resumed, 0),
     };
   }
 

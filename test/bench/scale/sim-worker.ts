@@ -45,12 +45,13 @@ async function startAgent(token: string, index: number): Promise<void> {
       break;
     } catch (err) {
       lastError = (err as Error).message;
-      // a join refused for the token itself will not get better; a busy hub will
-      if (attempt >= 20 || /TOKEN_/.test((err as { code?: string }).code ?? '')) {
+      // a join refused for the token itself will not get better; a busy hub (refusing connections while
+      // overloaded, or slow to answer) will
+      if (attempt >= 100 || /TOKEN_/.test((err as { code?: string }).code ?? '')) {
         failed++;
         return;
       }
-      await new Promise((r) => setTimeout(r, 200 + Math.random() * 1000 * Math.min(attempt + 1, 10)));
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(500 * 2 ** attempt, 10_000)));
     }
   }
   const state = new MemoryLocalState();
@@ -120,7 +121,7 @@ process.on('message', (m: ToWorker) => {
       );
       return;
     case 'stats':
-      send({ t: 'stats', id: m.id, connected: connectedCount(), synced: agents.filter((a) => a?.syncedAt).length, minConnects: Math.min(...agents.map((a) => a?.link.connects ?? 0)), warnings });
+      send({ t: 'stats', id: m.id, connected: connectedCount(), synced: agents.filter((a) => a?.syncedAt).length, minConnects: Math.min(...agents.map((a) => a?.link.connects ?? 0)), warnings, connects: agents.reduce((n, a) => n + (a?.link.connects ?? 0), 0), resumed: agents.reduce((n, a) => n + (a?.link.resumedConnects ?? 0), 0) });
       return;
     case 'synced-times':
       send({ t: 'synced-times', id: m.id, times: agents.map((a) => a.syncedAt) });
