@@ -16,7 +16,7 @@ import { dataPaths, ensureTicketKeys, loadServingMaterial, serverTlsOptions } fr
 import { storeEvents, storeReads } from './gateway/agent-events.js';
 import { AgentGateway } from './gateway/gateway.js';
 import { GatewayProcesses } from './gateway/gateway-processes.js';
-import { shedWhenOverloaded } from './gateway/load-shedder.js';
+import { admitWhenReady } from './gateway/admission.js';
 import { Presence } from './gateway/presence.js';
 import { resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './hub-options.js';
 import { Store, type StoreChange } from './store/store.js';
@@ -100,17 +100,18 @@ async function serveInProcess(opts: ResolvedHubOptions, store: Store, presence: 
     gateway.poke(views, changes.at(-1)?.revision ?? 0);
     for (const agentId of revokedAgents(changes)) gateway.disconnect(agentId);
   });
-  const server: Server = createServer(serverTlsOptions(tls), getRequestListener(fetch));
+  // Paused until admitted: see gateway/admission.ts.
+  const server: Server = createServer({ ...serverTlsOptions(tls), pauseOnConnect: true }, getRequestListener(fetch));
   server.on('upgrade', (req, socket, head) => {
     if (!gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
-  const shedder = shedWhenOverloaded(server, log);
+  const admission = admitWhenReady(server, log);
   await listen(server, opts.port, opts.host);
   // Agent sockets first: upgraded connections keep an HTTPS server from closing.
   stops.push(async () => {
     unsubscribe();
-    shedder.stop();
+    admission.stop();
     for (const { agentId } of gateway.connectedAgents()) presence.disconnected(agentId);
     await gateway.stop();
     await closeServer(server);

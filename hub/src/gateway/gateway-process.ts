@@ -9,7 +9,7 @@ import { loadServingMaterial, dataPaths, serverTlsOptions } from '../data-dir.js
 import { Store } from '../store/store.js';
 import { storeReads, type AgentEvents } from './agent-events.js';
 import { apiProxy } from './api-proxy.js';
-import { shedWhenOverloaded } from './load-shedder.js';
+import { admitWhenReady } from './admission.js';
 import { AgentGateway } from './gateway.js';
 import { GATEWAY_CONFIG_ENV, type AgentEvent, type FromGateway, type GatewayProcessConfig, type ToGateway } from './gateway-messages.js';
 
@@ -45,12 +45,13 @@ const events: AgentEvents = {
 const store = new Store(dataPaths(config.dataDir).db, { readonly: true });
 const tls = loadServingMaterial(config.dataDir);
 const gateway = new AgentGateway({ reads: storeReads(store), events, heartbeatIntervalMs: config.heartbeatIntervalMs, maxFrameBytes: config.maxFrameBytes, log });
-const server = createServer(serverTlsOptions(tls), apiProxy(config.apiSocket));
+// Paused until admitted: see admission.ts.
+const server = createServer({ ...serverTlsOptions(tls), pauseOnConnect: true }, apiProxy(config.apiSocket));
 server.on('upgrade', (req, socket, head) => {
   if (!gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
 });
 server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
-shedWhenOverloaded(server, log);
+admitWhenReady(server, log);
 
 process.on('message', (m: ToGateway) => {
   switch (m.t) {
