@@ -10,6 +10,8 @@ export interface GatewayProcessConfig {
   heartbeatIntervalMs: number;
   maxFrameBytes: number;
   logLevel: string;
+  /** Connections one gateway process holds at most (it refuses more at accept). */
+  maxConnections: number;
   /** The primary's admin API (plain HTTP on a unix socket in the data directory). */
   apiSocket: string;
 }

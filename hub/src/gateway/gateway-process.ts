@@ -50,6 +50,9 @@ const server = createServer({ ...serverTlsOptions(tls), pauseOnConnect: true }, 
 server.on('upgrade', (req, socket, head) => {
   if (!gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
 });
+// The kernel spreads connections over the gateway processes unevenly; one that holds this many refuses
+// more at accept (the agent backs off and, likely, lands on another).
+server.maxConnections = config.maxConnections;
 server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
 admitWhenReady(server, log);
 

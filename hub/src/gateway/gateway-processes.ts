@@ -1,6 +1,9 @@
 // The primary's side of a gateway spread over processes: forks node:cluster workers that share the hub's
-// port (the primary accepts and hands each connection to a worker, keeping no descriptor of it), writes
-// the events they report, and tells them which views each commit touched. The primary alone writes.
+// port, writes the events they report, and tells them which views each commit touched. The primary alone
+// writes. The workers accept connections themselves (SCHED_NONE): in round-robin mode the primary accepts
+// every connection and hands it over one at a time per worker, waiting for each to be acknowledged; busy
+// with the store during a 100,000-agent storm, it held 18,000 not-yet-handed-over sockets, near this
+// machine's 20,000 descriptors per process.
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { CloseCode } from '@outpost/proto';
@@ -31,6 +34,7 @@ export class GatewayProcesses {
   private stopping = false;
 
   constructor(private readonly opts: GatewayProcessesOptions) {
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
     // Structured clone, not JSON: a decoded protobuf Status's toJSON would turn its int64s into strings.
     cluster.setupPrimary({ exec: ENTRY, args: [], serialization: 'advanced' });
   }
