@@ -19,6 +19,9 @@ export interface GatewayOptions {
   log: SessionContext['log'];
 }
 
+/** Heartbeat sweep slices per interval. */
+const SWEEP_SLICES = 50;
+
 interface Connection {
   session: AgentSession;
   socket: WebSocket;
@@ -28,6 +31,7 @@ export class AgentGateway {
   private readonly wss: WebSocketServer;
   private readonly byAgent = new Map<string, Connection>();
   private readonly byView = new Map<string, Set<AgentSession>>();
+  private readonly slices = Array.from({ length: SWEEP_SLICES }, () => new Set<AgentSession>());
   private readonly ctx: SessionContext;
   private readonly sweep: NodeJS.Timeout;
   /** Views touched since the last poke round, and the newest revision among those writes. */
@@ -40,10 +44,13 @@ export class AgentGateway {
     this.ctx = { reads: opts.reads, events: opts.events, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log: opts.log };
     // No per-message deflate: its zlib context costs ~300 KB per socket, and frames are small protobuf.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+    // One slice of the sessions per tick, not all of them at once: a sweep of 15,000 sessions in one go
+    // holds the loop for tens of milliseconds, which every change in flight then waits for.
+    let tick = 0;
     this.sweep = setInterval(() => {
       const now = Date.now();
-      for (const { session } of this.byAgent.values()) session.heartbeat(now);
-    }, opts.heartbeatIntervalMs);
+      for (const session of this.slices[tick++ % SWEEP_SLICES]!) session.heartbeat(now);
+    }, opts.heartbeatIntervalMs / SWEEP_SLICES);
     this.sweep.unref();
   }
 
@@ -73,6 +80,8 @@ export class AgentGateway {
     let viewSet = this.byView.get(view);
     if (!viewSet) this.byView.set(view, (viewSet = new Set()));
     viewSet.add(session);
+    const slice = this.slices[session.conn % SWEEP_SLICES]!;
+    slice.add(session);
 
     ws.on('message', (data, isBinary) => {
       // text frames are never Envelopes: treated as malformed
@@ -81,6 +90,7 @@ export class AgentGateway {
     ws.on('error', (err) => this.ctx.log.info({ agent: agentId, err: err.message }, 'agent socket error'));
     ws.on('close', () => {
       session.onClose();
+      slice.delete(session);
       viewSet.delete(session);
       if (viewSet.size === 0) this.byView.delete(view);
       if (this.byAgent.get(agentId)?.session === session) {
