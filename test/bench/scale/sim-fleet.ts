@@ -2,6 +2,7 @@
 // turns "wait until ..." questions into IPC round trips.
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
@@ -34,6 +35,9 @@ export class SimFleet {
       const file = join(opts.dir, `worker-${w}.json`);
       writeFileSync(file, JSON.stringify(config));
       const child = fork(WORKER, [file], { execArgv: ['--import', 'tsx', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      // The kernel shares CPU per process: 13 simulator processes at equal priority would leave the hub's
+      // few processes a small share of the two cores. The fleet yields to the hub it measures.
+      if (child.pid) setPriority(child.pid, 10);
       const entry = { child, first, count: tokens.length, progress: { joined: 0, connected: 0, failed: 0 } as FleetProgress };
       child.on('message', (m: FromWorker) => {
         if (m.t === 'progress') entry.progress = m;
