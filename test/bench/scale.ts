@@ -36,15 +36,21 @@ try {
   const connectSeconds = await run.connectAll(Math.max(120_000, agents * 20));
   log(`  all ${agents} connected in ${round(connectSeconds)} s; settling`);
   await new Promise((r) => setTimeout(r, 5000));
+  // Each figure is logged as soon as it is measured: a run that fails later still leaves them.
   const memory = run.hubMemory();
+  log(`  hubRssBytes ${memory.hubRssBytes}, bytesPerAgent ${memory.bytesPerAgent}`);
   log('measuring idle CPU');
   const idleHubCpuPercent = await run.idleCpuPercent(Math.max(10, Number(values.heartbeat) / 1000));
+  log(`  idleHubCpuPercent ${round(idleHubCpuPercent, 1)}`);
   log(`measuring ${samples} changes`);
   const changes = await run.changeLatencies(samples);
+  log(`  changeP50Ms ${round(percentile(changes, 50))}, changeP99Ms ${round(percentile(changes, 99))}`);
   log('fleet-wide rollout');
   const fleetRolloutSeconds = await run.fleetRolloutSeconds('1.33.9');
+  log(`  fleetRolloutSeconds ${round(fleetRolloutSeconds)}`);
   log('hub kill -9 and restart');
   const reconnect = await run.killAndReconnect(Math.max(180_000, agents * 10));
+  log(`  reconnectSeconds ${round(reconnect.reconnectSeconds)}, maxAgentReconnectSeconds ${round(reconnect.maxAgentReconnectSeconds)}, TLS resumed ${round(reconnect.resumedShare)}`);
   log('bare ws echo baseline');
   const echo = await run.echoBaseline(samples);
   const result = {

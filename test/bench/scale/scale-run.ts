@@ -189,8 +189,14 @@ export class ScaleRun {
     return { reconnectSeconds: (done.at - killedAt) / 1000, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN, resumedShare };
   }
 
-  /** The same N connections to a bare ws echo server over the same TLS, and its round trip. */
+  /**
+   * The same N connections to a bare ws echo server over the same TLS, and its round trip. The last
+   * step of a run: the agents' links and the hub are stopped first, so the two fleets of N sockets are
+   * never in memory together (at 100,000 each takes ~6 GiB, beside the simulator's ~8 GiB, in 24 GiB).
+   */
   async echoBaseline(samples: number): Promise<number[]> {
+    await this.fleet.stopLinks();
+    await this.hub.proc!.kill('SIGTERM');
     const echo = new Proc(spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'echo-server.ts'), join(this.hub.dataDir, 'hub.crt'), join(this.hub.dataDir, 'hub.key'), String(Math.max(1, this.hub.gatewayProcesses))], { stdio: ['ignore', 'pipe', 'pipe'] }));
     try {
       const port = await waitFor('echo server', () => /echo listening on (\d+)/.exec(echo.stdout)?.[1]);

@@ -115,6 +115,11 @@ export class SimFleet {
     return replies.flatMap((r) => r.times);
   }
 
+  /** Every agent closes its hub link for good (before the echo baseline, which needs the memory). */
+  async stopLinks(): Promise<void> {
+    await Promise.all(this.workers.map((w) => this.ask(w.child, { t: 'stop-links' })));
+  }
+
   async echoConnect(url: string): Promise<void> {
     await Promise.all(this.workers.map((w) => this.ask(w.child, { t: 'echo-connect', url })));
   }

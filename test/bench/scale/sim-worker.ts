@@ -126,6 +126,10 @@ process.on('message', (m: ToWorker) => {
     case 'synced-times':
       send({ t: 'synced-times', id: m.id, times: agents.map((a) => a.syncedAt) });
       return;
+    case 'stop-links':
+      for (const a of agents) a?.link.stop();
+      send({ t: 'links-stopped', id: m.id });
+      return;
     case 'echo-connect': {
       let open = 0;
       agents.forEach((a, i) => {
