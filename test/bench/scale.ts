@@ -52,7 +52,8 @@ try {
   const reconnect = await run.killAndReconnect(Math.max(180_000, agents * 10));
   log(`  reconnectSeconds ${round(reconnect.reconnectSeconds)}, maxAgentReconnectSeconds ${round(reconnect.maxAgentReconnectSeconds)}, TLS resumed ${round(reconnect.resumedShare)}`);
   log('bare ws echo baseline');
-  const echo = await run.echoBaseline(samples);
+  const baseline = await run.echoBaseline(samples);
+  const echo = baseline.rtts;
   const result = {
     agents,
     gatewayProcesses: run.hub.gatewayProcesses,
@@ -70,6 +71,7 @@ try {
     baselineWsRttP50Ms: round(percentile(echo, 50), 3),
     baselineWsRttP99Ms: round(percentile(echo, 99), 3),
     changeP99Ratio: round(percentile(changes, 99) / percentile(echo, 99)),
+    baselineBytesPerConnection: baseline.bytesPerConnection,
     measuredAt: new Date().toISOString(),
   };
   const dir = fileURLToPath(new URL('./results/', import.meta.url));

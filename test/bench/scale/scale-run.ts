@@ -194,16 +194,21 @@ export class ScaleRun {
    * step of a run: the agents' links and the hub are stopped first, so the two fleets of N sockets are
    * never in memory together (at 100,000 each takes ~6 GiB, beside the simulator's ~8 GiB, in 24 GiB).
    */
-  async echoBaseline(samples: number): Promise<number[]> {
+  async echoBaseline(samples: number): Promise<{ rtts: number[]; bytesPerConnection: number }> {
     await this.fleet.stopLinks();
     await this.hub.proc!.kill('SIGTERM');
     const echo = new Proc(spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'echo-server.ts'), join(this.hub.dataDir, 'hub.crt'), join(this.hub.dataDir, 'hub.key'), String(Math.max(1, this.hub.gatewayProcesses))], { stdio: ['ignore', 'pipe', 'pipe'] }));
     try {
       const port = await waitFor('echo server', () => /echo listening on (\d+)/.exec(echo.stdout)?.[1]);
+      await sleep(500);
+      const idleRss = treeStat(echo.child.pid!).rssBytes;
       await this.fleet.echoConnect(`wss://127.0.0.1:${port}/`);
+      await sleep(5000);
+      // Measured as the hub's bytesPerAgent is: RSS growth of the server's process tree per connection.
+      const bytesPerConnection = Math.round((treeStat(echo.child.pid!).rssBytes - idleRss) / this.tokens.length);
       const out: number[] = [];
       for (let s = 0; s < samples; s++) out.push(await this.fleet.echoRtt(Math.floor(Math.random() * this.tokens.length)));
-      return out.sort((a, b) => a - b);
+      return { rtts: out.sort((a, b) => a - b), bytesPerConnection };
     } finally {
       await echo.kill('SIGKILL');
     }

@@ -131,19 +131,28 @@ process.on('message', (m: ToWorker) => {
       send({ t: 'links-stopped', id: m.id });
       return;
     case 'echo-connect': {
-      let open = 0;
-      agents.forEach((a, i) => {
-        const localAddress = config.localAddresses[(config.firstAgent + i) % config.localAddresses.length];
-        const ws = new WebSocket(m.url, { ca: config.caCertPem, perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
-        ws.on('open', () => {
-          a.echo = ws;
-          if (++open === agents.length) send({ t: 'echo-connected', id: m.id, connected: open });
+      // 32 handshakes in flight per process, each retried: all N at once overran the echo server.
+      const connect = (i: number, attempt = 0): Promise<void> =>
+        new Promise<void>((resolve) => {
+          const localAddress = config.localAddresses[(config.firstAgent + i) % config.localAddresses.length];
+          const ws = new WebSocket(m.url, { ca: config.caCertPem, perMessageDeflate: false, handshakeTimeout: 20_000, ...(localAddress ? { localAddress } : {}) });
+          ws.once('open', () => {
+            agents[i]!.echo = ws;
+            resolve();
+          });
+          ws.once('error', (err) => {
+            lastError = err.message;
+            warnings++;
+            ws.terminate();
+            if (attempt >= 10) return resolve();
+            setTimeout(() => void connect(i, attempt + 1).then(resolve), 200 * (attempt + 1));
+          });
         });
-        ws.on('error', (err) => {
-          lastError = err.message;
-          warnings++;
-        });
-      });
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < agents.length) await connect(next++);
+      };
+      void Promise.all(Array.from({ length: 32 }, lane)).then(() => send({ t: 'echo-connected', id: m.id, connected: agents.filter((a) => a.echo).length }));
       return;
     }
     case 'echo-rtt': {
