@@ -1,6 +1,6 @@
 // The hub's data directory: what `outpost hub init` writes and `outpost hub serve` reads.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Token } from '@outpost/proto';
 import { hashSecret, randomToken } from './auth/secrets.js';
@@ -15,7 +15,22 @@ export const dataPaths = (dir: string) => ({
   secretsKey: join(dir, 'secrets.key'),
   adminToken: join(dir, 'admin.token'),
   db: join(dir, 'hub.db'),
+  ticketKeys: join(dir, 'ticket.keys'),
 });
+
+/** Ticket keys older than this are replaced when the hub starts (their tickets then get a full handshake). */
+const TICKET_KEYS_MAX_AGE_MS = 24 * 3_600_000;
+
+/**
+ * The TLS session-ticket keys, made or renewed by the hub at start. Kept in the data directory so a
+ * restarted hub, and every gateway process, resumes the sessions agents hold: a reconnect storm then
+ * skips certificate signing and checking on both sides.
+ */
+export function ensureTicketKeys(dir: string, now = Date.now()): void {
+  const path = dataPaths(dir).ticketKeys;
+  if (existsSync(path) && now - statSync(path).mtimeMs < TICKET_KEYS_MAX_AGE_MS) return;
+  writeFileSync(path, randomBytes(48), { mode: 0o600 });
+}
 
 export class DataDirError extends Error {
   override readonly name = 'DataDirError';
@@ -68,6 +83,8 @@ export interface ServingMaterial {
   caCertPem: string;
   certPem: string;
   keyPem: string;
+  /** 48 bytes for tls.createServer's ticketKeys, when the hub has made them. */
+  ticketKeys?: Buffer;
 }
 
 export function loadServingMaterial(dir: string): ServingMaterial {
@@ -75,5 +92,15 @@ export function loadServingMaterial(dir: string): ServingMaterial {
   for (const f of [p.caCert, p.hubCert, p.hubKey]) {
     if (!existsSync(f)) throw new DataDirError(`${f} is missing: is ${dir} a hub data directory? Make one with \`outpost hub init --data ${dir}\``);
   }
-  return { caCertPem: readFileSync(p.caCert, 'utf8'), certPem: readFileSync(p.hubCert, 'utf8'), keyPem: readFileSync(p.hubKey, 'utf8') };
+  return {
+    caCertPem: readFileSync(p.caCert, 'utf8'),
+    certPem: readFileSync(p.hubCert, 'utf8'),
+    keyPem: readFileSync(p.hubKey, 'utf8'),
+    ...(existsSync(p.ticketKeys) ? { ticketKeys: readFileSync(p.ticketKeys) } : {}),
+  };
+}
+
+/** The HTTPS server's TLS options: the serving certificate, and the shared ticket keys when there are some. */
+export function serverTlsOptions(m: ServingMaterial): { key: string; cert: string; ticketKeys?: Buffer } {
+  return { key: m.keyPem, cert: m.certPem, ...(m.ticketKeys ? { ticketKeys: m.ticketKeys } : {}) };
 }

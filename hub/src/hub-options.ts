@@ -14,6 +14,12 @@ export interface HubOptions {
   maxFrameBytes?: number;
   /** How many revisions of change log to keep for deltas and watches. Default 100,000. */
   retainRevisions?: number;
+  /**
+   * Agent gateway processes. 0 (default): agents are served inside the hub process. N > 0: N processes
+   * share the port and serve agents (and pass API requests to this one), each holding its own sockets,
+   * for fleets larger than one process's descriptors or one core's TLS.
+   */
+  gatewayProcesses?: number;
   /** pino log level. Default info. */
   logLevel?: string;
 }
@@ -28,11 +34,13 @@ export function resolveHubOptions(o: HubOptions): ResolvedHubOptions {
     heartbeatIntervalMs: o.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS,
     maxFrameBytes: o.maxFrameBytes ?? MAX_FRAME_BYTES,
     retainRevisions: o.retainRevisions ?? 100_000,
+    gatewayProcesses: o.gatewayProcesses ?? 0,
     logLevel: o.logLevel ?? 'info',
   };
   if (!r.dataDir) throw new Error('the hub needs a data directory (--data DIR, made by `outpost hub init`)');
   if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535) throw new Error(`port ${r.port} is not a TCP port (0-65535)`);
   if (r.heartbeatIntervalMs < 100) throw new Error(`heartbeat interval ${r.heartbeatIntervalMs} ms is too short (at least 100 ms)`);
   if (r.maxFrameBytes < 64 * 1024) throw new Error(`max frame size ${r.maxFrameBytes} is too small (at least 64 KiB)`);
+  if (!Number.isInteger(r.gatewayProcesses) || r.gatewayProcesses < 0 || r.gatewayProcesses > 64) throw new Error(`gateway processes ${r.gatewayProcesses} is not a whole number from 0 to 64`);
   return r;
 }

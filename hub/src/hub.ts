@@ -1,16 +1,25 @@
 // The hub process: store, admin API and agent gateway on one HTTPS port. Components start in order and
-// stop in reverse; stop() is safe to call in any state.
+// stop in reverse; stop() is safe to call in any state. With gateway processes, this process keeps the
+// store's only writer and the admin API (on a unix socket they forward to) and they hold the agents.
+import { rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
+import type { Agent } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
 import { caCertHash } from './pki/pki.js';
-import { dataPaths, loadServingMaterial } from './data-dir.js';
+import { dataPaths, ensureTicketKeys, loadServingMaterial, serverTlsOptions } from './data-dir.js';
+import { storeEvents, storeReads } from './gateway/agent-events.js';
 import { AgentGateway } from './gateway/gateway.js';
-import { resolveHubOptions, type HubOptions } from './hub-options.js';
-import { Store } from './store/store.js';
+import { GatewayProcesses } from './gateway/gateway-processes.js';
+import { admitWhenReady } from './gateway/admission.js';
+import { Presence } from './gateway/presence.js';
+import { resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './hub-options.js';
+import { Store, type StoreChange } from './store/store.js';
 import { HUB_VERSION } from './version.js';
 
 export interface RunningHub {
@@ -18,12 +27,33 @@ export interface RunningHub {
   port: number;
   caHash: string;
   store: Store;
-  gateway: AgentGateway;
   stop(): Promise<void>;
+}
+
+/** Agents whose credential a write revoked or deleted: their connections must go. */
+function revokedAgents(changes: readonly StoreChange[]): string[] {
+  return changes
+    .filter((ch) => ch.object.kind === 'Agent' && (ch.type === 'DELETED' || (ch.object as Agent).spec?.revoked))
+    .map((ch) => ch.object.metadata.name ?? '');
+}
+
+function listen(server: Server | ReturnType<typeof createHttpServer>, ...args: [number, string] | [string]): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(...(args as [number, string]), () => resolve());
+  });
+}
+
+function closeServer(server: Server | ReturnType<typeof createHttpServer>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
 
 export async function startHub(options: HubOptions, log: Logger = pino({ level: options.logLevel ?? 'info' }, pino.destination(2))): Promise<RunningHub> {
   const opts = resolveHubOptions(options);
+  ensureTicketKeys(opts.dataDir);
   const tls = loadServingMaterial(opts.dataDir);
   const store = new Store(dataPaths(opts.dataDir).db);
   const stops: Array<() => void | Promise<void>> = [() => store.close()];
@@ -41,36 +71,86 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
     controller.resyncAll();
     stops.push(() => controller.stop());
 
-    const gateway = new AgentGateway({ store, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log });
-    stops.push(() => gateway.stop());
+    // After a crash every Agent still says connected: nobody is until they dial in again.
+    const presence = new Presence(store);
+    presence.markAllDisconnected();
+    stops.push(() => presence.stop());
 
     const compactor = setInterval(() => store.compact(store.revision() - opts.retainRevisions), 60_000);
     compactor.unref();
     stops.push(() => clearInterval(compactor));
 
     const api = createApi({ store, caCertPem: tls.caCertPem, version: HUB_VERSION, log });
-    const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem }, getRequestListener(api.fetch));
-    server.on('upgrade', (req, socket, head) => {
-      if (!gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-    });
-    server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port, opts.host, () => resolve());
-    });
-    // Agent sockets first: upgraded connections keep an HTTPS server from closing.
-    stops.push(async () => {
-      await gateway.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    });
-    const port = (server.address() as AddressInfo).port;
+    const port = opts.gatewayProcesses > 0 ? await serveWithGatewayProcesses(opts, store, presence, api.fetch, stops, log) : await serveInProcess(opts, store, presence, api.fetch, tls, stops, log);
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-    return { url: `https://${host}:${port}`, port, caHash: caCertHash(tls.caCertPem), store, gateway, stop };
+    return { url: `https://${host}:${port}`, port, caHash: caCertHash(tls.caCertPem), store, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+type Fetch = Parameters<typeof getRequestListener>[0];
+type Stops = Array<() => void | Promise<void>>;
+
+/** One process: API and agents on the HTTPS port. */
+async function serveInProcess(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, tls: ReturnType<typeof loadServingMaterial>, stops: Stops, log: Logger): Promise<number> {
+  const gateway = new AgentGateway({ reads: storeReads(store), events: storeEvents(store, presence), heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log });
+  const unsubscribe = store.subscribe((changes, views) => {
+    gateway.poke(views, changes.at(-1)?.revision ?? 0);
+    for (const agentId of revokedAgents(changes)) gateway.disconnect(agentId);
+  });
+  // Paused until admitted: see gateway/admission.ts.
+  const server: Server = createServer({ ...serverTlsOptions(tls), pauseOnConnect: true }, getRequestListener(fetch));
+  server.on('upgrade', (req, socket, head) => {
+    if (!gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
+  server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+  const admission = admitWhenReady(server, log);
+  await listen(server, opts.port, opts.host);
+  // Agent sockets first: upgraded connections keep an HTTPS server from closing.
+  stops.push(async () => {
+    unsubscribe();
+    admission.stop();
+    for (const { agentId } of gateway.connectedAgents()) presence.disconnected(agentId);
+    await gateway.stop();
+    await closeServer(server);
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** Below the 20,000 descriptors a process may hold on some hosts, with room for the store and logs. */
+const GATEWAY_MAX_CONNECTIONS = 18_000;
+
+/** Gateway processes on the HTTPS port; the API here on a unix socket that they forward to. */
+async function serveWithGatewayProcesses(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, stops: Stops, log: Logger): Promise<number> {
+  const apiSocket = join(opts.dataDir, 'api.sock');
+  rmSync(apiSocket, { force: true }); // left by a hub that was killed
+  const apiServer = createHttpServer(getRequestListener(fetch));
+  // Its only clients are the gateways' pooled connections: never time them out, or a request sent on one
+  // just as this side closes it fails with ECONNRESET (a join is not safe to retry).
+  apiServer.keepAliveTimeout = 0;
+  await listen(apiServer, apiSocket);
+  stops.push(async () => {
+    await closeServer(apiServer);
+    rmSync(apiSocket, { force: true });
+  });
+  const gateways = new GatewayProcesses({
+    count: opts.gatewayProcesses,
+    config: { dataDir: opts.dataDir, host: opts.host, port: opts.port, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, logLevel: opts.logLevel, apiSocket, maxConnections: GATEWAY_MAX_CONNECTIONS },
+    store,
+    presence,
+    log,
+  });
+  const unsubscribe = store.subscribe((changes, views) => {
+    gateways.poke(views, changes.at(-1)?.revision ?? 0);
+    for (const agentId of revokedAgents(changes)) gateways.disconnect(agentId);
+  });
+  stops.push(async () => {
+    unsubscribe();
+    const connected = gateways.connectedAgents();
+    await gateways.stop();
+    for (const agentId of connected) presence.disconnected(agentId);
+  });
+  return gateways.start();
 }

@@ -5,6 +5,8 @@ import {
   AGENT_PATH, decodeEnvelope, encodeEnvelope, FrameError, HEARTBEAT_INTERVAL_MS, MAX_FRAME_BYTES, MISSED_HEARTBEATS_BEFORE_CLOSE,
   PROTOCOL_MAJOR, PROTOCOL_MINOR, resourceFromWire, type Change, type Envelope, type Welcome,
 } from '@outpost/proto';
+import { isIP } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { AppliedChange, IncomingChange, LocalState } from '../state/local-state.js';
@@ -41,7 +43,11 @@ export class HubLink {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The last TLS session ticket from the hub: a reconnect resumes it instead of a full handshake. */
+  private tlsSession: Buffer | undefined;
   connects = 0;
+  /** Connections that resumed a TLS session (no certificate sent, signed or checked). */
+  resumedConnects = 0;
 
   constructor(private readonly opts: HubLinkOptions) {
     this.backoff = new Backoff(opts.backoff);
@@ -83,6 +89,7 @@ export class HubLink {
       perMessageDeflate: false,
       handshakeTimeout: 10_000,
       ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
+      createConnection: ((options: ConnectionOptions & { host?: string }) => this.tlsDial(options)) as unknown as WebSocket.ClientOptions['createConnection'],
     });
     this.ws = ws;
     ws.binaryType = 'nodebuffer';
@@ -115,6 +122,17 @@ export class HubLink {
       if (ws !== this.ws) return;
       this.onDisconnect(code, reason.toString());
     });
+  }
+
+  /** ws's own TLS dial, plus session resumption (a ticket is only accepted by the hub that issued its keys). */
+  private tlsDial(options: ConnectionOptions & { host?: string }): ReturnType<typeof tlsConnect> {
+    const servername = options.servername ?? (isIP(options.host ?? '') ? '' : options.host);
+    const socket = tlsConnect({ ...options, path: undefined, ...(servername !== undefined ? { servername } : {}), ...(this.tlsSession ? { session: this.tlsSession } : {}) } as ConnectionOptions);
+    socket.on('session', (session: Buffer) => (this.tlsSession = session));
+    socket.once('secureConnect', () => {
+      if (socket.isSessionReused()) this.resumedConnects++;
+    });
+    return socket;
   }
 
   private onDisconnect(code: number, reason: string): void {

@@ -2,28 +2,24 @@
 // Heartbeats. Talks to its socket only through Peer, so the protocol logic is testable without one.
 import {
   CHANGES_CHUNK_BYTES, CloseCode, decodeEnvelope, encodeEnvelope, ErrorCode, FrameError, PROTOCOL_MAJOR, PROTOCOL_MINOR,
-  type Agent, type Cluster, type Envelope, type Status,
+  type Envelope, type Status,
 } from '@outpost/proto';
-import { setCondition } from '../conditions.js';
-import type { Store } from '../store/store.js';
+import type { AgentEvents, GatewayReads } from './agent-events.js';
 import { changesFrames } from './changes-frames.js';
-import type { Presence } from './presence.js';
 
 export interface Peer {
   send(frame: Uint8Array): void;
   close(code: number, reason: string): void;
 }
 
+/** Shared by every session of a gateway: one object, not a copy per connection. */
 export interface SessionContext {
-  store: Store;
-  presence: Presence;
+  reads: GatewayReads;
+  events: AgentEvents;
   heartbeatIntervalMs: number;
   maxFrameBytes: number;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }
-
-/** Kinds an agent may report status for; everything else in its view is input only. */
-const STATUS_KINDS = new Set(['Cluster', 'Host']);
 
 export class AgentSession {
   readonly agentId: string;
@@ -31,18 +27,19 @@ export class AgentSession {
   private helloed = false;
   /** A Poke is out and the agent has not synced since: more writes need no further Poke. */
   private pokeOutstanding = false;
-  private pokeScheduled = false;
   lastHeardAt = Date.now();
   closed = false;
 
   constructor(
     private readonly ctx: SessionContext,
     private readonly peer: Peer,
-    agent: Agent,
+    agentId: string,
     view: string,
+    /** This connection's number in its gateway: presence ignores a replaced connection's close. */
+    readonly conn: number,
     private readonly address: string,
   ) {
-    this.agentId = agent.metadata.name ?? '';
+    this.agentId = agentId;
     this.view = view;
   }
 
@@ -70,12 +67,12 @@ export class AgentSession {
       case 'sync':
         return this.onSync(env.sync?.since ?? 0);
       case 'ack':
-        if (env.ack?.revision) this.ctx.presence.acked(this.agentId, env.ack.revision);
+        if (env.ack?.revision) this.ctx.events.acked(this.agentId, env.ack.revision);
         return;
       case 'status':
         return this.onStatus(env.status!);
       case 'heartbeat':
-        this.ctx.presence.seen(this.agentId);
+        this.ctx.events.seen(this.agentId);
         return;
       case 'error':
         this.ctx.log.warn({ agent: this.agentId, code: env.error?.code, message: env.error?.message }, 'agent reported an error');
@@ -85,16 +82,14 @@ export class AgentSession {
     }
   }
 
-  /** The agent's view changed at `revision`. Coalesced to at most one Poke per tick and per Sync. */
-  poke(): void {
-    if (!this.ready || this.pokeOutstanding || this.pokeScheduled) return;
-    this.pokeScheduled = true;
-    setImmediate(() => {
-      this.pokeScheduled = false;
-      if (!this.ready || this.pokeOutstanding) return;
-      this.pokeOutstanding = true;
-      this.send({ poke: { revision: this.ctx.store.revision() } });
-    });
+  /**
+   * The agent's view changed at `revision`. At most one Poke is outstanding until the agent syncs; the
+   * gateway calls this once per batch of writes, so writes in one tick share one Poke.
+   */
+  poke(revision: number): void {
+    if (!this.ready || this.pokeOutstanding) return;
+    this.pokeOutstanding = true;
+    this.send({ poke: { revision } });
   }
 
   heartbeat(now: number): void {
@@ -126,10 +121,10 @@ export class AgentSession {
       return;
     }
     this.helloed = true;
-    this.ctx.presence.connected(this.agentId, hello.version ?? 'unknown', this.address);
+    this.ctx.events.connected(this.agentId, this.conn, hello.version ?? 'unknown', this.address);
     this.send({
       welcome: {
-        hubRevision: this.ctx.store.revision(),
+        hubRevision: this.ctx.reads.revision(),
         heartbeatIntervalMs: this.ctx.heartbeatIntervalMs,
         maxFrameBytes: this.ctx.maxFrameBytes,
         protocolMajor: PROTOCOL_MAJOR,
@@ -141,32 +136,15 @@ export class AgentSession {
 
   private onSync(since: number): void {
     this.pokeOutstanding = false;
-    const sync = this.ctx.store.syncView(this.view, since);
+    const sync = this.ctx.reads.syncView(this.view, since);
     for (const frame of changesFrames(sync, since, Math.min(CHANGES_CHUNK_BYTES, this.ctx.maxFrameBytes / 2))) this.send(frame);
   }
 
   private onStatus(status: Status): void {
-    const ref = status.ref;
-    const key = { kind: ref?.kind ?? '', namespace: ref?.namespace ?? '', name: ref?.name ?? '' };
-    if (!STATUS_KINDS.has(key.kind) || !this.ctx.store.inView(this.view, key)) {
-      this.send({ error: { code: ErrorCode.notInView, message: `${key.kind} ${key.namespace}/${key.name} is not in this agent's view; status ignored` } });
+    this.ctx.events.status(this.agentId, this.view, status, (refused) => {
+      if (refused) this.send({ error: { code: ErrorCode.notInView, message: refused } });
       this.send({ ack: { statusSeq: status.seq ?? 0 } });
-      return;
-    }
-    const current = this.ctx.store.get<Cluster>(key.kind, key.namespace, key.name);
-    if (current) {
-      let conditions = current.status?.conditions ?? [];
-      for (const c of status.conditions ?? []) conditions = setCondition(conditions, { ...c, observedGeneration: c.observedGeneration || status.observedGeneration || 0 });
-      const next = {
-        ...current.status,
-        ...(status.phase ? { phase: status.phase } : {}),
-        ...(status.endpoint ? { endpoint: status.endpoint } : {}),
-        observedGeneration: status.observedGeneration ?? 0,
-        conditions,
-      };
-      this.ctx.store.replaceStatus(key, next, { actor: `agent:${this.agentId}` });
-    }
-    this.send({ ack: { statusSeq: status.seq ?? 0 } });
+    });
   }
 
   private send(env: Envelope): void {

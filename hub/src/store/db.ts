@@ -4,7 +4,18 @@ import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
 
-export function openDb(path: string): Db {
+/**
+ * `readonly`: for gateway processes, which read views while the primary alone writes (WAL lets readers in
+ * other processes proceed during a write). A reader never migrates: it refuses a schema it does not know.
+ */
+export function openDb(path: string, opts: { readonly?: boolean } = {}): Db {
+  if (opts.readonly) {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== MIGRATIONS.length) throw new Error(`hub.db has schema version ${version}, this hub reads ${MIGRATIONS.length}; start the hub's primary first`);
+    return db;
+  }
   const db = new Database(path);
   // WAL: readers never block the writer. synchronous=NORMAL in WAL mode loses nothing when the process
   // is killed (the WAL is in the OS page cache); only a power cut can lose the last transactions.

@@ -66,8 +66,9 @@ export class Store {
   private readonly stmts;
   private readonly lookup: ViewLookup;
 
-  constructor(path: string) {
-    this.db = openDb(path);
+  /** `readonly`: a gateway process's reader; writes throw. */
+  constructor(path: string, opts: { readonly?: boolean } = {}) {
+    this.db = openDb(path, opts);
     const db = this.db;
     this.stmts = {
       revision: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'revision'`),
@@ -301,6 +302,11 @@ export class Store {
    * the compacted log; otherwise the objects that entered or changed (current state) and those that left.
    */
   syncView(view: string, since: number): ViewSync {
+    // One read transaction: in a gateway process the primary may commit between these reads.
+    return this.db.inTransaction ? this.readView(view, since) : this.db.transaction(() => this.readView(view, since)).deferred();
+  }
+
+  private readView(view: string, since: number): ViewSync {
     const revision = this.revision();
     if (since === 0 || since < this.compactedRevision() || since > revision) {
       const upserts = this.stmts.viewSnapshot.all(view).map((r) => JSON.parse(r.body) as ResourceObject);

@@ -15,6 +15,7 @@ export type ToWorker =
   | { t: 'await-reconnect'; id: number; revision: number; connectsAtLeast: number }
   | { t: 'stats'; id: number }
   | { t: 'synced-times'; id: number }
+  | { t: 'stop-links'; id: number }
   | { t: 'echo-connect'; id: number; url: string }
   | { t: 'echo-rtt'; id: number; agent: number }
   | { t: 'stop' };
@@ -22,7 +23,8 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'progress'; joined: number; connected: number; failed: number; lastError?: string }
   | { t: 'reached'; id: number; at: number; maxAt?: number }
-  | { t: 'stats'; id: number; connected: number; synced: number; minConnects: number; warnings: number }
+  | { t: 'stats'; id: number; connected: number; synced: number; minConnects: number; warnings: number; connects: number; resumed: number }
   | { t: 'echo-connected'; id: number; connected: number }
+  | { t: 'links-stopped'; id: number }
   | { t: 'rtt'; id: number; ms: number }
   | { t: 'synced-times'; id: number; times: number[] };

@@ -18,6 +18,15 @@ export interface ScaleOptions {
   log?: (line: string) => void;
   /** Flags for the hub's node process, such as ['--cpu-prof', '--cpu-prof-dir=DIR']. */
   hubNodeArgs?: string[];
+  /** `--gateway-processes` of the hub (and processes of the echo baseline). Default: one per 15,000 agents above 15,000. */
+  gatewayProcesses?: number;
+}
+
+/** Each process may hold 20,000 descriptors here: a gateway process carries at most this many agents. */
+export const AGENTS_PER_GATEWAY = 15_000;
+
+export function defaultGatewayProcesses(agents: number): number {
+  return agents > AGENTS_PER_GATEWAY ? Math.ceil(agents / AGENTS_PER_GATEWAY) : 0;
 }
 
 const K = (n: string) => findKind(n)!;
@@ -28,6 +37,32 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** The process and its children (the hub's gateway processes). */
+export function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    // gone already
+  }
+  return [pid, ...children.flatMap(processTree)];
+}
+
+/** RSS and CPU time summed over a process tree. */
+function treeStat(pid: number): { rssBytes: number; cpuTicks: number } {
+  const sum = { rssBytes: 0, cpuTicks: 0 };
+  for (const p of processTree(pid)) {
+    try {
+      const s = procStat(p);
+      sum.rssBytes += s.rssBytes;
+      sum.cpuTicks += s.cpuTicks;
+    } catch {
+      // exited between listing and reading
+    }
+  }
+  return sum;
 }
 
 function procStat(pid: number): { rssBytes: number; cpuTicks: number } {
@@ -56,10 +91,11 @@ export class ScaleRun {
 
   static async prepare(opts: ScaleOptions): Promise<ScaleRun> {
     let tokens: string[] = [];
-    const hub = await TestHub.start({ heartbeatMs: opts.heartbeatMs ?? 15_000, beforeServe: (dir) => (tokens = seedFleet(dir, opts.agents)), ...(opts.hubNodeArgs ? { nodeArgs: opts.hubNodeArgs } : {}) });
+    const gatewayProcesses = opts.gatewayProcesses ?? defaultGatewayProcesses(opts.agents);
+    const hub = await TestHub.start({ heartbeatMs: opts.heartbeatMs ?? 15_000, gatewayProcesses, beforeServe: (dir) => (tokens = seedFleet(dir, opts.agents)), ...(opts.hubNodeArgs ? { nodeArgs: opts.hubNodeArgs } : {}) });
     const run = new ScaleRun(hub, tokens, opts);
     await sleep(500);
-    run.baselineRss = procStat(hub.proc!.child.pid!).rssBytes;
+    run.baselineRss = treeStat(hub.proc!.child.pid!).rssBytes;
     return run;
   }
 
@@ -70,12 +106,16 @@ export class ScaleRun {
   /** Starts the fleet; resolves with the seconds until every agent joined, connected and synced. */
   async connectAll(timeoutMs: number): Promise<number> {
     const started = Date.now();
-    const sources = this.opts.sourceAddresses ?? Math.max(1, Math.ceil(this.opts.agents / 20_000));
+    // Without a port, bind() to a source address picks a port unique to that address whatever the peer,
+    // so hub, echo and join sockets (and joins' TIME_WAIT) share its ~28,000 ephemeral ports.
+    const sources = this.opts.sourceAddresses ?? Math.max(1, Math.ceil(this.opts.agents / 5_000));
     const localAddresses = Array.from({ length: sources }, (_, i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
     // A worker holds two sockets per agent (hub and echo baseline) under a 20,000 descriptor limit here.
     const workers = this.opts.workers ?? Math.max(1, Math.ceil(this.opts.agents / 8_000));
     this.fleet = new SimFleet({ hubUrl: this.hub.url, caCertPem: this.hub.caCertPem, tokens: this.tokens, workers, dir: this.hub.dir, localAddresses });
     let lastLog = 0;
+    // A join refused for good fails the run at once (waitFor would retry it until the time limit).
+    let refused: Error | undefined;
     await waitFor(
       'every agent connected and synced',
       async () => {
@@ -84,7 +124,8 @@ export class ScaleRun {
           lastLog = Date.now();
           this.log(`  joined ${p.joined}, connected ${p.connected}, failed ${p.failed}${p.lastError ? ` (last error: ${p.lastError})` : ''}`);
         }
-        if (p.failed > 0) throw new Error(`${p.failed} agents could not join: ${p.lastError}`);
+        if (p.failed > 0) refused = new Error(`${p.failed} agents could not join: ${p.lastError}`);
+        if (refused) return true;
         if (p.connected < this.tokens.length) return false;
         const s = await this.fleet.stats();
         return s.synced === this.tokens.length;
@@ -92,18 +133,19 @@ export class ScaleRun {
       timeoutMs,
       200,
     );
+    if (refused) throw refused;
     return (Date.now() - started) / 1000;
   }
 
   hubMemory(): { hubRssBytes: number; bytesPerAgent: number } {
-    const rss = procStat(this.hubPid).rssBytes;
+    const rss = treeStat(this.hubPid).rssBytes;
     return { hubRssBytes: rss, bytesPerAgent: Math.round((rss - this.baselineRss) / this.tokens.length) };
   }
 
   async idleCpuPercent(seconds: number): Promise<number> {
-    const a = procStat(this.hubPid).cpuTicks;
+    const a = treeStat(this.hubPid).cpuTicks;
     await sleep(seconds * 1000);
-    const b = procStat(this.hubPid).cpuTicks;
+    const b = treeStat(this.hubPid).cpuTicks;
     return ((b - a) / 100 / seconds) * 100;
   }
 
@@ -129,9 +171,11 @@ export class ScaleRun {
   }
 
   /** kill -9 the hub, start it again, until every agent is back and resynced. */
-  async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number }> {
+  async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number }> {
     const before = await this.fleet.stats();
     const killedAt = Date.now();
+    // The whole hub: primary and gateway processes alike.
+    for (const pid of processTree(this.hubPid).slice(1)) process.kill(pid, 'SIGKILL');
     await this.hub.proc!.kill('SIGKILL');
     await this.hub.serve();
     const version = (await this.api.call<{ revision: number }>('GET', '/version')).revision;
@@ -140,18 +184,31 @@ export class ScaleRun {
       sleep(timeoutMs).then(() => Promise.reject(new Error(`agents not all back within ${timeoutMs} ms`))),
     ]);
     const times = (await this.fleet.syncedTimes()).map((t) => (t - killedAt) / 1000).sort((a, b) => a - b);
-    return { reconnectSeconds: (done.at - killedAt) / 1000, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN };
+    const after = await this.fleet.stats();
+    const resumedShare = (after.resumed - before.resumed) / Math.max(1, after.connects - before.connects);
+    return { reconnectSeconds: (done.at - killedAt) / 1000, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN, resumedShare };
   }
 
-  /** The same N connections to a bare ws echo server over the same TLS, and its round trip. */
-  async echoBaseline(samples: number): Promise<number[]> {
-    const echo = new Proc(spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'echo-server.ts'), join(this.hub.dataDir, 'hub.crt'), join(this.hub.dataDir, 'hub.key')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  /**
+   * The same N connections to a bare ws echo server over the same TLS, and its round trip. The last
+   * step of a run: the agents' links and the hub are stopped first, so the two fleets of N sockets are
+   * never in memory together (at 100,000 each takes ~6 GiB, beside the simulator's ~8 GiB, in 24 GiB).
+   */
+  async echoBaseline(samples: number): Promise<{ rtts: number[]; bytesPerConnection: number }> {
+    await this.fleet.stopLinks();
+    await this.hub.proc!.kill('SIGTERM');
+    const echo = new Proc(spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'echo-server.ts'), join(this.hub.dataDir, 'hub.crt'), join(this.hub.dataDir, 'hub.key'), String(Math.max(1, this.hub.gatewayProcesses))], { stdio: ['ignore', 'pipe', 'pipe'] }));
     try {
       const port = await waitFor('echo server', () => /echo listening on (\d+)/.exec(echo.stdout)?.[1]);
+      await sleep(500);
+      const idleRss = treeStat(echo.child.pid!).rssBytes;
       await this.fleet.echoConnect(`wss://127.0.0.1:${port}/`);
+      await sleep(5000);
+      // Measured as the hub's bytesPerAgent is: RSS growth of the server's process tree per connection.
+      const bytesPerConnection = Math.round((treeStat(echo.child.pid!).rssBytes - idleRss) / this.tokens.length);
       const out: number[] = [];
       for (let s = 0; s < samples; s++) out.push(await this.fleet.echoRtt(Math.floor(Math.random() * this.tokens.length)));
-      return out.sort((a, b) => a - b);
+      return { rtts: out.sort((a, b) => a - b), bytesPerConnection };
     } finally {
       await echo.kill('SIGKILL');
     }

@@ -2,6 +2,7 @@
 // turns "wait until ..." questions into IPC round trips.
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
@@ -30,10 +31,13 @@ export class SimFleet {
       const first = w * per;
       const tokens = opts.tokens.slice(first, first + per);
       if (tokens.length === 0) break;
-      const config: WorkerConfig = { hubUrl: opts.hubUrl, caCertPem: opts.caCertPem, tokens, localAddresses: opts.localAddresses, firstAgent: first, joinConcurrency: 64 };
+      const config: WorkerConfig = { hubUrl: opts.hubUrl, caCertPem: opts.caCertPem, tokens, localAddresses: opts.localAddresses, firstAgent: first, joinConcurrency: 8 };
       const file = join(opts.dir, `worker-${w}.json`);
       writeFileSync(file, JSON.stringify(config));
       const child = fork(WORKER, [file], { execArgv: ['--import', 'tsx', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      // The kernel shares CPU per process: 13 simulator processes at equal priority would leave the hub's
+      // few processes a small share of the two cores. The fleet yields to the hub it measures.
+      if (child.pid) setPriority(child.pid, 10);
       const entry = { child, first, count: tokens.length, progress: { joined: 0, connected: 0, failed: 0 } as FleetProgress };
       child.on('message', (m: FromWorker) => {
         if (m.t === 'progress') entry.progress = m;
@@ -93,13 +97,15 @@ export class SimFleet {
     return { at: Math.max(...replies.map((r) => r.at)), lastSyncAt: Math.max(...replies.map((r) => r.maxAt ?? r.at)) };
   }
 
-  async stats(): Promise<{ connected: number; synced: number; minConnects: number; warnings: number }> {
+  async stats(): Promise<{ connected: number; synced: number; minConnects: number; warnings: number; connects: number; resumed: number }> {
     const replies = await Promise.all(this.workers.map((w) => this.ask<Extract<Reply, { t: 'stats' }>>(w.child, { t: 'stats' })));
     return {
       connected: replies.reduce((n, r) => n + r.connected, 0),
       synced: replies.reduce((n, r) => n + r.synced, 0),
       minConnects: Math.min(...replies.map((r) => r.minConnects)),
       warnings: replies.reduce((n, r) => n + r.warnings, 0),
+      connects: replies.reduce((n, r) => n + r.connects, 0),
+      resumed: replies.reduce((n, r) => n + r.resumed, 0),
     };
   }
 
@@ -107,6 +113,11 @@ export class SimFleet {
   async syncedTimes(): Promise<number[]> {
     const replies = await Promise.all(this.workers.map((w) => this.ask<Extract<Reply, { t: 'synced-times' }>>(w.child, { t: 'synced-times' })));
     return replies.flatMap((r) => r.times);
+  }
+
+  /** Every agent closes its hub link for good (before the echo baseline, which needs the memory). */
+  async stopLinks(): Promise<void> {
+    await Promise.all(this.workers.map((w) => this.ask(w.child, { t: 'stop-links' })));
   }
 
   async echoConnect(url: string): Promise<void> {

@@ -45,12 +45,13 @@ async function startAgent(token: string, index: number): Promise<void> {
       break;
     } catch (err) {
       lastError = (err as Error).message;
-      // a join refused for the token itself will not get better; a busy hub will
-      if (attempt >= 20 || /TOKEN_/.test((err as { code?: string }).code ?? '')) {
+      // a join refused for the token itself will not get better; a busy hub (refusing connections while
+      // overloaded, or slow to answer) will
+      if (attempt >= 100 || /TOKEN_/.test((err as { code?: string }).code ?? '')) {
         failed++;
         return;
       }
-      await new Promise((r) => setTimeout(r, 200 + Math.random() * 1000 * Math.min(attempt + 1, 10)));
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(500 * 2 ** attempt, 10_000)));
     }
   }
   const state = new MemoryLocalState();
@@ -120,25 +121,38 @@ process.on('message', (m: ToWorker) => {
       );
       return;
     case 'stats':
-      send({ t: 'stats', id: m.id, connected: connectedCount(), synced: agents.filter((a) => a?.syncedAt).length, minConnects: Math.min(...agents.map((a) => a?.link.connects ?? 0)), warnings });
+      send({ t: 'stats', id: m.id, connected: connectedCount(), synced: agents.filter((a) => a?.syncedAt).length, minConnects: Math.min(...agents.map((a) => a?.link.connects ?? 0)), warnings, connects: agents.reduce((n, a) => n + (a?.link.connects ?? 0), 0), resumed: agents.reduce((n, a) => n + (a?.link.resumedConnects ?? 0), 0) });
       return;
     case 'synced-times':
       send({ t: 'synced-times', id: m.id, times: agents.map((a) => a.syncedAt) });
       return;
+    case 'stop-links':
+      for (const a of agents) a?.link.stop();
+      send({ t: 'links-stopped', id: m.id });
+      return;
     case 'echo-connect': {
-      let open = 0;
-      agents.forEach((a, i) => {
-        const localAddress = config.localAddresses[(config.firstAgent + i) % config.localAddresses.length];
-        const ws = new WebSocket(m.url, { ca: config.caCertPem, perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
-        ws.on('open', () => {
-          a.echo = ws;
-          if (++open === agents.length) send({ t: 'echo-connected', id: m.id, connected: open });
+      // 32 handshakes in flight per process, each retried: all N at once overran the echo server.
+      const connect = (i: number, attempt = 0): Promise<void> =>
+        new Promise<void>((resolve) => {
+          const localAddress = config.localAddresses[(config.firstAgent + i) % config.localAddresses.length];
+          const ws = new WebSocket(m.url, { ca: config.caCertPem, perMessageDeflate: false, handshakeTimeout: 20_000, ...(localAddress ? { localAddress } : {}) });
+          ws.once('open', () => {
+            agents[i]!.echo = ws;
+            resolve();
+          });
+          ws.once('error', (err) => {
+            lastError = err.message;
+            warnings++;
+            ws.terminate();
+            if (attempt >= 10) return resolve();
+            setTimeout(() => void connect(i, attempt + 1).then(resolve), 200 * (attempt + 1));
+          });
         });
-        ws.on('error', (err) => {
-          lastError = err.message;
-          warnings++;
-        });
-      });
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < agents.length) await connect(next++);
+      };
+      void Promise.all(Array.from({ length: 32 }, lane)).then(() => send({ t: 'echo-connected', id: m.id, connected: agents.filter((a) => a.echo).length }));
       return;
     }
     case 'echo-rtt': {

@@ -1,0 +1,31 @@
+// In a gateway process, every request that is not an agent WebSocket goes to the primary's admin API
+// (joins included: the primary alone writes). Streams both ways, so watches work through it.
+import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
+
+/** Per-connection headers of this hop, not of the request. */
+const HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade']);
+
+export function apiProxy(socketPath: string): (req: IncomingMessage, res: ServerResponse) => void {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  return (req, res) => {
+    const headers = { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' };
+    let done = false;
+    const up = request({ socketPath, agent, method: req.method, path: req.url, headers }, (r) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && !HOP_HEADERS.has(k)) out[k] = v;
+      res.writeHead(r.statusCode ?? 502, out);
+      r.pipe(res);
+      r.on('end', () => (done = true));
+    });
+    up.on('error', (err) => {
+      if (res.headersSent) return void res.destroy();
+      const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 503, reason: 'ServiceUnavailable', message: `the hub's primary process is not answering (${err.message}); retry shortly` });
+      res.writeHead(503, { 'content-type': 'application/json' }).end(body);
+    });
+    // A client that goes away (a watch closed) ends its upstream request too.
+    res.on('close', () => {
+      if (!done) up.destroy();
+    });
+    req.pipe(up);
+  };
+}

@@ -1,0 +1,37 @@
+// What the hub's primary and its gateway processes say to each other over cluster IPC. Data flows one
+// way for each kind: events up (the primary writes them), pokes and closes down (the gateway sends them).
+import type { Status } from '@outpost/proto';
+
+/** How a gateway process is configured; passed in its environment as JSON. */
+export interface GatewayProcessConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  heartbeatIntervalMs: number;
+  maxFrameBytes: number;
+  logLevel: string;
+  /** Connections one gateway process holds at most (it refuses more at accept). */
+  maxConnections: number;
+  /** The primary's admin API (plain HTTP on a unix socket in the data directory). */
+  apiSocket: string;
+}
+
+export const GATEWAY_CONFIG_ENV = 'OUTPOST_GATEWAY_PROCESS';
+
+export type AgentEvent =
+  | { e: 'connected'; agentId: string; conn: number; version: string; address: string }
+  | { e: 'acked'; agentId: string; revision: number }
+  | { e: 'seen'; agentId: string }
+  | { e: 'disconnected'; agentId: string; conn: number }
+  | { e: 'status'; id: number; agentId: string; view: string; status: Status };
+
+export type FromGateway =
+  | { t: 'listening'; port: number }
+  /** Events in the order they happened, batched per tick: one IPC message for a storm of connects. */
+  | { t: 'events'; events: AgentEvent[] };
+
+export type ToGateway =
+  | { t: 'poke'; views: string[]; revision: number }
+  | { t: 'close'; agentId: string; code: number; reason: string; conn?: number }
+  | { t: 'status-done'; id: number; refused?: string }
+  | { t: 'stop' };

@@ -1,0 +1,80 @@
+// Entry of one gateway process (a node:cluster worker of the hub): terminates TLS for its share of the
+// connections on the hub's port, runs the agent gateway on a read-only store, reports agent events to
+// the primary, and hands every other request to the primary's admin API.
+import cluster from 'node:cluster';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { loadServingMaterial, dataPaths, serverTlsOptions } from '../data-dir.js';
+import { Store } from '../store/store.js';
+import { storeReads, type AgentEvents } from './agent-events.js';
+import { apiProxy } from './api-proxy.js';
+import { admitWhenReady } from './admission.js';
+import { AgentGateway } from './gateway.js';
+import { GATEWAY_CONFIG_ENV, type AgentEvent, type FromGateway, type GatewayProcessConfig, type ToGateway } from './gateway-messages.js';
+
+if (!cluster.isWorker) throw new Error('gateway-process is started by the hub (outpost hub serve --gateway-processes N), not by hand');
+const config = JSON.parse(process.env[GATEWAY_CONFIG_ENV] ?? '{}') as GatewayProcessConfig;
+const log = pino({ level: config.logLevel, base: { gateway: cluster.worker?.id } }, pino.destination(2));
+const send = (m: FromGateway): void => void process.send?.(m);
+
+// Events go up batched per tick; status replies come back by id.
+let outbox: AgentEvent[] = [];
+const emit = (e: AgentEvent): void => {
+  if (outbox.length === 0) setImmediate(() => {
+    const events = outbox;
+    outbox = [];
+    send({ t: 'events', events });
+  });
+  outbox.push(e);
+};
+const statusWaiters = new Map<number, (refused: string | undefined) => void>();
+let nextStatus = 1;
+const events: AgentEvents = {
+  connected: (agentId, conn, version, address) => emit({ e: 'connected', agentId, conn, version, address }),
+  acked: (agentId, revision) => emit({ e: 'acked', agentId, revision }),
+  seen: (agentId) => emit({ e: 'seen', agentId }),
+  disconnected: (agentId, conn) => emit({ e: 'disconnected', agentId, conn }),
+  status: (agentId, view, status, done) => {
+    const id = nextStatus++;
+    statusWaiters.set(id, done);
+    emit({ e: 'status', id, agentId, view, status });
+  },
+};
+
+const store = new Store(dataPaths(config.dataDir).db, { readonly: true });
+const tls = loadServingMaterial(config.dataDir);
+const gateway = new AgentGateway({ reads: storeReads(store), events, heartbeatIntervalMs: config.heartbeatIntervalMs, maxFrameBytes: config.maxFrameBytes, log });
+// Paused until admitted: see admission.ts.
+const server = createServer({ ...serverTlsOptions(tls), pauseOnConnect: true }, apiProxy(config.apiSocket));
+server.on('upgrade', (req, socket, head) => {
+  if (!gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+});
+// The kernel spreads connections over the gateway processes unevenly; one that holds this many refuses
+// more at accept (the agent backs off and, likely, lands on another).
+server.maxConnections = config.maxConnections;
+server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+admitWhenReady(server, log);
+
+process.on('message', (m: ToGateway) => {
+  switch (m.t) {
+    case 'poke':
+      return gateway.poke(m.views, m.revision);
+    case 'close':
+      return gateway.disconnect(m.agentId, m.code, m.reason, m.conn);
+    case 'status-done': {
+      const done = statusWaiters.get(m.id);
+      statusWaiters.delete(m.id);
+      return done?.(m.refused);
+    }
+    case 'stop':
+      void gateway.stop().then(() => {
+        server.closeAllConnections();
+        server.close();
+        store.close();
+        process.exit(0);
+      });
+  }
+});
+
+server.listen(config.port, config.host, () => send({ t: 'listening', port: (server.address() as AddressInfo).port }));

@@ -1,0 +1,79 @@
+// The hub with its agent gateway spread over processes (`--gateway-processes 2`): joins and the admin
+// API pass through a gateway to the primary; pulls, acks, statuses, pokes, revocation and kill -9 work
+// as they do in one process.
+import { findKind, type Agent, type Cluster } from '@outpost/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentObjects, names } from '../lib/agent-state.js';
+import { cluster, datacenter, project, release, site } from '../lib/fixtures.js';
+import { TestAgent, TestHub, waitFor } from '../lib/processes.js';
+import { processTree } from '../bench/scale/scale-run.js';
+
+const K = (n: string) => findKind(n)!;
+const SITES = ['g1', 'g2', 'g3', 'g4'];
+
+describe('hub with two gateway processes', () => {
+  let hub: TestHub;
+  const agents: TestAgent[] = [];
+
+  beforeAll(async () => {
+    hub = await TestHub.start({ gatewayProcesses: 2 });
+    await hub.apply(project('demo'), ...SITES.flatMap((s) => [site(s), datacenter(`dc-${s}`, { site: s }), cluster(`c-${s}`, 'demo', `dc-${s}`)]));
+    for (const s of SITES) agents.push((await TestAgent.join(hub, { site: s }, s)).start());
+  }, 60_000);
+  afterAll(async () => {
+    for (const a of agents) await a.stop();
+    await hub?.stop();
+  });
+
+  const received = (name: string, generation: number) =>
+    waitFor(`${name} Received at generation ${generation}`, async () => {
+      const c = await hub.api().get<Cluster>(K('clusters'), name, 'demo');
+      return c.status?.conditions?.some((x) => x.type === 'Received' && x.status === 'True' && x.observedGeneration === generation) && c;
+    });
+
+  it('runs the gateway in two child processes', () => {
+    expect(processTree(hub.proc!.child.pid!)).toHaveLength(3);
+  });
+
+  it('has every agent connected, synced and reporting status through the primary', async () => {
+    for (const s of SITES) await received(`c-${s}`, 1);
+    await waitFor('every agent connected and acked', async () => {
+      const list = await hub.api().list<Agent>(K('agents'));
+      return list.items.filter((a) => a.status?.connected && (a.status.ackedRevision ?? 0) > 0).length === SITES.length;
+    });
+  });
+
+  it('pokes the agent whose view changed, and every agent for a Release', async () => {
+    await hub.api().patch(K('clusters'), 'c-g2', { spec: { version: '1.33.1' } }, 'demo');
+    await received('c-g2', 2);
+    await hub.api().create(release('1.33.1') as never);
+    for (const a of agents) await waitFor('release at the agent', () => names(agentObjects(a.dataDir)).includes('Release/1.33.1'));
+  });
+
+  it('closes a revoked agent in whichever process holds it', async () => {
+    const old = agents[0]!;
+    const replacement = (await TestAgent.join(hub, { site: 'g1' }, 'g1-new')).start();
+    agents.push(replacement);
+    await waitFor('old agent disconnected', async () => (await hub.api().get<Agent>(K('agents'), old.agentId)).status?.connected === false);
+    await waitFor('new agent connected', async () => (await hub.api().get<Agent>(K('agents'), replacement.agentId)).status?.connected === true);
+  });
+
+  it('brings every agent back after the whole hub is killed -9', async () => {
+    for (const pid of processTree(hub.proc!.child.pid!).slice(1)) process.kill(pid, 'SIGKILL');
+    await hub.proc!.kill('SIGKILL');
+    await hub.serve();
+    await hub.api().patch(K('clusters'), 'c-g3', { spec: { version: '1.33.2' } }, 'demo');
+    await received('c-g3', 2);
+    await waitFor('agents connected again', async () => {
+      const list = await hub.api().list<Agent>(K('agents'));
+      return list.items.filter((a) => a.status?.connected).length === SITES.length;
+    }, 30_000);
+  }, 40_000);
+
+  it('stops its gateway processes with the primary on SIGTERM', async () => {
+    const tree = processTree(hub.proc!.child.pid!);
+    expect(tree).toHaveLength(3);
+    await hub.proc!.kill('SIGTERM');
+    for (const pid of tree) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
