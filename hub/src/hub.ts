@@ -37,6 +37,20 @@ function revokedAgents(changes: readonly StoreChange[]): string[] {
     .map((ch) => ch.object.metadata.name ?? '');
 }
 
+/** What the hub asks of its agent gateway, whether in this process or spread over several. */
+interface GatewayFollower {
+  poke(views: Iterable<string>, revision: number): void;
+  disconnect(agentId: string): void;
+}
+
+/** Every commit pokes the agents whose views it touched and closes the agents it revoked. */
+function followStore(store: Store, gateway: GatewayFollower): () => void {
+  return store.subscribe((changes, views) => {
+    gateway.poke(views, changes.at(-1)?.revision ?? 0);
+    for (const agentId of revokedAgents(changes)) gateway.disconnect(agentId);
+  });
+}
+
 function listen(server: Server | ReturnType<typeof createHttpServer>, ...args: [number, string] | [string]): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -96,10 +110,7 @@ type Stops = Array<() => void | Promise<void>>;
 /** One process: API and agents on the HTTPS port. */
 async function serveInProcess(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, tls: ReturnType<typeof loadServingMaterial>, stops: Stops, log: Logger): Promise<number> {
   const gateway = new AgentGateway({ reads: storeReads(store), events: storeEvents(store, presence), heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log });
-  const unsubscribe = store.subscribe((changes, views) => {
-    gateway.poke(views, changes.at(-1)?.revision ?? 0);
-    for (const agentId of revokedAgents(changes)) gateway.disconnect(agentId);
-  });
+  const unsubscribe = followStore(store, gateway);
   // Paused until admitted: see gateway/admission.ts.
   const server: Server = createServer({ ...serverTlsOptions(tls), pauseOnConnect: true }, getRequestListener(fetch));
   server.on('upgrade', (req, socket, head) => {
@@ -142,10 +153,7 @@ async function serveWithGatewayProcesses(opts: ResolvedHubOptions, store: Store,
     presence,
     log,
   });
-  const unsubscribe = store.subscribe((changes, views) => {
-    gateways.poke(views, changes.at(-1)?.revision ?? 0);
-    for (const agentId of revokedAgents(changes)) gateways.disconnect(agentId);
-  });
+  const unsubscribe = followStore(store, gateways);
   stops.push(async () => {
     unsubscribe();
     const connected = gateways.connectedAgents();

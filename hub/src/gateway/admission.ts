@@ -92,7 +92,7 @@ export class Admission<S extends { destroy(): void }> {
  * Puts admission in front of an HTTPS server made with pauseOnConnect: its own (TLS) connection
  * listeners run for a socket only once that socket is admitted.
  */
-export function admitWhenReady(server: NetServer, log: { warn(o: object, m: string): void }, opts?: AdmissionOptions): Admission<Socket> {
+export function admitWhenReady(server: NetServer, log: { warn(o: object, m: string): void }, opts?: AdmissionOptions): { stop(): void } {
   const tlsListeners = server.listeners('connection');
   server.removeAllListeners('connection');
   const admission = new Admission<Socket>((socket) => {
@@ -106,10 +106,10 @@ export function admitWhenReady(server: NetServer, log: { warn(o: object, m: stri
     reported = admission.refused;
   }, 5000);
   report.unref();
-  const stop = admission.stop.bind(admission);
-  admission.stop = () => {
-    clearInterval(report);
-    stop();
+  return {
+    stop: () => {
+      clearInterval(report);
+      admission.stop();
+    },
   };
-  return admission;
 }

@@ -10,6 +10,7 @@ import { CloseCode } from '@outpost/proto';
 import type { Store } from '../store/store.js';
 import { applyAgentStatus } from './agent-status.js';
 import { GATEWAY_CONFIG_ENV, type AgentEvent, type FromGateway, type GatewayProcessConfig, type ToGateway } from './gateway-messages.js';
+import { PokeBatch } from './poke-batch.js';
 import type { Presence } from './presence.js';
 
 const ENTRY = fileURLToPath(new URL('./gateway-process.js', import.meta.url));
@@ -32,6 +33,7 @@ export class GatewayProcesses {
   private readonly workers = new Map<number, Worker>();
   private readonly holders = new Map<string, Holder>();
   private stopping = false;
+  private readonly pokes = new PokeBatch((views, revision) => this.broadcast({ t: 'poke', views: [...views], revision }));
 
   constructor(private readonly opts: GatewayProcessesOptions) {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
@@ -114,8 +116,9 @@ export class GatewayProcesses {
     for (const id of this.workers.keys()) this.send(id, m);
   }
 
-  poke(views: ReadonlySet<string>, revision: number): void {
-    if (views.size > 0) this.broadcast({ t: 'poke', views: [...views], revision });
+  /** Commits touched `views` at `revision`: one poke message per gateway process per tick, not per commit. */
+  poke(views: Iterable<string>, revision: number): void {
+    this.pokes.add(views, revision);
   }
 
   disconnect(agentId: string): void {

@@ -10,6 +10,7 @@ import { viewOf } from '../auth/agent-identity.js';
 import { ALL_AGENTS_VIEW } from '../store/views.js';
 import type { AgentEvents, GatewayReads } from './agent-events.js';
 import { AgentSession, type SessionContext } from './agent-session.js';
+import { PokeBatch } from './poke-batch.js';
 
 export interface GatewayOptions {
   reads: GatewayReads;
@@ -34,9 +35,7 @@ export class AgentGateway {
   private readonly slices = Array.from({ length: SWEEP_SLICES }, () => new Set<AgentSession>());
   private readonly ctx: SessionContext;
   private readonly sweep: NodeJS.Timeout;
-  /** Views touched since the last poke round, and the newest revision among those writes. */
-  private pokeViews = new Set<string>();
-  private pokeRevision = 0;
+  private readonly pokes = new PokeBatch((views, revision) => this.flushPokes(views, revision));
   private nextConn = 1;
   private stopped = false;
 
@@ -108,20 +107,15 @@ export class AgentGateway {
 
   /** Writes touched `views` at `revision`: one Poke per touched session, sent after this tick's writes. */
   poke(views: Iterable<string>, revision: number): void {
-    const first = this.pokeViews.size === 0;
-    for (const v of views) this.pokeViews.add(v);
-    this.pokeRevision = Math.max(this.pokeRevision, revision);
-    if (first && this.pokeViews.size > 0) setImmediate(() => this.flushPokes());
+    this.pokes.add(views, revision);
   }
 
-  private flushPokes(): void {
-    const views = this.pokeViews;
-    this.pokeViews = new Set();
+  private flushPokes(views: ReadonlySet<string>, revision: number): void {
     if (views.has(ALL_AGENTS_VIEW)) {
-      for (const { session } of this.byAgent.values()) session.poke(this.pokeRevision);
+      for (const { session } of this.byAgent.values()) session.poke(revision);
       return;
     }
-    for (const v of views) for (const s of this.byView.get(v) ?? []) s.poke(this.pokeRevision);
+    for (const v of views) for (const s of this.byView.get(v) ?? []) s.poke(revision);
   }
 
   /** The agents connected here, with their connection numbers (a hub stop records them disconnected). */

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Agent, Cluster, Datacenter, ResourceObject } from '@outpost/proto';
 import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } from '../errors.js';
+import type { Transaction } from 'better-sqlite3';
 import { openDb, type Db } from './db.js';
 import { ALL_AGENTS_VIEW, dependentsOf, viewsOf, type ObjectKey, type ViewLookup } from './views.js';
 
@@ -65,6 +66,8 @@ export class Store {
   private dispatching = false;
   private readonly stmts;
   private readonly lookup: ViewLookup;
+  /** syncView's reads as one transaction, made once: syncView runs for every agent's every pull. */
+  private readonly readViewTx: Transaction<(view: string, since: number) => ViewSync>;
 
   /** `readonly`: a gateway process's reader; writes throw. */
   constructor(path: string, opts: { readonly?: boolean } = {}) {
@@ -125,6 +128,7 @@ export class Store {
       datacenter: (name) => this.get<Datacenter>('Datacenter', '', name),
       clustersUsingKey: (ns, key) => this.stmts.clustersUsingKey.all(ns, key).map((r) => JSON.parse(r.body) as Cluster),
     };
+    this.readViewTx = db.transaction((view: string, since: number) => this.readView(view, since));
   }
 
   close(): void {
@@ -302,8 +306,9 @@ export class Store {
    * the compacted log; otherwise the objects that entered or changed (current state) and those that left.
    */
   syncView(view: string, since: number): ViewSync {
-    // One read transaction: in a gateway process the primary may commit between these reads.
-    return this.db.inTransaction ? this.readView(view, since) : this.db.transaction(() => this.readView(view, since)).deferred();
+    // One read transaction: in a gateway process the primary may commit between these reads. Inside a
+    // writer's transaction better-sqlite3 makes it a savepoint.
+    return this.readViewTx.deferred(view, since);
   }
 
   private readView(view: string, since: number): ViewSync {
