@@ -4,13 +4,12 @@
 //   startToRunningSeconds  startSeedCluster() from nothing to a `kubectl run` Pod in phase Running (binaries warm)
 //   seedRssBytes / seedPssBytes  memory of every process of the running seed (control plane, node, shims, pods)
 //   teardownSeconds    stop(): every process, mount, cgroup, namespace and link gone
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binDirs, imagesDir } from '../world/binaries.js';
 import { startSeedCluster } from '../world/seed-cluster.js';
-import { loadState } from '../world/world-state.js';
+import { loadState, worldPids } from '../world/world-state.js';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,20 +21,6 @@ function recordedBuildSeconds(): Record<string, number> {
     if (existsSync(file)) out[name] = Number(readFileSync(file, 'utf8'));
   }
   return out;
-}
-
-/** Every pid of the seed: its recorded daemons, everything in its node namespace, and its pods' cgroup. */
-function seedPids(dir: string): number[] {
-  const state = loadState(dir);
-  const pids = new Set(state.processes.map((p) => p.pid));
-  for (const ns of state.netns) for (const p of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n')) if (p) pids.add(Number(p));
-  const walk = (d: string): void => {
-    if (!existsSync(d)) return;
-    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
-    for (const p of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n')) if (p) pids.add(Number(p));
-  };
-  for (const cg of state.cgroups) walk(join('/sys/fs/cgroup/memory', cg));
-  return [...pids].filter((p) => existsSync(`/proc/${p}`));
 }
 
 function memoryOf(pids: number[]): { rss: number; pss: number } {
@@ -66,7 +51,7 @@ try {
   const startToRunningSeconds = (Date.now() - t0) / 1000;
   // Let start-up work settle before measuring what the seed holds at rest.
   await sleep(15_000);
-  const pids = seedPids(seed.dir);
+  const pids = worldPids(loadState(seed.dir));
   const mem = memoryOf(pids);
   const build = recordedBuildSeconds();
   figures = {

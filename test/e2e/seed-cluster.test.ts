@@ -8,28 +8,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../lib/processes.js';
 import { binary } from '../world/binaries.js';
 import { startHosts, type TestHosts } from '../world/hosts.js';
 import { startSeedCluster, type SeedCluster } from '../world/seed-cluster.js';
 import { loadState, stillRuns, sweepOrphans, type WorldState } from '../world/world-state.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(500);
-  }
-}
 
 /** Asserts that nothing a world recorded is left on the machine. */
 function expectGone(state: WorldState): void {
@@ -119,7 +104,7 @@ describe('seed cluster: Kubernetes built from source, on this machine', () => {
     const clusterIp = seed.kubectl('get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}');
     expect(clusterIp.startsWith(seed.layout.serviceCidr.replace(/0\/24$/, ''))).toBe(true);
     // From the node, through kube-proxy's rules, to the Pod (bash's /dev/tcp: Debian's static busybox wget crashes).
-    const viaNode = await until('the Service from the node', () => lastLine(seed.nodeExec('bash', ['-c', `exec 3<>/dev/tcp/${clusterIp}/80 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 5 cat <&3`])));
+    const viaNode = await waitFor('the Service from the node', () => lastLine(seed.nodeExec('bash', ['-c', `exec 3<>/dev/tcp/${clusterIp}/80 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 5 cat <&3`])), 120_000, 500);
     expect(viaNode).toBe(pod);
   });
 
@@ -128,7 +113,7 @@ describe('seed cluster: Kubernetes built from source, on this machine', () => {
     seed.kubectl('wait', '--for=condition=Ready', 'pod/client', '--timeout=120s');
     expect(seed.kubectl('get', 'pod', 'client', '-o', 'jsonpath={.status.phase}')).toBe('Running');
     const clusterIp = seed.kubectl('get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}');
-    const body = await until('the Service from a Pod', () => lastLine(seed.kubectl('exec', 'client', '--', 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${clusterIp} 80`)));
+    const body = await waitFor('the Service from a Pod', () => lastLine(seed.kubectl('exec', 'client', '--', 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${clusterIp} 80`)), 120_000, 500);
     expect(body).toMatch(/^web-/);
     // kubelet's volume mounts are seen by the container: kubelet and containerd share a mount namespace.
     expect(seed.kubectl('exec', 'client', '--', 'cat', '/var/run/secrets/kubernetes.io/serviceaccount/namespace')).toBe('default');
@@ -136,7 +121,7 @@ describe('seed cluster: Kubernetes built from source, on this machine', () => {
 
   it('lets Pods reach the test hosts', async () => {
     const host = hosts.hosts[0]!;
-    const banner = await until('a test host from a Pod', () => seed.kubectl('exec', 'client', '--', 'sh', '-c', `nc -w 3 ${host.address} 22 </dev/null | head -c 7`) || undefined, 30_000);
+    const banner = await waitFor('a test host from a Pod', () => seed.kubectl('exec', 'client', '--', 'sh', '-c', `nc -w 3 ${host.address} 22 </dev/null | head -c 7`) || undefined, 30_000, 500);
     expect(banner).toBe('SSH-2.0');
   });
 
@@ -150,7 +135,7 @@ describe('seed cluster: Kubernetes built from source, on this machine', () => {
       expect(cliState.netns).not.toEqual(state.netns);
       const kubectl = (...a: string[]) => execFileSync(binary('kubectl'), ['--kubeconfig', join(dir, 'kubeconfig'), ...a], { encoding: 'utf8' });
       kubectl('run', 't', '--image=outpost.local/busybox:test', '--image-pull-policy=Never', '--', 'sleep', '3600');
-      await until('pod t Running', () => (kubectl('get', 'pod', 't', '-o', 'jsonpath={.status.phase}') === 'Running' ? true : undefined));
+      await waitFor('pod t Running', () => (kubectl('get', 'pod', 't', '-o', 'jsonpath={.status.phase}') === 'Running' ? true : undefined), 120_000, 500);
       const status = world('status', '--dir', dir);
       expect(status.stdout).toMatch(/kubelet\s+pid \d+\s+running/);
 

@@ -5,8 +5,7 @@ import { findKind, type Agent, type Cluster } from '@outpost/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentObjects, names } from '../lib/agent-state.js';
 import { cluster, datacenter, project, release, site } from '../lib/fixtures.js';
-import { TestAgent, TestHub, waitFor } from '../lib/processes.js';
-import { processTree } from '../bench/scale/scale-run.js';
+import { processTree, TestAgent, TestHub, waitFor } from '../lib/processes.js';
 
 const K = (n: string) => findKind(n)!;
 const SITES = ['g1', 'g2', 'g3', 'g4'];

@@ -2,11 +2,11 @@
 // directories, always killed and removed afterwards.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from '@outpost/hub';
+import { freePort } from './ports.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const OUTPOST = join(ROOT, 'hub/bin/outpost.js');
@@ -36,16 +36,6 @@ export function run(bin: string, args: readonly string[], opts: { env?: NodeJS.P
   });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -183,4 +173,15 @@ export class TestAgent {
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     await this.proc?.kill(signal);
   }
+}
+
+/** A process and its descendants (a hub and its gateway processes), from /proc. */
+export function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    // gone already
+  }
+  return [pid, ...children.flatMap(processTree)];
 }

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { binary, VERSIONS } from './binaries.js';
 import { startSeedCluster } from './seed-cluster.js';
-import { loadState, teardown } from './world-state.js';
+import { loadState, stillRuns, teardown } from './world-state.js';
 
 const program = new Command('world')
   .description(`the Outpost test world: a Kubernetes ${VERSIONS.kubernetes} seed cluster built from source, on this machine`)
@@ -54,16 +54,7 @@ program
   .action((o: { dir: string }) => {
     const state = loadState(resolve(o.dir));
     for (const [k, v] of Object.entries(state.info)) process.stdout.write(`${k}: ${v}\n`);
-    for (const p of state.processes) {
-      let running = false;
-      try {
-        process.kill(p.pid, 0);
-        running = true;
-      } catch {
-        running = false;
-      }
-      process.stdout.write(`${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${running ? 'running' : 'gone'}\n`);
-    }
+    for (const p of state.processes) process.stdout.write(`${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${stillRuns(p) ? 'running' : 'gone'}\n`);
   });
 
 program

@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sh, shQuiet } from './shell.js';
 
 export interface TestHost {
   name: string;
@@ -38,15 +39,6 @@ export interface TestHosts {
   gateway: string;
   stop(): Promise<void>;
 }
-
-const sh = (cmd: string, args: readonly string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const tryRun = (cmd: string, args: readonly string[]): void => {
-  try {
-    sh(cmd, args);
-  } catch {
-    // already gone
-  }
-};
 
 /** A /24 in 10.213.0.0/16 and a bridge name no other fixture on this machine is using now. */
 function claimSubnet(): { slot: number; bridge: string } {
@@ -83,8 +75,8 @@ export async function startHosts(n: number, opts: { user?: string } = {}): Promi
   const stop = async (): Promise<void> => {
     for (const p of sshds) p.kill('SIGKILL');
     await Promise.all(sshds.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
-    for (const ns of namespaces) tryRun('ip', ['netns', 'del', ns]);
-    tryRun('ip', ['link', 'del', bridge]);
+    for (const ns of namespaces) shQuiet('ip', ['netns', 'del', ns]);
+    shQuiet('ip', ['link', 'del', bridge]);
     rmSync(dir, { recursive: true, force: true });
   };
   try {

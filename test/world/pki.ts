@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 
 export interface LeafSpec {
   name: string;
@@ -45,23 +46,12 @@ export function makeKeyPair(dir: string, name: string): { key: string; pub: stri
 }
 
 export function kubeconfig(server: string, caCert: string, client: { cert: string; key: string }, user: string): string {
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    `- name: seed`,
-    '  cluster:',
-    `    server: ${server}`,
-    `    certificate-authority: ${caCert}`,
-    'users:',
-    `- name: ${user}`,
-    '  user:',
-    `    client-certificate: ${client.cert}`,
-    `    client-key: ${client.key}`,
-    'contexts:',
-    `- name: ${user}@seed`,
-    '  context: {cluster: seed, user: ' + user + '}',
-    `current-context: ${user}@seed`,
-    '',
-  ].join('\n');
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'seed', cluster: { server, 'certificate-authority': caCert } }],
+    users: [{ name: user, user: { 'client-certificate': client.cert, 'client-key': client.key } }],
+    contexts: [{ name: `${user}@seed`, context: { cluster: 'seed', user } }],
+    'current-context': `${user}@seed`,
+  });
 }

@@ -5,16 +5,17 @@
 // Each seed claims a slot (seed-config.ts): its own directory, ports, node namespace, pod and service
 // ranges and cgroup, so two run side by side. Everything it makes is recorded in
 // `<dir>/world-state.json` as it is made, and stop() (or `npm run world -- down`) removes all of it.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePorts } from '../lib/ports.js';
 import { binary, binDirs, imagesDir } from './binaries.js';
+import { makeCgroup } from './cgroups.js';
 import { Daemons } from './daemons.js';
 import { kubeconfig, makeCa, makeKeyPair, makeLeaf } from './pki.js';
 import { apiServerSans, cniConflist, containerdConfig, freeSlot, kubeletConfig, kubeProxyConfig, seedLayout, type SeedLayout, type SeedPorts } from './seed-config.js';
-import { saveState, sweepOrphans, teardown, type WorldState } from './world-state.js';
+import { sh } from './shell.js';
+import { saveState, stateFile, sweepOrphans, teardown, type WorldState } from './world-state.js';
 
 export interface SeedCluster {
   dir: string;
@@ -47,38 +48,12 @@ export interface SeedClusterOptions {
   detached?: boolean;
 }
 
-const sh = (cmd: string, args: readonly string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-
-async function freePorts(n: number): Promise<number[]> {
-  // Held open together, so no two are the same.
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-/** The node's cgroup under every v1 controller; a new cpuset cgroup starts with no CPUs, so give it its parent's. */
-function makeCgroup(name: string): void {
-  for (const c of readdirSync('/sys/fs/cgroup')) {
-    const parent = join('/sys/fs/cgroup', c);
-    if (c === 'unified' || !existsSync(join(parent, 'cgroup.procs'))) continue;
-    mkdirSync(join(parent, name), { recursive: true });
-    if (c === 'cpuset') for (const f of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(parent, name, f), readFileSync(join(parent, f)));
-  }
-}
-
 export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<SeedCluster> {
   const log = opts.log ?? (() => undefined);
   for (const swept of await sweepOrphans(tmpdir(), 'outpost-seed-')) log(`removed the seed in ${swept}: the test run that made it died without stopping it`);
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'outpost-seed-'));
   mkdirSync(dir, { recursive: true });
-  if (existsSync(join(dir, 'world-state.json'))) throw new Error(`${dir} already holds a test world: run \`npm run world -- down --dir ${dir}\` first`);
+  if (existsSync(stateFile(dir))) throw new Error(`${dir} already holds a test world: run \`npm run world -- down --dir ${dir}\` first`);
   if (readdirSync(dir).length > 0) throw new Error(`${dir} is not empty: give a new or empty directory (the world's files go there, and \`down\` empties it)`);
   const layout = seedLayout(freeSlot(sh('ip', ['netns', 'list'])), dir);
   const state: WorldState = { dir, ownsDir: opts.dir === undefined, processes: [], netns: [], links: [], cgroups: [], info: { kind: 'seed', slot: String(layout.slot) }, ...(opts.detached ? {} : { ownerPid: process.pid }) };

@@ -1,6 +1,10 @@
 // What a seed cluster looks like on this machine, as pure data: names, addresses and ranges from its
 // slot, and the text of every configuration file its components read. No I/O here, so the layout of
 // two side-by-side seeds can be checked without starting one.
+import { stringify } from 'yaml';
+
+/** Every seed's node namespace is named this plus its slot; teardown looks for them too. */
+export const SEED_NETNS_PREFIX = 'opseed-';
 
 export interface SeedLayout {
   slot: number;
@@ -36,7 +40,7 @@ export function seedLayout(slot: number, dir: string): SeedLayout {
   return {
     slot,
     dir,
-    netns: `opseed-${slot}`,
+    netns: `${SEED_NETNS_PREFIX}${slot}`,
     hostVeth: `opsv${slot}`,
     gateway: `10.214.${slot}.1`,
     nodeIp: `10.214.${slot}.2`,
@@ -51,7 +55,7 @@ export function seedLayout(slot: number, dir: string): SeedLayout {
 /** The lowest slot whose namespace is not in `ip netns list` output. */
 export function freeSlot(netnsList: string): number {
   const taken = new Set(netnsList.split('\n').map((l) => l.split(' ')[0]));
-  for (let slot = 1; slot <= 250; slot++) if (!taken.has(`opseed-${slot}`)) return slot;
+  for (let slot = 1; slot <= 250; slot++) if (!taken.has(`${SEED_NETNS_PREFIX}${slot}`)) return slot;
   throw new Error('no free seed slot: stop other seed clusters (`ip netns list | grep opseed`, `npm run world -- down --dir DIR`)');
 }
 
@@ -130,57 +134,52 @@ export interface KubeletPaths {
 }
 
 export function kubeletConfig(layout: SeedLayout, port: number, p: KubeletPaths): string {
-  return [
-    'apiVersion: kubelet.config.k8s.io/v1beta1',
-    'kind: KubeletConfiguration',
-    'cgroupDriver: cgroupfs',
-    `cgroupRoot: /${layout.cgroupRoot}`,
+  return stringify({
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    cgroupDriver: 'cgroupfs',
+    cgroupRoot: `/${layout.cgroupRoot}`,
     // This machine mounts only cgroup v1 controllers; 1.34 still runs there when told to.
-    'failCgroupV1: false',
-    'failSwapOn: false',
-    `containerRuntimeEndpoint: unix://${p.containerdSocket}`,
-    `address: ${layout.nodeIp}`,
-    `port: ${port}`,
-    'readOnlyPort: 0',
-    'healthzPort: 0',
-    `tlsCertFile: ${p.certFile}`,
-    `tlsPrivateKeyFile: ${p.keyFile}`,
-    'authentication:',
-    '  anonymous: {enabled: false}',
-    '  webhook: {enabled: true}',
-    `  x509: {clientCAFile: ${p.clientCaFile}}`,
-    'authorization: {mode: Webhook}',
-    'clusterDomain: cluster.local',
+    failCgroupV1: false,
+    failSwapOn: false,
+    containerRuntimeEndpoint: `unix://${p.containerdSocket}`,
+    address: layout.nodeIp,
+    port,
+    readOnlyPort: 0,
+    healthzPort: 0,
+    tlsCertFile: p.certFile,
+    tlsPrivateKeyFile: p.keyFile,
+    authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: p.clientCaFile } },
+    authorization: { mode: 'Webhook' },
+    clusterDomain: 'cluster.local',
     // A test machine's disk and memory are shared with everything else: never evict for pressure, never GC images.
-    'evictionHard: {memory.available: "1Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}',
-    'imageGCHighThresholdPercent: 100',
-    'imageGCLowThresholdPercent: 99',
-    'serializeImagePulls: false',
-    'resolvConf: /etc/resolv.conf',
-    'localStorageCapacityIsolation: false',
-    'nodeStatusReportFrequency: 10s',
-    `podLogsDir: ${p.podLogsDir}`,
+    evictionHard: { 'memory.available': '1Mi', 'nodefs.available': '1%', 'imagefs.available': '1%', 'nodefs.inodesFree': '1%' },
+    imageGCHighThresholdPercent: 100,
+    imageGCLowThresholdPercent: 99,
+    serializeImagePulls: false,
+    resolvConf: '/etc/resolv.conf',
+    localStorageCapacityIsolation: false,
+    nodeStatusReportFrequency: '10s',
+    podLogsDir: p.podLogsDir,
     // Lowering oom_score_adj needs CAP_SYS_RESOURCE, which this sandbox does not have.
-    'oomScoreAdj: 0',
-    '',
-  ].join('\n');
+    oomScoreAdj: 0,
+  });
 }
 
 export function kubeProxyConfig(layout: SeedLayout, kubeconfigPath: string): string {
-  return [
-    'apiVersion: kubeproxy.config.k8s.io/v1alpha1',
-    'kind: KubeProxyConfiguration',
-    `clientConnection: {kubeconfig: ${kubeconfigPath}}`,
-    'mode: iptables',
-    `clusterCIDR: ${layout.podCidr}`,
-    `hostnameOverride: ${layout.nodeName}`,
-    'healthzBindAddress: ""',
-    'metricsBindAddress: ""',
+  return stringify({
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    kind: 'KubeProxyConfiguration',
+    clientConnection: { kubeconfig: kubeconfigPath },
+    mode: 'iptables',
+    clusterCIDR: layout.podCidr,
+    hostnameOverride: layout.nodeName,
+    healthzBindAddress: '',
+    metricsBindAddress: '',
     // The node namespace cannot set the machine-wide conntrack table size.
-    'conntrack: {maxPerCore: 0}',
-    'oomScoreAdj: 0',
-    '',
-  ].join('\n');
+    conntrack: { maxPerCore: 0 },
+    oomScoreAdj: 0,
+  });
 }
 
 /** SANs of the API server's serving certificate: its own address, loopback, and the in-cluster names. */

@@ -1,10 +1,12 @@
 // What a test world made on this machine, written to `<dir>/world-state.json` as it goes, so teardown
 // works from any process: the fixture's own stop(), `npm run world -- down`, or a later run cleaning up
 // after a test process that was killed.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cgroupPids, removeCgroup } from './cgroups.js';
+import { SEED_NETNS_PREFIX } from './seed-config.js';
+import { shQuiet as quiet } from './shell.js';
 
 export interface WorldProcess {
   name: string;
@@ -46,15 +48,7 @@ export function loadState(dir: string): WorldState {
   return JSON.parse(readFileSync(file, 'utf8')) as WorldState;
 }
 
-const CGROUP_V1 = '/sys/fs/cgroup';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quiet = (cmd: string, args: readonly string[]): string => {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return '';
-  }
-};
 
 /** Whether pid runs (a zombie does not: it holds nothing and waits only for its parent to reap it). */
 export function alive(pid: number): boolean {
@@ -87,40 +81,16 @@ function isSame(p: WorldProcess): boolean {
   }
 }
 
-function cgroupControllers(): string[] {
-  return existsSync(CGROUP_V1) ? readdirSync(CGROUP_V1).filter((c) => c !== 'unified' && existsSync(join(CGROUP_V1, c, 'cgroup.procs'))) : [];
-}
-
-/** Every pid in a cgroup subtree, under every v1 controller. */
-function cgroupPids(name: string): number[] {
+/**
+ * Every living process of the world: its recorded daemons, everything in its cgroups (pods) and in its
+ * network namespaces (shims, and anything else started there).
+ */
+export function worldPids(state: WorldState): number[] {
   const pids = new Set<number>();
-  const walk = (dir: string): void => {
-    if (!existsSync(dir)) return;
-    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) walk(join(dir, e.name));
-    for (const line of quietRead(join(dir, 'cgroup.procs')).split('\n')) if (line) pids.add(Number(line));
-  };
-  for (const c of cgroupControllers()) walk(join(CGROUP_V1, c, name));
-  return [...pids];
-}
-
-function quietRead(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function removeCgroupTree(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const left: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) left.push(...removeCgroupTree(join(dir, e.name)));
-  try {
-    rmdirSync(dir);
-  } catch {
-    left.push(dir);
-  }
-  return left;
+  for (const p of state.processes) if (stillRuns(p)) pids.add(p.pid);
+  for (const cg of state.cgroups) for (const pid of cgroupPids(cg)) pids.add(pid);
+  for (const ns of state.netns) for (const pid of quiet('ip', ['netns', 'pids', ns]).split('\n')) if (pid) pids.add(Number(pid));
+  return [...pids].filter(alive);
 }
 
 function mountsUnder(dir: string): string[] {
@@ -168,7 +138,7 @@ const SHARED_DIRS = ['/var/lib/kubelet/device-plugins', '/var/lib/kubelet', '/va
 
 /** Once no seed node is left on the machine, its shared files go, and the shared directories if empty. */
 function removeNodeLeftoversIfLast(): void {
-  if (quiet('ip', ['netns', 'list']).split('\n').some((l) => l.startsWith('opseed-'))) return;
+  if (quiet('ip', ['netns', 'list']).split('\n').some((l) => l.startsWith(SEED_NETNS_PREFIX))) return;
   for (const f of SHARED_FILES) rmSync(f, { force: true });
   for (const d of SHARED_DIRS) {
     try {
@@ -190,11 +160,7 @@ export async function teardown(state: WorldState): Promise<string[]> {
   for (const p of state.processes) if (isSame(p)) kill9(p.pid);
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const pids = new Set<number>();
-    for (const cg of state.cgroups) for (const pid of cgroupPids(cg)) pids.add(pid);
-    for (const ns of state.netns) for (const pid of quiet('ip', ['netns', 'pids', ns]).split('\n')) if (pid) pids.add(Number(pid));
-    for (const p of state.processes) if (isSame(p) && alive(p.pid)) pids.add(p.pid);
-    const living = [...pids].filter(alive);
+    const living = worldPids(state);
     if (living.length === 0 || Date.now() > deadline) break;
     living.forEach(kill9);
     await sleep(100);
@@ -207,7 +173,7 @@ export async function teardown(state: WorldState): Promise<string[]> {
     for (const m of mounts) quiet('umount', ['-l', m]);
   }
   left.push(...mountsUnder(state.dir).map((m) => `mount ${m}`));
-  for (const cg of state.cgroups) for (const c of cgroupControllers()) left.push(...removeCgroupTree(join(CGROUP_V1, c, cg)).map((d) => `cgroup ${d}`));
+  for (const cg of state.cgroups) left.push(...removeCgroup(cg).map((d) => `cgroup ${d}`));
   for (const ns of state.netns) quiet('ip', ['netns', 'del', ns]);
   if (state.containerd) removeNodeLeftoversIfLast();
   for (const link of state.links) quiet('ip', ['link', 'del', link]);

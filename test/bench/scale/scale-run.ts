@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { findKind } from '@outpost/proto';
-import { Proc, TestHub, waitFor } from '../../lib/processes.js';
+import { Proc, processTree, TestHub, waitFor } from '../../lib/processes.js';
 import { clusterName, seedFleet } from './fleet.js';
 import { SimFleet } from './sim-fleet.js';
 
@@ -37,17 +37,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-/** The process and its children (the hub's gateway processes). */
-export function processTree(pid: number): number[] {
-  let children: number[] = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
-  } catch {
-    // gone already
-  }
-  return [pid, ...children.flatMap(processTree)];
 }
 
 /** RSS and CPU time summed over a process tree. */
