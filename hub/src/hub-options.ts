@@ -20,6 +20,12 @@ export interface HubOptions {
    * for fleets larger than one process's descriptors or one core's TLS.
    */
   gatewayProcesses?: number;
+  /**
+   * Connections at which one gateway process stops accepting and leaves new ones to its siblings; it
+   * accepts again below 95 % of this. Keep it under the process's descriptor limit (`ulimit -n`), with
+   * room for ~1,000 more: what the kernel had already queued for it. Default 18,000.
+   */
+  connectionsPerGatewayProcess?: number;
   /** pino log level. Default info. */
   logLevel?: string;
 }
@@ -35,6 +41,7 @@ export function resolveHubOptions(o: HubOptions): ResolvedHubOptions {
     maxFrameBytes: o.maxFrameBytes ?? MAX_FRAME_BYTES,
     retainRevisions: o.retainRevisions ?? 100_000,
     gatewayProcesses: o.gatewayProcesses ?? 0,
+    connectionsPerGatewayProcess: o.connectionsPerGatewayProcess ?? 18_000,
     logLevel: o.logLevel ?? 'info',
   };
   if (!r.dataDir) throw new Error('the hub needs a data directory (--data DIR, made by `outpost hub init`)');
@@ -42,5 +49,6 @@ export function resolveHubOptions(o: HubOptions): ResolvedHubOptions {
   if (r.heartbeatIntervalMs < 100) throw new Error(`heartbeat interval ${r.heartbeatIntervalMs} ms is too short (at least 100 ms)`);
   if (r.maxFrameBytes < 64 * 1024) throw new Error(`max frame size ${r.maxFrameBytes} is too small (at least 64 KiB)`);
   if (!Number.isInteger(r.gatewayProcesses) || r.gatewayProcesses < 0 || r.gatewayProcesses > 64) throw new Error(`gateway processes ${r.gatewayProcesses} is not a whole number from 0 to 64`);
+  if (!Number.isInteger(r.connectionsPerGatewayProcess) || r.connectionsPerGatewayProcess < 20) throw new Error(`connections per gateway process ${r.connectionsPerGatewayProcess} is not a whole number of at least 20`);
   return r;
 }

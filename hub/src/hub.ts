@@ -130,9 +130,6 @@ async function serveInProcess(opts: ResolvedHubOptions, store: Store, presence: 
   return (server.address() as AddressInfo).port;
 }
 
-/** Below the 20,000 descriptors a process may hold on some hosts, with room for the store and logs. */
-const GATEWAY_MAX_CONNECTIONS = 18_000;
-
 /** Gateway processes on the HTTPS port; the API here on a unix socket that they forward to. */
 async function serveWithGatewayProcesses(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, stops: Stops, log: Logger): Promise<number> {
   const apiSocket = join(opts.dataDir, 'api.sock');
@@ -148,7 +145,7 @@ async function serveWithGatewayProcesses(opts: ResolvedHubOptions, store: Store,
   });
   const gateways = new GatewayProcesses({
     count: opts.gatewayProcesses,
-    config: { dataDir: opts.dataDir, host: opts.host, port: opts.port, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, logLevel: opts.logLevel, apiSocket, maxConnections: GATEWAY_MAX_CONNECTIONS },
+    config: { dataDir: opts.dataDir, host: opts.host, port: opts.port, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, logLevel: opts.logLevel, apiSocket, maxConnections: opts.connectionsPerGatewayProcess },
     store,
     presence,
     log,

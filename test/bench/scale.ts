@@ -1,4 +1,4 @@
-// npm run bench:scale -- --agents N [--workers W] [--gateway-processes G] [--heartbeat MS] [--samples S] [--hub-cpu-prof DIR]
+// npm run bench:scale -- --agents N [--workers W] [--gateway-processes G] [--heartbeat MS] [--samples S] [--hub-cpu-prof DIR] [--fleet-cpu-prof DIR]
 // A real hub process and N simulated agents on loopback; prints the figures of issue 4 and writes them
 // to test/bench/results/scale-<N>.json. Bounded: every step has a time limit and the run stops itself.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ const { values } = parseArgs({
     heartbeat: { type: 'string', default: '15000' },
     samples: { type: 'string', default: '1000' },
     'hub-cpu-prof': { type: 'string' },
+    'fleet-cpu-prof': { type: 'string' },
     'gateway-processes': { type: 'string' },
   },
   strict: true,
@@ -30,7 +31,7 @@ const deadline = setTimeout(() => {
 deadline.unref();
 
 log(`bench:scale with ${agents} agents: seeding and starting the hub`);
-const run = await ScaleRun.prepare({ agents, heartbeatMs: Number(values.heartbeat), log, ...(values.workers ? { workers: Number(values.workers) } : {}), ...(values['gateway-processes'] ? { gatewayProcesses: Number(values['gateway-processes']) } : {}), ...(values['hub-cpu-prof'] ? { hubNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values['hub-cpu-prof']}`] } : {}) });
+const run = await ScaleRun.prepare({ agents, heartbeatMs: Number(values.heartbeat), log, ...(values.workers ? { workers: Number(values.workers) } : {}), ...(values['gateway-processes'] ? { gatewayProcesses: Number(values['gateway-processes']) } : {}), ...(values['fleet-cpu-prof'] ? { fleetProfileDir: values['fleet-cpu-prof'] } : {}), ...(values['hub-cpu-prof'] ? { hubNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values['hub-cpu-prof']}`] } : {}) });
 try {
   log('connecting the fleet');
   const connectSeconds = await run.connectAll(Math.max(120_000, agents * 20));

@@ -2,10 +2,11 @@
 // API pass through a gateway to the primary; pulls, acks, statuses, pokes, revocation and kill -9 work
 // as they do in one process.
 import { findKind, type Agent, type Cluster } from '@outpost/proto';
+import { connect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentObjects, names } from '../lib/agent-state.js';
 import { cluster, datacenter, project, release, site } from '../lib/fixtures.js';
-import { processTree, TestAgent, TestHub, waitFor } from '../lib/processes.js';
+import { OUTPOST, processTree, run, TestAgent, TestHub, waitFor } from '../lib/processes.js';
 
 const K = (n: string) => findKind(n)!;
 const SITES = ['g1', 'g2', 'g3', 'g4'];
@@ -74,5 +75,45 @@ describe('hub with two gateway processes', () => {
     expect(tree).toHaveLength(3);
     await hub.proc!.kill('SIGTERM');
     for (const pid of tree) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
+
+describe('gateway processes at their connection limit', () => {
+  const LIMIT = 20;
+  let hub: TestHub;
+  const sockets: TLSSocket[] = [];
+
+  beforeAll(async () => {
+    hub = await TestHub.start({ gatewayProcesses: 2, serveArgs: ['--connections-per-gateway-process', String(LIMIT)] });
+  }, 30_000);
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await hub?.stop();
+  });
+
+  const open = () =>
+    new Promise<TLSSocket>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port: hub.port, ca: hub.caCertPem });
+      s.once('secureConnect', () => resolve(s));
+      s.once('error', reject);
+    });
+
+  it('fills one process after the other without refusing, then refuses only when all are full', async () => {
+    // Whatever the kernel's spread, a full process leaves new connections to the one with room.
+    for (let i = 0; i < 2 * LIMIT; i++) sockets.push(await open());
+    await waitFor('both processes to report themselves full', () => (hub.proc!.stderr.match(/gateway process full/g)?.length ?? 0) === 2);
+    await expect(open()).rejects.toThrow(/ECONNREFUSED|ECONNRESET/);
+  });
+
+  it('accepts again once connections close', async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await waitFor('a connection accepted again', () => open().then((s) => sockets.push(s), () => false));
+    expect(hub.proc!.alive).toBe(true);
+  });
+
+  it('refuses a limit that would leave no room', async () => {
+    const r = await run(OUTPOST, ['hub', 'serve', '--data', hub.dataDir, '--listen', '127.0.0.1:0', '--gateway-processes', '2', '--connections-per-gateway-process', '5']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/connections per gateway process 5 is not a whole number of at least 20/);
   });
 });

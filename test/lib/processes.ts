@@ -91,6 +91,8 @@ export class TestHub {
   nodeArgs: string[] = [];
   /** `outpost hub serve --gateway-processes N`; 0 serves agents in the hub process. */
   gatewayProcesses = 0;
+  /** More `outpost hub serve` flags. */
+  serveArgs: string[] = [];
 
   private constructor(private readonly heartbeatMs: number) {
     this.dir = mkdtempSync(join(tmpdir(), 'outpost-it-'));
@@ -98,7 +100,7 @@ export class TestHub {
   }
 
   /** `beforeServe` runs after `hub init` and before the hub process starts (to seed its store). */
-  static async start(opts: { heartbeatMs?: number; beforeServe?: (dataDir: string) => void; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; gatewayProcesses?: number } = {}): Promise<TestHub> {
+  static async start(opts: { heartbeatMs?: number; beforeServe?: (dataDir: string) => void; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; gatewayProcesses?: number; serveArgs?: string[] } = {}): Promise<TestHub> {
     const hub = new TestHub(opts.heartbeatMs ?? 1000);
     const init = await run(OUTPOST, ['hub', 'init', '--data', hub.dataDir]);
     if (init.code !== 0) throw new Error(`hub init failed: ${init.stderr}`);
@@ -109,6 +111,7 @@ export class TestHub {
     hub.env = opts.env;
     hub.nodeArgs = opts.nodeArgs ?? [];
     hub.gatewayProcesses = opts.gatewayProcesses ?? 0;
+    hub.serveArgs = opts.serveArgs ?? [];
     hub.port = await freePort();
     await hub.serve();
     return hub;
@@ -120,7 +123,7 @@ export class TestHub {
 
   /** (Re)starts the hub process on the same port and data. */
   async serve(): Promise<void> {
-    const proc = startProc(OUTPOST, ['hub', 'serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`, '--heartbeat', String(this.heartbeatMs), '--gateway-processes', String(this.gatewayProcesses), '--log-level', 'warn'], this.env, this.nodeArgs);
+    const proc = startProc(OUTPOST, ['hub', 'serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`, '--heartbeat', String(this.heartbeatMs), '--gateway-processes', String(this.gatewayProcesses), '--log-level', 'warn', ...this.serveArgs], this.env, this.nodeArgs);
     this.proc = proc;
     await waitFor('the hub to listen', () => proc.stdout.includes('listening on') || (!proc.alive && Promise.reject(new Error(`hub exited: ${proc.stderr}`))), 20_000);
   }

@@ -10,7 +10,7 @@ export interface GatewayProcessConfig {
   heartbeatIntervalMs: number;
   maxFrameBytes: number;
   logLevel: string;
-  /** Connections one gateway process holds at most (it refuses more at accept). */
+  /** Connections at which one gateway process stops accepting (its siblings take new ones). */
   maxConnections: number;
   /** The primary's admin API (plain HTTP on a unix socket in the data directory). */
   apiSocket: string;

@@ -3,12 +3,13 @@
 // the primary, and hands every other request to the primary's admin API.
 import cluster from 'node:cluster';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import pino from 'pino';
 import { loadServingMaterial, dataPaths, serverTlsOptions } from '../data-dir.js';
 import { Store } from '../store/store.js';
 import { storeReads, type AgentEvents } from './agent-events.js';
 import { apiProxy } from './api-proxy.js';
+import { AcceptGate } from './accept-gate.js';
 import { admitWhenReady } from './admission.js';
 import { AgentGateway } from './gateway.js';
 import { GATEWAY_CONFIG_ENV, type AgentEvent, type FromGateway, type GatewayProcessConfig, type ToGateway } from './gateway-messages.js';
@@ -50,11 +51,19 @@ const server = createServer({ ...serverTlsOptions(tls), pauseOnConnect: true }, 
 server.on('upgrade', (req, socket, head) => {
   if (!gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
 });
-// The kernel spreads connections over the gateway processes unevenly; one that holds this many refuses
-// more at accept (the agent backs off and, likely, lands on another).
-server.maxConnections = config.maxConnections;
 server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
 admitWhenReady(server, log);
+// A full process leaves accepts to its siblings (accept-gate.ts) instead of refusing at accept. Counted
+// at accept, after admission's listener is in place (it takes over the 'connection' listeners before it).
+const gate = new AcceptGate(config.maxConnections, Math.floor(config.maxConnections * 0.95));
+server.on('connection', (socket: Socket) => {
+  if (gate.opened() === 'stop-accepting') stopAccepting();
+  socket.once('close', () => {
+    if (gate.closed() === 'accept-again') listen();
+  });
+});
+// A last guard for the descriptor limit: what the kernel had queued for this process when it stopped.
+server.maxConnections = config.maxConnections + 1000;
 
 process.on('message', (m: ToGateway) => {
   switch (m.t) {
@@ -77,4 +86,21 @@ process.on('message', (m: ToGateway) => {
   }
 });
 
-server.listen(config.port, config.host, () => send({ t: 'listening', port: (server.address() as AddressInfo).port }));
+let announced = false;
+// With the same arguments every time, so node:cluster hands back the listening socket its siblings share
+// (only when every process is full and the port was 0 can the port change).
+function listen(): void {
+  server.listen(config.port, config.host, () => {
+    if (announced) return void log.info({ connections: gate.connections }, 'accepting connections again');
+    announced = true;
+    send({ t: 'listening', port: (server.address() as AddressInfo).port });
+  });
+}
+
+function stopAccepting(): void {
+  log.warn({ connections: gate.connections }, 'gateway process full: its siblings take new connections until some of these close');
+  // net's close, not https': that one would also close this server's idle keep-alive connections.
+  NetServer.prototype.close.call(server);
+}
+
+listen();

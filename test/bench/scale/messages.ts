@@ -8,6 +8,8 @@ export interface WorkerConfig {
   /** Index of this worker's first agent in the whole fleet. */
   firstAgent: number;
   joinConcurrency: number;
+  /** Where `profile` writes this worker's CPU profile (.cpuprofile, for Chrome DevTools). */
+  profileDir?: string;
 }
 
 export type ToWorker =
@@ -18,13 +20,16 @@ export type ToWorker =
   | { t: 'stop-links'; id: number }
   | { t: 'echo-connect'; id: number; url: string }
   | { t: 'echo-rtt'; id: number; agent: number }
+  | { t: 'profile'; id: number; on: boolean }
   | { t: 'stop' };
 
 export type FromWorker =
-  | { t: 'progress'; joined: number; connected: number; failed: number; lastError?: string }
+  /** errors: why links failed since the last report, by message. */
+  | { t: 'progress'; joined: number; connected: number; failed: number; errors: Record<string, number>; lastError?: string }
   | { t: 'reached'; id: number; at: number; maxAt?: number }
   | { t: 'stats'; id: number; connected: number; synced: number; minConnects: number; warnings: number; connects: number; resumed: number }
   | { t: 'echo-connected'; id: number; connected: number }
   | { t: 'links-stopped'; id: number }
+  | { t: 'profiled'; id: number }
   | { t: 'rtt'; id: number; ms: number }
   | { t: 'synced-times'; id: number; times: number[] };

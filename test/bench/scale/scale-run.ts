@@ -1,7 +1,7 @@
 // One scale run: a real hub process on a seeded store, a simulated fleet in worker processes, and the
 // measurements of issue 4. The bench prints them; the smoke test checks the correctness half.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { findKind } from '@outpost/proto';
@@ -18,6 +18,8 @@ export interface ScaleOptions {
   log?: (line: string) => void;
   /** Flags for the hub's node process, such as ['--cpu-prof', '--cpu-prof-dir=DIR']. */
   hubNodeArgs?: string[];
+  /** Profiles the simulator's workers through the reconnect storm into this directory. */
+  fleetProfileDir?: string;
   /** `--gateway-processes` of the hub (and processes of the echo baseline). Default: one per 15,000 agents above 15,000. */
   gatewayProcesses?: number;
 }
@@ -52,6 +54,15 @@ function treeStat(pid: number): { rssBytes: number; cpuTicks: number } {
     }
   }
   return sum;
+}
+
+/** Open descriptors of one process (a gateway process's are nearly all agent sockets). */
+function fdCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
 }
 
 function procStat(pid: number): { rssBytes: number; cpuTicks: number } {
@@ -92,6 +103,50 @@ export class ScaleRun {
     return this.hub.proc!.child.pid!;
   }
 
+  /**
+   * Logs every `everyMs` during a storm: agents connected, CPU of the hub's processes and of the fleet's
+   * over the interval, and descriptors per hub process (how evenly the kernel spreads accepts).
+   */
+  private monitor(everyMs = 5000): () => void {
+    let last = { at: Date.now(), hub: treeStat(this.hubPid).cpuTicks, fleet: this.fleetCpuTicks() };
+    const timer = setInterval(() => {
+      const now = { at: Date.now(), hub: treeStat(this.hubPid).cpuTicks, fleet: this.fleetCpuTicks() };
+      const pct = (ticks: number) => Math.round((ticks / 100 / ((now.at - last.at) / 1000)) * 100);
+      const p = this.fleet.progress();
+      const fds = processTree(this.hubPid).map(fdCount).join('/');
+      const warned = this.hubWarnings();
+      const failures = this.fleet.takeLinkErrors().slice(0, 4).map(([why, n]) => `; agents: ${why.slice(0, 100)} ×${n}`).join('');
+      this.log(`  ${Math.round((now.at - this.stormStarted) / 1000)} s: joined ${p.joined}, connected ${p.connected}, failed ${p.failed}; CPU hub ${pct(now.hub - last.hub)} %, fleet ${pct(now.fleet - last.fleet)} %; hub fds ${fds}${p.lastError ? ` (last join error: ${p.lastError})` : ''}${failures}${warned}`);
+      last = now;
+    }, everyMs);
+    return () => clearInterval(timer);
+  }
+
+  private stormStarted = Date.now();
+  private stderrSeen = 0;
+
+  /** The hub's log lines (warnings and worse) since the last call, counted by message. */
+  private hubWarnings(): string {
+    const proc = this.hub.proc!;
+    const fresh = proc.stderr.slice(this.stderrSeen);
+    this.stderrSeen = proc.stderr.length;
+    const counts = new Map<string, number>();
+    for (const line of fresh.split('\n').filter(Boolean)) {
+      let msg = line;
+      try {
+        msg = (JSON.parse(line) as { msg?: string }).msg ?? line;
+      } catch {
+        // not a pino line
+      }
+      counts.set(msg, (counts.get(msg) ?? 0) + 1);
+    }
+    return [...counts].map(([m, n]) => `; hub: ${m.slice(0, 120)} ×${n}`).join('');
+  }
+
+  private fleetCpuTicks(): number {
+    return this.fleet.pids().reduce((n, pid) => n + treeStat(pid).cpuTicks, 0);
+  }
+
   /** Starts the fleet; resolves with the seconds until every agent joined, connected and synced. */
   async connectAll(timeoutMs: number): Promise<number> {
     const started = Date.now();
@@ -101,18 +156,15 @@ export class ScaleRun {
     const localAddresses = Array.from({ length: sources }, (_, i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
     // A worker holds two sockets per agent (hub and echo baseline) under a 20,000 descriptor limit here.
     const workers = this.opts.workers ?? Math.max(1, Math.ceil(this.opts.agents / 8_000));
-    this.fleet = new SimFleet({ hubUrl: this.hub.url, caCertPem: this.hub.caCertPem, tokens: this.tokens, workers, dir: this.hub.dir, localAddresses });
-    let lastLog = 0;
+    this.fleet = new SimFleet({ hubUrl: this.hub.url, caCertPem: this.hub.caCertPem, tokens: this.tokens, workers, dir: this.hub.dir, localAddresses, profileDir: this.opts.fleetProfileDir });
+    this.stormStarted = started;
+    const stopMonitor = this.monitor();
     // A join refused for good fails the run at once (waitFor would retry it until the time limit).
     let refused: Error | undefined;
     await waitFor(
       'every agent connected and synced',
       async () => {
         const p = this.fleet.progress();
-        if (Date.now() - lastLog > 5000) {
-          lastLog = Date.now();
-          this.log(`  joined ${p.joined}, connected ${p.connected}, failed ${p.failed}${p.lastError ? ` (last error: ${p.lastError})` : ''}`);
-        }
         if (p.failed > 0) refused = new Error(`${p.failed} agents could not join: ${p.lastError}`);
         if (refused) return true;
         if (p.connected < this.tokens.length) return false;
@@ -121,7 +173,7 @@ export class ScaleRun {
       },
       timeoutMs,
       200,
-    );
+    ).finally(stopMonitor);
     if (refused) throw refused;
     return (Date.now() - started) / 1000;
   }
@@ -162,16 +214,21 @@ export class ScaleRun {
   /** kill -9 the hub, start it again, until every agent is back and resynced. */
   async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number }> {
     const before = await this.fleet.stats();
+    if (this.opts.fleetProfileDir) await this.fleet.profile(true);
     const killedAt = Date.now();
+    this.stormStarted = killedAt;
     // The whole hub: primary and gateway processes alike.
     for (const pid of processTree(this.hubPid).slice(1)) process.kill(pid, 'SIGKILL');
     await this.hub.proc!.kill('SIGKILL');
     await this.hub.serve();
+    this.stderrSeen = 0;
+    const stopMonitor = this.monitor();
     const version = (await this.api.call<{ revision: number }>('GET', '/version')).revision;
     const done = await Promise.race([
       this.fleet.allReconnected(version, before.minConnects + 1),
       sleep(timeoutMs).then(() => Promise.reject(new Error(`agents not all back within ${timeoutMs} ms`))),
-    ]);
+    ]).finally(stopMonitor);
+    if (this.opts.fleetProfileDir) await this.fleet.profile(false);
     const times = (await this.fleet.syncedTimes()).map((t) => (t - killedAt) / 1000).sort((a, b) => a - b);
     const after = await this.fleet.stats();
     const resumedShare = (after.resumed - before.resumed) / Math.max(1, after.connects - before.connects);

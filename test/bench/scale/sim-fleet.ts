@@ -24,14 +24,15 @@ export class SimFleet {
   private readonly workers: Array<{ child: ChildProcess; first: number; count: number; progress: FleetProgress }> = [];
   private readonly pending = new Map<number, (r: Reply) => void>();
   private nextId = 1;
+  private linkErrors = new Map<string, number>();
 
-  constructor(opts: { hubUrl: string; caCertPem: string; tokens: string[]; workers: number; dir: string; localAddresses: string[] }) {
+  constructor(opts: { hubUrl: string; caCertPem: string; tokens: string[]; workers: number; dir: string; localAddresses: string[]; profileDir?: string | undefined }) {
     const per = Math.ceil(opts.tokens.length / opts.workers);
     for (let w = 0; w < opts.workers; w++) {
       const first = w * per;
       const tokens = opts.tokens.slice(first, first + per);
       if (tokens.length === 0) break;
-      const config: WorkerConfig = { hubUrl: opts.hubUrl, caCertPem: opts.caCertPem, tokens, localAddresses: opts.localAddresses, firstAgent: first, joinConcurrency: 8 };
+      const config: WorkerConfig = { hubUrl: opts.hubUrl, caCertPem: opts.caCertPem, tokens, localAddresses: opts.localAddresses, firstAgent: first, joinConcurrency: 8, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) };
       const file = join(opts.dir, `worker-${w}.json`);
       writeFileSync(file, JSON.stringify(config));
       const child = fork(WORKER, [file], { execArgv: ['--import', 'tsx', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -40,7 +41,10 @@ export class SimFleet {
       if (child.pid) setPriority(child.pid, 10);
       const entry = { child, first, count: tokens.length, progress: { joined: 0, connected: 0, failed: 0 } as FleetProgress };
       child.on('message', (m: FromWorker) => {
-        if (m.t === 'progress') entry.progress = m;
+        if (m.t === 'progress') {
+          entry.progress = m;
+          for (const [why, n] of Object.entries(m.errors)) this.linkErrors.set(why, (this.linkErrors.get(why) ?? 0) + n);
+        }
         else {
           const done = this.pending.get(m.id);
           this.pending.delete(m.id);
@@ -49,6 +53,17 @@ export class SimFleet {
       });
       this.workers.push(entry);
     }
+  }
+
+  /** Why agents' links failed since the last call, most frequent first. */
+  takeLinkErrors(): Array<[string, number]> {
+    const out = [...this.linkErrors].sort((a, b) => b[1] - a[1]);
+    this.linkErrors = new Map();
+    return out;
+  }
+
+  pids(): number[] {
+    return this.workers.flatMap((w) => (w.child.pid ? [w.child.pid] : []));
   }
 
   get size(): number {
@@ -118,6 +133,11 @@ export class SimFleet {
   /** Every agent closes its hub link for good (before the echo baseline, which needs the memory). */
   async stopLinks(): Promise<void> {
     await Promise.all(this.workers.map((w) => this.ask(w.child, { t: 'stop-links' })));
+  }
+
+  /** Starts or stops (and writes) a CPU profile in every worker. */
+  async profile(on: boolean): Promise<void> {
+    await Promise.all(this.workers.map((w) => this.ask(w.child, { t: 'profile', on })));
   }
 
   async echoConnect(url: string): Promise<void> {

@@ -1,6 +1,8 @@
 // One simulator process: many agents, each with the agent's real join, HubLink (WSS, Hello, Sync, Ack,
 // Poke, heartbeats, backoff) and ReceivedReconciler; only the local state lives in memory.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { HubLink, MemoryLocalState, ReceivedReconciler, ReconcileManager, redeemToken } from '@outpost/agent';
 import WebSocket from 'ws';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
@@ -9,7 +11,20 @@ const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as WorkerConfi
 const send = (m: FromWorker): void => void process.send?.(m);
 
 let warnings = 0;
-const quiet = { info: () => undefined, debug: () => undefined, warn: () => void warnings++ };
+/** Why links failed since the last progress report, by message (the storm monitor prints them). */
+let linkErrors = new Map<string, number>();
+const countError = (o: object): void => {
+  const why = (o as { err?: string; message?: string; why?: string }).err ?? (o as { message?: string }).message ?? (o as { why?: string }).why;
+  if (why) linkErrors.set(why, (linkErrors.get(why) ?? 0) + 1);
+};
+const quiet = {
+  info: () => undefined,
+  debug: countError,
+  warn: (o: object) => {
+    warnings++;
+    countError(o);
+  },
+};
 
 interface SimAgent {
   link: HubLink;
@@ -89,7 +104,11 @@ async function joinAll(): Promise<void> {
 
 const connectedCount = (): number => agents.filter((a) => a?.link.linkState === 'connected').length;
 
-const progress = setInterval(() => send({ t: 'progress', joined, connected: connectedCount(), failed, ...(lastError ? { lastError } : {}) }), 500);
+const progress = setInterval(() => {
+  const errors = Object.fromEntries(linkErrors);
+  linkErrors = new Map();
+  send({ t: 'progress', joined, connected: connectedCount(), failed, errors, ...(lastError ? { lastError } : {}) });
+}, 500);
 
 function poll(check: () => boolean, done: () => void): void {
   const timer = setInterval(() => {
@@ -163,6 +182,9 @@ process.on('message', (m: ToWorker) => {
       ws.send(Buffer.alloc(16));
       return;
     }
+    case 'profile':
+      void profile(m.on).then(() => send({ t: 'profiled', id: m.id }));
+      return;
     case 'stop':
       clearInterval(progress);
       for (const a of agents) {
@@ -173,5 +195,22 @@ process.on('message', (m: ToWorker) => {
       return;
   }
 });
+
+let profiler: Session | undefined;
+/** Profiles this worker between on and off, for finding where a storm's time goes on the agents' side. */
+async function profile(on: boolean): Promise<void> {
+  if (on) {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    return;
+  }
+  if (!profiler) return;
+  const { profile: p } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  profiler = undefined;
+  writeFileSync(join(config.profileDir ?? '.', `sim-${config.firstAgent}.cpuprofile`), JSON.stringify(p));
+}
 
 void joinAll();
