@@ -51,7 +51,7 @@ try {
   log(`  fleetRolloutSeconds ${round(fleetRolloutSeconds)}`);
   log('hub kill -9 and restart');
   const reconnect = await run.killAndReconnect(Math.max(180_000, agents * 10));
-  log(`  reconnectSeconds ${round(reconnect.reconnectSeconds)}, maxAgentReconnectSeconds ${round(reconnect.maxAgentReconnectSeconds)}, TLS resumed ${round(reconnect.resumedShare)}`);
+  log(`  reconnectSeconds ${round(reconnect.reconnectSeconds)}, maxAgentReconnectSeconds ${round(reconnect.maxAgentReconnectSeconds)}, TLS resumed ${round(reconnect.resumedShare)}, CPU seconds: hub ${round(reconnect.hubCpuSeconds, 1)}, fleet ${round(reconnect.fleetCpuSeconds, 1)}`);
   log('bare ws echo baseline');
   const baseline = await run.echoBaseline(samples);
   const echo = baseline.rtts;
@@ -69,6 +69,9 @@ try {
     reconnectP99Seconds: round(reconnect.p99Seconds),
     maxAgentReconnectSeconds: round(reconnect.maxAgentReconnectSeconds),
     reconnectTlsResumedShare: round(reconnect.resumedShare),
+    // Where the reconnect's time goes on this machine, where hub and simulated fleet share two cores.
+    reconnectHubCpuSeconds: round(reconnect.hubCpuSeconds, 1),
+    reconnectFleetCpuSeconds: round(reconnect.fleetCpuSeconds, 1),
     baselineWsRttP50Ms: round(percentile(echo, 50), 3),
     baselineWsRttP99Ms: round(percentile(echo, 99), 3),
     changeP99Ratio: round(percentile(changes, 99) / percentile(echo, 99)),

@@ -157,7 +157,8 @@ export class HubLink {
       // From here errors surface on the TLS socket, which ws watches.
       tcp.off('error', refused).on('error', () => undefined);
       const socket = tlsConnect({ ...options, socket: tcp, path: undefined, secureContext: contextFor(this.opts.caCertPem), ...(servername !== undefined ? { servername } : {}), ...(this.tlsSession ? { session: this.tlsSession } : {}) } as ConnectionOptions);
-      socket.on('session', (session: Buffer) => (this.tlsSession = session));
+      // The hub sends two tickets per handshake; one is enough, and each one kept costs a serialisation.
+      socket.once('session', (session: Buffer) => (this.tlsSession = session));
       socket.once('secureConnect', () => {
         if (socket.isSessionReused()) this.resumedConnects++;
       });

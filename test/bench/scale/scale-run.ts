@@ -212,8 +212,9 @@ export class ScaleRun {
   }
 
   /** kill -9 the hub, start it again, until every agent is back and resynced. */
-  async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number }> {
+  async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number; hubCpuSeconds: number; fleetCpuSeconds: number }> {
     const before = await this.fleet.stats();
+    const fleetTicks = this.fleetCpuTicks();
     if (this.opts.fleetProfileDir) await this.fleet.profile(true);
     const killedAt = Date.now();
     this.stormStarted = killedAt;
@@ -228,11 +229,14 @@ export class ScaleRun {
       this.fleet.allReconnected(version, before.minConnects + 1),
       sleep(timeoutMs).then(() => Promise.reject(new Error(`agents not all back within ${timeoutMs} ms`))),
     ]).finally(stopMonitor);
+    // CPU the storm cost each side: the restarted hub's processes from their start, and the fleet's.
+    const hubCpuSeconds = treeStat(this.hubPid).cpuTicks / 100;
+    const fleetCpuSeconds = (this.fleetCpuTicks() - fleetTicks) / 100;
     if (this.opts.fleetProfileDir) await this.fleet.profile(false);
     const times = (await this.fleet.syncedTimes()).map((t) => (t - killedAt) / 1000).sort((a, b) => a - b);
     const after = await this.fleet.stats();
     const resumedShare = (after.resumed - before.resumed) / Math.max(1, after.connects - before.connects);
-    return { reconnectSeconds: (done.at - killedAt) / 1000, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN, resumedShare };
+    return { reconnectSeconds: (done.at - killedAt) / 1000, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN, resumedShare, hubCpuSeconds, fleetCpuSeconds };
   }
 
   /**
