@@ -47,8 +47,9 @@ try {
   const changes = await run.changeLatencies(samples);
   log(`  changeP50Ms ${round(percentile(changes, 50))}, changeP99Ms ${round(percentile(changes, 99))}`);
   log('fleet-wide rollout');
-  const fleetRolloutSeconds = await run.fleetRolloutSeconds('1.33.9');
-  log(`  fleetRolloutSeconds ${round(fleetRolloutSeconds)}`);
+  const rollout = await run.fleetRolloutSeconds('1.33.9');
+  const fleetRolloutSeconds = rollout.seconds;
+  log(`  fleetRolloutSeconds ${round(fleetRolloutSeconds)}, CPU seconds: hub ${round(rollout.hubCpuSeconds, 1)}, fleet ${round(rollout.fleetCpuSeconds, 1)}`);
   log('hub kill -9 and restart');
   const reconnect = await run.killAndReconnect(Math.max(180_000, agents * 10));
   log(`  reconnectSeconds ${round(reconnect.reconnectSeconds)}, maxAgentReconnectSeconds ${round(reconnect.maxAgentReconnectSeconds)}, TLS resumed ${round(reconnect.resumedShare)}, CPU seconds: hub ${round(reconnect.hubCpuSeconds, 1)}, fleet ${round(reconnect.fleetCpuSeconds, 1)}`);
@@ -65,6 +66,8 @@ try {
     changeP50Ms: round(percentile(changes, 50)),
     changeP99Ms: round(percentile(changes, 99)),
     fleetRolloutSeconds: round(fleetRolloutSeconds),
+    rolloutHubCpuSeconds: round(rollout.hubCpuSeconds, 1),
+    rolloutFleetCpuSeconds: round(rollout.fleetCpuSeconds, 1),
     reconnectSeconds: round(reconnect.reconnectSeconds),
     reconnectP99Seconds: round(reconnect.p99Seconds),
     maxAgentReconnectSeconds: round(reconnect.maxAgentReconnectSeconds),

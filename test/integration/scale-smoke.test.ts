@@ -21,7 +21,7 @@ describe(`scale smoke: ${AGENTS} agents`, () => {
   }, 200_000);
 
   it('has every agent ack a change in every view', async () => {
-    const seconds = await run.fleetRolloutSeconds('1.33.7');
+    const { seconds } = await run.fleetRolloutSeconds('1.33.7');
     expect(seconds).toBeGreaterThan(0);
   }, 120_000);
 

@@ -60,6 +60,8 @@ export class HubLink {
   private retryTimer: NodeJS.Timeout | undefined;
   /** The last TLS session ticket from the hub: a reconnect resumes it instead of a full handshake. */
   private tlsSession: Buffer | undefined;
+  /** When this agent last sent the hub anything. */
+  private lastSentAt = 0;
   connects = 0;
   /** Connections that resumed a TLS session (no certificate sent, signed or checked). */
   resumedConnects = 0;
@@ -217,7 +219,11 @@ export class HubLink {
     this.state = 'connected';
     this.opts.log.info({ view: welcome.view, hubRevision: welcome.hubRevision, localRevision: this.opts.state.revision() }, 'connected to hub');
     const interval = welcome.heartbeatIntervalMs || HEARTBEAT_INTERVAL_MS;
-    this.heartbeatTimer = setInterval(() => this.send({ heartbeat: { sentAtMs: Date.now() } }), interval);
+    // Only a quiet link needs a heartbeat (any frame resets the hub's read deadline). Skipped only after
+    // a frame in the last half interval: the hub hears something at least every 1.5 intervals (it waits three).
+    this.heartbeatTimer = setInterval(() => {
+      if (Date.now() - this.lastSentAt >= interval / 2) this.send({ heartbeat: { sentAtMs: Date.now() } });
+    }, interval);
     this.resetDeadline(interval);
     this.sync();
     this.flushStatuses();
@@ -256,7 +262,9 @@ export class HubLink {
   }
 
   private send(env: Envelope): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeEnvelope(env));
+    if (this.ws?.readyState !== WebSocket.OPEN) return;
+    this.lastSentAt = Date.now();
+    this.ws.send(encodeEnvelope(env));
   }
 
   private abort(why: string): void {

@@ -1,7 +1,7 @@
 // One scale run: a real hub process on a seeded store, a simulated fleet in worker processes, and the
 // measurements of issue 4. The bench prints them; the smoke test checks the correctness half.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { findKind } from '@outpost/proto';
@@ -54,6 +54,14 @@ function treeStat(pid: number): { rssBytes: number; cpuTicks: number } {
     }
   }
   return sum;
+}
+
+function sizeMiB(path: string): number {
+  try {
+    return Math.round(statSync(path).size / 2 ** 20);
+  } catch {
+    return 0;
+  }
 }
 
 /** Open descriptors of one process (a gateway process's are nearly all agent sockets). */
@@ -204,11 +212,13 @@ export class ScaleRun {
   }
 
   /** A change in every agent's view (a new Release) -> every agent acked it. */
-  async fleetRolloutSeconds(version: string): Promise<number> {
+  async fleetRolloutSeconds(version: string): Promise<{ seconds: number; hubCpuSeconds: number; fleetCpuSeconds: number }> {
+    const hubTicks = treeStat(this.hubPid).cpuTicks;
+    const fleetTicks = this.fleetCpuTicks();
     const started = Date.now();
     const rel = await this.api.create({ apiVersion: 'outpost.dev/v1alpha1', kind: 'Release', metadata: { name: version }, spec: { version } });
     const last = await this.fleet.allReached(Number(rel.metadata.resourceVersion));
-    return (last - started) / 1000;
+    return { seconds: (last - started) / 1000, hubCpuSeconds: (treeStat(this.hubPid).cpuTicks - hubTicks) / 100, fleetCpuSeconds: (this.fleetCpuTicks() - fleetTicks) / 100 };
   }
 
   /** kill -9 the hub, start it again, until every agent is back and resynced. */
@@ -216,12 +226,16 @@ export class ScaleRun {
     const before = await this.fleet.stats();
     const fleetTicks = this.fleetCpuTicks();
     if (this.opts.fleetProfileDir) await this.fleet.profile(true);
+    const wal = join(this.hub.dataDir, 'hub.db-wal');
+    this.log(`  hub.db ${sizeMiB(join(this.hub.dataDir, 'hub.db'))} MiB, WAL ${sizeMiB(wal)} MiB before the kill`);
     const killedAt = Date.now();
     this.stormStarted = killedAt;
     // The whole hub: primary and gateway processes alike.
     for (const pid of processTree(this.hubPid).slice(1)) process.kill(pid, 'SIGKILL');
     await this.hub.proc!.kill('SIGKILL');
+    this.log(`  hub killed (${((Date.now() - killedAt) / 1000).toFixed(1)} s)`);
     await this.hub.serve();
+    this.log(`  hub listening again (${((Date.now() - killedAt) / 1000).toFixed(1)} s)`);
     this.stderrSeen = 0;
     const stopMonitor = this.monitor();
     const version = (await this.api.call<{ revision: number }>('GET', '/version')).revision;
