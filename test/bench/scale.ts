@@ -39,7 +39,7 @@ try {
   await new Promise((r) => setTimeout(r, 5000));
   // Each figure is logged as soon as it is measured: a run that fails later still leaves them.
   const memory = run.hubMemory();
-  log(`  hubRssBytes ${memory.hubRssBytes}, bytesPerAgent ${memory.bytesPerAgent}`);
+  log(`  hubRssBytes ${memory.hubRssBytes}, bytesPerAgent ${memory.bytesPerAgent}, RSS per process (primary first) ${memory.perProcessMiB.join('/')} MiB`);
   log('measuring idle CPU');
   const idleHubCpuPercent = await run.idleCpuPercent(Math.max(10, Number(values.heartbeat) / 1000));
   log(`  idleHubCpuPercent ${round(idleHubCpuPercent, 1)}`);

@@ -186,9 +186,11 @@ export class ScaleRun {
     return (Date.now() - started) / 1000;
   }
 
-  hubMemory(): { hubRssBytes: number; bytesPerAgent: number } {
+  hubMemory(): { hubRssBytes: number; bytesPerAgent: number; perProcessMiB: number[] } {
     const rss = treeStat(this.hubPid).rssBytes;
-    return { hubRssBytes: rss, bytesPerAgent: Math.round((rss - this.baselineRss) / this.tokens.length) };
+    // The primary first, then each gateway process: where the memory sits.
+    const perProcessMiB = processTree(this.hubPid).map((pid) => Math.round(procStat(pid).rssBytes / 2 ** 20));
+    return { hubRssBytes: rss, bytesPerAgent: Math.round((rss - this.baselineRss) / this.tokens.length), perProcessMiB };
   }
 
   async idleCpuPercent(seconds: number): Promise<number> {
