@@ -3,7 +3,7 @@
 // store's only writer and the admin API (on a unix socket they forward to) and they hold the agents.
 import { rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
@@ -12,11 +12,11 @@ import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
 import { caCertHash } from './pki/pki.js';
-import { dataPaths, ensureTicketKeys, loadServingMaterial, serverTlsOptions } from './data-dir.js';
+import { dataPaths, ensureTicketKeys, loadServingMaterial } from './data-dir.js';
 import { storeEvents, storeReads } from './gateway/agent-events.js';
+import { createAgentServer } from './gateway/agent-server.js';
 import { AgentGateway } from './gateway/gateway.js';
 import { GatewayProcesses } from './gateway/gateway-processes.js';
-import { admitWhenReady } from './gateway/admission.js';
 import { Presence } from './gateway/presence.js';
 import { resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './hub-options.js';
 import { Store, type StoreChange } from './store/store.js';
@@ -111,13 +111,7 @@ type Stops = Array<() => void | Promise<void>>;
 async function serveInProcess(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, tls: ReturnType<typeof loadServingMaterial>, stops: Stops, log: Logger): Promise<number> {
   const gateway = new AgentGateway({ reads: storeReads(store), events: storeEvents(store, presence), heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log });
   const unsubscribe = followStore(store, gateway);
-  // Paused until admitted: see gateway/admission.ts.
-  const server: Server = createServer({ ...serverTlsOptions(tls), pauseOnConnect: true }, getRequestListener(fetch));
-  server.on('upgrade', (req, socket, head) => {
-    if (!gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-  });
-  server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
-  const admission = admitWhenReady(server, log);
+  const { server, admission } = createAgentServer(tls, gateway, getRequestListener(fetch), log);
   await listen(server, opts.port, opts.host);
   // Agent sockets first: upgraded connections keep an HTTPS server from closing.
   stops.push(async () => {

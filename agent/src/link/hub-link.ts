@@ -2,7 +2,7 @@
 // heartbeat both ways, report statuses, and reconnect forever with capped exponential backoff and jitter.
 // When the hub is gone nothing here touches local state: the site keeps running what it last received.
 import {
-  AGENT_PATH, decodeEnvelope, encodeEnvelope, FrameError, HEARTBEAT_INTERVAL_MS, MAX_FRAME_BYTES, MISSED_HEARTBEATS_BEFORE_CLOSE,
+  AGENT_PATH, decodeEnvelope, encodeEnvelope, FrameError, HEARTBEAT_INTERVAL_MS, heartbeatDue, MAX_FRAME_BYTES, MISSED_HEARTBEATS_BEFORE_CLOSE,
   PROTOCOL_MAJOR, PROTOCOL_MINOR, resourceFromWire, type Change, type Envelope, type Welcome,
 } from '@outpost/proto';
 import { connect as netConnect, isIP } from 'node:net';
@@ -33,13 +33,13 @@ export interface HubLinkOptions {
 
 export type LinkState = 'idle' | 'connecting' | 'connected' | 'stopped';
 
+/** For the TCP connect, and then for TLS and the WebSocket upgrade. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /**
  * One TLS context per pinned CA, made once: given only `ca`, every dial parses the PEM and builds a
  * context again, which cost a reconnecting fleet of simulated agents a fifth of its CPU.
  */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
-const CONNECT_TIMEOUT_MS = HANDSHAKE_TIMEOUT_MS;
-
 const contexts = new Map<string, SecureContext>();
 function contextFor(caCertPem: string): SecureContext {
   let context = contexts.get(caCertPem);
@@ -60,7 +60,7 @@ export class HubLink {
   private retryTimer: NodeJS.Timeout | undefined;
   /** The last TLS session ticket from the hub: a reconnect resumes it instead of a full handshake. */
   private tlsSession: Buffer | undefined;
-  /** When this agent last sent the hub anything. */
+  /** When this agent last sent the hub anything (see heartbeatDue). */
   private lastSentAt = 0;
   connects = 0;
   /** Connections that resumed a TLS session (no certificate sent, signed or checked). */
@@ -151,7 +151,7 @@ export class HubLink {
     const servername = options.servername ?? (isIP(options.host ?? '') ? '' : options.host);
     const tcp = netConnect({ host: options.host ?? 'localhost', port: Number(options.port), ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     // The request's handshake timeout starts with its socket; until then this one bounds the dial.
-    tcp.setTimeout(CONNECT_TIMEOUT_MS, () => tcp.destroy(new Error(`no TCP connection to the hub within ${CONNECT_TIMEOUT_MS} ms`)));
+    tcp.setTimeout(HANDSHAKE_TIMEOUT_MS, () => tcp.destroy(new Error(`no TCP connection to the hub within ${HANDSHAKE_TIMEOUT_MS} ms`)));
     const refused = (err: Error): void => ready(err);
     tcp.once('error', refused);
     tcp.once('connect', () => {
@@ -219,10 +219,9 @@ export class HubLink {
     this.state = 'connected';
     this.opts.log.info({ view: welcome.view, hubRevision: welcome.hubRevision, localRevision: this.opts.state.revision() }, 'connected to hub');
     const interval = welcome.heartbeatIntervalMs || HEARTBEAT_INTERVAL_MS;
-    // Only a quiet link needs a heartbeat (any frame resets the hub's read deadline). Skipped only after
-    // a frame in the last half interval: the hub hears something at least every 1.5 intervals (it waits three).
     this.heartbeatTimer = setInterval(() => {
-      if (Date.now() - this.lastSentAt >= interval / 2) this.send({ heartbeat: { sentAtMs: Date.now() } });
+      const now = Date.now();
+      if (heartbeatDue(now, this.lastSentAt, interval)) this.send({ heartbeat: { sentAtMs: now } });
     }, interval);
     this.resetDeadline(interval);
     this.sync();

@@ -1,7 +1,7 @@
 // One connected agent, as the hub sees it: Hello, then Syncs answered with Changes, Acks, Statuses and
 // Heartbeats. Talks to its socket only through Peer, so the protocol logic is testable without one.
 import {
-  CHANGES_CHUNK_BYTES, CloseCode, decodeEnvelope, encodeEnvelope, ErrorCode, FrameError, PROTOCOL_MAJOR, PROTOCOL_MINOR,
+  CHANGES_CHUNK_BYTES, CloseCode, decodeEnvelope, encodeEnvelope, ErrorCode, FrameError, heartbeatDue, MISSED_HEARTBEATS_BEFORE_CLOSE, PROTOCOL_MAJOR, PROTOCOL_MINOR,
   type Envelope, type Status,
 } from '@outpost/proto';
 import type { AgentEvents, GatewayReads } from './agent-events.js';
@@ -28,7 +28,7 @@ export class AgentSession {
   /** A Poke is out and the agent has not synced since: more writes need no further Poke. */
   private pokeOutstanding = false;
   lastHeardAt = Date.now();
-  /** When this hub last sent the agent anything: any frame tells the agent the hub is alive. */
+  /** When this hub last sent the agent anything (see heartbeatDue). */
   private lastSentAt = 0;
   closed = false;
 
@@ -96,17 +96,13 @@ export class AgentSession {
 
   heartbeat(now: number): void {
     if (this.closed) return;
-    if (now - this.lastHeardAt > this.ctx.heartbeatIntervalMs * 3) {
+    if (now - this.lastHeardAt > this.ctx.heartbeatIntervalMs * MISSED_HEARTBEATS_BEFORE_CLOSE) {
       this.ctx.log.info({ agent: this.agentId }, 'agent silent for three heartbeat intervals; closing');
       this.peer.close(CloseCode.heartbeatTimeout, 'heartbeat timeout');
       this.closed = true;
       return;
     }
-    // Only a quiet link needs a heartbeat: during a rollout or a reconnect storm the frames already
-    // flowing say the same, and a 100,000-agent fleet's heartbeats cost the hub half a core. Skipped
-    // only after a frame in the last half interval, so the agent hears something at least every 1.5
-    // intervals, whatever the sweep's jitter (it waits three).
-    if (this.helloed && now - this.lastSentAt >= this.ctx.heartbeatIntervalMs / 2) this.send({ heartbeat: { sentAtMs: now } });
+    if (this.helloed && heartbeatDue(now, this.lastSentAt, this.ctx.heartbeatIntervalMs)) this.send({ heartbeat: { sentAtMs: now } });
   }
 
   private onHello(hello: NonNullable<Envelope['hello']>): void {

@@ -2,15 +2,14 @@
 // connections on the hub's port, runs the agent gateway on a read-only store, reports agent events to
 // the primary, and hands every other request to the primary's admin API.
 import cluster from 'node:cluster';
-import { createServer } from 'node:https';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import pino from 'pino';
-import { loadServingMaterial, dataPaths, serverTlsOptions } from '../data-dir.js';
+import { loadServingMaterial, dataPaths } from '../data-dir.js';
 import { Store } from '../store/store.js';
 import { storeReads, type AgentEvents } from './agent-events.js';
 import { apiProxy } from './api-proxy.js';
 import { AcceptGate } from './accept-gate.js';
-import { admitWhenReady } from './admission.js';
+import { createAgentServer } from './agent-server.js';
 import { AgentGateway } from './gateway.js';
 import { GATEWAY_CONFIG_ENV, type AgentEvent, type FromGateway, type GatewayProcessConfig, type ToGateway } from './gateway-messages.js';
 
@@ -46,13 +45,7 @@ const events: AgentEvents = {
 const store = new Store(dataPaths(config.dataDir).db, { readonly: true });
 const tls = loadServingMaterial(config.dataDir);
 const gateway = new AgentGateway({ reads: storeReads(store), events, heartbeatIntervalMs: config.heartbeatIntervalMs, maxFrameBytes: config.maxFrameBytes, log });
-// Paused until admitted: see admission.ts.
-const server = createServer({ ...serverTlsOptions(tls), pauseOnConnect: true }, apiProxy(config.apiSocket));
-server.on('upgrade', (req, socket, head) => {
-  if (!gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-});
-server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
-admitWhenReady(server, log);
+const { server } = createAgentServer(tls, gateway, apiProxy(config.apiSocket), log);
 // A full process leaves accepts to its siblings (accept-gate.ts) instead of refusing at accept. Counted
 // at accept, after admission's listener is in place (it takes over the 'connection' listeners before it).
 const gate = new AcceptGate(config.maxConnections, Math.floor(config.maxConnections * 0.95));

@@ -20,6 +20,16 @@ export const HEARTBEAT_INTERVAL_MS = 15_000;
 /** Either side closes a connection silent for this many heartbeat intervals. */
 export const MISSED_HEARTBEATS_BEFORE_CLOSE = 3;
 
+/**
+ * Whether a side sends a Heartbeat now. Only a quiet link needs one: any frame resets the peer's read
+ * deadline, and during a rollout or a reconnect storm a fleet's heartbeats are half a core of the hub's.
+ * Skipped only after a frame in the last half interval, so the peer hears something at least every 1.5
+ * intervals whatever its timer's jitter (it waits MISSED_HEARTBEATS_BEFORE_CLOSE).
+ */
+export function heartbeatDue(now: number, lastSentAt: number, intervalMs: number): boolean {
+  return now - lastSentAt >= intervalMs / 2;
+}
+
 /** WebSocket close codes (4000-4999 are the application's). */
 export const CloseCode = {
   normal: 1000,
