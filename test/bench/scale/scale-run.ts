@@ -1,12 +1,12 @@
 // One scale run: a real hub process on a seeded store, a simulated fleet in worker processes, and the
 // measurements of issue 4. The bench prints them; the smoke test checks the correctness half.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { findKind } from '@outpost/proto';
 import { Proc, processTree, TestHub, waitFor } from '../../lib/processes.js';
 import { clusterName, seedFleet } from './fleet.js';
+import { fdCount, procStat, sizeMiB, treeStat } from './proc-stats.js';
 import { SimFleet } from './sim-fleet.js';
 
 export interface ScaleOptions {
@@ -41,44 +41,19 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** RSS and CPU time summed over a process tree. */
-function treeStat(pid: number): { rssBytes: number; cpuTicks: number } {
-  const sum = { rssBytes: 0, cpuTicks: 0 };
-  for (const p of processTree(pid)) {
+/** Log lines (pino JSON or plain) counted by message, in first-seen order. */
+function countedMessages(text: string): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n').filter(Boolean)) {
+    let msg = line;
     try {
-      const s = procStat(p);
-      sum.rssBytes += s.rssBytes;
-      sum.cpuTicks += s.cpuTicks;
+      msg = (JSON.parse(line) as { msg?: string }).msg ?? line;
     } catch {
-      // exited between listing and reading
+      // not a pino line
     }
+    counts.set(msg, (counts.get(msg) ?? 0) + 1);
   }
-  return sum;
-}
-
-function sizeMiB(path: string): number {
-  try {
-    return Math.round(statSync(path).size / 2 ** 20);
-  } catch {
-    return 0;
-  }
-}
-
-/** Open descriptors of one process (a gateway process's are nearly all agent sockets). */
-function fdCount(pid: number): number {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return 0;
-  }
-}
-
-function procStat(pid: number): { rssBytes: number; cpuTicks: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { rssBytes: rssKb * 1024, cpuTicks: Number(fields[11]) + Number(fields[12]) };
+  return [...counts];
 }
 
 export class ScaleRun {
@@ -112,47 +87,40 @@ export class ScaleRun {
   }
 
   /**
-   * Logs every `everyMs` during a storm: agents connected, CPU of the hub's processes and of the fleet's
-   * over the interval, and descriptors per hub process (how evenly the kernel spreads accepts).
+   * CPU seconds of the hub's processes and of the fleet's between laps; a hub restarted in between counts
+   * from its start.
    */
-  private monitor(everyMs = 5000): () => void {
-    let last = { at: Date.now(), hub: treeStat(this.hubPid).cpuTicks, fleet: this.fleetCpuTicks() };
+  private cpuMeter(): () => { hub: number; fleet: number; seconds: number } {
+    const sample = () => ({ at: Date.now(), hubPid: this.hubPid, hub: treeStat(this.hubPid).cpuTicks, fleet: this.fleet.pids().reduce((n, pid) => n + treeStat(pid).cpuTicks, 0) });
+    let last = sample();
+    return () => {
+      const now = sample();
+      const lap = { hub: (now.hub - (now.hubPid === last.hubPid ? last.hub : 0)) / 100, fleet: (now.fleet - last.fleet) / 100, seconds: (now.at - last.at) / 1000 };
+      last = now;
+      return lap;
+    };
+  }
+
+  /**
+   * Logs every `everyMs` during a storm that began at `startedAt`: agents connected, CPU of the hub's
+   * processes and of the fleet's over the interval, descriptors per hub process (how evenly the kernel
+   * spreads accepts), why agents' dials failed, and the hub's warnings.
+   */
+  private monitor(startedAt: number, everyMs = 5000): () => void {
+    const cpu = this.cpuMeter();
+    let stderrSeen = this.hub.proc!.stderr.length;
     const timer = setInterval(() => {
-      const now = { at: Date.now(), hub: treeStat(this.hubPid).cpuTicks, fleet: this.fleetCpuTicks() };
-      const pct = (ticks: number) => Math.round((ticks / 100 / ((now.at - last.at) / 1000)) * 100);
+      const lap = cpu();
+      const pct = (cpuSeconds: number) => Math.round((cpuSeconds / lap.seconds) * 100);
       const p = this.fleet.progress();
       const fds = processTree(this.hubPid).map(fdCount).join('/');
-      const warned = this.hubWarnings();
+      const stderr = this.hub.proc!.stderr;
+      const warned = countedMessages(stderr.slice(stderrSeen)).map(([m, n]) => `; hub: ${m.slice(0, 120)} ×${n}`).join('');
+      stderrSeen = stderr.length;
       const failures = this.fleet.takeLinkErrors().slice(0, 4).map(([why, n]) => `; agents: ${why.slice(0, 100)} ×${n}`).join('');
-      this.log(`  ${Math.round((now.at - this.stormStarted) / 1000)} s: joined ${p.joined}, connected ${p.connected}, failed ${p.failed}; CPU hub ${pct(now.hub - last.hub)} %, fleet ${pct(now.fleet - last.fleet)} %; hub fds ${fds}${p.lastError ? ` (last join error: ${p.lastError})` : ''}${failures}${warned}`);
-      last = now;
+      this.log(`  ${Math.round((Date.now() - startedAt) / 1000)} s: joined ${p.joined}, connected ${p.connected}, failed ${p.failed}; CPU hub ${pct(lap.hub)} %, fleet ${pct(lap.fleet)} %; hub fds ${fds}${p.lastError ? ` (last join error: ${p.lastError})` : ''}${failures}${warned}`);
     }, everyMs);
     return () => clearInterval(timer);
-  }
-
-  private stormStarted = Date.now();
-  private stderrSeen = 0;
-
-  /** The hub's log lines (warnings and worse) since the last call, counted by message. */
-  private hubWarnings(): string {
-    const proc = this.hub.proc!;
-    const fresh = proc.stderr.slice(this.stderrSeen);
-    this.stderrSeen = proc.stderr.length;
-    const counts = new Map<string, number>();
-    for (const line of fresh.split('\n').filter(Boolean)) {
-      let msg = line;
-      try {
-        msg = (JSON.parse(line) as { msg?: string }).msg ?? line;
-      } catch {
-        // not a pino line
-      }
-      counts.set(msg, (counts.get(msg) ?? 0) + 1);
-    }
-    return [...counts].map(([m, n]) => `; hub: ${m.slice(0, 120)} ×${n}`).join('');
-  }
-
-  private fleetCpuTicks(): number {
-    return this.fleet.pids().reduce((n, pid) => n + treeStat(pid).cpuTicks, 0);
   }
 
   /** Starts the fleet; resolves with the seconds until every agent joined, connected and synced. */
@@ -165,8 +133,7 @@ export class ScaleRun {
     // A worker holds two sockets per agent (hub and echo baseline) under a 20,000 descriptor limit here.
     const workers = this.opts.workers ?? Math.max(1, Math.ceil(this.opts.agents / 8_000));
     this.fleet = new SimFleet({ hubUrl: this.hub.url, caCertPem: this.hub.caCertPem, tokens: this.tokens, workers, dir: this.hub.dir, localAddresses, profileDir: this.opts.fleetProfileDir });
-    this.stormStarted = started;
-    const stopMonitor = this.monitor();
+    const stopMonitor = this.monitor(started);
     // A join refused for good fails the run at once (waitFor would retry it until the time limit).
     let refused: Error | undefined;
     await waitFor(
@@ -194,10 +161,10 @@ export class ScaleRun {
   }
 
   async idleCpuPercent(seconds: number): Promise<number> {
-    const a = treeStat(this.hubPid).cpuTicks;
+    const cpu = this.cpuMeter();
     await sleep(seconds * 1000);
-    const b = treeStat(this.hubPid).cpuTicks;
-    return ((b - a) / 100 / seconds) * 100;
+    const lap = cpu();
+    return (lap.hub / lap.seconds) * 100;
   }
 
   /** One cluster changed through the admin API -> its agent's ack, `samples` times, one at a time. */
@@ -215,39 +182,36 @@ export class ScaleRun {
 
   /** A change in every agent's view (a new Release) -> every agent acked it. */
   async fleetRolloutSeconds(version: string): Promise<{ seconds: number; hubCpuSeconds: number; fleetCpuSeconds: number }> {
-    const hubTicks = treeStat(this.hubPid).cpuTicks;
-    const fleetTicks = this.fleetCpuTicks();
+    const cpu = this.cpuMeter();
     const started = Date.now();
     const rel = await this.api.create({ apiVersion: 'outpost.dev/v1alpha1', kind: 'Release', metadata: { name: version }, spec: { version } });
     const last = await this.fleet.allReached(Number(rel.metadata.resourceVersion));
-    return { seconds: (last - started) / 1000, hubCpuSeconds: (treeStat(this.hubPid).cpuTicks - hubTicks) / 100, fleetCpuSeconds: (this.fleetCpuTicks() - fleetTicks) / 100 };
+    const lap = cpu();
+    return { seconds: (last - started) / 1000, hubCpuSeconds: lap.hub, fleetCpuSeconds: lap.fleet };
   }
 
   /** kill -9 the hub, start it again, until every agent is back and resynced. */
   async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number; hubCpuSeconds: number; fleetCpuSeconds: number }> {
     const before = await this.fleet.stats();
-    const fleetTicks = this.fleetCpuTicks();
+    const cpu = this.cpuMeter();
     if (this.opts.fleetProfileDir) await this.fleet.profile(true);
     const wal = join(this.hub.dataDir, 'hub.db-wal');
     this.log(`  hub.db ${sizeMiB(join(this.hub.dataDir, 'hub.db'))} MiB, WAL ${sizeMiB(wal)} MiB before the kill`);
     const killedAt = Date.now();
-    this.stormStarted = killedAt;
     // The whole hub: primary and gateway processes alike.
     for (const pid of processTree(this.hubPid).slice(1)) process.kill(pid, 'SIGKILL');
     await this.hub.proc!.kill('SIGKILL');
     this.log(`  hub killed (${((Date.now() - killedAt) / 1000).toFixed(1)} s)`);
     await this.hub.serve();
     this.log(`  hub listening again (${((Date.now() - killedAt) / 1000).toFixed(1)} s)`);
-    this.stderrSeen = 0;
-    const stopMonitor = this.monitor();
+    const stopMonitor = this.monitor(killedAt);
     const version = (await this.api.call<{ revision: number }>('GET', '/version')).revision;
     const done = await Promise.race([
       this.fleet.allReconnected(version, before.minConnects + 1),
       sleep(timeoutMs).then(() => Promise.reject(new Error(`agents not all back within ${timeoutMs} ms`))),
     ]).finally(stopMonitor);
     // CPU the storm cost each side: the restarted hub's processes from their start, and the fleet's.
-    const hubCpuSeconds = treeStat(this.hubPid).cpuTicks / 100;
-    const fleetCpuSeconds = (this.fleetCpuTicks() - fleetTicks) / 100;
+    const { hub: hubCpuSeconds, fleet: fleetCpuSeconds } = cpu();
     if (this.opts.fleetProfileDir) await this.fleet.profile(false);
     const times = (await this.fleet.syncedTimes()).map((t) => (t - killedAt) / 1000).sort((a, b) => a - b);
     const after = await this.fleet.stats();

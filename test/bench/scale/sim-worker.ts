@@ -13,14 +13,14 @@ const send = (m: FromWorker): void => void process.send?.(m);
 let warnings = 0;
 /** Why links failed since the last progress report, by message (the storm monitor prints them). */
 let linkErrors = new Map<string, number>();
-const countError = (o: object): void => {
-  const why = (o as { err?: string; message?: string; why?: string }).err ?? (o as { message?: string }).message ?? (o as { why?: string }).why;
+const countError = (o: { err?: string; message?: string; why?: string }): void => {
+  const why = o.err ?? o.message ?? o.why;
   if (why) linkErrors.set(why, (linkErrors.get(why) ?? 0) + 1);
 };
 const quiet = {
   info: () => undefined,
   debug: countError,
-  warn: (o: object) => {
+  warn: (o: { err?: string; message?: string; why?: string }) => {
     warnings++;
     countError(o);
   },
