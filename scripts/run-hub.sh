@@ -3,6 +3,7 @@
 #   bash scripts/run-hub.sh [DATA_DIR] [HOST:PORT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh
 data="${1:-./hub-data}"
 listen="${2:-127.0.0.1:8443}"
 bash scripts/setup.sh >&2

@@ -2,6 +2,7 @@
 # Sets up everything and runs every test tier: unit, integration, e2e (test world).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh
 bash scripts/setup.sh
 if [ -f test/world/setup.sh ]; then bash test/world/setup.sh; fi
 npx tsc -p tsconfig.check.json   # test code is type-checked too
