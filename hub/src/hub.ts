@@ -19,6 +19,7 @@ import { AgentGateway } from './gateway/gateway.js';
 import { GatewayProcesses } from './gateway/gateway-processes.js';
 import { Presence } from './gateway/presence.js';
 import { resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './hub-options.js';
+import { AuditRetention } from './store/audit-retention.js';
 import { Store, type StoreChange } from './store/store.js';
 import { HUB_VERSION } from './version.js';
 
@@ -69,7 +70,7 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   const opts = resolveHubOptions(options);
   ensureTicketKeys(opts.dataDir);
   const tls = loadServingMaterial(opts.dataDir);
-  const store = new Store(dataPaths(opts.dataDir).db);
+  const store = new Store(dataPaths(opts.dataDir).db, { clock: opts.clock });
   const stops: Array<() => void | Promise<void>> = [() => store.close()];
   const stop = async (): Promise<void> => {
     for (const s of stops.splice(0).reverse()) {
@@ -85,16 +86,21 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
     controller.resyncAll();
     stops.push(() => controller.stop());
 
-    // After a crash every Agent still says connected: nobody is until they dial in again.
-    const presence = new Presence(store);
+    // After a crash every agent still says connected: nobody is until they dial in again (one UPDATE of
+    // the presence table, before any agent can connect).
+    const presence = new Presence(store, { clock: opts.clock });
     presence.markAllDisconnected();
     stops.push(() => presence.stop());
+
+    const audit = new AuditRetention(store, { maxAgeMs: opts.auditMaxAgeMs, maxRows: opts.auditMaxRows, clock: opts.clock });
+    audit.start();
+    stops.push(() => audit.stop());
 
     const compactor = setInterval(() => store.compact(store.revision() - opts.retainRevisions), 60_000);
     compactor.unref();
     stops.push(() => clearInterval(compactor));
 
-    const api = createApi({ store, caCertPem: tls.caCertPem, version: HUB_VERSION, log });
+    const api = createApi({ store, presence, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log });
     const port = opts.gatewayProcesses > 0 ? await serveWithGatewayProcesses(opts, store, presence, api.fetch, stops, log) : await serveInProcess(opts, store, presence, api.fetch, tls, stops, log);
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     return { url: `https://${host}:${port}`, port, caHash: caCertHash(tls.caCertPem), store, stop };

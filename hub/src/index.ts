@@ -1,5 +1,6 @@
 export { startHub, type RunningHub } from './hub.js';
-export type { HubOptions } from './hub-options.js';
+export { HubOptionsError, type HubOptions } from './hub-options.js';
+export { ManualClock, systemClock, type Clock } from './clock.js';
 export { initDataDir, dataPaths } from './data-dir.js';
 export { Store } from './store/store.js';
 export { createApi } from './api/app.js';

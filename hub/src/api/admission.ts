@@ -2,11 +2,11 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Cluster, Datacenter, FieldProblem, Host, ResourceObject, SSHKey, Token } from '@outpost/proto';
 import { ROLES } from '../auth/principal.js';
+import { parseDuration } from '../duration.js';
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 /** A Kubernetes release version: 1.33.0, v1.33.0, 1.33.0-rc.1. */
 export const KUBE_VERSION_RE = /^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/;
-const DURATION_RE = /^(\d+)(s|m|h|d)$/;
 
 export interface AdmissionLookup {
   exists(kind: string, namespace: string, name: string): boolean;
@@ -28,13 +28,6 @@ function checkCidr(value: string | null | undefined, field: string, out: Problem
   const max = isIPv4(addr ?? '') ? 32 : isIPv6(addr ?? '') ? 128 : -1;
   const n = Number(bits);
   if (extra !== undefined || max < 0 || !Number.isInteger(n) || n < 0 || n > max) out.push({ field, message: `"${value}" is not a CIDR such as 10.244.0.0/16` });
-}
-
-export function parseDuration(value: string): number | undefined {
-  const m = DURATION_RE.exec(value);
-  if (!m) return undefined;
-  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
 }
 
 function cluster(c: Cluster, lookup: AdmissionLookup, out: Problems): void {

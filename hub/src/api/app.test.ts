@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { Token } from '@outpost/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret, randomToken } from '../auth/secrets.js';
+import { ManualClock } from '../clock.js';
+import { Presence } from '../gateway/presence.js';
 import { Store } from '../store/store.js';
 import { createApi } from './app.js';
 
@@ -17,6 +19,9 @@ const SITES = `${API}/sites`;
 
 let dir: string;
 let store: Store;
+/** Stands still from the start of each test; a test moves it instead of sleeping. */
+let clock: ManualClock;
+let presence: Presence;
 let app: ReturnType<typeof createApi>;
 let admin: string;
 
@@ -78,14 +83,44 @@ async function seed(withCluster = true): Promise<void> {
 
 const revision = async (): Promise<number> => (await call('GET', '/version', undefined, null)).body.revision;
 
+/** A watch's events, one at a time; a test fails when none comes within 2 s. */
+async function openWatch(path: string): Promise<{ next(): Promise<Json>; close(): Promise<void> }> {
+  const res = await app.request(path, { headers: { authorization: `Bearer ${admin}` } });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('application/json');
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  return {
+    async next() {
+      while (!buffered.includes('\n')) {
+        const chunk = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no watch event within 2 s')), 2000)),
+        ]);
+        if (chunk.done) throw new Error('watch stream ended');
+        buffered += decoder.decode(chunk.value, { stream: true });
+      }
+      const nl = buffered.indexOf('\n');
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      return JSON.parse(line);
+    },
+    close: () => reader.cancel(),
+  };
+}
+
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'outpost-api-'));
-  store = new Store(join(dir, 'hub.db'));
-  app = createApi({ store, caCertPem: '-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n', version: '0.0.0-test' });
+  clock = new ManualClock(new Date());
+  store = new Store(join(dir, 'hub.db'), { clock });
+  presence = new Presence(store, { clock });
+  app = createApi({ store, presence, clock, caCertPem: '-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n', version: '0.0.0-test' });
   admin = apiToken('admin1', { type: 'api', role: 'admin' });
 });
 
 afterEach(() => {
+  presence.stop();
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -555,13 +590,16 @@ describe('bootstrap tokens and join', () => {
     expectStatus(await call('POST', '/agent/v1/join', { nope: 1 }, null), 400, 'BadRequest', /join needs/);
   });
 
-  it('expires a token created with a ttl of 1s', async () => {
+  it('expires a bootstrap token at the end of its ttl, by the hub clock', async () => {
     await seed(false);
-    const created = await call('POST', `${API}/tokens`, bootstrap({ ttl: '1s' }));
-    expect(created.status).toBe(201);
-    await new Promise((r) => setTimeout(r, 1100));
-    const r = await join(created.body.status.token);
-    expect(r.status).toBe(401);
+    const early = await call('POST', `${API}/tokens`, bootstrap({ ttl: '1h' }));
+    const late = await call('POST', `${API}/tokens`, bootstrap({ ttl: '1h' }));
+    expect(Date.parse(late.body.spec.expires)).toBe(Math.floor(clock.now().getTime() / 1000) * 1000 + 3_600_000);
+    clock.advance(Date.parse(late.body.spec.expires) - clock.now().getTime() - 1000);
+    expect((await join(early.body.status.token)).status).toBe(200);
+    clock.advance(1000);
+    const r = await join(late.body.status.token);
+    expectStatus(r, 401, 'Unauthorized', new RegExp(`expired at ${late.body.spec.expires}`));
     expect(r.body.details.code).toBe('TOKEN_EXPIRED');
   });
 
@@ -581,26 +619,8 @@ describe('bootstrap tokens and join', () => {
 describe('watch', () => {
   it('streams ADDED for existing objects, then live changes', async () => {
     await seed();
-    const res = await app.request(`${CLUSTERS}?watch=true&resourceVersion=0`, { headers: { authorization: `Bearer ${admin}` } });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('application/json');
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffered = '';
-    const nextEvent = async (): Promise<Json> => {
-      while (!buffered.includes('\n')) {
-        const chunk = await Promise.race([
-          reader.read(),
-          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no watch event within 2 s')), 2000)),
-        ]);
-        if (chunk.done) throw new Error('watch stream ended');
-        buffered += decoder.decode(chunk.value, { stream: true });
-      }
-      const nl = buffered.indexOf('\n');
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      return JSON.parse(line);
-    };
+    const watch = await openWatch(`${CLUSTERS}?watch=true&resourceVersion=0`);
+    const nextEvent = () => watch.next();
     try {
       const first = await nextEvent();
       expect(first.type).toBe('ADDED');
@@ -617,7 +637,7 @@ describe('watch', () => {
       expect(third.type).toBe('DELETED');
       expect(third.object.metadata.name).toBe('pos');
     } finally {
-      await reader.cancel();
+      await watch.close();
     }
   });
 
@@ -626,5 +646,92 @@ describe('watch', () => {
     const editor = apiToken('edit01', { type: 'api', role: 'editor', project: 'demo' });
     expectStatus(await call('GET', `${API}/namespaces/other/clusters?watch=true`, undefined, editor), 403, 'Forbidden');
     expectStatus(await call('GET', `${CLUSTERS}?watch=true&resourceVersion=abc`), 400, 'BadRequest', /not a revision number/);
+  });
+});
+
+describe('agent presence', () => {
+  /** An agent joined the way outpost-agent joins: a bootstrap token swapped for its credential. */
+  async function joinedAgent(): Promise<string> {
+    await seed(false);
+    const token = await call('POST', `${API}/tokens`, { apiVersion: GV, kind: 'Token', metadata: {}, spec: { type: 'bootstrap', site: 'store-0412' } });
+    const joined = await call('POST', '/agent/v1/join', { token: token.body.status.token, version: '0.9.0' }, null);
+    expect(joined.status).toBe(200);
+    return joined.body.agentId;
+  }
+
+  it('shows presence in Agent status on get and list, and in a watch, without moving the revision, the change log or the audit log', async () => {
+    const agentId = await joinedAgent();
+    const AGENT = `${API}/agents/${agentId}`;
+    const joinedAgentBody = (await call('GET', AGENT)).body;
+    expect(joinedAgentBody.status).toEqual({ connected: false, ackedRevision: 0, version: '0.9.0' });
+    const rv = joinedAgentBody.metadata.resourceVersion;
+    const before = { revision: store.revision(), audit: store.auditCount() };
+    const watch = await openWatch(`${API}/agents?watch=true&resourceVersion=${before.revision}`);
+    try {
+      presence.connected(agentId, '1.0.0', '127.0.0.9');
+      presence.flush();
+      const connected = await watch.next();
+      expect(connected.type).toBe('MODIFIED');
+      expect(connected.object.metadata).toMatchObject({ name: agentId, resourceVersion: rv });
+      const since = clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      expect(connected.object.status).toEqual({ connected: true, ackedRevision: 0, version: '1.0.0', address: '127.0.0.9', connectedSince: since, lastSeen: since });
+
+      clock.advance(5000);
+      presence.acked(agentId, before.revision);
+      presence.flush();
+      const acked = await watch.next();
+      expect(acked.object.status).toMatchObject({ connected: true, ackedRevision: before.revision });
+      expect(acked.object.metadata.resourceVersion).toBe(rv);
+
+      const got = await call('GET', AGENT);
+      expect(got.body.status).toMatchObject({ connected: true, ackedRevision: before.revision, address: '127.0.0.9' });
+      expect(got.body.metadata.resourceVersion).toBe(rv);
+      const listed = await call('GET', `${API}/agents`);
+      expect(listed.body.items.map((a: Json) => [a.metadata.name, a.status.connected, a.status.ackedRevision])).toEqual([[agentId, true, before.revision]]);
+      expect(listed.body.metadata.resourceVersion).toBe(String(before.revision));
+
+      presence.disconnected(agentId);
+      presence.flush();
+      const gone = await watch.next();
+      expect(gone.object.status).toMatchObject({ connected: false, ackedRevision: before.revision });
+
+      expect(store.revision()).toBe(before.revision);
+      expect(store.changesSince(before.revision)).toEqual([]);
+      expect(store.syncView('site/store-0412', before.revision)).toEqual({ snapshot: false, revision: before.revision, upserts: [], removals: [] });
+      expect(store.auditCount()).toBe(before.audit);
+
+      // A revisioned change to the Agent still comes as its own MODIFIED, with presence merged.
+      const labelled = await call('PATCH', AGENT, { metadata: { labels: { rack: '7' } } });
+      const modified = await watch.next();
+      expect(modified.object.metadata.resourceVersion).toBe(labelled.body.metadata.resourceVersion);
+      expect(modified.object.metadata.resourceVersion).toBe(String(before.revision + 1));
+      expect(modified.object.status).toMatchObject({ connected: false, ackedRevision: before.revision });
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('keeps presence out of an Agent status written through the API', async () => {
+    const agentId = await joinedAgent();
+    const AGENT = `${API}/agents/${agentId}`;
+    const condition = { type: 'Ready', status: 'True', reason: 'Test', message: 'fine' };
+    const patched = await call('PATCH', `${AGENT}/status`, { status: { connected: true, ackedRevision: 999, conditions: [condition] } });
+    expect(patched.status).toBe(200);
+    expect(patched.body.status).toMatchObject({ connected: false, ackedRevision: 0, conditions: [condition] });
+    expect(store.get('Agent', '', agentId)?.status).toEqual({ conditions: [condition] });
+  });
+
+  it('does not send presence events to watches of other kinds', async () => {
+    const agentId = await joinedAgent();
+    const watch = await openWatch(`${SITES}?watch=true`);
+    try {
+      presence.connected(agentId, '1.0.0', '127.0.0.9');
+      presence.flush();
+      await call('PATCH', `${SITES}/store-0412`, { metadata: { labels: { l: '1' } } });
+      const first = await watch.next();
+      expect(first).toMatchObject({ type: 'MODIFIED', object: { kind: 'Site', metadata: { labels: { l: '1' } } } });
+    } finally {
+      await watch.close();
+    }
   });
 });

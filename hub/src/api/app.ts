@@ -4,7 +4,9 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type Principal } from '../auth/principal.js';
 import { JoinError, redeemBootstrapToken } from '../auth/agent-identity.js';
+import { systemClock, type Clock } from '../clock.js';
 import { BadRequestError, HubError } from '../errors.js';
+import type { PresenceFeed } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
 import { openApiDocument } from './openapi.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
@@ -14,6 +16,10 @@ import { watchResponse } from './watch.js';
 
 export interface ApiOptions {
   store: Store;
+  /** Agents' presence changes, for watches of agents (written by Presence, beside the revisions). */
+  presence: PresenceFeed;
+  /** Where token expiry reads the time. Default the system clock. */
+  clock?: Clock;
   caCertPem: string;
   version: string;
   log?: { warn(obj: object, msg: string): void };
@@ -42,8 +48,9 @@ function parseLabelSelector(raw: string | undefined): Record<string, string> | u
 }
 
 export function createApi(opts: ApiOptions): Hono<Env> {
-  const { store } = opts;
-  const service = new ResourceService(store);
+  const { store, presence } = opts;
+  const clock = opts.clock ?? systemClock;
+  const service = new ResourceService(store, clock);
   const app = new Hono<Env>();
   const tokenLookup = { token: (id: string) => store.get('Token', '', id), credential: (id: string) => store.credential(id) };
 
@@ -63,7 +70,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const body = (await jsonBody(c)) as { token?: unknown; version?: unknown };
     if (typeof body?.token !== 'string') throw new BadRequestError('join needs {"token": "<bootstrap token>"}');
     try {
-      return c.json(redeemBootstrapToken(store, body.token, typeof body.version === 'string' ? body.version : 'unknown'));
+      return c.json(redeemBootstrapToken(store, body.token, typeof body.version === 'string' ? body.version : 'unknown', clock));
     } catch (err) {
       if (!(err instanceof JoinError)) throw err;
       // The code (TOKEN_USED, TOKEN_EXPIRED, ...) lets the agent say exactly why it cannot join.
@@ -85,7 +92,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
   );
 
   app.use(`${API_PREFIX}/*`, async (c, next) => {
-    c.set('principal', authenticate(tokenLookup, c.req.header('authorization')));
+    c.set('principal', authenticate(tokenLookup, c.req.header('authorization'), clock.now().getTime()));
     await next();
   });
 
@@ -95,7 +102,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const method = c.req.method;
     const status = path.subresource === 'status';
     if (method === 'GET' && !path.name) {
-      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, p, path);
+      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, presence, p, path);
       return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector'))));
     }
     if (method === 'POST' && !path.name) return c.json(service.create(p, path, await jsonBody(c)), 201);

@@ -1,10 +1,13 @@
 // The admin API's verbs on resources, apart from HTTP: shape check, admission, authorization, store.
-import { checkResourceShape, GROUP_VERSION, SchemaError, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
+import { checkResourceShape, GROUP_VERSION, SchemaError, type Agent, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
 import { authorize, type Principal, type Verb } from '../auth/principal.js';
 import { hashSecret, randomToken } from '../auth/secrets.js';
+import { rfc3339, systemClock, type Clock } from '../clock.js';
+import { parseDuration } from '../duration.js';
 import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
+import { withPresence } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
-import { admit, parseDuration } from './admission.js';
+import { admit } from './admission.js';
 import { mergePatch } from './merge-patch.js';
 import type { ResourcePath } from './resource-path.js';
 
@@ -20,8 +23,16 @@ function named(path: ResourcePath): string {
   return path.name;
 }
 
+/** An object as the API shows it: an Agent with its presence (connected, acked, last seen) in status. */
+export function shown<T extends ResourceObject>(store: Store, obj: T): T {
+  return obj.kind === 'Agent' ? (withPresence(obj as Agent, store.presence.get(obj.metadata.name ?? '')) as T) : obj;
+}
+
 export class ResourceService {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   private can(p: Principal, verb: Verb, path: ResourcePath, name = path.name): void {
     authorize(p, verb, path.kind, path.namespace, name);
@@ -35,13 +46,17 @@ export class ResourceService {
     this.can(p, 'list', path);
     let items = this.store.list(path.kind.kind, { namespace: path.namespace, labelSelector });
     if (path.kind.kind === 'Project' && p.role !== 'admin') items = items.filter((o) => o.metadata.name === p.project);
+    if (path.kind.kind === 'Agent') {
+      const presence = this.store.presence.all();
+      items = items.map((a) => withPresence(a as Agent, presence.get(a.metadata.name ?? '')));
+    }
     return { apiVersion: GROUP_VERSION, kind: `${path.kind.kind}List`, metadata: { resourceVersion: String(this.store.revision()) }, items };
   }
 
   get(p: Principal, path: ResourcePath): ResourceObject {
     this.can(p, 'get', path);
     const k = this.key(path);
-    return this.store.mustGet(k.kind, k.namespace, k.name);
+    return shown(this.store, this.store.mustGet(k.kind, k.namespace, k.name));
   }
 
   create(p: Principal, path: ResourcePath, body: unknown): ResourceObject {
@@ -60,7 +75,7 @@ export class ResourceService {
     if (obj.metadata.name !== path.name) throw new BadRequestError(`metadata.name "${obj.metadata.name}" does not match the name in the path "${path.name}"`);
     this.can(p, 'update', path);
     this.admit(obj, path);
-    return this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined });
+    return shown(this.store, this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined }));
   }
 
   patch(p: Principal, path: ResourcePath, patch: unknown): ResourceObject {
@@ -71,7 +86,7 @@ export class ResourceService {
     const obj = this.parse(path, merged);
     this.admit(obj, path);
     const expect = obj.metadata.resourceVersion ?? current.metadata.resourceVersion ?? undefined;
-    return this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: expect });
+    return shown(this.store, this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: expect }));
   }
 
   delete(p: Principal, path: ResourcePath, resourceVersion?: string): ResourceObject {
@@ -85,14 +100,14 @@ export class ResourceService {
   replaceStatus(p: Principal, path: ResourcePath, body: unknown): ResourceObject {
     this.can(p, 'update', path);
     const obj = this.parse(path, body);
-    return this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined });
+    return shown(this.store, this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined }));
   }
 
   patchStatus(p: Principal, path: ResourcePath, patch: unknown): ResourceObject {
     this.can(p, 'patch', path);
     const current = this.get(p, path);
     const obj = this.parse(path, mergePatch(current, patch));
-    return this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: current.metadata.resourceVersion ?? undefined });
+    return shown(this.store, this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: current.metadata.resourceVersion ?? undefined }));
   }
 
   /** Checks shape, apiVersion, kind and the project of `body` against the path it was sent to. */
@@ -150,7 +165,7 @@ export class ResourceService {
     const token: Token = {
       ...requested,
       metadata: { ...requested.metadata, name: id },
-      spec: { ...spec, ttl, expires: ttlMs !== undefined ? new Date(Date.now() + ttlMs).toISOString().replace(/\.\d{3}Z$/, 'Z') : spec.expires },
+      spec: { ...spec, ttl, expires: ttlMs !== undefined ? rfc3339(new Date(this.clock.now().getTime() + ttlMs)) : spec.expires },
     };
     this.admit(token, { kind: { kind: 'Token' } as KindInfo, namespace: undefined, name: id, subresource: undefined });
     const created = this.store.transaction(() => {

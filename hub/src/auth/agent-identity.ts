@@ -1,6 +1,7 @@
 // Agents: a bootstrap token is swapped once for the agent's own credential; the credential then opens
 // the agent's WebSocket and shows it its view, and nothing else.
 import type { Agent, Token } from '@outpost/proto';
+import { systemClock, timestamp, type Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { seedView, siteView } from '../store/views.js';
@@ -28,7 +29,7 @@ export function viewOf(agent: Agent): string {
   return agent.spec?.role === 'seed' ? seedView(agent.spec.seed ?? '') : siteView(agent.spec?.site ?? '');
 }
 
-export function redeemBootstrapToken(store: Store, tokenString: string, version: string, now = Date.now()): JoinResult {
+export function redeemBootstrapToken(store: Store, tokenString: string, version: string, clock: Clock = systemClock): JoinResult {
   const m = BOOTSTRAP_TOKEN_RE.exec(tokenString.trim());
   if (!m) throw new JoinError('TOKEN_MALFORMED', 'the bootstrap token is not of the form abcdef.0123456789abcdef; copy it again from `outpost token create`');
   const id = m[1]!;
@@ -41,7 +42,7 @@ export function redeemBootstrapToken(store: Store, tokenString: string, version:
     if (token.status?.used) {
       throw new JoinError('TOKEN_USED', `bootstrap token ${id} was already used at ${token.status.usedAt} by agent ${token.status.agent}; tokens are single use: create a new one with \`outpost token create\``);
     }
-    if (token.spec.expires && Date.parse(token.spec.expires) <= now) {
+    if (token.spec.expires && Date.parse(token.spec.expires) <= clock.now().getTime()) {
       throw new JoinError('TOKEN_EXPIRED', `bootstrap token ${id} expired at ${token.spec.expires}; create a new one with \`outpost token create\``);
     }
     const role = token.spec.seed ? 'seed' : 'site';
@@ -62,10 +63,11 @@ export function redeemBootstrapToken(store: Store, tokenString: string, version:
       spec: role === 'seed' ? { role, seed: target } : { role, site: target },
     };
     store.create(agent, actor);
-    store.replaceStatus({ kind: 'Agent', namespace: '', name: agentId }, { connected: false, version, ackedRevision: 0 }, actor);
+    // Its presence (not connected, nothing acked, the version that joined) beside the object, not in it.
+    store.presence.write([[agentId, { connected: false, version, ackedRevision: 0 }]]);
     const secret = newAgentSecret();
     store.putCredential(`agent/${agentId}`, 'agent', hashSecret(secret));
-    store.replaceStatus({ kind: 'Token', namespace: '', name: id }, { used: true, usedAt: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'), agent: agentId }, actor);
+    store.replaceStatus({ kind: 'Token', namespace: '', name: id }, { used: true, usedAt: timestamp(clock), agent: agentId }, actor);
     const targetObj = store.mustGet(targetKind, '', target);
     store.replaceStatus({ kind: targetKind, namespace: '', name: target }, { ...(targetObj.status ?? {}), agent: agentId }, actor);
     return { agentId, credential: `${agentId}.${secret}`, view: viewOf(agent), role, target };

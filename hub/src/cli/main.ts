@@ -109,10 +109,12 @@ export function buildProgram(): Command {
     .option('--heartbeat <ms>', 'heartbeat interval in milliseconds', (v) => Number(v))
     .option('--gateway-processes <n>', 'serve agents from N processes sharing the port (0: in this process)', (v) => Number(v))
     .option('--connections-per-gateway-process <n>', 'a gateway process stops accepting at N connections, leaving new ones to the others (default 18000; keep below `ulimit -n` - 1000)', (v) => Number(v))
+    .option('--audit-max-age <duration>', 'prune audit rows older than this, such as 30d or 12h (default 90d)')
+    .option('--audit-max-rows <n>', 'keep at most N audit rows, the newest (default 1000000)', (v) => Number(v))
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; logLevel: string }) => {
+    .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; auditMaxAge?: string; auditMaxRows?: number; logLevel: string }) => {
       const { host, port } = parseListen(o.listen);
-      const running = await startHub({ dataDir: o.data, host, port, heartbeatIntervalMs: o.heartbeat, gatewayProcesses: o.gatewayProcesses, connectionsPerGatewayProcess: o.connectionsPerGatewayProcess, logLevel: o.logLevel });
+      const running = await startHub({ dataDir: o.data, host, port, heartbeatIntervalMs: o.heartbeat, gatewayProcesses: o.gatewayProcesses, connectionsPerGatewayProcess: o.connectionsPerGatewayProcess, auditMaxAge: o.auditMaxAge, auditMaxRows: o.auditMaxRows, logLevel: o.logLevel });
       process.stdout.write(`outpost hub ${HUB_VERSION} listening on ${running.url} (CA hash ${running.caHash})\n`);
       await new Promise<void>((resolve) => {
         const shutdown = (): void => {

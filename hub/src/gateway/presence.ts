@@ -1,13 +1,14 @@
-// Records each Agent's connection state in its status. Writes are batched: a reconnect storm of many
-// agents becomes a few transactions, not one per agent, and a chatty agent cannot write on every frame.
+// Records each agent's presence (connected, acked, last seen) in the store's presence table and tells
+// the API's watchers. Runs where the store's writer is: in the hub process, or in the primary, which hears
+// the gateway processes' agent events over IPC. Writes are batched: a reconnect storm of many agents
+// becomes a few transactions, not one per agent, and a chatty agent cannot write on every frame. No
+// write takes a revision, a change-log row or an audit row (store/presence-table.ts).
 import type { Agent } from '@outpost/proto';
+import { systemClock, timestamp, type Clock } from '../clock.js';
+import { withPresence, type AgentPresence, type PresenceFeed, type PresencePatch } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
 
-type AgentStatus = NonNullable<Agent['status']>;
-
-function now(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+type Listener = (agents: readonly Agent[]) => void;
 
 /**
  * Agents written per transaction. A reconnect storm queues one update per agent; writing them all at once
@@ -18,59 +19,63 @@ const MAX_BATCH = 1000;
 /**
  * lastSeen is refreshed at most this often for an agent that is otherwise quiet. `connected` is the live
  * state; lastSeen matters once an agent is gone. Every 30 s was 3,300 writes a second for an idle fleet of
- * 100,000, each an Agent rewrite with its change-log and audit rows.
+ * 100,000 (then each an Agent rewrite with its change-log and audit rows; a presence row now, but still a
+ * write and a watch event per agent).
  */
 const LAST_SEEN_EVERY_MS = 300_000;
 
-export class Presence {
-  private pending = new Map<string, Partial<AgentStatus>>();
+export interface PresenceOptions {
+  /** How long updates gather before they are written. Default 250 ms. */
+  flushEveryMs?: number;
+  clock?: Clock;
+}
+
+export class Presence implements PresenceFeed {
+  private pending = new Map<string, PresencePatch>();
   private lastSeenWritten = new Map<string, number>();
-  /** Agents updated since the hub started, while markAllDisconnected is still at work. */
-  private readonly touched = new Set<string>();
-  private marking = false;
+  private readonly listeners = new Set<Listener>();
+  private readonly flushEveryMs: number;
+  private readonly clock: Clock;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(
     private readonly store: Store,
-    private readonly flushEveryMs = 250,
-  ) {}
+    opts: PresenceOptions = {},
+  ) {
+    this.flushEveryMs = opts.flushEveryMs ?? 250;
+    this.clock = opts.clock ?? systemClock;
+  }
 
   /**
-   * After a crash every Agent still says connected: nobody is until they dial in again. Done in batches after the hub serves again, so a restart of a large fleet's hub is not held up by
-   * rewriting every Agent; an agent that reports in meanwhile is left as it reported.
+   * After a crash every agent still says connected: nobody is until they dial in again. One UPDATE of the
+   * presence table, before the hub serves; no Agent object is rewritten.
    */
-  markAllDisconnected(): void {
-    const stale = this.store.list<Agent>('Agent').filter((a) => a.status?.connected).map((a) => a.metadata.name ?? '');
-    this.marking = stale.length > 0;
-    const step = (): void => {
-      if (this.stopped || !this.marking) return;
-      const batch = stale.splice(0, MAX_BATCH);
-      this.store.transaction(() => {
-        for (const agentId of batch) if (!this.touched.has(agentId)) this.write(agentId, { connected: false });
-      });
-      if (stale.length > 0) return void setImmediate(step);
-      this.marking = false;
-      this.touched.clear();
-    };
-    if (this.marking) step();
+  markAllDisconnected(): number {
+    return this.store.presence.disconnectAll();
+  }
+
+  subscribe(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
   }
 
   connected(agentId: string, version: string, address: string): void {
-    this.update(agentId, { connected: true, version, address, connectedSince: now(), lastSeen: now() });
+    const now = timestamp(this.clock);
+    this.update(agentId, { connected: true, version, address, connectedSince: now, lastSeen: now });
   }
 
   acked(agentId: string, revision: number): void {
-    this.update(agentId, { ackedRevision: revision, lastSeen: now() });
+    this.update(agentId, { ackedRevision: revision, lastSeen: timestamp(this.clock) });
   }
 
   seen(agentId: string): void {
     const last = this.lastSeenWritten.get(agentId) ?? 0;
-    if (Date.now() - last >= LAST_SEEN_EVERY_MS) this.update(agentId, { lastSeen: now() });
+    if (this.clock.now().getTime() - last >= LAST_SEEN_EVERY_MS) this.update(agentId, { lastSeen: timestamp(this.clock) });
   }
 
   disconnected(agentId: string): void {
-    this.update(agentId, { connected: false, lastSeen: now() });
+    this.update(agentId, { connected: false, lastSeen: timestamp(this.clock) });
   }
 
   /** Writes up to MAX_BATCH pending agents (all of them with `all`), and schedules the rest soon. */
@@ -78,16 +83,15 @@ export class Presence {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending.size === 0) return;
-    const batch: Array<[string, Partial<AgentStatus>]> = [];
+    const batch: Array<[string, PresencePatch]> = [];
     for (const entry of this.pending) {
       if (!all && batch.length >= MAX_BATCH) break;
       batch.push(entry);
       this.pending.delete(entry[0]);
     }
-    this.store.transaction(() => {
-      for (const [agentId, patch] of batch) this.write(agentId, patch);
-    });
+    const written = this.store.presence.write(batch);
     if (this.pending.size > 0) this.timer = setTimeout(() => this.flush(), 0);
+    this.publish(written);
   }
 
   /** Writes what is pending; later updates are dropped (the store is about to close). */
@@ -96,19 +100,24 @@ export class Presence {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.listeners.clear();
   }
 
-  private update(agentId: string, patch: Partial<AgentStatus>): void {
+  private update(agentId: string, patch: PresencePatch): void {
     if (this.stopped) return;
-    if (this.marking) this.touched.add(agentId);
     this.pending.set(agentId, { ...this.pending.get(agentId), ...patch });
-    if (patch.lastSeen) this.lastSeenWritten.set(agentId, Date.now());
+    if (patch.lastSeen) this.lastSeenWritten.set(agentId, this.clock.now().getTime());
     this.timer ??= setTimeout(() => this.flush(), this.flushEveryMs);
   }
 
-  private write(agentId: string, patch: Partial<AgentStatus>): void {
-    const current = this.store.get<Agent>('Agent', '', agentId);
-    if (!current) return; // deleted while connected
-    this.store.replaceStatus({ kind: 'Agent', namespace: '', name: agentId }, { ...current.status, ...patch }, { actor: `agent:${agentId}` });
+  /** The written Agents with their presence, read once per batch and only when someone watches. */
+  private publish(written: ReadonlyMap<string, AgentPresence>): void {
+    if (this.listeners.size === 0 || written.size === 0) return;
+    const agents: Agent[] = [];
+    for (const [agentId, p] of written) {
+      const agent = this.store.get<Agent>('Agent', '', agentId);
+      if (agent) agents.push(withPresence(agent, p));
+    }
+    for (const l of this.listeners) l(agents);
   }
 }

@@ -50,4 +50,29 @@ export const MIGRATIONS: readonly string[] = [
   -- An agent's Seed or Site, so a join finds the agents it replaces without reading them all.
   CREATE INDEX objects_agent_target ON objects (json_extract(body, '$.spec.role'), coalesce(json_extract(body, '$.spec.site'), json_extract(body, '$.spec.seed'))) WHERE kind = 'Agent';
   `,
+  `
+  -- Presence: each agent's liveness, beside the revisioned objects. Written without a revision, a
+  -- change-log row or an audit row; the API merges it into Agent status on read (presence-table.ts).
+  CREATE TABLE presence (
+    agent TEXT PRIMARY KEY,
+    connected INTEGER NOT NULL DEFAULT 0,
+    connected_since TEXT,
+    last_seen TEXT,
+    acked_revision INTEGER NOT NULL DEFAULT 0,
+    address TEXT,
+    version TEXT
+  ) WITHOUT ROWID;
+  -- What Agents said about themselves until now moves here, and out of their objects.
+  INSERT INTO presence (agent, connected, connected_since, last_seen, acked_revision, address, version)
+    SELECT name, coalesce(json_extract(body, '$.status.connected'), 0), json_extract(body, '$.status.connectedSince'),
+      json_extract(body, '$.status.lastSeen'), coalesce(json_extract(body, '$.status.ackedRevision'), 0),
+      json_extract(body, '$.status.address'), json_extract(body, '$.status.version')
+    FROM objects WHERE kind = 'Agent';
+  UPDATE objects SET body = json_remove(body, '$.status.connected', '$.status.connectedSince', '$.status.lastSeen',
+      '$.status.ackedRevision', '$.status.address', '$.status.version')
+    WHERE kind = 'Agent';
+
+  -- Audit retention deletes by age.
+  CREATE INDEX audit_time ON audit (time);
+  `,
 ];

@@ -5,7 +5,9 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Agent, Cluster, Datacenter, ResourceObject } from '@outpost/proto';
 import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } from '../errors.js';
 import type { Transaction } from 'better-sqlite3';
+import { rfc3339, systemClock, timestamp, type Clock } from '../clock.js';
 import { openDb, type Db } from './db.js';
+import { PresenceTable, withoutPresence } from './presence-table.js';
 import { ALL_AGENTS_VIEW, dependentsOf, viewsOf, type ObjectKey, type ViewLookup } from './views.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -45,10 +47,6 @@ interface Row {
   body: string;
 }
 
-function now(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 function keyOf(obj: ResourceObject): ObjectKey {
   return { kind: obj.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '' };
 }
@@ -69,9 +67,14 @@ export class Store {
   /** syncView's reads as one transaction, made once: syncView runs for every agent's every pull. */
   private readonly readViewTx: Transaction<(view: string, since: number) => ViewSync>;
 
-  /** `readonly`: a gateway process's reader; writes throw. */
-  constructor(path: string, opts: { readonly?: boolean } = {}) {
+  /** Agents' presence, beside the objects: no revision, change-log or audit row (presence-table.ts). */
+  readonly presence: PresenceTable;
+  private readonly clock: Clock;
+
+  /** `readonly`: a gateway process's reader; writes throw. `clock`: the time of timestamps and audit rows. */
+  constructor(path: string, opts: { readonly?: boolean; clock?: Clock } = {}) {
     this.db = openDb(path, opts);
+    this.clock = opts.clock ?? systemClock;
     const db = this.db;
     this.stmts = {
       revision: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'revision'`),
@@ -123,7 +126,14 @@ export class Store {
       ),
       compactChanges: db.prepare<[number]>(`DELETE FROM changes WHERE revision <= ?`),
       compactViewChanges: db.prepare<[number]>(`DELETE FROM view_changes WHERE revision <= ?`),
+      auditCount: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM audit`),
+      // The id of the newest row beyond the newest `keep` (ids only grow): it and all below it go.
+      auditBeyond: db.prepare<[number], { id: number }>(`SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET ?`),
+      pruneAudit: db.prepare<{ before: string; upToId: number; limit: number }>(
+        `DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE time < @before OR id <= @upToId ORDER BY id LIMIT @limit)`,
+      ),
     };
+    this.presence = new PresenceTable(db);
     this.lookup = {
       datacenter: (name) => this.get<Datacenter>('Datacenter', '', name),
       clustersUsingKey: (ns, key) => this.stmts.clustersUsingKey.all(ns, key).map((r) => JSON.parse(r.body) as Cluster),
@@ -222,7 +232,7 @@ export class Store {
           uid: randomUUID(),
           resourceVersion: String(revision),
           generation: 1,
-          creationTimestamp: now(),
+          creationTimestamp: timestamp(this.clock),
           deletionTimestamp: undefined,
         },
       };
@@ -262,15 +272,18 @@ export class Store {
     });
   }
 
-  /** Writes only the status. Agents do not see it (views carry desired state), watches do. */
+  /**
+   * Writes only the status. Agents do not see it (views carry desired state), watches do. An Agent's
+   * presence fields are dropped: they live in the presence table, not in the object.
+   */
   replaceStatus<T extends ResourceObject>(k: ObjectKey, status: T['status'], ctx: WriteContext, opts: WriteOptions = {}): T {
     return this.transaction(() => {
       const current = this.mustGetForWrite<T>(k, opts);
       const revision = this.nextRevision();
-      const stored: T = { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) }, status };
+      const stored: T = { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) }, status: k.kind === 'Agent' ? withoutPresence(status as Agent['status']) : status };
       this.stmts.put.run(k.kind, k.namespace, k.name, revision, JSON.stringify(stored));
       this.stmts.logChange.run(revision, 'MODIFIED', k.kind, k.namespace, k.name, JSON.stringify(stored));
-      this.stmts.audit.run(now(), ctx.actor, 'update-status', k.kind, k.namespace, k.name, revision);
+      this.stmts.audit.run(timestamp(this.clock), ctx.actor, 'update-status', k.kind, k.namespace, k.name, revision);
       this.pending.push({ revision, type: 'MODIFIED', object: stored });
       return stored;
     });
@@ -286,7 +299,7 @@ export class Store {
       if (current.metadata.finalizers?.length && current.metadata.deletionTimestamp) return current;
       const revision = this.nextRevision();
       if (current.metadata.finalizers?.length) {
-        const marked = { ...current, metadata: { ...current.metadata, deletionTimestamp: now(), resourceVersion: String(revision) } };
+        const marked = { ...current, metadata: { ...current.metadata, deletionTimestamp: timestamp(this.clock), resourceVersion: String(revision) } };
         this.commitWrite(revision, 'MODIFIED', current, marked, ctx, 'delete');
         return marked;
       }
@@ -343,6 +356,21 @@ export class Store {
     });
   }
 
+  /** Rows in the audit log. */
+  auditCount(): number {
+    return this.stmts.auditCount.get()!.n;
+  }
+
+  /**
+   * Deletes up to `limit` of the oldest audit rows that are older than `before` or beyond the newest
+   * `maxRows`. Returns how many went; the caller repeats while that is `limit`, yielding in between, so
+   * pruning a large backlog never holds the event loop for long.
+   */
+  pruneAudit(before: Date, maxRows: number, limit: number): number {
+    const upToId = this.stmts.auditBeyond.get(maxRows)?.id ?? 0;
+    return this.stmts.pruneAudit.run({ before: rfc3339(before), upToId, limit }).changes;
+  }
+
   /** The credential store: hashes of token secrets and agent credentials, by id. */
   putCredential(id: string, type: string, hash: string): void {
     this.stmts.putCredential.run(id, type, hash);
@@ -377,9 +405,10 @@ export class Store {
     const k = keyOf(obj);
     if (after) this.stmts.put.run(k.kind, k.namespace, k.name, revision, JSON.stringify(after));
     else this.stmts.del.run(k.kind, k.namespace, k.name);
+    if (!after && k.kind === 'Agent') this.presence.remove(k.name);
     const logged = after ?? { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
     this.stmts.logChange.run(revision, type, k.kind, k.namespace, k.name, JSON.stringify(logged));
-    this.stmts.audit.run(now(), ctx.actor, verb, k.kind, k.namespace, k.name, revision);
+    this.stmts.audit.run(timestamp(this.clock), ctx.actor, verb, k.kind, k.namespace, k.name, revision);
     this.pending.push({ revision, type, object: logged });
 
     this.updateMembership(k, after, revision, true);
