@@ -75,6 +75,9 @@ try {
     // Where the reconnect's time goes on this machine, where hub and simulated fleet share two cores.
     reconnectHubCpuSeconds: round(reconnect.hubCpuSeconds, 1),
     reconnectFleetCpuSeconds: round(reconnect.fleetCpuSeconds, 1),
+    // Presence takes no global revision: a reconnect of the whole fleet must leave it where it was.
+    revisionBeforeReconnect: reconnect.revisionBeforeReconnect,
+    revisionAfterReconnect: reconnect.revisionAfterReconnect,
     baselineWsRttP50Ms: round(percentile(echo, 50), 3),
     baselineWsRttP99Ms: round(percentile(echo, 99), 3),
     changeP99Ratio: round(percentile(changes, 99) / percentile(echo, 99)),
@@ -86,6 +89,9 @@ try {
   writeFileSync(`${dir}scale-${agents}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const width = Math.max(...Object.keys(result).map((k) => k.length));
   process.stdout.write(`${Object.entries(result).map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`);
+  if (result.revisionAfterReconnect !== result.revisionBeforeReconnect) {
+    throw new Error(`the reconnect moved the hub's revision from ${result.revisionBeforeReconnect} to ${result.revisionAfterReconnect}: presence (or something the reconnect caused) consumed revisions`);
+  }
 } finally {
   await run.stop();
 }

@@ -53,6 +53,12 @@ describe('outpost CLI quickstart', () => {
     expect(cluster).toBeTruthy();
     const agents = JSON.parse((await outpost('get', 'agents', '-o', 'json')).stdout) as { items: Array<{ status: { connected: boolean } }> };
     await waitFor('connected in outpost get', async () => (JSON.parse((await outpost('get', 'agents', '-o', 'json')).stdout) as typeof agents).items[0]?.status.connected === true);
+    // Presence comes from the presence table, merged on read: the table still shows it.
+    const agentTable = await waitFor('connected, acked and seen in outpost get agents', async () => {
+      const t = (await outpost('get', 'agents')).stdout;
+      return /\strue\s+[1-9]\d*\s+\S+\s+\d+s\s+false\s/.test(t) && t;
+    });
+    expect(agentTable).toMatch(/^NAME\s+ROLE\s+SERVES\s+CONNECTED\s+ACKED\s+VERSION\s+LAST-SEEN\s+REVOKED\s+AGE\n/);
     const table = await outpost('get', 'clusters');
     expect(table.stdout).toMatch(/^PROJECT\s+NAME\s+VERSION\s+DATACENTER\s+MODE\s+PHASE\s+CONDITIONS\s+AGE\n/);
     expect(table.stdout).toMatch(/Received=True/);

@@ -1,5 +1,7 @@
 // Scale smoke: 2,000 simulated agents on a real hub. Correctness only (timings are the bench's job):
-// every agent connects, every agent acks a fleet-wide change, every agent comes back after kill -9.
+// every agent connects, every agent acks a fleet-wide change, every agent comes back after kill -9, and
+// that reconnect takes no global revision (presence lives beside the revisioned objects).
+import { findKind, type Agent } from '@outpost/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScaleRun } from '../bench/scale/scale-run.js';
 
@@ -33,5 +35,12 @@ describe(`scale smoke: ${AGENTS} agents`, () => {
     expect(r.maxAgentReconnectSeconds).toBeGreaterThan(0);
     // The hub kept its ticket keys over the restart: agents resumed their TLS sessions.
     expect(r.resumedShare).toBeGreaterThan(0.5);
+    // 2,000 connects and acks (presence written by the primary from both gateway processes' events)
+    // and not one revision, change-log row or audit row for them.
+    expect(r.revisionBeforeReconnect).toBeGreaterThan(0);
+    expect(r.revisionAfterReconnect).toBe(r.revisionBeforeReconnect);
+    // ... yet the admin API shows every agent connected and acked at that revision.
+    const agents = await run.hub.api().list<Agent>(findKind('agents')!);
+    expect(agents.items.filter((a) => a.status?.connected && a.status.ackedRevision === r.revisionAfterReconnect)).toHaveLength(AGENTS);
   }, 200_000);
 });

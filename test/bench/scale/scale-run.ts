@@ -190,9 +190,13 @@ export class ScaleRun {
     return { seconds: (last - started) / 1000, hubCpuSeconds: lap.hub, fleetCpuSeconds: lap.fleet };
   }
 
-  /** kill -9 the hub, start it again, until every agent is back and resynced. */
-  async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number; hubCpuSeconds: number; fleetCpuSeconds: number }> {
+  /**
+   * kill -9 the hub, start it again, until every agent is back and resynced. Also the hub's global
+   * revision before the kill and once all are back: presence takes no revision, so they must be equal.
+   */
+  async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number; hubCpuSeconds: number; fleetCpuSeconds: number; revisionBeforeReconnect: number; revisionAfterReconnect: number }> {
     const before = await this.fleet.stats();
+    const revisionBeforeReconnect = await this.revision();
     const cpu = this.cpuMeter();
     if (this.opts.fleetProfileDir) await this.fleet.profile(true);
     const wal = join(this.hub.dataDir, 'hub.db-wal');
@@ -205,7 +209,7 @@ export class ScaleRun {
     await this.hub.serve();
     this.log(`  hub listening again (${((Date.now() - killedAt) / 1000).toFixed(1)} s)`);
     const stopMonitor = this.monitor(killedAt);
-    const version = (await this.api.call<{ revision: number }>('GET', '/version')).revision;
+    const version = await this.revision();
     const done = await Promise.race([
       this.fleet.allReconnected(version, before.minConnects + 1),
       sleep(timeoutMs).then(() => Promise.reject(new Error(`agents not all back within ${timeoutMs} ms`))),
@@ -216,7 +220,16 @@ export class ScaleRun {
     const times = (await this.fleet.syncedTimes()).map((t) => (t - killedAt) / 1000).sort((a, b) => a - b);
     const after = await this.fleet.stats();
     const resumedShare = (after.resumed - before.resumed) / Math.max(1, after.connects - before.connects);
-    return { reconnectSeconds: (done.at - killedAt) / 1000, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN, resumedShare, hubCpuSeconds, fleetCpuSeconds };
+    // Past the presence flush (250 ms) and the agents' last acks: a write they caused would show here.
+    await sleep(2000);
+    const revisionAfterReconnect = await this.revision();
+    this.log(`  revision before the kill ${revisionBeforeReconnect}, after the reconnect ${revisionAfterReconnect}`);
+    return { reconnectSeconds: (done.at - killedAt) / 1000, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN, resumedShare, hubCpuSeconds, fleetCpuSeconds, revisionBeforeReconnect, revisionAfterReconnect };
+  }
+
+  /** The hub's global revision. */
+  private async revision(): Promise<number> {
+    return (await this.api.call<{ revision: number }>('GET', '/version')).revision;
   }
 
   /**
