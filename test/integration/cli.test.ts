@@ -66,6 +66,16 @@ describe('outpost CLI quickstart', () => {
     expect(yaml.stdout).toMatch(/^apiVersion: outpost.dev\/v1alpha1\nkind: Cluster\n/);
   });
 
+  it('refuses an audit retention it cannot use, naming the flag', async () => {
+    const age = await run(OUTPOST, ['hub', 'serve', '--data', hub.dataDir, '--listen', '127.0.0.1:0', '--audit-max-age', '30 days']);
+    expect({ code: age.code, stderr: age.stderr }).toEqual({ code: 1, stderr: 'error: audit max age "30 days" is not a duration: write a whole number and s, m, h or d, such as --audit-max-age 30d\n' });
+    const rows = await run(OUTPOST, ['hub', 'serve', '--data', hub.dataDir, '--listen', '127.0.0.1:0', '--audit-max-rows', 'many']);
+    expect(rows.code).toBe(2);
+    expect(rows.stderr).toMatch(/^error: option '--audit-max-rows <n>' argument 'many' is invalid\. write a whole number, such as 1000000\.\n/);
+    const none = await run(OUTPOST, ['hub', 'serve', '--data', hub.dataDir, '--listen', '127.0.0.1:0', '--audit-max-rows', '0']);
+    expect({ code: none.code, stderr: none.stderr }).toEqual({ code: 1, stderr: 'error: audit max rows 0 is not a whole number of at least 1 (--audit-max-rows N)\n' });
+  });
+
   it('says clearly what is wrong with bad input, and writes nothing', async () => {
     const before = JSON.parse((await outpost('get', 'clusters', '-o', 'json')).stdout) as { items: unknown[] };
     const badYaml = await outpostIn('kind: Cluster\nmetadata: {name: x\n', 'apply', '-f', '-');

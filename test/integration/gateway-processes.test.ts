@@ -2,6 +2,7 @@
 // API pass through a gateway to the primary; pulls, acks, statuses, pokes, revocation and kill -9 work
 // as they do in one process.
 import { findKind, type Agent, type Cluster } from '@outpost/proto';
+import { request } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentObjects, names } from '../lib/agent-state.js';
@@ -48,6 +49,38 @@ describe('hub with two gateway processes', () => {
     await received('c-g2', 2);
     await hub.api().create(release('1.33.1') as never);
     for (const a of agents) await waitFor('release at the agent', () => names(agentObjects(a.dataDir)).includes('Release/1.33.1'));
+  });
+
+  it('streams presence to a watch of agents, from events the gateway processes report, without a revision', async () => {
+    const agent = agents[1]!;
+    const before = (await hub.api().call<{ revision: number }>('GET', '/version')).revision;
+    // Through a gateway process's proxy to the primary, which writes presence and serves the watch.
+    const events: Array<{ type: string; object: Agent }> = [];
+    const req = request(new URL(`/apis/outpost.dev/v1alpha1/agents?watch=true&resourceVersion=${before}`, hub.url), { ca: hub.caCertPem, headers: { authorization: `Bearer ${hub.adminToken}` } }, (res) => {
+      let buffered = '';
+      res.on('data', (c: Buffer) => {
+        buffered += c.toString('utf8');
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+          events.push(JSON.parse(buffered.slice(0, nl)) as { type: string; object: Agent });
+          buffered = buffered.slice(nl + 1);
+        }
+      });
+    });
+    req.end();
+    try {
+      const rv = (await hub.api().get<Agent>(K('agents'), agent.agentId)).metadata.resourceVersion;
+      const of = (connected: boolean) => events.find((e) => e.object.metadata.name === agent.agentId && e.object.status?.connected === connected);
+      await new Promise((r) => setTimeout(r, 300)); // the watch is in place before the agent goes
+      await agent.stop();
+      const gone = await waitFor('a MODIFIED event: disconnected', () => of(false));
+      agent.start();
+      const back = await waitFor('a MODIFIED event: connected again', () => of(true));
+      for (const e of [gone, back]) expect({ type: e.type, rv: e.object.metadata.resourceVersion }).toEqual({ type: 'MODIFIED', rv });
+      expect(events.every((e) => e.type === 'MODIFIED' && e.object.kind === 'Agent')).toBe(true);
+      expect((await hub.api().call<{ revision: number }>('GET', '/version')).revision).toBe(before);
+    } finally {
+      req.destroy();
+    }
   });
 
   it('closes a revoked agent in whichever process holds it', async () => {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { findKind, KINDS, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import YAML from 'yaml';
 import { ApiClient, ApiError } from '../client/api-client.js';
 import { initDataDir } from '../data-dir.js';
@@ -12,6 +12,13 @@ import { HUB_VERSION } from '../version.js';
 import { readConfig, writeConfig } from './config.js';
 import { parseManifests, readManifestSource } from './manifests.js';
 import { renderTable } from './table.js';
+
+/** An option's argument as a whole number, or commander's error naming the option and the argument. */
+function wholeNumber(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('write a whole number, such as 1000000.');
+  return n;
+}
 
 class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -110,7 +117,7 @@ export function buildProgram(): Command {
     .option('--gateway-processes <n>', 'serve agents from N processes sharing the port (0: in this process)', (v) => Number(v))
     .option('--connections-per-gateway-process <n>', 'a gateway process stops accepting at N connections, leaving new ones to the others (default 18000; keep below `ulimit -n` - 1000)', (v) => Number(v))
     .option('--audit-max-age <duration>', 'prune audit rows older than this, such as 30d or 12h (default 90d)')
-    .option('--audit-max-rows <n>', 'keep at most N audit rows, the newest (default 1000000)', (v) => Number(v))
+    .option('--audit-max-rows <n>', 'keep at most N audit rows, the newest (default 1000000)', wholeNumber)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; auditMaxAge?: string; auditMaxRows?: number; logLevel: string }) => {
       const { host, port } = parseListen(o.listen);

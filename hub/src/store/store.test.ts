@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResourceObject } from '@outpost/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.js';
 import { ConflictError, AlreadyExistsError } from '../errors.js';
 import { Store } from './store.js';
 
@@ -129,5 +130,22 @@ describe('Store', () => {
     store.create(obj('Site', 's1', {}), ctx);
     store.create(obj('Site', 's2', {}), ctx);
     expect(seen).toEqual([1, 2, 3, 4]);
+  });
+
+  it('stamps creation, deletion and audit times from its clock', () => {
+    const clock = new ManualClock('2026-05-01T10:00:00.750Z');
+    const timed = new Store(join(dir, 'timed.db'), { clock });
+    try {
+      const a = timed.create<ResourceObject>({ ...obj('Site', 's1', {}), metadata: { name: 's1', finalizers: ['f'] } }, ctx);
+      expect(a.metadata.creationTimestamp).toBe('2026-05-01T10:00:00Z');
+      clock.advance(90_000);
+      expect(timed.delete({ kind: 'Site', namespace: '', name: 's1' }, ctx).metadata.deletionTimestamp).toBe('2026-05-01T10:01:30Z');
+      expect(timed.auditCount()).toBe(2);
+      // Rows stamped before 10:00:30 go: the create's (10:00:00), not the delete's (10:01:30).
+      expect(timed.pruneAudit(new Date('2026-05-01T10:00:30Z'), 100, 100)).toBe(1);
+      expect(timed.auditCount()).toBe(1);
+    } finally {
+      timed.close();
+    }
   });
 });
