@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff } from './backoff.js';
+import { Backoff, backoffDelay, backoffLimits } from './backoff.js';
+import { InvalidOptionsError } from './errors.js';
 
 describe('Backoff', () => {
   it('grows exponentially up to the cap, with full jitter', () => {
@@ -14,7 +15,23 @@ describe('Backoff', () => {
     b.next();
     b.reset();
     expect(b.next()).toBe(50);
-    expect(() => new Backoff({ baseMs: 0 })).toThrow();
-    expect(() => new Backoff({ baseMs: 100, capMs: 10 })).toThrow();
+    expect(() => new Backoff({ baseMs: 0 })).toThrow(InvalidOptionsError);
+    expect(() => new Backoff({ baseMs: 100, capMs: 10 })).toThrow('backoff: needs 0 < baseMs (100) <= capMs (10), both finite');
+  });
+});
+
+describe('backoffDelay', () => {
+  const limits = backoffLimits({ baseMs: 1000, capMs: 60_000 });
+  it('is a pure function of the attempt, the limits and the random draw', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map((n) => backoffDelay(n, limits, () => 0.5))).toEqual([500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]);
+  });
+  it('stays at the cap for a key that fails forever, and treats a negative attempt as the first', () => {
+    expect(backoffDelay(10_000, limits, () => 0.5)).toBe(30_000);
+    expect(backoffDelay(-3, limits, () => 0.5)).toBe(500);
+  });
+  it('fills defaults and names where bad limits came from', () => {
+    expect(backoffLimits()).toEqual({ baseMs: 500, capMs: 30_000 });
+    expect(() => backoffLimits({ baseMs: Number.NaN }, 'flow step "x" retry')).toThrow(/^flow step "x" retry: needs/);
+    expect(() => backoffLimits({ baseMs: 1, capMs: Number.POSITIVE_INFINITY })).toThrow(InvalidOptionsError);
   });
 });
