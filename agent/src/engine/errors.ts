@@ -73,3 +73,15 @@ export class ComponentManagerStateError extends EngineError {
     super(`cannot ${action}: the component manager is ${state}; ${hint}`);
   }
 }
+
+/** Why the work queue aborted a run; it is the run's `signal.reason`. */
+export type CancelReason = 'changed' | 'cancelled' | 'stopped';
+
+/** The reason a work queue run's AbortSignal carries, so a handler can log why it was cut short. */
+export class WorkCancelledError extends EngineError {
+  override readonly name = 'WorkCancelledError';
+  constructor(readonly key: string, readonly reason: CancelReason) {
+    const why = { changed: 'the object changed; it runs again with the new version', cancelled: 'the object was deleted or its work cancelled', stopped: 'the work queue is stopping' }[reason];
+    super(`work on "${key}" was cancelled: ${why}`);
+  }
+}
