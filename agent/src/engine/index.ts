@@ -1,10 +1,8 @@
-// The agent's reconcile engine: components with one lifecycle, a keyed work queue, flows of idempotent
+// The agent's reconcile engine (its components' lifecycle is @outpost/proto's): a keyed work queue, flows of idempotent
 // steps and their journal. It knows no resource kind; seed/ and site/ build on it. Re-exports only.
 export { Backoff, backoffDelay, backoffLimits, type BackoffLimits, type BackoffOptions } from './backoff.js';
 export { sleep, systemClock, type Clock, type TimerHandle } from './clock.js';
 export { ManualClock } from './manual-clock.js';
-export type { Component, ComponentHealth } from './component.js';
-export { ComponentManager, type ComponentManagerState, type NamedHealth } from './component-manager.js';
 export { WorkQueue, type AddOptions, type KeyStatus, type WorkQueueStats } from './work-queue.js';
 export type { ReconcileResult, WorkHandler, WorkQueueOptions } from './work-queue-options.js';
 export { Flow } from './flow.js';
@@ -15,7 +13,6 @@ export { lastErrors, lastOperation, type LastError, type LastOperation } from '.
 export type { FlowJournal, FlowJournalRecord } from './flow-journal.js';
 export { MemoryFlowJournal } from './memory-flow-journal.js';
 export {
-  ComponentManagerStateError, ComponentStartError, ComponentStartInterruptedError, ComponentStopError, EngineError, FlowAbortedError, FlowDefinitionError,
-  FlowFailedError, FlowJournalError, InvalidOptionsError, StepTimeoutError, WorkCancelledError, type CancelReason, type ComponentFailure,
-  type FlowDefinitionProblem,
+  EngineError, FlowAbortedError, FlowDefinitionError,
+  FlowFailedError, FlowJournalError, InvalidOptionsError, StepTimeoutError, WorkCancelledError, type CancelReason, type FlowDefinitionProblem,
 } from './errors.js';

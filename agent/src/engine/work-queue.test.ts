@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ComponentManager } from './component-manager.js';
-import { deferred, type Deferred } from './deferred.js';
+import { ComponentManager } from '@outpost/proto';
 import { InvalidOptionsError, WorkCancelledError } from './errors.js';
 import { ManualClock } from './manual-clock.js';
 import type { ReconcileResult, WorkHandler, WorkQueueOptions } from './work-queue-options.js';
@@ -10,7 +9,7 @@ interface Call {
   key: string;
   at: number;
   signal: AbortSignal;
-  finish: Deferred<ReconcileResult | void>;
+  finish: PromiseWithResolvers<ReconcileResult | void>;
 }
 
 /**
@@ -20,7 +19,7 @@ interface Call {
 function gated(clock: ManualClock, honourAbort = true): { calls: Call[]; handler: WorkHandler; keys(): string[] } {
   const calls: Call[] = [];
   const handler: WorkHandler = (key, signal) => {
-    const finish = deferred<ReconcileResult | void>();
+    const finish = Promise.withResolvers<ReconcileResult | void>();
     if (honourAbort) signal.addEventListener('abort', () => finish.reject(signal.reason), { once: true });
     calls.push({ key, at: clock.now(), signal, finish });
     return finish.promise;

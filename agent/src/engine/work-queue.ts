@@ -3,7 +3,7 @@
 // exponential backoff, resynced periodically, and cancelled when their object changes or goes away.
 import { backoffDelay } from './backoff.js';
 import type { TimerHandle } from './clock.js';
-import type { Component, ComponentHealth } from './component.js';
+import type { Component, ComponentHealth } from '@outpost/proto';
 import { WorkCancelledError, type CancelReason } from './errors.js';
 import { resolveWorkQueueOptions, type ReconcileResult, type ResolvedWorkQueueOptions, type WorkQueueOptions } from './work-queue-options.js';
 

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Component, ComponentHealth } from './component.js';
 import { ComponentManager } from './component-manager.js';
-import { deferred, type Deferred } from './deferred.js';
-import { ComponentManagerStateError, ComponentStartError, ComponentStartInterruptedError, ComponentStopError, InvalidOptionsError } from './errors.js';
+import { ComponentManagerStateError, ComponentStartError, ComponentStartInterruptedError, ComponentStopError, DuplicateComponentError } from './errors.js';
 
 /** A component that writes what happens to it into `log`, and fails or waits where told. */
 class FakeComponent implements Component {
   signal: AbortSignal | undefined;
-  startGate: Deferred<void> | undefined;
+  startGate: PromiseWithResolvers<void> | undefined;
   startError: Error | undefined;
   stopError: Error | undefined;
   healthValue: ComponentHealth | (() => ComponentHealth) = { ok: true };
@@ -116,7 +115,7 @@ describe('ComponentManager', () => {
 
   it('stop during start aborts the shared signal, lets the running start finish, and stops what started', async () => {
     const { manager, log, c } = setup('a', 'b', 'c');
-    c[1]!.startGate = deferred();
+    c[1]!.startGate = Promise.withResolvers<void>();
     const started = manager.start().catch((e: unknown) => e);
     await Promise.resolve();
     expect(log).toEqual(['start a', 'start b']);
@@ -134,7 +133,7 @@ describe('ComponentManager', () => {
 
   it('a start that fails because stop aborted it is an interruption, not a start failure', async () => {
     const { manager, log, c } = setup('a', 'b');
-    c[1]!.startGate = deferred();
+    c[1]!.startGate = Promise.withResolvers<void>();
     c[1]!.startError = new Error('aborted');
     const started = manager.start().catch((e: unknown) => e);
     await Promise.resolve();
@@ -148,7 +147,7 @@ describe('ComponentManager', () => {
 
   it('a stop that comes as the last start finishes still fails start()', async () => {
     const { manager, log, c } = setup('a');
-    c[0]!.startGate = deferred();
+    c[0]!.startGate = Promise.withResolvers<void>();
     const started = manager.start().catch((e: unknown) => e);
     const stopped = manager.stop();
     c[0]!.startGate.resolve();
@@ -159,7 +158,7 @@ describe('ComponentManager', () => {
 
   it('refuses a second start, a late add and duplicate names', async () => {
     const { manager, log } = setup('a');
-    expect(() => manager.add(new FakeComponent('a', log))).toThrow(InvalidOptionsError);
+    expect(() => manager.add(new FakeComponent('a', log))).toThrow(DuplicateComponentError);
     await manager.start();
     await expect(manager.start()).rejects.toThrow('cannot start: the component manager is running');
     expect(() => manager.add(new FakeComponent('z', log))).toThrow(ComponentManagerStateError);

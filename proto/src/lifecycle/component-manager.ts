@@ -3,7 +3,7 @@
 // before start, during it, or twice.
 import type { Component, ComponentHealth } from './component.js';
 import {
-  ComponentManagerStateError, ComponentStartError, ComponentStartInterruptedError, ComponentStopError, InvalidOptionsError, messageOf,
+  ComponentManagerStateError, ComponentStartError, ComponentStartInterruptedError, ComponentStopError, DuplicateComponentError, messageOf,
   type ComponentFailure,
 } from './errors.js';
 
@@ -30,7 +30,7 @@ export class ComponentManager {
   add(component: Component): this {
     if (this.current !== 'new') throw new ComponentManagerStateError(`add component "${component.name}"`, this.current, 'add every component before start()');
     if (this.components.some((c) => c.name === component.name)) {
-      throw new InvalidOptionsError('ComponentManager.add', `a component named "${component.name}" is already added; names must be unique`);
+      throw new DuplicateComponentError(component.name);
     }
     this.components.push(component);
     return this;

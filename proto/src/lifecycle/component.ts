@@ -1,5 +1,5 @@
-// One lifecycle for every runtime part of the agent (hub link, work queues, appliers, executors), as k0s
-// builds its components: a manager starts them in order and stops them in reverse, gathering failures.
+// One lifecycle for every runtime part of hub and agent (store, API server, gateway, hub link, work queues,
+// appliers, executors), as k0s builds its components: a manager starts them in order and stops them in reverse, gathering failures.
 
 export interface ComponentHealth {
   ok: boolean;
