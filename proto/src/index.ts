@@ -5,3 +5,4 @@ export * from './resource-json.js';
 export { lookupType, root as schemaRoot } from './reflection.js';
 export * from './wire/protocol.js';
 export * from './wire/codec.js';
+export * from './common/index.js';

@@ -1,13 +1,12 @@
 // The `outpost` command line: run a hub, make tokens, and manage resources through the admin API.
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { findKind, KINDS, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
+import { caCertHash, findKind, KINDS, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
 import { Command, CommanderError, Option } from 'commander';
 import YAML from 'yaml';
 import { ApiClient, ApiError } from '../client/api-client.js';
 import { initDataDir } from '../data-dir.js';
 import { startHub } from '../hub.js';
-import { caCertHash } from '../pki/pki.js';
 import { HUB_VERSION } from '../version.js';
 import { readConfig, writeConfig } from './config.js';
 import { parseManifests, readManifestSource } from './manifests.js';
