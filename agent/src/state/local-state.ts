@@ -1,13 +1,9 @@
 // What an agent keeps: its view as last received, the revision it acked, which generations its
 // reconcilers have handled, and statuses not yet stored by the hub. The interface lets simulated agents
 // (scale tests) keep it in memory; real agents use SqliteLocalState.
-import type { ResourceObject, Status } from '@outpost/proto';
+import type { ObjectKey, ResourceObject, Status } from '@outpost/proto';
 
-export interface ObjectKey {
-  kind: string;
-  namespace: string;
-  name: string;
-}
+export { keyOf, keyString, type ObjectKey } from '@outpost/proto';
 
 export interface IncomingChange {
   key: ObjectKey;
@@ -44,12 +40,4 @@ export interface LocalState {
   /** The hub stored every status up to `seq`. */
   statusesStored(seq: number): void;
   close(): void;
-}
-
-export function keyOf(o: ResourceObject): ObjectKey {
-  return { kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name ?? '' };
-}
-
-export function keyString(k: ObjectKey): string {
-  return `${k.kind}/${k.namespace}/${k.name}`;
 }

@@ -4,7 +4,7 @@ import { authorize, type Principal, type Verb } from '../auth/principal.js';
 import { hashSecret, randomToken } from '../auth/secrets.js';
 import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { admit, parseDuration } from './admission.js';
+import { admit, changedImmutableFields, parseDuration } from './admission.js';
 import { mergePatch } from './merge-patch.js';
 import type { ResourcePath } from './resource-path.js';
 
@@ -59,7 +59,7 @@ export class ResourceService {
     const obj = this.parse(path, body);
     if (obj.metadata.name !== path.name) throw new BadRequestError(`metadata.name "${obj.metadata.name}" does not match the name in the path "${path.name}"`);
     this.can(p, 'update', path);
-    this.admit(obj, path);
+    this.admit(obj, path, this.store.get(obj.kind, obj.metadata.namespace ?? '', obj.metadata.name ?? ''));
     return this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined });
   }
 
@@ -69,7 +69,7 @@ export class ResourceService {
     const { status: _ignored, ...patchable } = current;
     const merged = mergePatch(patchable, patch);
     const obj = this.parse(path, merged);
-    this.admit(obj, path);
+    this.admit(obj, path, current);
     const expect = obj.metadata.resourceVersion ?? current.metadata.resourceVersion ?? undefined;
     return this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: expect });
   }
@@ -121,7 +121,8 @@ export class ResourceService {
     return obj;
   }
 
-  private admit(obj: ResourceObject, path: ResourcePath): void {
+  /** Admission problems of `obj`, with the immutable fields it changes from `current` (replace, patch), in one answer. */
+  private admit(obj: ResourceObject, path: ResourcePath, current?: ResourceObject): void {
     if (path.kind.namespaced && !this.store.get('Project', '', path.namespace ?? '')) {
       throw new NotFoundError({ kind: 'Project', name: path.namespace ?? '' });
     }
@@ -129,6 +130,7 @@ export class ResourceService {
       exists: (kind, ns, name) => this.store.get(kind, ns, name) !== undefined,
       get: (kind, ns, name) => this.store.get(kind, ns, name),
     });
+    if (current) problems.push(...changedImmutableFields(current, obj));
     if (problems.length) throw new InvalidError({ kind: obj.kind, namespace: obj.metadata.namespace ?? undefined, name: obj.metadata.name ?? '' }, problems);
   }
 

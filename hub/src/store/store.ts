@@ -2,11 +2,11 @@
 // per-view change logs agents pull from. Everything a write touches happens in one SQLite transaction.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Agent, Cluster, Datacenter, ResourceObject } from '@outpost/proto';
+import { keyOf, type Agent, type Cluster, type Datacenter, type ObjectKey, type ResourceObject } from '@outpost/proto';
 import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } from '../errors.js';
 import type { Transaction } from 'better-sqlite3';
 import { openDb, type Db } from './db.js';
-import { ALL_AGENTS_VIEW, dependentsOf, viewsOf, type ObjectKey, type ViewLookup } from './views.js';
+import { ALL_AGENTS_VIEW, dependentsOf, viewsOf, type ViewLookup } from './views.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -47,10 +47,6 @@ interface Row {
 
 function now(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function keyOf(obj: ResourceObject): ObjectKey {
-  return { kind: obj.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '' };
 }
 
 function nameOf(k: ObjectKey): ObjectName {
