@@ -9,3 +9,4 @@ export * from './wire/reportable-kinds.js';
 export * from './wire/reported-status.js';
 export * from './common/conditions.js';
 export * from './common/timestamps.js';
+export * from './lifecycle/index.js';

@@ -9,7 +9,7 @@ import { connect as netConnect, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import WebSocket from 'ws';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from '../engine/backoff.js';
 import type { AppliedChange, IncomingChange, LocalState } from '../state/local-state.js';
 
 export interface HubLinkOptions {
