@@ -1,5 +1,5 @@
 // The admin API's verbs on resources, apart from HTTP: shape check, admission, authorization, store.
-import { checkResourceShape, GROUP_VERSION, SchemaError, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
+import { checkResourceShape, GROUP_VERSION, rfc3339, SchemaError, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
 import { authorize, type Principal, type Verb } from '../auth/principal.js';
 import { hashSecret, randomToken } from '../auth/secrets.js';
 import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
@@ -152,7 +152,7 @@ export class ResourceService {
     const token: Token = {
       ...requested,
       metadata: { ...requested.metadata, name: id },
-      spec: { ...spec, ttl, expires: ttlMs !== undefined ? new Date(Date.now() + ttlMs).toISOString().replace(/\.\d{3}Z$/, 'Z') : spec.expires },
+      spec: { ...spec, ttl, expires: ttlMs !== undefined ? rfc3339(new Date(Date.now() + ttlMs)) : spec.expires },
     };
     this.admit(token, { kind: { kind: 'Token' } as KindInfo, namespace: undefined, name: id, subresource: undefined });
     const created = this.store.transaction(() => {

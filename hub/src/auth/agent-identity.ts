@@ -1,6 +1,6 @@
 // Agents: a bootstrap token is swapped once for the agent's own credential; the credential then opens
 // the agent's WebSocket and shows it its view, and nothing else.
-import type { Agent, Token } from '@outpost/proto';
+import { rfc3339, type Agent, type Token } from '@outpost/proto';
 import { HubError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { seedView, siteView } from '../store/views.js';
@@ -65,7 +65,7 @@ export function redeemBootstrapToken(store: Store, tokenString: string, version:
     store.replaceStatus({ kind: 'Agent', namespace: '', name: agentId }, { connected: false, version, ackedRevision: 0 }, actor);
     const secret = newAgentSecret();
     store.putCredential(`agent/${agentId}`, 'agent', hashSecret(secret));
-    store.replaceStatus({ kind: 'Token', namespace: '', name: id }, { used: true, usedAt: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'), agent: agentId }, actor);
+    store.replaceStatus({ kind: 'Token', namespace: '', name: id }, { used: true, usedAt: rfc3339(new Date(now)), agent: agentId }, actor);
     const targetObj = store.mustGet(targetKind, '', target);
     store.replaceStatus({ kind: targetKind, namespace: '', name: target }, { ...(targetObj.status ?? {}), agent: agentId }, actor);
     return { agentId, credential: `${agentId}.${secret}`, view: viewOf(agent), role, target };

@@ -1,12 +1,12 @@
 // Records each Agent's connection state in its status. Writes are batched: a reconnect storm of many
 // agents becomes a few transactions, not one per agent, and a chatty agent cannot write on every frame.
-import type { Agent } from '@outpost/proto';
+import { rfc3339, type Agent } from '@outpost/proto';
 import type { Store } from '../store/store.js';
 
 type AgentStatus = NonNullable<Agent['status']>;
 
 function now(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return rfc3339();
 }
 
 /**

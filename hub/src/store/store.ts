@@ -2,7 +2,7 @@
 // per-view change logs agents pull from. Everything a write touches happens in one SQLite transaction.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { keyOf, type Agent, type Cluster, type Datacenter, type ObjectKey, type ResourceObject } from '@outpost/proto';
+import { keyOf, rfc3339, type Agent, type Cluster, type Datacenter, type ObjectKey, type ResourceObject } from '@outpost/proto';
 import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } from '../errors.js';
 import type { Transaction } from 'better-sqlite3';
 import { openDb, type Db } from './db.js';
@@ -46,7 +46,7 @@ interface Row {
 }
 
 function now(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return rfc3339();
 }
 
 function nameOf(k: ObjectKey): ObjectName {
