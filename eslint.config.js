@@ -27,6 +27,22 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@outpost/agent', message: 'the hub never imports the agent' }] }] },
   },
   {
+    // The CLI's client commands and the API client never load the server (DESIGN.md: "cli/ + client/
+    // never load the server"): `hub init` and `hub serve` import it dynamically, which this rule allows.
+    files: ['hub/src/cli/**/*.ts', 'hub/src/client/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: '@outpost/agent', message: 'the hub never imports the agent' }],
+        patterns: [{
+          group: ['../hub.js', '../data-dir.js', '../hub-options.js', '../store/*', '../gateway/*', '../controllers/*', '../pki/*', '../auth/*', '../api/*', '!../api/resource-path.js', 'better-sqlite3', 'ws', 'pino', 'hono', 'hono/*', '@hono/*', '@peculiar/*'],
+          message: 'the outpost client commands must not load the server; import it with await import() inside `hub init` / `hub serve`',
+          allowTypeImports: true,
+        }],
+      }],
+    },
+  },
+  {
     // Tests are leaves: nothing imports them, so a loose JSON type there leaks nowhere.
     files: ['**/*.test.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -1,10 +1,9 @@
 // Joining: fetch the hub's CA, check it against the pinned hash (as kubeadm's discovery does), swap the
 // bootstrap token for the agent's own credential, and keep both in DIR/identity.json.
-import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join as joinPath } from 'node:path';
-import { CA_PATH, JOIN_PATH } from '@outpost/proto';
+import { CA_CERT_HASH_RE, CA_PATH, caCertHash, JOIN_PATH, readStatus } from '@outpost/proto';
 
 export interface Identity {
   hub: string;
@@ -23,11 +22,6 @@ export class JoinFailed extends Error {
 
 export const identityPath = (dir: string): string => joinPath(dir, 'identity.json');
 export const statePath = (dir: string): string => joinPath(dir, 'state.db');
-
-export function caHashOf(pem: string): string {
-  const spki = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
-  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
-}
 
 function httpsCall(url: URL, opts: { method: string; ca?: string | undefined; body?: string; localAddress?: string | undefined }): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -55,7 +49,7 @@ function httpsCall(url: URL, opts: { method: string; ca?: string | undefined; bo
 
 /** Fetches the hub's CA and checks it against the pin; nothing is sent to an unverified hub. */
 export async function fetchVerifiedCa(hubUrl: string, caHash: string): Promise<{ hub: URL; caCertPem: string }> {
-  if (!/^sha256:[0-9a-f]{64}$/.test(caHash)) throw new JoinFailed('BAD_HASH', `--ca-hash ${caHash} is not sha256:<64 hex digits>; copy it from \`outpost token create\` or \`outpost hub init\``);
+  if (!CA_CERT_HASH_RE.test(caHash)) throw new JoinFailed('BAD_HASH', `--ca-hash ${caHash} is not sha256:<64 hex digits>; copy it from \`outpost token create\` or \`outpost hub init\``);
   let hub: URL;
   try {
     hub = new URL(hubUrl);
@@ -67,7 +61,7 @@ export async function fetchVerifiedCa(hubUrl: string, caHash: string): Promise<{
   if (ca.status !== 200) throw new JoinFailed('NO_CA', `the hub at ${hub.origin} did not serve its CA (HTTP ${ca.status}); is this an Outpost hub?`);
   let actual: string;
   try {
-    actual = caHashOf(ca.text);
+    actual = caCertHash(ca.text);
   } catch (cause) {
     throw new JoinFailed('NO_CA', `the hub at ${hub.origin} served something that is not a certificate`, { cause });
   }
@@ -80,15 +74,17 @@ export async function fetchVerifiedCa(hubUrl: string, caHash: string): Promise<{
 /** Swaps a bootstrap token for this agent's credential, over TLS that trusts only the verified CA. */
 export async function redeemToken(hub: URL, caCertPem: string, token: string, version: string, localAddress?: string): Promise<Identity> {
   const res = await httpsCall(new URL(JOIN_PATH, hub), { method: 'POST', ca: caCertPem, body: JSON.stringify({ token, version }), localAddress });
-  let body: { message?: string; reason?: string; details?: { code?: string }; agentId?: string; credential?: string; view?: string } = {};
+  if (res.status !== 200) {
+    const refusal = readStatus(res.text);
+    throw new JoinFailed(refusal?.details?.code ?? refusal?.reason ?? `HTTP_${res.status}`, refusal?.message ?? `join failed with HTTP ${res.status}`);
+  }
+  let body: { agentId?: string; credential?: string; view?: string } = {};
   try {
     body = JSON.parse(res.text) as typeof body;
   } catch {
-    // fall through with an empty body
+    // fall through with an empty body: refused below
   }
-  if (res.status !== 200 || !body.agentId || !body.credential) {
-    throw new JoinFailed(body.details?.code ?? body.reason ?? `HTTP_${res.status}`, body.message ?? `join failed with HTTP ${res.status}`);
-  }
+  if (!body.agentId || !body.credential) throw new JoinFailed(`HTTP_${res.status}`, `the hub answered the join without an agent credential: ${res.text.slice(0, 200)}`);
   return { hub: hub.origin, agentId: body.agentId, credential: body.credential, caCertPem, view: body.view ?? '' };
 }
 

@@ -1,5 +1,6 @@
 // Where the hub reads the time: the store's timestamps, audit times, token expiry, presence and audit
 // retention all ask a Clock, so tests move time forward instead of sleeping.
+import { rfc3339 } from '@outpost/proto';
 
 export interface Clock {
   now(): Date;
@@ -7,12 +8,7 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-/** RFC 3339 in whole seconds, as Kubernetes writes its timestamps (and as they sort as text). */
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** The clock's now, as rfc3339. */
+/** The clock's now in RFC 3339, whole seconds (as Kubernetes writes timestamps, and as they sort as text). */
 export function timestamp(clock: Clock): string {
   return rfc3339(clock.now());
 }

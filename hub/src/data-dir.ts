@@ -2,9 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Token } from '@outpost/proto';
+import { caCertHash, type Token } from '@outpost/proto';
 import { hashSecret, randomToken } from './auth/secrets.js';
-import { caCertHash, createCa, createServingCert } from './pki/pki.js';
+import { createCa, createServingCert } from './pki/pki.js';
 import { Store } from './store/store.js';
 
 export const dataPaths = (dir: string) => ({

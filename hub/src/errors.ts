@@ -1,8 +1,8 @@
 // Named errors of the hub. Each carries the HTTP status and Kubernetes `reason` the admin API answers
 // with, so one handler turns any of them into a Kubernetes Status response.
-import type { FieldProblem } from '@outpost/proto';
+import type { FieldProblem, StatusReason } from '@outpost/proto';
 
-export type Reason = 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'BadRequest' | 'Unauthorized' | 'Forbidden' | 'MethodNotAllowed' | 'Gone' | 'InternalError';
+export type Reason = StatusReason;
 
 export class HubError extends Error {
   override readonly name: string = 'HubError';

@@ -19,6 +19,7 @@ describe('envelope codec', () => {
       { sync: { since: 7 } },
       { changes: { revision: 9, snapshot: true, changes: [{ ref: { kind: 'Cluster', name: 'pos' }, object: resourceToWire(cluster) }] } },
       { ack: { revision: 9 } },
+      { status: { seq: 3, ref: { kind: 'Host', name: 'h1' }, host: { role: 'worker' } } },
       { error: { code: 'X', message: 'm', fatal: true } },
     ];
     for (const f of frames) {

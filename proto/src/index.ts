@@ -1,7 +1,13 @@
 export * from './schema.js';
 export * from './kinds.js';
 export * from './errors.js';
+export * from './common/index.js';
 export * from './resource-json.js';
 export { lookupType, root as schemaRoot } from './reflection.js';
 export * from './wire/protocol.js';
 export * from './wire/codec.js';
+export * from './wire/reportable-kinds.js';
+export * from './wire/reported-status.js';
+export * from './common/conditions.js';
+export * from './common/timestamps.js';
+export * from './lifecycle/index.js';

@@ -28,6 +28,9 @@ export type Release = ResourceObject<outpost.v1alpha1.ReleaseSpec.$Properties, o
 export type Agent = ResourceObject<outpost.v1alpha1.AgentSpec.$Properties, outpost.v1alpha1.AgentStatus.$Properties>;
 export type Token = ResourceObject<outpost.v1alpha1.TokenSpec.$Properties, outpost.v1alpha1.TokenStatus.$Properties>;
 
+export type ClusterStatus = outpost.v1alpha1.ClusterStatus.$Properties;
+export type HostStatus = outpost.v1alpha1.HostStatus.$Properties;
+
 export type Envelope = outpost.v1alpha1.Envelope.$Properties;
 export type Hello = outpost.v1alpha1.Hello.$Properties;
 export type Welcome = outpost.v1alpha1.Welcome.$Properties;
@@ -37,6 +40,8 @@ export type Changes = outpost.v1alpha1.Changes.$Properties;
 export type Ack = outpost.v1alpha1.Ack.$Properties;
 export type Poke = outpost.v1alpha1.Poke.$Properties;
 export type Status = outpost.v1alpha1.Status.$Properties;
+/** The fields of Status's `status` oneof: one per kind an agent reports (see wire/reportable-kinds.ts). */
+export type StatusField = NonNullable<outpost.v1alpha1.Status['status']>;
 export type Heartbeat = outpost.v1alpha1.Heartbeat.$Properties;
 export type WireError = outpost.v1alpha1.Error.$Properties;
 export type ResourceMessage = outpost.v1alpha1.Resource.$Properties;

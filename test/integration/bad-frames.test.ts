@@ -125,7 +125,7 @@ describe('malformed frames and refused connections', () => {
       const got: ReturnType<typeof decodeEnvelope>[] = [];
       ws.on('open', () => {
         ws.send(encodeEnvelope({ hello: { agentId, protocolMajor: 1, version: 'x' } }));
-        ws.send(encodeEnvelope({ status: { seq: 1, ref: { kind: 'Datacenter', name: 'dc1' }, phase: 'Running' } }));
+        ws.send(encodeEnvelope({ status: { seq: 1, ref: { kind: 'Datacenter', name: 'dc1' } } }));
       });
       ws.on('message', (d: Buffer) => {
         got.push(decodeEnvelope(d));

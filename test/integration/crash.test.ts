@@ -60,9 +60,13 @@ describe('crashes', () => {
     await writer;
     const before = acknowledged.length;
     // Statically stable: with the hub gone, every agent keeps running what it last received.
-    for (const a of agents.values()) {
+    for (const [s, a] of agents) {
       expect(a.proc?.alive).toBe(true);
-      expect(agentObjects(a.dataDir).length).toBeGreaterThan(0);
+      // Its Site and Datacenter, and only clusters of its own datacenter that the writer sent.
+      const held = names(agentObjects(a.dataDir));
+      expect(held.filter((n) => !n.startsWith('Cluster/'))).toEqual([`Datacenter/dc-${s}`, `Site/${s}`]);
+      const mine = new Set(Array.from({ length: before + 1 }, (_, i) => i).filter((i) => SITES[i % SITES.length] === s).map((i) => `Cluster/p/c-${i}`));
+      expect(held.filter((n) => n.startsWith('Cluster/') && !mine.has(n))).toEqual([]);
     }
     await new Promise((r) => setTimeout(r, 1500));
     for (const a of agents.values()) expect(a.proc?.alive).toBe(true);

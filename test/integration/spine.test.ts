@@ -1,7 +1,7 @@
 // The whole loop with real processes: a hub, agents that join, pull, persist, ack and report.
 import { findKind, type Agent, type Cluster } from '@outpost/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentObjects, names } from '../lib/agent-state.js';
+import { agentObjects, agentRevision, names } from '../lib/agent-state.js';
 import { cluster, datacenter, project, site } from '../lib/fixtures.js';
 import { OUTPOST_AGENT, run, TestAgent, TestHub, waitFor } from '../lib/processes.js';
 
@@ -14,7 +14,8 @@ describe('spine: join, pull, ack, status', () => {
   beforeAll(async () => {
     hub = await TestHub.start();
     await hub.apply(project('demo'), site('store-0412'), datacenter('hamburg-stores', { site: 'store-0412' }), cluster('pos', 'demo', 'hamburg-stores'));
-    agent = (await TestAgent.join(hub, { site: 'store-0412' }, 'a')).start();
+    // At warn, the agent's info lines ('agent started', 'connected to hub') must not appear.
+    agent = (await TestAgent.join(hub, { site: 'store-0412' }, 'a')).start(['--log-level', 'warn']);
   });
   afterAll(async () => {
     await agent?.stop();
@@ -35,20 +36,36 @@ describe('spine: join, pull, ack, status', () => {
     });
     expect(a?.status?.version).toBe('0.1.0');
     expect(a?.status?.lastSeen).toBeTruthy();
+    // One pull so far, and the hub records the very revision the agent persisted.
+    expect(a?.status?.ackedRevision).toBe(agentRevision(agent.dataDir));
     expect(names(agentObjects(agent.dataDir))).toEqual(['Cluster/demo/pos', 'Datacenter/hamburg-stores', 'Site/store-0412']);
+    const levels = (agent.proc?.stderr ?? '').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { level: number }).level);
+    expect(levels.filter((l) => l < 40)).toEqual([]);
   });
 
   it('follows a spec change: new generation pulled, observed and reported', async () => {
     const api = hub.api();
-    await api.patch(K('clusters'), 'pos', { spec: { version: '1.33.1' } }, 'demo');
+    const patched = await api.patch<Cluster>(K('clusters'), 'pos', { spec: { version: '1.33.1' } }, 'demo');
+    const changeRevision = Number(patched.metadata.resourceVersion);
     const c = await waitFor('observedGeneration 2', async () => {
       const got = await api.get<Cluster>(K('clusters'), 'pos', 'demo');
       return got.status?.observedGeneration === 2 && got;
     });
     expect(c.metadata.generation).toBe(2);
     expect(c.status?.conditions?.find((x) => x.type === 'Received')?.observedGeneration).toBe(2);
-    const revision = Number(c.metadata.resourceVersion);
-    await waitFor('ack of the change', async () => ((await api.get<Agent>(K('agents'), agent.agentId)).status?.ackedRevision ?? 0) >= revision - 1);
+    // The agent acks the hub's revision as of its Sync: the change's, or a later one when status writes
+    // (the ReleaseAvailable controller's, presence's) came first; they take revisions but touch no view,
+    // so they never poke the agent. The Cluster's own resourceVersion is that of the agent's Received
+    // report, made after the pull and never sent back down: always above the ack, by how much depends on
+    // which status writes raced it (hence the old `revision - 1`, which could wait for an ack that never
+    // came). So: wait for an ack that covers the change, then check it exactly.
+    const acked = await waitFor('ack of the change', async () => {
+      const r = (await api.get<Agent>(K('agents'), agent.agentId)).status?.ackedRevision ?? 0;
+      return r >= changeRevision && r;
+    });
+    expect(agentRevision(agent.dataDir)).toBe(acked);
+    expect(acked).toBeLessThan(Number(c.metadata.resourceVersion));
+    expect(agentObjects(agent.dataDir).find((o) => o.kind === 'Cluster')?.generation).toBe(2);
   });
 
   it('delivers a Release to every agent and flips ReleaseAvailable', async () => {

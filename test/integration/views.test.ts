@@ -1,4 +1,5 @@
 // View isolation: an agent holds its Seed's or Site's objects and every Release, never another's.
+import { ApiError } from '@outpost/hub';
 import { findKind } from '@outpost/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentObjects, names } from '../lib/agent-state.js';
@@ -36,17 +37,17 @@ describe('views', () => {
     for (const x of [a, b, s]) expect(agentObjects(x.dataDir).filter((o) => ['Project', 'Agent', 'Token'].includes(o.kind))).toEqual([]);
   });
 
-  it('moves a cluster and its SSH key from site a to site b as a deletion at a', async () => {
-    const api = hub.api();
-    await api.patch(K('clusters'), 'cl-a', { spec: { datacenter: 'dc-b' } }, 'p');
-    await waitFor('cluster and key left a', () => {
-      const got = names(agentObjects(a.dataDir));
-      return !got.includes('Cluster/p/cl-a') && !got.includes('SSHKey/p/key-a');
-    });
-    await waitFor('cluster and key reached b', () => {
-      const got = names(agentObjects(b.dataDir));
-      return got.includes('Cluster/p/cl-a') && got.includes('SSHKey/p/key-a');
-    });
+  it("refuses to move a cluster to another datacenter: a cluster's datacenter is immutable", async () => {
+    const err = await hub.api().patch(K('clusters'), 'cl-a', { spec: { datacenter: 'dc-b' } }, 'p').then(() => undefined, (e: unknown) => e as ApiError);
+    expect(err).toBeInstanceOf(ApiError);
+    expect({ status: err?.status, reason: err?.reason, causes: err?.causes }).toEqual({ status: 422, reason: 'Invalid', causes: [{ field: 'spec.datacenter', message: 'is immutable (was "dc-a"); create a new Cluster to move it', reason: 'FieldValueInvalid' }] });
+  });
+
+  it('moves a datacenter with its cluster and SSH key from site a to site b, as a deletion at a', async () => {
+    await hub.api().patch(K('datacenters'), 'dc-a', { spec: { site: 'b' } });
+    const moved = ['Cluster/p/cl-a', 'Datacenter/dc-a', 'SSHKey/p/key-a'];
+    await waitFor('datacenter, cluster and key left a', () => JSON.stringify(names(agentObjects(a.dataDir))) === JSON.stringify(['Host/host-a', 'Release/1.33.0', 'Site/a']));
+    await waitFor('and reached b', () => JSON.stringify(names(agentObjects(b.dataDir))) === JSON.stringify([...moved, ...expectedB].sort()));
   });
 
   it('moves a host between sites, and never shows b a host of a', async () => {

@@ -28,3 +28,14 @@ export function agentRevision(dataDir: string): number {
 }
 
 export const names = (objs: StoredObject[]): string[] => objs.map((o) => `${o.kind}/${o.namespace ? `${o.namespace}/` : ''}${o.name}`);
+
+/** The status an agent last queued for an object (its last_status row), as JSON. */
+export function agentLastStatus(dataDir: string, kind: string, namespace: string, name: string): unknown {
+  const db = new Database(join(dataDir, 'state.db'), { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare(`SELECT body FROM last_status WHERE kind = ? AND namespace = ? AND name = ?`).get(kind, namespace, name) as { body: string } | undefined;
+    return row ? JSON.parse(row.body) : undefined;
+  } finally {
+    db.close();
+  }
+}

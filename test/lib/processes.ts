@@ -168,8 +168,9 @@ export class TestAgent {
     return (JSON.parse(readFileSync(join(this.dataDir, 'identity.json'), 'utf8')) as { agentId: string }).agentId;
   }
 
-  start(): this {
-    this.proc = startProc(OUTPOST_AGENT, ['run', '--data', this.dataDir]);
+  /** `outpost-agent run`, with more flags (such as --log-level) when given. */
+  start(args: readonly string[] = []): this {
+    this.proc = startProc(OUTPOST_AGENT, ['run', '--data', this.dataDir, ...args]);
     return this;
   }
 

@@ -1,8 +1,12 @@
 // The `outpost-agent` command line: join a hub once, then run.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import pino from 'pino';
 import { startAgent } from '../agent.js';
 import { join, JoinFailed } from '../identity.js';
 import { AGENT_VERSION } from '../version.js';
+
+/** pino's levels an operator may choose, quietest last. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 export function buildProgram(): Command {
   const program = new Command('outpost-agent')
@@ -25,8 +29,9 @@ export function buildProgram(): Command {
     .command('run')
     .description('connect to the hub and keep this Seed or Site in step with it, until SIGTERM')
     .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
-    .action(async (o: { data: string }) => {
-      const agent = await startAgent({ dataDir: o.data });
+    .addOption(new Option('--log-level <level>', 'log level (JSON logs on stderr)').choices(LOG_LEVELS).default('info'))
+    .action(async (o: { data: string; logLevel: (typeof LOG_LEVELS)[number] }) => {
+      const agent = await startAgent({ dataDir: o.data }, pino({ level: o.logLevel }, pino.destination(2)));
       process.stdout.write(`outpost-agent ${AGENT_VERSION} running\n`);
       await new Promise<void>((resolve) => {
         const shutdown = (): void => void agent.stop().then(resolve);

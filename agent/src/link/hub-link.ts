@@ -3,13 +3,13 @@
 // When the hub is gone nothing here touches local state: the site keeps running what it last received.
 import {
   AGENT_PATH, decodeEnvelope, encodeEnvelope, FrameError, HEARTBEAT_INTERVAL_MS, heartbeatDue, MAX_FRAME_BYTES, MISSED_HEARTBEATS_BEFORE_CLOSE,
-  PROTOCOL_MAJOR, PROTOCOL_MINOR, resourceFromWire, type Change, type Envelope, type Welcome,
+  keyOfRef, PROTOCOL_MAJOR, PROTOCOL_MINOR, readStatus, resourceFromWire, type Change, type Envelope, type Welcome,
 } from '@outpost/proto';
 import { connect as netConnect, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import WebSocket from 'ws';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from '../engine/backoff.js';
 import type { AppliedChange, IncomingChange, LocalState } from '../state/local-state.js';
 
 export interface HubLinkOptions {
@@ -124,12 +124,8 @@ export class HubLink {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        let message = Buffer.concat(chunks).toString('utf8');
-        try {
-          message = (JSON.parse(message) as { message?: string }).message ?? message;
-        } catch {
-          // not JSON: keep the text
-        }
+        const text = Buffer.concat(chunks).toString('utf8');
+        const message = readStatus(text)?.message ?? text;
         this.opts.log.warn({ status: res.statusCode, message }, 'hub refused the connection');
         ws.terminate();
       });
@@ -242,7 +238,7 @@ export class HubLink {
     this.partial.push(...(changes.changes ?? []));
     if (changes.more) return;
     const batch: IncomingChange[] = this.partial.map((c) => ({
-      key: { kind: c.ref?.kind ?? '', namespace: c.ref?.namespace ?? '', name: c.ref?.name ?? '' },
+      key: keyOfRef(c.ref),
       object: c.deleted || !c.object ? undefined : resourceFromWire(c.object),
     }));
     this.partial = [];

@@ -11,8 +11,11 @@ export class ReceivedReconciler implements Reconciler {
     const generation = obj.metadata.generation ?? 0;
     return {
       ref: { kind: obj.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '', uid: obj.metadata.uid ?? '' },
-      observedGeneration: generation,
-      conditions: [{ type: 'Received', status: 'True', reason: 'AgentReceived', message: `agent holds generation ${generation}`, observedGeneration: generation }],
+      cluster: {
+        observedGeneration: generation,
+        // No lastTransitionTime: the reconcile manager stamps it against the last report.
+        conditions: [{ type: 'Received', status: 'True', reason: 'AgentReceived', message: `agent holds generation ${generation}`, observedGeneration: generation }],
+      },
     };
   }
 }

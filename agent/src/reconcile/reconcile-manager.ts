@@ -1,7 +1,8 @@
 // Runs reconcilers for what changed, one object at a time and in order, and queues their statuses.
 import type { AppliedChange, LocalState } from '../state/local-state.js';
-import { keyOf } from '../state/local-state.js';
+import { keyOf, keyOfRef } from '../state/local-state.js';
 import type { Reconciler } from './reconciler.js';
+import { stampReport } from './stamp-report.js';
 
 export class ReconcileManager {
   private readonly byKind = new Map<string, Reconciler>();
@@ -42,7 +43,7 @@ export class ReconcileManager {
         }
         const report = await r.reconcile(ch.object);
         if (report) {
-          this.state.enqueueStatus(report);
+          this.state.enqueueStatus(stampReport(this.state.lastReported(keyOfRef(report.ref)), report));
           reported = true;
         }
         this.state.markReconciled(ch.key, ch.object.metadata.generation ?? 0);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalState } from './local-state.js';
 import { MemoryLocalState } from './memory-local-state.js';
@@ -28,12 +29,24 @@ describe.each([
   });
 
   it('keeps the newest status per object until the hub stores it', () => {
-    state.enqueueStatus({ ref: { kind: 'Cluster', name: 'a' }, observedGeneration: 1 });
-    state.enqueueStatus({ ref: { kind: 'Cluster', name: 'a' }, observedGeneration: 2 });
-    state.enqueueStatus({ ref: { kind: 'Cluster', name: 'b' }, observedGeneration: 1 });
-    expect(state.pendingStatuses().map((s) => [s.ref?.name, s.seq, s.observedGeneration])).toEqual([['a', 2, 2], ['b', 3, 1]]);
+    state.enqueueStatus({ ref: { kind: 'Cluster', name: 'a' }, cluster: { observedGeneration: 1 } });
+    state.enqueueStatus({ ref: { kind: 'Cluster', name: 'a' }, cluster: { observedGeneration: 2 } });
+    state.enqueueStatus({ ref: { kind: 'Cluster', name: 'b' }, cluster: { observedGeneration: 1 } });
+    expect(state.pendingStatuses().map((s) => [s.ref.name, s.seq, s.cluster?.observedGeneration])).toEqual([['a', 2, 2], ['b', 3, 1]]);
     state.statusesStored(2);
     expect(state.pendingStatuses().map((s) => s.seq)).toEqual([3]);
+  });
+
+  it('keeps the last report per object after the hub stores it, until the object leaves the view', () => {
+    state.apply({ snapshot: false, revision: 1, changes: [{ key: key('Host', 'h'), object: obj('Host', 'h') }] });
+    state.enqueueStatus({ ref: { kind: 'Host', name: 'h' }, host: { role: 'worker' } });
+    state.enqueueStatus({ ref: { kind: 'Host', name: 'h' }, host: { role: 'control-plane' } });
+    state.statusesStored(2);
+    expect(state.pendingStatuses()).toEqual([]);
+    expect(state.lastReported(key('Host', 'h'))).toEqual({ ref: { kind: 'Host', name: 'h' }, host: { role: 'control-plane' } });
+    expect(state.lastReported(key('Host', 'other'))).toBeUndefined();
+    state.apply({ snapshot: false, revision: 2, changes: [{ key: key('Host', 'h') }] });
+    expect(state.lastReported(key('Host', 'h'))).toBeUndefined();
   });
 
   it('tracks reconciled generations', () => {
@@ -76,9 +89,9 @@ describe('SqliteLocalState', () => {
   it('survives a reopen: objects, revision, reconciled generations and the status outbox', () => {
     state.apply({ snapshot: false, revision: 5, changes: [{ key: key('Cluster', 'a'), object: obj('Cluster', 'a', 2) }, { key: key('Cluster', 'b'), object: obj('Cluster', 'b', 1) }] });
     state.markReconciled(key('Cluster', 'a'), 2);
-    const s1 = state.enqueueStatus({ ref: { kind: 'Cluster', name: 'a' }, observedGeneration: 1 });
-    const s2 = state.enqueueStatus({ ref: { kind: 'Cluster', name: 'a' }, observedGeneration: 2 });
-    const s3 = state.enqueueStatus({ ref: { kind: 'Cluster', name: 'b' }, observedGeneration: 1 });
+    const s1 = state.enqueueStatus({ ref: { kind: 'Cluster', name: 'a' }, cluster: { observedGeneration: 1 } });
+    const s2 = state.enqueueStatus({ ref: { kind: 'Cluster', name: 'a' }, cluster: { observedGeneration: 2 } });
+    const s3 = state.enqueueStatus({ ref: { kind: 'Cluster', name: 'b' }, cluster: { observedGeneration: 1 } });
     expect([s1, s2, s3]).toEqual([1, 2, 3]);
     state.close();
     state = new SqliteLocalState(path);
@@ -88,5 +101,30 @@ describe('SqliteLocalState', () => {
     expect(state.pendingStatuses().map((s) => [s.ref?.name, s.seq])).toEqual([['a', 2], ['b', 3]]);
     state.statusesStored(2);
     expect(state.pendingStatuses().map((s) => s.seq)).toEqual([3]);
+  });
+
+  it('reads outbox rows an agent wrote before Status was typed, and skips rows that are no status', () => {
+    state.close();
+    const db = new Database(path);
+    const early = (seq: number, body: object) => db.prepare(`INSERT INTO status_outbox (kind, namespace, name, seq, body) VALUES (?, ?, ?, ?, ?)`)
+      .run((body as { ref?: { kind: string } }).ref?.kind ?? 'x', 'p', `n${seq}`, seq, JSON.stringify({ ...body, seq }));
+    const conditions = [{ type: 'Received', status: 'True', lastTransitionTime: '2025-01-02T03:04:05Z' }];
+    early(1, { ref: { kind: 'Cluster', namespace: 'p', name: 'n1' }, observedGeneration: 3, phase: 'Running', conditions, endpoint: 'https://e' });
+    early(2, { ref: { kind: 'Host', name: 'n2' }, observedGeneration: 1, conditions });
+    early(3, { ref: { kind: 'Datacenter', name: 'n3' }, phase: 'Running' });
+    db.prepare(`INSERT INTO status_outbox (kind, namespace, name, seq, body) VALUES ('Cluster', 'p', 'n4', 4, 'not json')`).run();
+    db.close();
+    state = new SqliteLocalState(path);
+    expect(state.pendingStatuses()).toEqual([
+      { seq: 1, ref: { kind: 'Cluster', namespace: 'p', name: 'n1' }, cluster: { observedGeneration: 3, conditions, phase: 'Running', endpoint: 'https://e' } },
+      { seq: 2, ref: { kind: 'Host', name: 'n2' }, host: { observedGeneration: 1, conditions } },
+    ]);
+    // The unreadable rows go with the first Ack past them.
+    state.statusesStored(4);
+    state.close();
+    const after = new Database(path);
+    expect(after.prepare(`SELECT count(*) AS n FROM status_outbox`).get()).toEqual({ n: 0 });
+    after.close();
+    state = new SqliteLocalState(path);
   });
 });

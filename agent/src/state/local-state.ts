@@ -1,13 +1,9 @@
 // What an agent keeps: its view as last received, the revision it acked, which generations its
 // reconcilers have handled, and statuses not yet stored by the hub. The interface lets simulated agents
 // (scale tests) keep it in memory; real agents use SqliteLocalState.
-import type { ResourceObject, Status } from '@outpost/proto';
+import type { ObjectKey, ObjectRef, ResourceObject, KindStatus } from '@outpost/proto';
 
-export interface ObjectKey {
-  kind: string;
-  namespace: string;
-  name: string;
-}
+export { keyOf, keyOfRef, keyString, type ObjectKey } from '@outpost/proto';
 
 export interface IncomingChange {
   key: ObjectKey;
@@ -27,7 +23,10 @@ export interface ChangeBatch {
   changes: readonly IncomingChange[];
 }
 
-export type StatusReport = Omit<Status, 'seq'>;
+/** A status as a reconciler reports it: its object and exactly one kind's status message. */
+export type StatusReport = { ref: ObjectRef } & KindStatus;
+/** A report in the outbox, numbered; sent as the wire Status. */
+export type PendingStatus = StatusReport & { seq: number };
 
 export interface LocalState {
   revision(): number;
@@ -38,18 +37,15 @@ export interface LocalState {
   /** Objects whose current generation no reconciler has handled yet (after a crash, say). */
   unreconciled(): ResourceObject[];
   markReconciled(key: ObjectKey, generation: number): void;
-  /** Queues a status for the hub, replacing any older unsent one for the same object; returns its seq. */
+  /**
+   * Queues a status for the hub, replacing any older unsent one for the same object, and keeps it as the
+   * object's last report; returns its seq.
+   */
   enqueueStatus(report: StatusReport): number;
-  pendingStatuses(): Status[];
+  /** The last status queued for `key` (sent or not), until the object leaves the view. */
+  lastReported(key: ObjectKey): StatusReport | undefined;
+  pendingStatuses(): PendingStatus[];
   /** The hub stored every status up to `seq`. */
   statusesStored(seq: number): void;
   close(): void;
-}
-
-export function keyOf(o: ResourceObject): ObjectKey {
-  return { kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name ?? '' };
-}
-
-export function keyString(k: ObjectKey): string {
-  return `${k.kind}/${k.namespace}/${k.name}`;
 }

@@ -1,14 +1,15 @@
 // LocalState in memory, for simulated agents in scale tests: the same semantics as SqliteLocalState
 // (tested against the same cases), without a file per agent.
 import { isDeepStrictEqual } from 'node:util';
-import type { ResourceObject, Status } from '@outpost/proto';
-import { keyOf, keyString, type AppliedChange, type ChangeBatch, type LocalState, type ObjectKey, type StatusReport } from './local-state.js';
+import type { ResourceObject } from '@outpost/proto';
+import { keyOf, keyString, keyOfRef, type AppliedChange, type ChangeBatch, type LocalState, type ObjectKey, type PendingStatus, type StatusReport } from './local-state.js';
 
 export class MemoryLocalState implements LocalState {
   private rev = 0;
   private statusSeq = 0;
   private readonly objects = new Map<string, { object: ResourceObject; reconciled: number }>();
-  private readonly outbox = new Map<string, Status>();
+  private readonly outbox = new Map<string, PendingStatus>();
+  private readonly last = new Map<string, StatusReport>();
 
   revision(): number {
     return this.rev;
@@ -22,7 +23,10 @@ export class MemoryLocalState implements LocalState {
       seen.add(k);
       const current = this.objects.get(k);
       if (!ch.object) {
-        if (current && this.objects.delete(k)) applied.push({ key: ch.key, deleted: true });
+        if (current && this.objects.delete(k)) {
+          this.last.delete(k);
+          applied.push({ key: ch.key, deleted: true });
+        }
         continue;
       }
       if (current && isDeepStrictEqual(current.object, ch.object)) continue;
@@ -33,6 +37,7 @@ export class MemoryLocalState implements LocalState {
       for (const [k, v] of this.objects) {
         if (seen.has(k)) continue;
         this.objects.delete(k);
+        this.last.delete(k);
         applied.push({ key: keyOf(v.object), deleted: true });
       }
     }
@@ -59,21 +64,27 @@ export class MemoryLocalState implements LocalState {
 
   enqueueStatus(report: StatusReport): number {
     const seq = ++this.statusSeq;
-    const ref = report.ref ?? {};
-    this.outbox.set(`${ref.kind}/${ref.namespace ?? ''}/${ref.name}`, { ...report, seq });
+    const k = keyString(keyOfRef(report.ref));
+    this.outbox.set(k, { ...report, seq });
+    this.last.set(k, report);
     return seq;
   }
 
-  pendingStatuses(): Status[] {
-    return [...this.outbox.values()].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+  lastReported(key: ObjectKey): StatusReport | undefined {
+    return this.last.get(keyString(key));
+  }
+
+  pendingStatuses(): PendingStatus[] {
+    return [...this.outbox.values()].sort((a, b) => a.seq - b.seq);
   }
 
   statusesStored(seq: number): void {
-    for (const [k, s] of this.outbox) if ((s.seq ?? 0) <= seq) this.outbox.delete(k);
+    for (const [k, s] of this.outbox) if (s.seq <= seq) this.outbox.delete(k);
   }
 
   close(): void {
     this.objects.clear();
     this.outbox.clear();
+    this.last.clear();
   }
 }

@@ -1,9 +1,10 @@
 // The agent's durable state in one SQLite file (DIR/state.db). A batch and its revision commit together,
 // so an agent killed at any point resumes from a revision whose objects it really holds.
 import { isDeepStrictEqual } from 'node:util';
-import type { ResourceObject, Status } from '@outpost/proto';
+import type { ResourceObject } from '@outpost/proto';
 import Database from 'better-sqlite3';
-import { keyOf, type AppliedChange, type ChangeBatch, type LocalState, type ObjectKey, type StatusReport } from './local-state.js';
+import { keyOf, keyOfRef, type AppliedChange, type ChangeBatch, type LocalState, type ObjectKey, type PendingStatus, type StatusReport } from './local-state.js';
+import { readOutboxRow } from './outbox-row.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -15,6 +16,12 @@ const SCHEMA = `
   ) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS status_outbox (
     kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (kind, namespace, name)
+  ) WITHOUT ROWID;
+  -- The last status queued per object, kept after the hub stores it: the reconcile manager stamps a
+  -- condition's lastTransitionTime against it. Created on open, so an older state.db just gains it.
+  CREATE TABLE IF NOT EXISTS last_status (
+    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (kind, namespace, name)
   ) WITHOUT ROWID;
 `;
@@ -46,7 +53,7 @@ export class SqliteLocalState implements LocalState {
         const current = this.get(ch.key);
         if (!ch.object) {
           if (current) {
-            this.db.prepare(`DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?`).run(ch.key.kind, ch.key.namespace, ch.key.name);
+            this.forget(ch.key);
             applied.push({ key: ch.key, deleted: true });
           }
           continue;
@@ -64,7 +71,7 @@ export class SqliteLocalState implements LocalState {
         for (const o of this.list()) {
           const k = keyOf(o);
           if (seen.has(JSON.stringify([k.kind, k.namespace, k.name]))) continue;
-          this.db.prepare(`DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?`).run(k.kind, k.namespace, k.name);
+          this.forget(k);
           applied.push({ key: k, deleted: true });
         }
       }
@@ -97,16 +104,29 @@ export class SqliteLocalState implements LocalState {
     return this.db.transaction(() => {
       const seq = this.meta('status_seq') + 1;
       this.setMeta('status_seq', seq);
-      const ref = report.ref ?? {};
+      const k = keyOfRef(report.ref);
       this.db
         .prepare(`INSERT INTO status_outbox (kind, namespace, name, seq, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, namespace, name) DO UPDATE SET seq = excluded.seq, body = excluded.body`)
-        .run(ref.kind ?? '', ref.namespace ?? '', ref.name ?? '', seq, JSON.stringify({ ...report, seq }));
+        .run(k.kind, k.namespace, k.name, seq, JSON.stringify({ ...report, seq }));
+      this.db
+        .prepare(`INSERT INTO last_status (kind, namespace, name, body) VALUES (?, ?, ?, ?) ON CONFLICT (kind, namespace, name) DO UPDATE SET body = excluded.body`)
+        .run(k.kind, k.namespace, k.name, JSON.stringify({ ...report, seq }));
       return seq;
     })();
   }
 
-  pendingStatuses(): Status[] {
-    return this.db.prepare<[], ObjRow>(`SELECT body FROM status_outbox ORDER BY seq`).all().map((r) => JSON.parse(r.body) as Status);
+  lastReported(key: ObjectKey): StatusReport | undefined {
+    const row = this.db.prepare<[string, string, string], ObjRow>(`SELECT body FROM last_status WHERE kind = ? AND namespace = ? AND name = ?`).get(key.kind, key.namespace, key.name);
+    if (!row) return undefined;
+    const pending = readOutboxRow(row.body);
+    if (!pending) return undefined;
+    const { seq: _seq, ...report } = pending;
+    return report;
+  }
+
+  pendingStatuses(): PendingStatus[] {
+    // Tolerant: rows of an older agent are read into the typed form; one that is no status is skipped.
+    return this.db.prepare<[], ObjRow>(`SELECT body FROM status_outbox ORDER BY seq`).all().flatMap((r) => readOutboxRow(r.body) ?? []);
   }
 
   statusesStored(seq: number): void {
@@ -115,6 +135,12 @@ export class SqliteLocalState implements LocalState {
 
   close(): void {
     this.db.close();
+  }
+
+  /** `k` left the view: its object goes, and so does its last report (a new object starts afresh). */
+  private forget(k: ObjectKey): void {
+    this.db.prepare(`DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?`).run(k.kind, k.namespace, k.name);
+    this.db.prepare(`DELETE FROM last_status WHERE kind = ? AND namespace = ? AND name = ?`).run(k.kind, k.namespace, k.name);
   }
 
   private meta(key: string): number {

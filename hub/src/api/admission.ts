@@ -103,6 +103,37 @@ function token(t: Token, lookup: AdmissionLookup, out: Problems): void {
   if (s?.ttl && parseDuration(s.ttl) === undefined) out.push({ field: 'spec.ttl', message: `"${s.ttl}" is not a duration such as 30m, 1h or 7d` });
 }
 
+/** A field fixed at creation: changing it means a new object. */
+interface ImmutableField {
+  field: string;
+  value(o: ResourceObject): string | null | undefined;
+  /** What to do instead, for the message. */
+  instead: string;
+}
+
+const IMMUTABLE: Readonly<Record<string, readonly ImmutableField[]>> = {
+  // A cluster's datacenter and control-plane mode choose the agent that builds it and how (pods on a
+  // seed, kubeadm on site hosts); changing either in place would strand what was built.
+  Cluster: [
+    { field: 'spec.datacenter', value: (o) => (o as Cluster).spec?.datacenter, instead: 'create a new Cluster to move it' },
+    { field: 'spec.controlPlane.mode', value: (o) => (o as Cluster).spec?.controlPlane?.mode, instead: 'create a new Cluster with the other mode' },
+  ],
+};
+
+/**
+ * Immutable fields that `next` changes from `current`, for replace and patch. A field left empty is the
+ * required-field check's to report, not this one's.
+ */
+export function changedImmutableFields(current: ResourceObject, next: ResourceObject): FieldProblem[] {
+  const out: Problems = [];
+  for (const f of IMMUTABLE[next.kind] ?? []) {
+    const was = f.value(current);
+    const now = f.value(next);
+    if (was && now && now !== was) out.push({ field: f.field, message: `is immutable (was ${JSON.stringify(was)}); ${f.instead}` });
+  }
+  return out;
+}
+
 /** Semantic problems with `obj` (already the right shape), for create and replace alike. */
 export function admit(obj: ResourceObject, lookup: AdmissionLookup): FieldProblem[] {
   const out: Problems = [];

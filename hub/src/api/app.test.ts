@@ -427,6 +427,59 @@ describe('merge patch (PATCH)', () => {
   });
 });
 
+describe('immutable fields', () => {
+  /** A second datacenter the cluster could otherwise be placed in: served by a seed, so hosted is valid there. */
+  async function seedDatacenter(): Promise<void> {
+    expect((await call('POST', `${API}/seeds`, { apiVersion: GV, kind: 'Seed', metadata: { name: 'seed1' }, spec: {} })).status).toBe(201);
+    expect((await call('POST', `${API}/datacenters`, { ...datacenter, metadata: { name: 'hamburg-seeds' }, spec: { provider: 'edge', seed: 'seed1' } })).status).toBe(201);
+  }
+
+  it('refuses a PUT that moves a cluster to another datacenter, naming the field and writing nothing', async () => {
+    await seed();
+    await seedDatacenter();
+    const v1 = (await call('GET', `${CLUSTERS}/pos`)).body;
+    const before = await revision();
+    const r = await call('PUT', `${CLUSTERS}/pos`, { ...v1, spec: { ...v1.spec, datacenter: 'hamburg-seeds', controlPlane: { mode: 'kubeadm', replicas: 1 } } });
+    expectStatus(r, 422, 'Invalid', /spec\.datacenter: is immutable \(was "hamburg-stores"\); create a new Cluster to move it/);
+    // hamburg-seeds is served by a seed, so kubeadm is wrong there too: both problems in one answer.
+    expect(causeFields(r)).toEqual(['spec.controlPlane.mode', 'spec.datacenter']);
+    expect(await revision()).toBe(before);
+    expect((await call('GET', `${CLUSTERS}/pos`)).body.spec.datacenter).toBe('hamburg-stores');
+  });
+
+  it('refuses a PATCH of datacenter and mode with the other admission problems in one answer', async () => {
+    await seed();
+    await seedDatacenter();
+    const before = await revision();
+    const r = await call('PATCH', `${CLUSTERS}/pos`, { spec: { version: 'latest', datacenter: 'hamburg-seeds', controlPlane: { mode: 'hosted' } } });
+    expectStatus(r, 422, 'Invalid');
+    expect(causeFields(r)).toEqual(['spec.version', 'spec.datacenter', 'spec.controlPlane.mode']);
+    const causes = r.body.details.causes as Array<{ field: string; message: string; reason: string }>;
+    expect(causes[1]).toEqual({ field: 'spec.datacenter', message: 'is immutable (was "hamburg-stores"); create a new Cluster to move it', reason: 'FieldValueInvalid' });
+    expect(causes[2]).toEqual({ field: 'spec.controlPlane.mode', message: 'is immutable (was "kubeadm"); create a new Cluster with the other mode', reason: 'FieldValueInvalid' });
+    expect(await revision()).toBe(before);
+  });
+
+  it('lets every other field change, and the immutable ones be sent unchanged', async () => {
+    await seed();
+    const v1 = (await call('GET', `${CLUSTERS}/pos`)).body;
+    const put = await call('PUT', `${CLUSTERS}/pos`, { ...v1, spec: { ...v1.spec, version: '1.34.0', controlPlane: { mode: 'kubeadm', replicas: 3 } } });
+    expect(put.status).toBe(200);
+    expect(put.body.metadata.generation).toBe(2);
+    const patched = await call('PATCH', `${CLUSTERS}/pos`, { spec: { datacenter: 'hamburg-stores', controlPlane: { mode: 'kubeadm' }, version: '1.34.1' } });
+    expect(patched.status).toBe(200);
+    expect(patched.body.spec).toEqual({ version: '1.34.1', datacenter: 'hamburg-stores', controlPlane: { mode: 'kubeadm', replicas: 3 } });
+  });
+
+  it('lets a Datacenter move to another site: that is how its clusters move', async () => {
+    await seed();
+    expect((await call('POST', SITES, { ...site, metadata: { name: 'store-0413' } })).status).toBe(201);
+    const r = await call('PATCH', `${API}/datacenters/hamburg-stores`, { spec: { site: 'store-0413' } });
+    expect(r.status).toBe(200);
+    expect(r.body.spec.site).toBe('store-0413');
+  });
+});
+
 describe('/status subresource', () => {
   it('PUT and PATCH change status but not spec or generation', async () => {
     await seed();

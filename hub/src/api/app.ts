@@ -1,5 +1,5 @@
 // The admin API and the agents' join endpoint, as one Hono app. Tested in process with app.request().
-import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, type ResourceObject } from '@outpost/proto';
+import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, statusBody, type ResourceObject } from '@outpost/proto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type Principal } from '../auth/principal.js';
@@ -11,7 +11,7 @@ import type { Store } from '../store/store.js';
 import { openApiDocument } from './openapi.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
-import { statusBody } from './status-response.js';
+import { errorStatus } from './status-response.js';
 import { watchResponse } from './watch.js';
 
 export interface ApiOptions {
@@ -55,11 +55,11 @@ export function createApi(opts: ApiOptions): Hono<Env> {
   const tokenLookup = { token: (id: string) => store.get('Token', '', id), credential: (id: string) => store.credential(id) };
 
   app.onError((err, c) => {
-    const body = statusBody(err);
+    const body = errorStatus(err);
     if (!(err instanceof HubError)) opts.log?.warn({ err }, 'admin API request failed');
     return c.json(body, body.code as 400);
   });
-  app.notFound((c) => c.json(statusBody(new HubError(404, 'NotFound', `no such path ${c.req.path}; see /openapi.json`)), 404));
+  app.notFound((c) => c.json(errorStatus(new HubError(404, 'NotFound', `no such path ${c.req.path}; see /openapi.json`)), 404));
   app.use('*', bodyLimit({ maxSize: 3 * 1024 * 1024, onError: () => { throw new BadRequestError('request body is larger than 3 MiB'); } }));
 
   app.get('/healthz', (c) => c.text('ok'));
@@ -74,7 +74,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     } catch (err) {
       if (!(err instanceof JoinError)) throw err;
       // The code (TOKEN_USED, TOKEN_EXPIRED, ...) lets the agent say exactly why it cannot join.
-      return c.json({ ...statusBody(err), details: { code: err.code } }, err.status as 401);
+      return c.json(statusBody(err.status, err.reason, err.message, { code: err.code }), err.status as 401);
     }
   });
 
@@ -119,7 +119,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
         const type = c.req.header('content-type') ?? '';
         // Exact media types: strategic-merge-patch+json and json-patch+json have other semantics.
         const media = type.split(';')[0]!.trim().toLowerCase();
-        if (media !== 'application/merge-patch+json' && media !== 'application/json') throw new HubError(415 as number, 'BadRequest', `PATCH supports application/merge-patch+json only, not ${type || 'no content-type'}`);
+        if (media !== 'application/merge-patch+json' && media !== 'application/json') throw new HubError(415, 'UnsupportedMediaType', `PATCH supports application/merge-patch+json only, not ${type || 'no content-type'}`);
         result = status ? service.patchStatus(p, path, await jsonBody(c)) : service.patch(p, path, await jsonBody(c));
         break;
       }

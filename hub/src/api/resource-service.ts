@@ -1,13 +1,13 @@
 // The admin API's verbs on resources, apart from HTTP: shape check, admission, authorization, store.
-import { checkResourceShape, GROUP_VERSION, SchemaError, type Agent, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
+import { checkResourceShape, GROUP_VERSION, rfc3339, SchemaError, type Agent, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
 import { authorize, type Principal, type Verb } from '../auth/principal.js';
 import { hashSecret, randomToken } from '../auth/secrets.js';
-import { rfc3339, systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { parseDuration } from '../duration.js';
 import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
 import { withPresence } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
-import { admit } from './admission.js';
+import { admit, changedImmutableFields } from './admission.js';
 import { mergePatch } from './merge-patch.js';
 import type { ResourcePath } from './resource-path.js';
 
@@ -74,7 +74,7 @@ export class ResourceService {
     const obj = this.parse(path, body);
     if (obj.metadata.name !== path.name) throw new BadRequestError(`metadata.name "${obj.metadata.name}" does not match the name in the path "${path.name}"`);
     this.can(p, 'update', path);
-    this.admit(obj, path);
+    this.admit(obj, path, this.store.get(obj.kind, obj.metadata.namespace ?? '', obj.metadata.name ?? ''));
     return shown(this.store, this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined }));
   }
 
@@ -84,7 +84,7 @@ export class ResourceService {
     const { status: _ignored, ...patchable } = current;
     const merged = mergePatch(patchable, patch);
     const obj = this.parse(path, merged);
-    this.admit(obj, path);
+    this.admit(obj, path, current);
     const expect = obj.metadata.resourceVersion ?? current.metadata.resourceVersion ?? undefined;
     return shown(this.store, this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: expect }));
   }
@@ -136,7 +136,8 @@ export class ResourceService {
     return obj;
   }
 
-  private admit(obj: ResourceObject, path: ResourcePath): void {
+  /** Admission problems of `obj`, with the immutable fields it changes from `current` (replace, patch), in one answer. */
+  private admit(obj: ResourceObject, path: ResourcePath, current?: ResourceObject): void {
     if (path.kind.namespaced && !this.store.get('Project', '', path.namespace ?? '')) {
       throw new NotFoundError({ kind: 'Project', name: path.namespace ?? '' });
     }
@@ -144,6 +145,7 @@ export class ResourceService {
       exists: (kind, ns, name) => this.store.get(kind, ns, name) !== undefined,
       get: (kind, ns, name) => this.store.get(kind, ns, name),
     });
+    if (current) problems.push(...changedImmutableFields(current, obj));
     if (problems.length) throw new InvalidError({ kind: obj.kind, namespace: obj.metadata.namespace ?? undefined, name: obj.metadata.name ?? '' }, problems);
   }
 

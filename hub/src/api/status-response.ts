@@ -1,29 +1,13 @@
 // Every admin API error is a Kubernetes Status object, so kubectl and client libraries understand it.
+// The body comes from proto's statusBody, the one builder of every error the hub sends over HTTP.
+import { statusBody, type StatusBody } from '@outpost/proto';
 import { HubError } from '../errors.js';
 
-export interface StatusBody {
-  kind: 'Status';
-  apiVersion: 'v1';
-  metadata: Record<string, never>;
-  status: 'Failure';
-  message: string;
-  reason: string;
-  code: number;
-  details?: { causes: Array<{ field: string; message: string; reason: string }> };
-}
-
-export function statusBody(err: unknown): StatusBody {
+/** The Status for an error thrown while serving a request: a HubError as it says, anything else a 500. */
+export function errorStatus(err: unknown): StatusBody {
   if (err instanceof HubError) {
-    return {
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message: err.message,
-      reason: err.reason,
-      code: err.status,
-      ...(err.causes.length ? { details: { causes: err.causes.map((c) => ({ field: c.field, message: c.message, reason: 'FieldValueInvalid' })) } } : {}),
-    };
+    const causes = err.causes.map((c) => ({ field: c.field, message: c.message, reason: 'FieldValueInvalid' }));
+    return statusBody(err.status, err.reason, err.message, { causes });
   }
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `internal error: ${(err as Error)?.message ?? String(err)}`, reason: 'InternalError', code: 500 };
+  return statusBody(500, 'InternalError', `internal error: ${(err as Error)?.message ?? String(err)}`);
 }

@@ -1,13 +1,13 @@
 // The `outpost` command line: run a hub, make tokens, and manage resources through the admin API.
+// Only `hub init` and `hub serve` need the server (store, gateway, better-sqlite3, PKI), and they load it
+// when they run: the client commands on a laptop never load it (eslint forbids a static import of it
+// here; test/integration/cli-client-only.test.ts checks what a client command loads).
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { findKind, KINDS, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
+import { caCertHash, findKind, KINDS, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import YAML from 'yaml';
 import { ApiClient, ApiError } from '../client/api-client.js';
-import { initDataDir } from '../data-dir.js';
-import { startHub } from '../hub.js';
-import { caCertHash } from '../pki/pki.js';
 import { HUB_VERSION } from '../version.js';
 import { readConfig, writeConfig } from './config.js';
 import { parseManifests, readManifestSource } from './manifests.js';
@@ -105,6 +105,7 @@ export function buildProgram(): Command {
     .option('--san <name>', 'DNS name or IP the hub is reached at (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(async (o: { data: string; san: string[] }) => {
       const sans = o.san.length ? o.san : ['localhost', '127.0.0.1', '::1'];
+      const { initDataDir } = await import('../data-dir.js');
       const r = await initDataDir(o.data, sans);
       process.stdout.write(`hub initialised in ${o.data}\nCA certificate: ${r.caCertPath}\nadmin token:    ${r.adminTokenPath}\nCA hash:        ${r.caHash}\n`);
     });
@@ -121,6 +122,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; auditMaxAge?: string; auditMaxRows?: number; logLevel: string }) => {
       const { host, port } = parseListen(o.listen);
+      const { startHub } = await import('../hub.js');
       const running = await startHub({ dataDir: o.data, host, port, heartbeatIntervalMs: o.heartbeat, gatewayProcesses: o.gatewayProcesses, connectionsPerGatewayProcess: o.connectionsPerGatewayProcess, auditMaxAge: o.auditMaxAge, auditMaxRows: o.auditMaxRows, logLevel: o.logLevel });
       process.stdout.write(`outpost hub ${HUB_VERSION} listening on ${running.url} (CA hash ${running.caHash})\n`);
       await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 // A small client of the admin API over HTTPS, trusting only the hub's CA. Used by the CLI and tests.
 import { request, type Agent } from 'node:https';
-import { findKind, type KindInfo, type ResourceObject } from '@outpost/proto';
+import { findKind, readStatus, type KindInfo, type ResourceObject } from '@outpost/proto';
 import { API_PREFIX } from '../api/resource-path.js';
 
 export interface ApiClientOptions {
@@ -69,7 +69,7 @@ export class ApiClient {
             }
             const status = res.statusCode ?? 0;
             if (status >= 200 && status < 300) return resolve(parsed as T);
-            const s = parsed as { message?: string; reason?: string; details?: { causes?: Array<{ field: string; message: string }> } } | undefined;
+            const s = readStatus(text);
             reject(new ApiError(status, s?.reason ?? 'Unknown', s?.message ?? `hub answered ${status}: ${text.slice(0, 200)}`, s?.details?.causes ?? []));
           });
         },

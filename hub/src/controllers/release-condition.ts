@@ -1,8 +1,7 @@
 // Keeps each Cluster's ReleaseAvailable condition true to the Release catalogue: a Cluster may name a
 // version with no Release yet (the catalogue fills in later); the condition says so, and turns True when
 // the Release arrives.
-import type { Cluster, Release } from '@outpost/proto';
-import { sameConditions, setCondition } from '../conditions.js';
+import { sameConditions, setCondition, type Cluster, type Release } from '@outpost/proto';
 import type { Store, StoreChange } from '../store/store.js';
 
 const TYPE = 'ReleaseAvailable';

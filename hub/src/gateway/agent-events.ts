@@ -4,7 +4,7 @@
 import type { Agent, Status } from '@outpost/proto';
 import { authenticateAgent } from '../auth/agent-identity.js';
 import type { Store, ViewSync } from '../store/store.js';
-import { applyAgentStatus } from './agent-status.js';
+import { applyAgentStatus, type StatusRefusal } from './agent-status.js';
 import type { Presence } from './presence.js';
 
 export interface GatewayReads {
@@ -21,7 +21,7 @@ export interface AgentEvents {
   seen(agentId: string): void;
   disconnected(agentId: string, conn: number): void;
   /** Records a reported Status; `done` gets why it was refused, if it was. */
-  status(agentId: string, view: string, status: Status, done: (refused: string | undefined) => void): void;
+  status(agentId: string, view: string, status: Status, done: (refused: StatusRefusal | undefined) => void): void;
 }
 
 export function storeReads(store: Store): GatewayReads {

@@ -4,9 +4,11 @@
 // API, or in a gateway process the proxy to it).
 import type { RequestListener } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import { AGENT_PATH } from '@outpost/proto';
 import { serverTlsOptions, type ServingMaterial } from '../data-dir.js';
 import { admitWhenReady } from './admission.js';
 import type { AgentGateway } from './gateway.js';
+import { refuseUpgrade } from './upgrade-refusal.js';
 
 export function createAgentServer(
   tls: ServingMaterial,
@@ -16,7 +18,7 @@ export function createAgentServer(
 ): { server: Server; admission: { stop(): void } } {
   const server = createServer({ ...serverTlsOptions(tls), pauseOnConnect: true }, onRequest);
   server.on('upgrade', (req, socket, head) => {
-    if (!gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    if (!gateway.handleUpgrade(req, socket, head)) refuseUpgrade(socket, 404, 'NotFound', `no WebSocket endpoint at ${(req.url ?? '/').slice(0, 200)}; agents connect to ${AGENT_PATH}`);
   });
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
   return { server, admission: admitWhenReady(server, log) };

@@ -144,7 +144,8 @@ export class AgentSession {
 
   private onStatus(status: Status): void {
     this.ctx.events.status(this.agentId, this.view, status, (refused) => {
-      if (refused) this.send({ error: { code: ErrorCode.notInView, message: refused } });
+      // Acked all the same: a refused status is final, and the agent's outbox must move past it.
+      if (refused) this.send({ error: { code: refused.code, message: refused.message } });
       this.send({ ack: { statusSeq: status.seq ?? 0 } });
     });
   }

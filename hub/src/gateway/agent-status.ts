@@ -1,30 +1,59 @@
 // Writes a Status an agent reported into the object it names. Runs where the store's writer is: in the
 // hub process, or in the primary when the gateway is spread over processes.
-import { setCondition } from '../conditions.js';
+import {
+  checkReportedStatus, ErrorCode, parseRfc3339, rfc3339, SchemaError, setCondition,
+  type ClusterStatus, type Condition, type HostStatus, type ResourceObject, type Status,
+} from '@outpost/proto';
 import type { Store } from '../store/store.js';
-import type { Cluster, Status } from '@outpost/proto';
 
-/** Kinds an agent may report status for; everything else in its view is input only. */
-const STATUS_KINDS = new Set(['Cluster', 'Host']);
+/** Why a Status was not recorded: the Error the agent gets before the Ack that still clears its outbox. */
+export interface StatusRefusal {
+  code: (typeof ErrorCode)[keyof typeof ErrorCode];
+  message: string;
+}
 
-/** Returns why the status was refused, or undefined when it was recorded (or its object is gone). */
-export function applyAgentStatus(store: Store, agentId: string, view: string, status: Status): string | undefined {
+/**
+ * The stored status after a report: the report's fields replace the stored ones (it is the agent's whole
+ * observation of the kind's status), and its conditions merge by type into the stored ones, which hold
+ * the hub controllers' types too. A condition keeps the time the agent stamped it with (normalised to
+ * UTC seconds); one without a time is stamped here.
+ */
+export function mergeReportedStatus(current: { conditions?: Condition[] | null } | null | undefined, body: ClusterStatus | HostStatus, now: Date): ClusterStatus | HostStatus {
+  const { conditions: reported, ...fields } = body;
+  let conditions = current?.conditions ?? [];
+  for (const { lastTransitionTime, observedGeneration, ...c } of reported ?? []) {
+    const observed = lastTransitionTime ? parseRfc3339(lastTransitionTime) : undefined;
+    const generation = observedGeneration || fields.observedGeneration;
+    conditions = setCondition(conditions, { ...c, ...(generation ? { observedGeneration: generation } : {}), ...(observed ? { lastTransitionTime: rfc3339(observed) } : {}) }, now);
+  }
+  return { ...fields, ...(conditions.length > 0 ? { conditions } : {}) };
+}
+
+function record(store: Store, agentId: string, view: string, status: Status, now: Date): StatusRefusal | undefined {
   const ref = status.ref;
   const key = { kind: ref?.kind ?? '', namespace: ref?.namespace ?? '', name: ref?.name ?? '' };
-  if (!STATUS_KINDS.has(key.kind) || !store.inView(view, key)) {
-    return `${key.kind} ${key.namespace}/${key.name} is not in this agent's view; status ignored`;
+  const what = `${key.kind} ${key.namespace ? `${key.namespace}/` : ''}${key.name}`;
+  if (!store.inView(view, key)) return { code: ErrorCode.notInView, message: `${what} is not in this agent's view; status ignored` };
+  let reported;
+  try {
+    reported = checkReportedStatus(status);
+  } catch (err) {
+    if (!(err instanceof SchemaError)) throw err;
+    return { code: ErrorCode.invalidStatus, message: `status of ${what} refused: ${err.message}` };
   }
-  const current = store.get<Cluster>(key.kind, key.namespace, key.name);
+  const current = store.get<ResourceObject<object, { conditions?: Condition[] }>>(key.kind, key.namespace, key.name);
   if (!current) return undefined;
-  let conditions = current.status?.conditions ?? [];
-  for (const c of status.conditions ?? []) conditions = setCondition(conditions, { ...c, observedGeneration: c.observedGeneration || status.observedGeneration || 0 });
-  const next = {
-    ...current.status,
-    ...(status.phase ? { phase: status.phase } : {}),
-    ...(status.endpoint ? { endpoint: status.endpoint } : {}),
-    observedGeneration: status.observedGeneration ?? 0,
-    conditions,
-  };
-  store.replaceStatus(key, next, { actor: `agent:${agentId}` });
+  // About an earlier object of that name (deleted and created again since the agent observed it): moot.
+  if (ref?.uid && current.metadata.uid && ref.uid !== current.metadata.uid) return undefined;
+  store.replaceStatus(key, mergeReportedStatus(current.status, reported.body, now), { actor: `agent:${agentId}` });
   return undefined;
+}
+
+/** Records a reported Status; returns why it was refused, or undefined when it was recorded (or its object is gone). */
+export function applyAgentStatus(store: Store, agentId: string, view: string, status: Status, now: Date = new Date()): StatusRefusal | undefined {
+  try {
+    return record(store, agentId, view, status, now);
+  } catch (err) {
+    return { code: ErrorCode.internal, message: `status not recorded: ${(err as Error).message}` };
+  }
 }

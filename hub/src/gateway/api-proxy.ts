@@ -1,6 +1,7 @@
 // In a gateway process, every request that is not an agent WebSocket goes to the primary's admin API
 // (joins included: the primary alone writes). Streams both ways, so watches work through it.
 import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { statusBody } from '@outpost/proto';
 
 /** Per-connection headers of this hop, not of the request. */
 const HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade']);
@@ -19,8 +20,8 @@ export function apiProxy(socketPath: string): (req: IncomingMessage, res: Server
     });
     up.on('error', (err) => {
       if (res.headersSent) return void res.destroy();
-      const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 503, reason: 'ServiceUnavailable', message: `the hub's primary process is not answering (${err.message}); retry shortly` });
-      res.writeHead(503, { 'content-type': 'application/json' }).end(body);
+      const body = statusBody(503, 'ServiceUnavailable', `the hub's primary process is not answering (${err.message}); retry shortly`);
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
     // A client that goes away (a watch closed) ends its upstream request too.
     res.on('close', () => {

@@ -1,6 +1,7 @@
 // What the hub's primary and its gateway processes say to each other over cluster IPC. Data flows one
 // way for each kind: events up (the primary writes them), pokes and closes down (the gateway sends them).
 import type { Status } from '@outpost/proto';
+import type { StatusRefusal } from './agent-status.js';
 
 /** How a gateway process is configured; passed in its environment as JSON. */
 export interface GatewayProcessConfig {
@@ -33,5 +34,5 @@ export type FromGateway =
 export type ToGateway =
   | { t: 'poke'; views: string[]; revision: number }
   | { t: 'close'; agentId: string; code: number; reason: string; conn?: number }
-  | { t: 'status-done'; id: number; refused?: string }
+  | { t: 'status-done'; id: number; refused?: StatusRefusal }
   | { t: 'stop' };

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { loadServingMaterial, dataPaths } from '../data-dir.js';
 import { Store } from '../store/store.js';
 import { storeReads, type AgentEvents } from './agent-events.js';
+import type { StatusRefusal } from './agent-status.js';
 import { apiProxy } from './api-proxy.js';
 import { AcceptGate } from './accept-gate.js';
 import { createAgentServer } from './agent-server.js';
@@ -28,7 +29,7 @@ const emit = (e: AgentEvent): void => {
   });
   outbox.push(e);
 };
-const statusWaiters = new Map<number, (refused: string | undefined) => void>();
+const statusWaiters = new Map<number, (refused: StatusRefusal | undefined) => void>();
 let nextStatus = 1;
 const events: AgentEvents = {
   connected: (agentId, conn, version, address) => emit({ e: 'connected', agentId, conn, version, address }),

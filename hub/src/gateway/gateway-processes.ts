@@ -96,12 +96,7 @@ export class GatewayProcesses {
         return presence.disconnected(e.agentId);
       }
       case 'status': {
-        let refused: string | undefined;
-        try {
-          refused = applyAgentStatus(store, e.agentId, e.view, e.status);
-        } catch (err) {
-          refused = `status not recorded: ${(err as Error).message}`;
-        }
+        const refused = applyAgentStatus(store, e.agentId, e.view, e.status);
         return this.send(worker.id, { t: 'status-done', id: e.id, ...(refused ? { refused } : {}) });
       }
     }

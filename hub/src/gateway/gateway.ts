@@ -11,6 +11,7 @@ import { ALL_AGENTS_VIEW } from '../store/views.js';
 import type { AgentEvents, GatewayReads } from './agent-events.js';
 import { AgentSession, type SessionContext } from './agent-session.js';
 import { PokeBatch } from './poke-batch.js';
+import { refuseUpgrade } from './upgrade-refusal.js';
 
 export interface GatewayOptions {
   reads: GatewayReads;
@@ -60,10 +61,13 @@ export class AgentGateway {
   /** For the HTTP server's 'upgrade' event. Returns false when the path is not the agents'. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (new URL(req.url ?? '/', 'http://x').pathname !== AGENT_PATH) return false;
-    const auth = this.stopped ? { refused: 'hub shutting down' } : this.ctx.reads.authenticate(req.headers.authorization);
+    if (this.stopped) {
+      refuseUpgrade(socket, 503, 'ServiceUnavailable', 'the hub is shutting down; the agent connects again by itself');
+      return true;
+    }
+    const auth = this.ctx.reads.authenticate(req.headers.authorization);
     if ('refused' in auth) {
-      const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 401, reason: 'Unauthorized', message: auth.refused });
-      socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      refuseUpgrade(socket, 401, 'Unauthorized', auth.refused);
       return true;
     }
     const agentId = auth.agent.metadata.name ?? '';

@@ -1,7 +1,7 @@
-// The hub's CA and serving certificate (ECDSA P-256), and the CA pin agents check, as kubeadm's
+// The hub's CA and serving certificate (ECDSA P-256). The pin agents check (caCertHash) is in proto,
+// shared with the agent.
 import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it loaded first
-// --discovery-token-ca-cert-hash: sha256 over the CA's DER SubjectPublicKeyInfo.
-import { createHash, webcrypto, X509Certificate } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 
@@ -73,10 +73,4 @@ export async function createServingCert(ca: KeyPairPem, sans: readonly string[],
     ],
   });
   return { certPem: pem(cert.toString('pem')), keyPem: await keyPem(keys.privateKey) };
-}
-
-/** "sha256:<hex>" of the certificate's DER SubjectPublicKeyInfo. */
-export function caCertHash(certPem: string): string {
-  const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
-  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
 }

@@ -2,13 +2,13 @@
 // per-view change logs agents pull from. Everything a write touches happens in one SQLite transaction.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Agent, Cluster, Datacenter, ResourceObject } from '@outpost/proto';
+import { keyOf, rfc3339, type Agent, type Cluster, type Datacenter, type ObjectKey, type ResourceObject } from '@outpost/proto';
 import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } from '../errors.js';
 import type { Transaction } from 'better-sqlite3';
-import { rfc3339, systemClock, timestamp, type Clock } from '../clock.js';
+import { systemClock, timestamp, type Clock } from '../clock.js';
 import { openDb, type Db } from './db.js';
 import { PresenceTable, withoutPresence } from './presence-table.js';
-import { ALL_AGENTS_VIEW, dependentsOf, viewsOf, type ObjectKey, type ViewLookup } from './views.js';
+import { ALL_AGENTS_VIEW, dependentsOf, viewsOf, type ViewLookup } from './views.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -45,10 +45,6 @@ type Listener = (changes: readonly StoreChange[], touchedViews: ReadonlySet<stri
 
 interface Row {
   body: string;
-}
-
-function keyOf(obj: ResourceObject): ObjectKey {
-  return { kind: obj.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '' };
 }
 
 function nameOf(k: ObjectKey): ObjectName {

@@ -3,7 +3,9 @@
 // A Site's agent sees its Site, the Datacenters it serves, their Clusters, the SSH keys those Clusters
 // name, the Site's Hosts, and every Release ('*'). A Seed's agent likewise, without Hosts. Projects,
 // Agents and Tokens are in no view.
-import type { Cluster, Datacenter, Host, ResourceObject, SSHKey } from '@outpost/proto';
+import type { Cluster, Datacenter, Host, ObjectKey, ResourceObject, SSHKey } from '@outpost/proto';
+
+export type { ObjectKey } from '@outpost/proto';
 
 export const ALL_AGENTS_VIEW = '*';
 
@@ -55,12 +57,6 @@ export function viewsOf(obj: ResourceObject, lookup: ViewLookup): string[] {
     default:
       return [];
   }
-}
-
-export interface ObjectKey {
-  kind: string;
-  namespace: string;
-  name: string;
 }
 
 /**

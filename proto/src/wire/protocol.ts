@@ -7,7 +7,11 @@ export const JOIN_PATH = '/agent/v1/join';
 /** The hub's CA certificate, fetched by `outpost-agent join` and checked against the pinned hash. */
 export const CA_PATH = '/agent/v1/ca.crt';
 
-/** A different major is refused with Error{code: UNSUPPORTED_PROTOCOL}; a higher minor is accepted. */
+/**
+ * A different major is refused with Error{code: UNSUPPORTED_PROTOCOL}; a higher minor is accepted.
+ * Status became the kind's typed status (a oneof) within 1.0: no agent was deployed with the earlier
+ * Cluster-shaped fields, so no peer needs to tell the two apart (outpost.proto, message Status).
+ */
 export const PROTOCOL_MAJOR = 1;
 export const PROTOCOL_MINOR = 0;
 
@@ -47,5 +51,7 @@ export const ErrorCode = {
   unsupportedProtocol: 'UNSUPPORTED_PROTOCOL',
   unexpectedMessage: 'UNEXPECTED_MESSAGE',
   notInView: 'NOT_IN_VIEW',
+  /** A Status that is not a well-formed report of its object's kind; the message names the field. */
+  invalidStatus: 'INVALID_STATUS',
   internal: 'INTERNAL',
 } as const;

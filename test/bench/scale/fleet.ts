@@ -4,6 +4,7 @@
 // hub process that then serves them is the real one.
 import { join } from 'node:path';
 import { hashSecret, randomToken, Store } from '@outpost/hub';
+import { rfc3339 } from '@outpost/proto';
 
 const GV = 'outpost.dev/v1alpha1';
 const ctx = { actor: 'bench:seed' };
@@ -14,7 +15,7 @@ export const clusterName = (i: number): string => `c-${i}`;
 export function seedFleet(dataDir: string, agents: number): string[] {
   const store = new Store(join(dataDir, 'hub.db'));
   const tokens: string[] = [];
-  const expires = new Date(Date.now() + 6 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const expires = rfc3339(new Date(Date.now() + 6 * 3_600_000));
   const used = new Set<string>();
   try {
     store.transaction(() => {

@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pb, type Cluster, type Host, type ResourceObject, type Status } from '@outpost/proto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Store } from '../store/store.js';
+import { siteView } from '../store/views.js';
+import { applyAgentStatus } from './agent-status.js';
+
+const ctx = { actor: 'test' };
+const obj = (kind: string, name: string, spec: object, namespace?: string): ResourceObject => ({
+  apiVersion: 'outpost.dev/v1alpha1', kind, metadata: { name, ...(namespace ? { namespace } : {}) }, spec,
+});
+const VIEW = siteView('s1');
+const NOW = new Date(Date.UTC(2025, 5, 1, 12, 0, 0));
+const STAMPED = '2025-06-01T12:00:00Z';
+
+/** As the gateway hands it over: decoded from the frame the agent sent. */
+const wire = (s: Status): Status => pb.Status.decode(pb.Status.encode(s).finish());
+
+describe('applyAgentStatus', () => {
+  let dir: string;
+  let store: Store;
+  let hostUid: string;
+  const host = () => store.get<Host>('Host', '', 'h1')!;
+  const cluster = () => store.get<Cluster>('Cluster', 'p', 'c1')!;
+  const hostRef = () => ({ kind: 'Host', name: 'h1', uid: hostUid });
+  const clusterRef = { kind: 'Cluster', namespace: 'p', name: 'c1' };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'outpost-agent-status-'));
+    store = new Store(join(dir, 'hub.db'));
+    for (const o of [obj('Project', 'p', {}), obj('Site', 's1', {}), obj('Site', 's2', {}), obj('Datacenter', 'dc1', { site: 's1' }),
+      obj('Host', 'h1', { site: 's1', address: '10.0.0.1' }), obj('Host', 'h2', { site: 's2', address: '10.0.0.2' }),
+      obj('Cluster', 'c1', { datacenter: 'dc1', version: '1.33.0' }, 'p')]) store.create(o, ctx);
+    hostUid = host().metadata.uid ?? '';
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("writes a Host's status as a HostStatus, with no Cluster field in it", () => {
+    const refused = applyAgentStatus(store, 'a1', VIEW, wire({ seq: 1, ref: hostRef(), host: { cluster: 'c1', role: 'worker', observedGeneration: 1, conditions: [{ type: 'Joined', status: 'True' }] } }), NOW);
+    expect(refused).toBeUndefined();
+    expect(host().status).toEqual({ cluster: 'c1', role: 'worker', observedGeneration: 1, conditions: [{ type: 'Joined', status: 'True', observedGeneration: 1, lastTransitionTime: STAMPED }] });
+  });
+
+  it('refuses a Host status with Cluster fields, naming each field, and writes nothing', () => {
+    const before = host();
+    const shaped = applyAgentStatus(store, 'a1', VIEW, { seq: 1, ref: hostRef(), host: { phase: 'Running' } } as unknown as Status, NOW);
+    expect(shaped).toEqual({ code: 'INVALID_STATUS', message: 'status of Host h1 refused: host.phase: unknown field (known fields of HostStatus: conditions, cluster, role, observedGeneration)' });
+    const misfiled = applyAgentStatus(store, 'a1', VIEW, wire({ seq: 2, ref: hostRef(), cluster: { phase: 'Running', endpoint: 'https://x' } }), NOW);
+    expect(misfiled?.code).toBe('INVALID_STATUS');
+    expect(misfiled?.message).toMatch(/^status of Host h1 refused: cluster: carries a ClusterStatus, which is a Cluster's status; a Host's status goes in field host \(HostStatus\); host: is missing/);
+    expect(host()).toEqual(before);
+  });
+
+  it('refuses objects outside the view, and kinds whose status is the hub\'s', () => {
+    expect(applyAgentStatus(store, 'a1', VIEW, wire({ seq: 1, ref: { kind: 'Host', name: 'h2' }, host: { role: 'worker' } }), NOW))
+      .toEqual({ code: 'NOT_IN_VIEW', message: "Host h2 is not in this agent's view; status ignored" });
+    expect(applyAgentStatus(store, 'a1', VIEW, wire({ seq: 1, ref: { kind: 'Datacenter', name: 'dc1' } }), NOW))
+      .toEqual({ code: 'INVALID_STATUS', message: 'status of Datacenter dc1 refused: ref.kind: Datacenter status is kept by the hub; agents report status for Cluster, Host only' });
+  });
+
+  it("keeps the agent's lastTransitionTime (in UTC seconds), stamps only a condition without one, and refuses an unparseable one", () => {
+    const conditions = [
+      { type: 'Received', status: 'True', lastTransitionTime: '2025-01-02T05:04:05.250+02:00' },
+      { type: 'Ready', status: 'False' },
+    ];
+    expect(applyAgentStatus(store, 'a1', VIEW, wire({ seq: 1, ref: clusterRef, cluster: { observedGeneration: 1, conditions } }), NOW)).toBeUndefined();
+    expect(cluster().status?.conditions).toEqual([
+      { type: 'Received', status: 'True', observedGeneration: 1, lastTransitionTime: '2025-01-02T03:04:05Z' },
+      { type: 'Ready', status: 'False', observedGeneration: 1, lastTransitionTime: STAMPED },
+    ]);
+    const bad = applyAgentStatus(store, 'a1', VIEW, wire({ seq: 2, ref: clusterRef, cluster: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: 'Tuesday' }] } }), NOW);
+    expect(bad).toEqual({ code: 'INVALID_STATUS', message: 'status of Cluster p/c1 refused: cluster.conditions[0].lastTransitionTime: must be an RFC 3339 time such as "2025-01-02T03:04:05Z", not "Tuesday"' });
+    expect(cluster().status?.conditions?.[1]?.status).toBe('False');
+  });
+
+  it("replaces the agent's fields, and merges conditions by type with the hub's own", () => {
+    const hub = { type: 'ReleaseAvailable', status: 'False', lastTransitionTime: '2025-01-01T00:00:00Z' };
+    store.replaceStatus({ kind: 'Cluster', namespace: 'p', name: 'c1' }, { phase: 'Creating', endpoint: 'https://old', conditions: [hub] }, ctx);
+    applyAgentStatus(store, 'a1', VIEW, wire({ seq: 1, ref: clusterRef, cluster: { phase: 'Running', observedGeneration: 1, lastErrors: [{ step: 'etcd', message: 'slow' }], conditions: [{ type: 'Received', status: 'True' }] } }), NOW);
+    expect(cluster().status).toEqual({
+      phase: 'Running', observedGeneration: 1, lastErrors: [{ step: 'etcd', message: 'slow' }],
+      conditions: [hub, { type: 'Received', status: 'True', observedGeneration: 1, lastTransitionTime: STAMPED }],
+    });
+    // A later report without lastErrors clears them: the report is the agent's whole observation.
+    const later = new Date(NOW.getTime() + 60_000);
+    applyAgentStatus(store, 'a1', VIEW, wire({ seq: 2, ref: clusterRef, cluster: { phase: 'Running', observedGeneration: 1, conditions: [{ type: 'Received', status: 'True' }] } }), later);
+    expect(cluster().status).toEqual({ phase: 'Running', observedGeneration: 1, conditions: [hub, { type: 'Received', status: 'True', observedGeneration: 1, lastTransitionTime: STAMPED }] });
+  });
+
+  it('ignores a status about an earlier object of the same name', () => {
+    const stale = applyAgentStatus(store, 'a1', VIEW, wire({ seq: 1, ref: { ...hostRef(), uid: 'an-earlier-uid' }, host: { role: 'worker' } }), NOW);
+    expect(stale).toBeUndefined();
+    expect(host().status).toBeUndefined();
+  });
+});

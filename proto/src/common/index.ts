@@ -1,0 +1,4 @@
+// What hub and agent both need beyond the schema: the CA pin, object keys, the HTTP error shape.
+export * from './ca-cert-hash.js';
+export * from './object-key.js';
+export * from './status-body.js';

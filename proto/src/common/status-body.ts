@@ -1,0 +1,66 @@
+// The body of every error the hub answers over HTTP: a Kubernetes Status, so kubectl and client libraries
+// read the admin API's errors, and the agent reads the join endpoint's and the WebSocket upgrade's
+// refusals, from one shape. The hub builds each one with statusBody; the agent reads them with readStatus.
+
+/** Kubernetes StatusReason values the hub uses. */
+export type StatusReason =
+  | 'BadRequest'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'NotFound'
+  | 'MethodNotAllowed'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Gone'
+  | 'Invalid'
+  | 'UnsupportedMediaType'
+  | 'InternalError'
+  | 'ServiceUnavailable';
+
+/** One field's problem (Kubernetes StatusCause). */
+export interface StatusCause {
+  /** Dotted JSON path, e.g. "spec.datacenter". */
+  field: string;
+  message: string;
+  /** Kubernetes CauseType, e.g. "FieldValueInvalid". */
+  reason: string;
+}
+
+export interface StatusDetails {
+  causes?: StatusCause[];
+  /** Outpost's machine-readable refusal code, where a client acts on it (join: TOKEN_USED, TOKEN_EXPIRED, ...). */
+  code?: string;
+}
+
+export interface StatusBody {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, never>;
+  status: 'Failure';
+  message: string;
+  reason: StatusReason;
+  /** The HTTP status code it is sent with. */
+  code: number;
+  details?: StatusDetails;
+}
+
+/** A failure Status; `details` is left out when it says nothing. */
+export function statusBody(code: number, reason: StatusReason, message: string, details?: StatusDetails): StatusBody {
+  const d: StatusDetails = {};
+  if (details?.causes?.length) d.causes = details.causes;
+  if (details?.code) d.code = details.code;
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, ...(d.causes || d.code ? { details: d } : {}) };
+}
+
+/** The Status in an HTTP error body, or undefined when the body is not one (a proxy's page, say). */
+export function readStatus(text: string): StatusBody | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const s = parsed as Partial<StatusBody> | null;
+  if (s?.kind !== 'Status' || typeof s.message !== 'string') return undefined;
+  return s as StatusBody;
+}
