@@ -1,5 +1,6 @@
-// The hub process: store, admin API and agent gateway on one HTTPS port. Components start in order and
-// stop in reverse; stop() is safe to call in any state. With gateway processes, this process keeps the
+// The hub process: store, controllers, presence, admin API and agent gateway on one HTTPS port, as
+// components with one lifecycle: started in order, stopped in reverse with errors gathered; stop() is safe
+// to call in any state. With gateway processes, this process keeps the
 // store's only writer and the admin API (on a unix socket they forward to) and they hold the agents.
 import { rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -7,7 +8,7 @@ import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
-import { caCertHash, type Agent } from '@outpost/proto';
+import { caCertHash, component, ComponentManager, ComponentStartError, type Agent, type Component, type NamedHealth } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
@@ -27,6 +28,9 @@ export interface RunningHub {
   port: number;
   caHash: string;
   store: Store;
+  /** Each component's health, in start order (also served at /healthz?verbose). */
+  health(): NamedHealth[];
+  /** Idempotent: stops every component in reverse order, each even when one before it failed. */
   stop(): Promise<void>;
 }
 
@@ -70,78 +74,85 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   ensureTicketKeys(opts.dataDir);
   const tls = loadServingMaterial(opts.dataDir);
   const store = new Store(dataPaths(opts.dataDir).db, { clock: opts.clock });
-  const stops: Array<() => void | Promise<void>> = [() => store.close()];
-  const stop = async (): Promise<void> => {
-    for (const s of stops.splice(0).reverse()) {
-      try {
-        await s();
-      } catch (err) {
-        log.warn({ err }, 'error while stopping the hub');
-      }
-    }
-  };
-  try {
-    const controller = new ReleaseConditionController(store);
-    controller.resyncAll();
-    stops.push(() => controller.stop());
-
+  const controller = new ReleaseConditionController(store);
+  const presence = new Presence(store, { clock: opts.clock });
+  const audit = new AuditRetention(store, { maxAgeMs: opts.auditMaxAgeMs, maxRows: opts.auditMaxRows, clock: opts.clock });
+  const components = new ComponentManager();
+  const api = createApi({ store, presence, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health() });
+  let compactor: NodeJS.Timeout | undefined;
+  components
+    .add(component({ name: 'store', stop: () => store.close(), health: () => ({ ok: true, message: `revision ${store.revision()}` }) }))
+    .add(component({ name: 'release-controller', start: () => controller.resyncAll(), stop: () => controller.stop() }))
     // After a crash every agent still says connected: nobody is until they dial in again (one UPDATE of
     // the presence table, before any agent can connect).
-    const presence = new Presence(store, { clock: opts.clock });
-    presence.markAllDisconnected();
-    stops.push(() => presence.stop());
-
-    const audit = new AuditRetention(store, { maxAgeMs: opts.auditMaxAgeMs, maxRows: opts.auditMaxRows, clock: opts.clock });
-    audit.start();
-    stops.push(() => audit.stop());
-
-    const compactor = setInterval(() => store.compact(store.revision() - opts.retainRevisions), 60_000);
-    compactor.unref();
-    stops.push(() => clearInterval(compactor));
-
-    const api = createApi({ store, presence, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log });
-    const port = opts.gatewayProcesses > 0 ? await serveWithGatewayProcesses(opts, store, presence, api.fetch, stops, log) : await serveInProcess(opts, store, presence, api.fetch, tls, stops, log);
-    const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-    return { url: `https://${host}:${port}`, port, caHash: caCertHash(tls.caCertPem), store, stop };
+    .add(component({ name: 'presence', start: () => {
+      presence.markAllDisconnected();
+    }, stop: () => presence.stop() }))
+    .add(component({ name: 'audit-retention', start: () => audit.start(), stop: () => audit.stop() }))
+    .add(component({
+      name: 'compactor',
+      start: () => void (compactor = setInterval(() => store.compact(store.revision() - opts.retainRevisions), 60_000).unref()),
+      stop: () => clearInterval(compactor),
+    }));
+  const served = opts.gatewayProcesses > 0 ? gatewayProcessesServer(opts, store, presence, api.fetch, log) : inProcessServer(opts, store, presence, api.fetch, tls, log);
+  for (const c of served.components) components.add(c);
+  try {
+    await components.start();
   } catch (err) {
-    await stop();
-    throw err;
+    // A failed start has stopped what it started; the store is the first component, so it is closed too.
+    throw err instanceof ComponentStartError && err.cause instanceof Error ? err.cause : err;
   }
+  const port = served.port();
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `https://${host}:${port}`,
+    port,
+    caHash: caCertHash(tls.caCertPem),
+    store,
+    health: () => components.health(),
+    stop: () => components.stop().catch((err: unknown) => log.warn({ err }, 'error while stopping the hub')),
+  };
 }
 
 type Fetch = Parameters<typeof getRequestListener>[0];
-type Stops = Array<() => void | Promise<void>>;
+
+/** The serving components, and the port they listen on once started. */
+interface Served {
+  components: Component[];
+  port(): number;
+}
 
 /** One process: API and agents on the HTTPS port. */
-async function serveInProcess(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, tls: ReturnType<typeof loadServingMaterial>, stops: Stops, log: Logger): Promise<number> {
+function inProcessServer(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, tls: ReturnType<typeof loadServingMaterial>, log: Logger): Served {
   const gateway = new AgentGateway({ reads: storeReads(store), events: storeEvents(store, presence), heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log });
-  const unsubscribe = followStore(store, gateway);
   const { server, admission } = createAgentServer(tls, gateway, getRequestListener(fetch), log);
-  await listen(server, opts.port, opts.host);
-  // Agent sockets first: upgraded connections keep an HTTPS server from closing.
-  stops.push(async () => {
-    unsubscribe();
-    admission.stop();
-    for (const { agentId } of gateway.connectedAgents()) presence.disconnected(agentId);
-    await gateway.stop();
-    await closeServer(server);
+  let unsubscribe: (() => void) | undefined;
+  const https = component({
+    name: 'https',
+    start: async () => {
+      unsubscribe = followStore(store, gateway);
+      await listen(server, opts.port, opts.host);
+    },
+    // Agent sockets first: upgraded connections keep an HTTPS server from closing.
+    stop: async () => {
+      unsubscribe?.();
+      admission.stop();
+      for (const { agentId } of gateway.connectedAgents()) presence.disconnected(agentId);
+      await gateway.stop();
+      await closeServer(server);
+    },
+    health: () => ({ ok: server.listening, message: `${gateway.size} agents connected` }),
   });
-  return (server.address() as AddressInfo).port;
+  return { components: [https], port: () => (server.address() as AddressInfo).port };
 }
 
 /** Gateway processes on the HTTPS port; the API here on a unix socket that they forward to. */
-async function serveWithGatewayProcesses(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, stops: Stops, log: Logger): Promise<number> {
+function gatewayProcessesServer(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, log: Logger): Served {
   const apiSocket = join(opts.dataDir, 'api.sock');
-  rmSync(apiSocket, { force: true }); // left by a hub that was killed
   const apiServer = createHttpServer(getRequestListener(fetch));
   // Its only clients are the gateways' pooled connections: never time them out, or a request sent on one
   // just as this side closes it fails with ECONNRESET (a join is not safe to retry).
   apiServer.keepAliveTimeout = 0;
-  await listen(apiServer, apiSocket);
-  stops.push(async () => {
-    await closeServer(apiServer);
-    rmSync(apiSocket, { force: true });
-  });
   const gateways = new GatewayProcesses({
     count: opts.gatewayProcesses,
     config: { dataDir: opts.dataDir, host: opts.host, port: opts.port, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, logLevel: opts.logLevel, apiSocket, maxConnections: opts.connectionsPerGatewayProcess },
@@ -149,12 +160,32 @@ async function serveWithGatewayProcesses(opts: ResolvedHubOptions, store: Store,
     presence,
     log,
   });
-  const unsubscribe = followStore(store, gateways);
-  stops.push(async () => {
-    unsubscribe();
-    const connected = gateways.connectedAgents();
-    await gateways.stop();
-    for (const agentId of connected) presence.disconnected(agentId);
+  let port = 0;
+  let unsubscribe: (() => void) | undefined;
+  const api = component({
+    name: 'api-socket',
+    start: async () => {
+      rmSync(apiSocket, { force: true }); // left by a hub that was killed
+      await listen(apiServer, apiSocket);
+    },
+    stop: async () => {
+      await closeServer(apiServer);
+      rmSync(apiSocket, { force: true });
+    },
+    health: () => ({ ok: apiServer.listening }),
   });
-  return gateways.start();
+  const processes = component({
+    name: 'gateway-processes',
+    start: async () => {
+      unsubscribe = followStore(store, gateways);
+      port = await gateways.start();
+    },
+    stop: async () => {
+      unsubscribe?.();
+      const connected = gateways.connectedAgents();
+      await gateways.stop();
+      for (const agentId of connected) presence.disconnected(agentId);
+    },
+  });
+  return { components: [api, processes], port: () => port };
 }

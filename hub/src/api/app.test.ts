@@ -585,6 +585,18 @@ describe('discovery', () => {
     expect(ca.res.headers.get('content-type')).toBe('application/x-pem-file');
     expect(ca.body).toContain('BEGIN CERTIFICATE');
   });
+
+  it('answers /healthz from the components, as kube-apiserver does: 503 naming what failed, ?verbose lists each', async () => {
+    const parts = [{ name: 'store', ok: true, message: 'revision 7' }, { name: 'https', ok: true }];
+    const withHealth = createApi({ store, presence, clock, caCertPem: 'x', version: '0', health: () => parts });
+    expect(await (await withHealth.request('/healthz')).text()).toBe('ok');
+    expect(await (await withHealth.request('/healthz?verbose')).text()).toBe('[+]store ok: revision 7\n[+]https ok\nhealthz check passed\n');
+    parts[1] = { name: 'https', ok: false, message: 'not listening' } as never;
+    const down = await withHealth.request('/healthz');
+    expect([down.status, await down.text()]).toEqual([503, 'unhealthy: https (not listening)']);
+    const verbose = await withHealth.request('/healthz?verbose');
+    expect([verbose.status, await verbose.text()]).toEqual([503, '[+]store ok: revision 7\n[-]https failed: not listening\nhealthz check failed\n']);
+  });
 });
 
 describe('bootstrap tokens and join', () => {

@@ -1,5 +1,5 @@
 // The admin API and the agents' join endpoint, as one Hono app. Tested in process with app.request().
-import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, statusBody, type ResourceObject } from '@outpost/proto';
+import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type Principal } from '../auth/principal.js';
@@ -23,6 +23,8 @@ export interface ApiOptions {
   caCertPem: string;
   version: string;
   log?: { warn(obj: object, msg: string): void };
+  /** The hub's components, for /healthz. Default: the API alone, which is up if it answers. */
+  health?: () => readonly NamedHealth[];
 }
 
 type Env = { Variables: { principal: Principal } };
@@ -62,7 +64,14 @@ export function createApi(opts: ApiOptions): Hono<Env> {
   app.notFound((c) => c.json(errorStatus(new HubError(404, 'NotFound', `no such path ${c.req.path}; see /openapi.json`)), 404));
   app.use('*', bodyLimit({ maxSize: 3 * 1024 * 1024, onError: () => { throw new BadRequestError('request body is larger than 3 MiB'); } }));
 
-  app.get('/healthz', (c) => c.text('ok'));
+  // As kube-apiserver's: "ok" or 503 with what is wrong; ?verbose lists every component ([+] or [-]).
+  app.get('/healthz', (c) => {
+    const parts = opts.health?.() ?? [];
+    const ok = parts.every((p) => p.ok);
+    if (c.req.query('verbose') === undefined) return ok ? c.text('ok') : c.text(`unhealthy: ${parts.filter((p) => !p.ok).map((p) => `${p.name} (${p.message ?? 'not ok'})`).join(', ')}`, 503);
+    const lines = parts.map((p) => `[${p.ok ? '+' : '-'}]${p.name} ${p.ok ? 'ok' : 'failed'}${p.message ? `: ${p.message}` : ''}`);
+    return c.text(`${lines.join('\n')}\nhealthz check ${ok ? 'passed' : 'failed'}\n`, ok ? 200 : 503);
+  });
   app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision() }));
   app.get('/openapi.json', (c) => c.json(openApiDocument(opts.version)));
   app.get(CA_PATH, (c) => c.body(opts.caCertPem, 200, { 'content-type': 'application/x-pem-file' }));

@@ -21,3 +21,22 @@ export interface Component {
   /** Cheap and synchronous: status reports call it often. */
   health(): ComponentHealth;
 }
+
+/** The parts of a component made from plain functions; a missing start or stop does nothing. */
+export interface ComponentParts {
+  name: string;
+  start?: (signal: AbortSignal) => void | Promise<void>;
+  stop?: () => void | Promise<void>;
+  /** Default: healthy once started, which is all a part with no state of its own can say. */
+  health?: () => ComponentHealth;
+}
+
+/** A component from functions, for parts that are not classes of their own (a timer, a server, a file). */
+export function component(parts: ComponentParts): Component {
+  return {
+    name: parts.name,
+    start: async (signal) => parts.start?.(signal),
+    stop: async () => parts.stop?.(),
+    health: parts.health ?? (() => ({ ok: true })),
+  };
+}
