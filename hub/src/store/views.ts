@@ -3,18 +3,12 @@
 // A Site's agent sees its Site, the Datacenters it serves, their Clusters, the SSH keys those Clusters
 // name, the Site's Hosts, and every Release ('*'). A Seed's agent likewise, without Hosts. Projects,
 // Agents and Tokens are in no view.
-import type { Cluster, Datacenter, Host, ObjectKey, ResourceObject, SSHKey } from '@outpost/proto';
+import { seedView, siteView, type Cluster, type Datacenter, type Host, type ObjectKey, type ResourceObject, type SSHKey } from '@outpost/proto';
 
 export type { ObjectKey } from '@outpost/proto';
+export { seedView, siteView };
 
 export const ALL_AGENTS_VIEW = '*';
-
-export function siteView(site: string): string {
-  return `site/${site}`;
-}
-export function seedView(seed: string): string {
-  return `seed/${seed}`;
-}
 
 export interface ViewLookup {
   datacenter(name: string): Datacenter | undefined;
