@@ -59,16 +59,60 @@ describe.each([
     const first = state.apply({ snapshot: false, revision: 3, changes: [{ key: key('Site', 's'), object: obj('Site', 's') }, { key: key('Host', 'h'), object: obj('Host', 'h') }] });
     expect(first.map((c) => c.key.name)).toEqual(['s', 'h']);
     const again = state.apply({ snapshot: false, revision: 4, changes: [{ key: key('Site', 's'), object: obj('Site', 's') }, { key: key('Host', 'h') }, { key: key('Host', 'never-had') }] });
-    expect(again).toEqual([{ key: key('Host', 'h'), deleted: true }]);
+    expect(again).toEqual([{ key: key('Host', 'h'), object: obj('Host', 'h'), deleted: true }]);
     expect(state.revision()).toBe(4);
     expect(state.list().map((o) => o.metadata.name)).toEqual(['s']);
+    expect(state.get(key('Host', 'h'))).toBeUndefined();
   });
 
   it('treats a snapshot as the whole view: what it lacks is deleted', () => {
     state.apply({ snapshot: false, revision: 1, changes: [{ key: key('Site', 's'), object: obj('Site', 's') }, { key: key('Host', 'h'), object: obj('Host', 'h') }] });
     const applied = state.apply({ snapshot: true, revision: 9, changes: [{ key: key('Site', 's'), object: obj('Site', 's') }] });
-    expect(applied).toEqual([{ key: key('Host', 'h'), deleted: true }]);
+    expect(applied).toEqual([{ key: key('Host', 'h'), object: obj('Host', 'h'), deleted: true }]);
     expect(state.revision()).toBe(9);
+  });
+
+  it('keeps a removed object as a tombstone with its last-known body until it is forgotten', () => {
+    state.apply({ snapshot: false, revision: 1, changes: [{ key: key('Cluster', 'a'), object: obj('Cluster', 'a', 2, { version: '1.33.0' }) }] });
+    state.markReconciled(key('Cluster', 'a'), 2);
+    expect(state.apply({ snapshot: false, revision: 2, changes: [{ key: key('Cluster', 'a') }] })).toEqual([
+      { key: key('Cluster', 'a'), object: obj('Cluster', 'a', 2, { version: '1.33.0' }), deleted: true },
+    ]);
+    expect(state.tombstones()).toEqual([obj('Cluster', 'a', 2, { version: '1.33.0' })]);
+    expect([state.list(), state.unreconciled(), state.beingDeleted()]).toEqual([[], [], []]);
+    // Removed again (a snapshot without it): still one tombstone, nothing new to report.
+    expect(state.apply({ snapshot: true, revision: 3, changes: [] })).toEqual([]);
+    expect(state.tombstones()).toHaveLength(1);
+    state.forget(key('Cluster', 'a'));
+    expect(state.tombstones()).toEqual([]);
+  });
+
+  it('surfaces a deletionTimestamp as being deleted, and once finalized drops the object when it leaves', () => {
+    const deleting = { ...obj('Cluster', 'a', 1), metadata: { name: 'a', namespace: '', generation: 1, deletionTimestamp: '2025-06-01T12:00:00Z', finalizers: ['agent.outpost.dev/site.s'] } };
+    state.apply({ snapshot: false, revision: 1, changes: [{ key: key('Cluster', 'a'), object: obj('Cluster', 'a', 1) }] });
+    expect(state.apply({ snapshot: false, revision: 2, changes: [{ key: key('Cluster', 'a'), object: deleting }] })).toEqual([{ key: key('Cluster', 'a'), object: deleting, deleted: false, beingDeleted: true }]);
+    expect(state.beingDeleted()).toEqual([deleting]);
+    expect(state.unreconciled()).toEqual([]);
+    state.forget(key('Cluster', 'a'));
+    // Still in the view (the hub has not removed it yet), but nothing left to finalize.
+    expect(state.get(key('Cluster', 'a'))).toEqual(deleting);
+    expect(state.beingDeleted()).toEqual([]);
+    const changed = { ...deleting, metadata: { ...deleting.metadata, finalizers: ['other.example/x'] } };
+    expect(state.apply({ snapshot: false, revision: 3, changes: [{ key: key('Cluster', 'a'), object: changed }] })).toEqual([{ key: key('Cluster', 'a'), object: changed, deleted: false, beingDeleted: true, finalized: true }]);
+    expect(state.apply({ snapshot: false, revision: 4, changes: [{ key: key('Cluster', 'a') }] })).toEqual([{ key: key('Cluster', 'a'), object: changed, deleted: true, beingDeleted: true, finalized: true }]);
+    expect([state.tombstones(), state.list()]).toEqual([[], []]);
+  });
+
+  it('lets an object that comes back replace its tombstone, unreconciled', () => {
+    state.apply({ snapshot: false, revision: 1, changes: [{ key: key('Cluster', 'a'), object: obj('Cluster', 'a', 3) }] });
+    state.markReconciled(key('Cluster', 'a'), 3);
+    state.apply({ snapshot: false, revision: 2, changes: [{ key: key('Cluster', 'a') }] });
+    expect(state.apply({ snapshot: true, revision: 3, changes: [{ key: key('Cluster', 'a'), object: obj('Cluster', 'a', 3) }] })).toEqual([{ key: key('Cluster', 'a'), object: obj('Cluster', 'a', 3), deleted: false }]);
+    expect(state.tombstones()).toEqual([]);
+    expect(state.unreconciled().map((o) => o.metadata.name)).toEqual(['a']);
+    // forget() of an object in the view that is not being deleted changes nothing.
+    state.forget(key('Cluster', 'a'));
+    expect(state.list().map((o) => o.metadata.name)).toEqual(['a']);
   });
 });
 
@@ -126,5 +170,20 @@ describe('SqliteLocalState', () => {
     expect(after.prepare(`SELECT count(*) AS n FROM status_outbox`).get()).toEqual({ n: 0 });
     after.close();
     state = new SqliteLocalState(path);
+  });
+
+  it('survives a reopen: tombstones, finalized objects being deleted, and a queued release', () => {
+    const deleting = { ...obj('Cluster', 'b', 1), metadata: { name: 'b', namespace: '', generation: 1, deletionTimestamp: '2025-06-01T12:00:00Z' } };
+    state.apply({ snapshot: false, revision: 1, changes: [{ key: key('Cluster', 'a'), object: obj('Cluster', 'a', 1) }, { key: key('Cluster', 'b'), object: deleting }, { key: key('Cluster', 'c'), object: { ...deleting, metadata: { ...deleting.metadata, name: 'c' } } }] });
+    state.apply({ snapshot: false, revision: 2, changes: [{ key: key('Cluster', 'a') }] });
+    state.enqueueStatus({ ref: { kind: 'Cluster', namespace: '', name: 'b' }, finalized: true });
+    state.forget(key('Cluster', 'b'));
+    state.close();
+    state = new SqliteLocalState(path);
+    expect(state.tombstones().map((o) => o.metadata.name)).toEqual(['a']);
+    expect(state.beingDeleted().map((o) => o.metadata.name)).toEqual(['c']);
+    // The release is read back from the outbox as a release, and is no report of the object's status.
+    expect(state.pendingStatuses()).toEqual([{ seq: 1, ref: { kind: 'Cluster', namespace: '', name: 'b' }, finalized: true }]);
+    expect(state.lastReported(key('Cluster', 'b'))).toBeUndefined();
   });
 });

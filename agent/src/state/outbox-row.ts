@@ -13,6 +13,7 @@ interface EarlyRow {
   phase?: string;
   conditions?: Condition[];
   endpoint?: string;
+  finalized?: boolean;
 }
 
 /** The status in `body`, or undefined when it is not one (the next Ack sweeps such a row away). */
@@ -25,6 +26,7 @@ export function readOutboxRow(body: string): PendingStatus | undefined {
   }
   if (!row || typeof row !== 'object' || !row.ref || typeof row.seq !== 'number') return undefined;
   const { seq, ref } = row;
+  if (row.finalized === true) return { seq, ref, finalized: true };
   if (row.cluster) return { seq, ref, cluster: row.cluster };
   if (row.host) return { seq, ref, host: row.host };
   const { observedGeneration, phase, conditions, endpoint } = row;

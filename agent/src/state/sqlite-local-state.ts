@@ -1,43 +1,65 @@
 // The agent's durable state in one SQLite file (DIR/state.db). A batch and its revision commit together,
-// so an agent killed at any point resumes from a revision whose objects it really holds.
-import { isDeepStrictEqual } from 'node:util';
+// so an agent killed at any point resumes from a revision whose objects it really holds. The schema is in
+// migrations.ts.
 import type { ResourceObject } from '@outpost/proto';
-import Database from 'better-sqlite3';
-import { keyOf, keyOfRef, type AppliedChange, type ChangeBatch, type LocalState, type ObjectKey, type PendingStatus, type StatusReport } from './local-state.js';
+import { openStateDb, type Db } from './db.js';
+import {
+  isFinalizedReport, keyOf, keyOfRef,
+  type AppliedChange, type ChangeBatch, type LocalState, type ObjectKey, type OutboxReport, type PendingStatus, type StatusReport,
+} from './local-state.js';
 import { readOutboxRow } from './outbox-row.js';
+import { rowChange, type StoredRow } from './row-change.js';
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-  INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0), ('status_seq', 0);
-  CREATE TABLE IF NOT EXISTS objects (
-    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
-    body TEXT NOT NULL, generation INTEGER NOT NULL, reconciled_generation INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (kind, namespace, name)
-  ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS status_outbox (
-    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (kind, namespace, name)
-  ) WITHOUT ROWID;
-  -- The last status queued per object, kept after the hub stores it: the reconcile manager stamps a
-  -- condition's lastTransitionTime against it. Created on open, so an older state.db just gains it.
-  CREATE TABLE IF NOT EXISTS last_status (
-    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (kind, namespace, name)
-  ) WITHOUT ROWID;
-`;
-
-interface ObjRow {
+interface BodyRow {
   body: string;
 }
 
+interface ObjectRow extends BodyRow {
+  reconciled_generation: number;
+  tombstone: number;
+  finalized: number;
+}
+
+type Key = [kind: string, namespace: string, name: string];
+
+const keyArgs = (k: ObjectKey): Key => [k.kind, k.namespace, k.name];
+const bodies = (rows: BodyRow[]): ResourceObject[] => rows.map((r) => JSON.parse(r.body) as ResourceObject);
+const BEING_DELETED = `coalesce(json_extract(body, '$.metadata.deletionTimestamp'), '') <> ''`;
+
 export class SqliteLocalState implements LocalState {
-  private readonly db: Database.Database;
+  private readonly db: Db;
+  private readonly stmts;
 
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
+    this.db = openStateDb(path);
+    const db = this.db;
+    this.stmts = {
+      meta: db.prepare<[string], { value: number }>(`SELECT value FROM meta WHERE key = ?`),
+      setMeta: db.prepare<[number, string]>(`UPDATE meta SET value = ? WHERE key = ?`),
+      row: db.prepare<Key, ObjectRow>(`SELECT body, reconciled_generation, tombstone, finalized FROM objects WHERE kind = ? AND namespace = ? AND name = ?`),
+      put: db.prepare<[...Key, string, number, number, number, number]>(
+        `INSERT INTO objects (kind, namespace, name, body, generation, reconciled_generation, tombstone, finalized) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (kind, namespace, name) DO UPDATE SET body = excluded.body, generation = excluded.generation,
+           reconciled_generation = excluded.reconciled_generation, tombstone = excluded.tombstone, finalized = excluded.finalized`,
+      ),
+      drop: db.prepare<Key>(`DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?`),
+      live: db.prepare<[], BodyRow>(`SELECT body FROM objects WHERE tombstone = 0 ORDER BY kind, namespace, name`),
+      liveOfKind: db.prepare<[string], BodyRow>(`SELECT body FROM objects WHERE tombstone = 0 AND kind = ? ORDER BY namespace, name`),
+      unreconciled: db.prepare<[], BodyRow>(`SELECT body FROM objects WHERE tombstone = 0 AND reconciled_generation < generation AND NOT ${BEING_DELETED}`),
+      markReconciled: db.prepare<[number, ...Key]>(`UPDATE objects SET reconciled_generation = ? WHERE kind = ? AND namespace = ? AND name = ? AND tombstone = 0`),
+      tombstones: db.prepare<[], BodyRow>(`SELECT body FROM objects WHERE tombstone = 1 ORDER BY kind, namespace, name`),
+      beingDeleted: db.prepare<[], BodyRow>(`SELECT body FROM objects WHERE tombstone = 0 AND finalized = 0 AND ${BEING_DELETED} ORDER BY kind, namespace, name`),
+      dropTombstone: db.prepare<Key>(`DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ? AND tombstone = 1`),
+      markFinalized: db.prepare<Key>(`UPDATE objects SET finalized = 1 WHERE kind = ? AND namespace = ? AND name = ? AND tombstone = 0 AND ${BEING_DELETED}`),
+      enqueueStatus: db.prepare<[...Key, number, string]>(
+        `INSERT INTO status_outbox (kind, namespace, name, seq, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, namespace, name) DO UPDATE SET seq = excluded.seq, body = excluded.body`,
+      ),
+      putLast: db.prepare<[...Key, string]>(`INSERT INTO last_status (kind, namespace, name, body) VALUES (?, ?, ?, ?) ON CONFLICT (kind, namespace, name) DO UPDATE SET body = excluded.body`),
+      last: db.prepare<Key, BodyRow>(`SELECT body FROM last_status WHERE kind = ? AND namespace = ? AND name = ?`),
+      dropLast: db.prepare<Key>(`DELETE FROM last_status WHERE kind = ? AND namespace = ? AND name = ?`),
+      pendingStatuses: db.prepare<[], BodyRow>(`SELECT body FROM status_outbox ORDER BY seq`),
+      statusesStored: db.prepare<[number]>(`DELETE FROM status_outbox WHERE seq <= ?`),
+    };
   }
 
   revision(): number {
@@ -48,31 +70,25 @@ export class SqliteLocalState implements LocalState {
     return this.db.transaction((): AppliedChange[] => {
       const applied: AppliedChange[] = [];
       const seen = new Set<string>();
+      const change = (key: ObjectKey, object: ResourceObject | undefined): void => {
+        const ch = rowChange(key, this.row(key), object);
+        if (!ch) return;
+        if (ch.row) {
+          const r = ch.row;
+          this.stmts.put.run(...keyArgs(key), JSON.stringify(r.object), r.object.metadata.generation ?? 0, r.reconciled, Number(r.tombstone), Number(r.finalized));
+        } else this.stmts.drop.run(...keyArgs(key));
+        // Gone from the view: a new object of that name starts without a last report.
+        if (ch.applied.deleted) this.stmts.dropLast.run(...keyArgs(key));
+        applied.push(ch.applied);
+      };
       for (const ch of batch.changes) {
-        seen.add(JSON.stringify([ch.key.kind, ch.key.namespace, ch.key.name]));
-        const current = this.get(ch.key);
-        if (!ch.object) {
-          if (current) {
-            this.forget(ch.key);
-            applied.push({ key: ch.key, deleted: true });
-          }
-          continue;
-        }
-        if (current && isDeepStrictEqual(current, ch.object)) continue;
-        this.db
-          .prepare(
-            `INSERT INTO objects (kind, namespace, name, body, generation) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (kind, namespace, name) DO UPDATE SET body = excluded.body, generation = excluded.generation`,
-          )
-          .run(ch.key.kind, ch.key.namespace, ch.key.name, JSON.stringify(ch.object), ch.object.metadata.generation ?? 0);
-        applied.push({ key: ch.key, object: ch.object, deleted: false });
+        seen.add(JSON.stringify(keyArgs(ch.key)));
+        change(ch.key, ch.object);
       }
       if (batch.snapshot) {
         for (const o of this.list()) {
           const k = keyOf(o);
-          if (seen.has(JSON.stringify([k.kind, k.namespace, k.name]))) continue;
-          this.forget(k);
-          applied.push({ key: k, deleted: true });
+          if (!seen.has(JSON.stringify(keyArgs(k)))) change(k, undefined);
         }
       }
       this.setMeta('revision', batch.revision);
@@ -81,73 +97,80 @@ export class SqliteLocalState implements LocalState {
   }
 
   get(key: ObjectKey): ResourceObject | undefined {
-    const row = this.db.prepare<[string, string, string], ObjRow>(`SELECT body FROM objects WHERE kind = ? AND namespace = ? AND name = ?`).get(key.kind, key.namespace, key.name);
-    return row ? (JSON.parse(row.body) as ResourceObject) : undefined;
+    const row = this.row(key);
+    return row && !row.tombstone ? row.object : undefined;
   }
 
   list(kind?: string): ResourceObject[] {
-    const rows = kind
-      ? this.db.prepare<[string], ObjRow>(`SELECT body FROM objects WHERE kind = ? ORDER BY namespace, name`).all(kind)
-      : this.db.prepare<[], ObjRow>(`SELECT body FROM objects ORDER BY kind, namespace, name`).all();
-    return rows.map((r) => JSON.parse(r.body) as ResourceObject);
+    return bodies(kind ? this.stmts.liveOfKind.all(kind) : this.stmts.live.all());
   }
 
   unreconciled(): ResourceObject[] {
-    return this.db.prepare<[], ObjRow>(`SELECT body FROM objects WHERE reconciled_generation < generation`).all().map((r) => JSON.parse(r.body) as ResourceObject);
+    return bodies(this.stmts.unreconciled.all());
   }
 
   markReconciled(key: ObjectKey, generation: number): void {
-    this.db.prepare(`UPDATE objects SET reconciled_generation = ? WHERE kind = ? AND namespace = ? AND name = ?`).run(generation, key.kind, key.namespace, key.name);
+    this.stmts.markReconciled.run(generation, ...keyArgs(key));
   }
 
-  enqueueStatus(report: StatusReport): number {
+  tombstones(): ResourceObject[] {
+    return bodies(this.stmts.tombstones.all());
+  }
+
+  beingDeleted(): ResourceObject[] {
+    return bodies(this.stmts.beingDeleted.all());
+  }
+
+  forget(key: ObjectKey): void {
+    this.db.transaction(() => {
+      if (this.stmts.dropTombstone.run(...keyArgs(key)).changes === 0) this.stmts.markFinalized.run(...keyArgs(key));
+    })();
+  }
+
+  enqueueStatus(report: OutboxReport): number {
     return this.db.transaction(() => {
       const seq = this.meta('status_seq') + 1;
       this.setMeta('status_seq', seq);
-      const k = keyOfRef(report.ref);
-      this.db
-        .prepare(`INSERT INTO status_outbox (kind, namespace, name, seq, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, namespace, name) DO UPDATE SET seq = excluded.seq, body = excluded.body`)
-        .run(k.kind, k.namespace, k.name, seq, JSON.stringify({ ...report, seq }));
-      this.db
-        .prepare(`INSERT INTO last_status (kind, namespace, name, body) VALUES (?, ?, ?, ?) ON CONFLICT (kind, namespace, name) DO UPDATE SET body = excluded.body`)
-        .run(k.kind, k.namespace, k.name, JSON.stringify({ ...report, seq }));
+      const k = keyArgs(keyOfRef(report.ref));
+      const body = JSON.stringify({ ...report, seq });
+      this.stmts.enqueueStatus.run(...k, seq, body);
+      if (!isFinalizedReport(report)) this.stmts.putLast.run(...k, body);
       return seq;
     })();
   }
 
   lastReported(key: ObjectKey): StatusReport | undefined {
-    const row = this.db.prepare<[string, string, string], ObjRow>(`SELECT body FROM last_status WHERE kind = ? AND namespace = ? AND name = ?`).get(key.kind, key.namespace, key.name);
-    if (!row) return undefined;
-    const pending = readOutboxRow(row.body);
-    if (!pending) return undefined;
+    const row = this.stmts.last.get(...keyArgs(key));
+    const pending = row && readOutboxRow(row.body);
+    if (!pending || isFinalizedReport(pending)) return undefined;
     const { seq: _seq, ...report } = pending;
     return report;
   }
 
   pendingStatuses(): PendingStatus[] {
     // Tolerant: rows of an older agent are read into the typed form; one that is no status is skipped.
-    return this.db.prepare<[], ObjRow>(`SELECT body FROM status_outbox ORDER BY seq`).all().flatMap((r) => readOutboxRow(r.body) ?? []);
+    return this.stmts.pendingStatuses.all().flatMap((r) => readOutboxRow(r.body) ?? []);
   }
 
   statusesStored(seq: number): void {
-    this.db.prepare(`DELETE FROM status_outbox WHERE seq <= ?`).run(seq);
+    this.stmts.statusesStored.run(seq);
   }
 
   close(): void {
     this.db.close();
   }
 
-  /** `k` left the view: its object goes, and so does its last report (a new object starts afresh). */
-  private forget(k: ObjectKey): void {
-    this.db.prepare(`DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?`).run(k.kind, k.namespace, k.name);
-    this.db.prepare(`DELETE FROM last_status WHERE kind = ? AND namespace = ? AND name = ?`).run(k.kind, k.namespace, k.name);
+  private row(key: ObjectKey): StoredRow | undefined {
+    const r = this.stmts.row.get(...keyArgs(key));
+    if (!r) return undefined;
+    return { object: JSON.parse(r.body) as ResourceObject, reconciled: r.reconciled_generation, tombstone: r.tombstone === 1, finalized: r.finalized === 1 };
   }
 
   private meta(key: string): number {
-    return this.db.prepare<[string], { value: number }>(`SELECT value FROM meta WHERE key = ?`).get(key)!.value;
+    return this.stmts.meta.get(key)!.value;
   }
 
   private setMeta(key: string, value: number): void {
-    this.db.prepare(`UPDATE meta SET value = ? WHERE key = ?`).run(value, key);
+    this.stmts.setMeta.run(value, key);
   }
 }

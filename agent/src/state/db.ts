@@ -1,0 +1,43 @@
+// Opens the agent's state.db and brings its schema up to date.
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './migrations.js';
+
+export type Db = Database.Database;
+
+/** state.db was written by a newer agent: this one would misread it. */
+export class StateSchemaError extends Error {
+  override readonly name = 'StateSchemaError';
+  constructor(
+    readonly path: string,
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(`${path} has schema version ${found}, newer than this agent knows (${known}); run the newer agent again, or move the file away to start from a fresh snapshot of the hub`);
+  }
+}
+
+export function openStateDb(path: string): Db {
+  const db = new Database(path);
+  try {
+    // WAL with synchronous=NORMAL loses nothing when the process is killed; only a power cut can lose the
+    // last transactions, and the hub resends what was not acked.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    migrate(db, path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+function migrate(db: Db, path: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) throw new StateSchemaError(path, current, MIGRATIONS.length);
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,36 @@
+// Schema migrations of the agent's state.db, applied in order inside one transaction each;
+// `PRAGMA user_version` records the last (as the hub's store does).
+import { FLOW_JOURNAL_SCHEMA } from './sqlite-flow-journal.js';
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: the schema agents made on every open before migrations, with CREATE ... IF NOT EXISTS, so a state.db
+  // written by such an agent (tables present, user_version 0; last_status only from later ones) passes
+  // through unchanged.
+  `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0), ('status_seq', 0);
+  CREATE TABLE IF NOT EXISTS objects (
+    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+    body TEXT NOT NULL, generation INTEGER NOT NULL, reconciled_generation INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, namespace, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS status_outbox (
+    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (kind, namespace, name)
+  ) WITHOUT ROWID;
+  -- The last status queued per object, kept after the hub stores it: the reconcile manager stamps a
+  -- condition's lastTransitionTime against it.
+  CREATE TABLE IF NOT EXISTS last_status (
+    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (kind, namespace, name)
+  ) WITHOUT ROWID;
+  `,
+  // 2: a removed object stays as a tombstone (its last-known body) until its reconciler has finalized it;
+  // an object being deleted that its reconciler has finalized is not finalized again.
+  `
+  ALTER TABLE objects ADD COLUMN tombstone INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE objects ADD COLUMN finalized INTEGER NOT NULL DEFAULT 0;
+  `,
+  // 3: the engine's flow journal (SqliteFlowJournal also makes it if missing, IF NOT EXISTS).
+  `${FLOW_JOURNAL_SCHEMA};`,
+];
