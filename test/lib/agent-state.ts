@@ -9,14 +9,20 @@ export interface StoredObject {
   generation: number;
 }
 
-export function agentObjects(dataDir: string): StoredObject[] {
+function storedObjects(dataDir: string, tombstone: 0 | 1): StoredObject[] {
   const db = new Database(join(dataDir, 'state.db'), { readonly: true, fileMustExist: true });
   try {
-    return db.prepare(`SELECT kind, namespace, name, generation FROM objects ORDER BY kind, namespace, name`).all() as StoredObject[];
+    return db.prepare(`SELECT kind, namespace, name, generation FROM objects WHERE tombstone = ? ORDER BY kind, namespace, name`).all(tombstone) as StoredObject[];
   } finally {
     db.close();
   }
 }
+
+/** Objects in the agent's view (not tombstones). */
+export const agentObjects = (dataDir: string): StoredObject[] => storedObjects(dataDir, 0);
+
+/** Objects the agent keeps as tombstones: gone from its view, their finalize not yet done. */
+export const agentTombstones = (dataDir: string): StoredObject[] => storedObjects(dataDir, 1);
 
 export function agentRevision(dataDir: string): number {
   const db = new Database(join(dataDir, 'state.db'), { readonly: true, fileMustExist: true });

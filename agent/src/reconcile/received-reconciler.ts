@@ -18,4 +18,7 @@ export class ReceivedReconciler implements Reconciler {
       },
     };
   }
+
+  /** It made nothing, so there is nothing to tear down. */
+  async finalize(): Promise<void> {}
 }
