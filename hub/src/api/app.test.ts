@@ -518,13 +518,22 @@ describe('/status subresource', () => {
 
 describe('delete', () => {
   it('deletes, then GET is 404', async () => {
-    await seed();
-    const r = await call('DELETE', `${CLUSTERS}/pos`);
+    await seed(false);
+    const r = await call('DELETE', `${API}/datacenters/hamburg-stores`);
     expect(r.status).toBe(200);
-    expect(r.body.metadata.name).toBe('pos');
-    expectStatus(await call('GET', `${CLUSTERS}/pos`), 404, 'NotFound');
-    expectStatus(await call('DELETE', `${CLUSTERS}/pos`), 404, 'NotFound');
-    expect((await call('GET', CLUSTERS)).body.items).toEqual([]);
+    expect(r.body.metadata.name).toBe('hamburg-stores');
+    expectStatus(await call('GET', `${API}/datacenters/hamburg-stores`), 404, 'NotFound');
+    expectStatus(await call('DELETE', `${API}/datacenters/hamburg-stores`), 404, 'NotFound');
+    expect((await call('GET', `${API}/datacenters`)).body.items).toEqual([]);
+  });
+
+  it("gives a Cluster its site agent's finalizer, which a PUT without it keeps", async () => {
+    await seed();
+    const created = (await call('GET', `${CLUSTERS}/pos`)).body;
+    expect(created.metadata.finalizers).toEqual(['agent.outpost.dev/site.store-0412']);
+    const put = await call('PUT', `${CLUSTERS}/pos`, { ...cluster({ version: '1.33.1' }), metadata: { name: 'pos', namespace: 'demo', resourceVersion: created.metadata.resourceVersion } });
+    expect(put.status).toBe(200);
+    expect(put.body.metadata.finalizers).toEqual(['agent.outpost.dev/site.store-0412']);
   });
 
   it('only marks an object with finalizers', async () => {
@@ -538,9 +547,12 @@ describe('delete', () => {
     const got = await call('GET', `${CLUSTERS}/pos`);
     expect(got.status).toBe(200);
     expect(got.body.metadata.deletionTimestamp).toBe(r.body.metadata.deletionTimestamp);
-    expect(got.body.metadata.finalizers).toEqual(['outpost.dev/teardown']);
+    expect(got.body.metadata.finalizers).toEqual(['outpost.dev/teardown', 'agent.outpost.dev/site.store-0412']);
 
-    // Removing the last finalizer finishes the delete.
+    // Removing one leaves it Terminating; removing the last finishes the delete.
+    const one = await call('PATCH', `${CLUSTERS}/pos`, { metadata: { finalizers: ['agent.outpost.dev/site.store-0412'] } });
+    expect(one.body.metadata.finalizers).toEqual(['agent.outpost.dev/site.store-0412']);
+    expect((await call('GET', `${CLUSTERS}/pos`)).status).toBe(200);
     const cleared = await call('PATCH', `${CLUSTERS}/pos`, { metadata: { finalizers: [] } });
     expect(cleared.status).toBe(200);
     expectStatus(await call('GET', `${CLUSTERS}/pos`), 404, 'NotFound');
@@ -697,10 +709,15 @@ describe('watch', () => {
       expect(second.object.spec.version).toBe('1.34.0');
       expect(second.object.metadata.resourceVersion).toBe(patched.body.metadata.resourceVersion);
 
+      // Terminating first: its site's agent holds it with a finalizer.
       await call('DELETE', `${CLUSTERS}/pos`);
       const third = await nextEvent();
-      expect(third.type).toBe('DELETED');
-      expect(third.object.metadata.name).toBe('pos');
+      expect(third.type).toBe('MODIFIED');
+      expect(third.object.metadata.deletionTimestamp).toBeTruthy();
+      await call('PATCH', `${CLUSTERS}/pos`, { metadata: { finalizers: [] } });
+      const fourth = await nextEvent();
+      expect(fourth.type).toBe('DELETED');
+      expect(fourth.object.metadata.name).toBe('pos');
     } finally {
       await watch.close();
     }

@@ -86,7 +86,9 @@ export class ResourceService {
     const obj = this.parse(path, merged);
     this.admit(obj, path, current);
     const expect = obj.metadata.resourceVersion ?? current.metadata.resourceVersion ?? undefined;
-    return shown(this.store, this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: expect }));
+    // A merge patch starts from the stored finalizers, so what it leaves there is what the caller wants:
+    // this is how an operator removes an agent's finalizer (`outpost delete --force`).
+    return shown(this.store, this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: expect, exactFinalizers: true }));
   }
 
   delete(p: Principal, path: ResourcePath, resourceVersion?: string): ResourceObject {

@@ -5,6 +5,7 @@ import {
   type ClusterStatus, type Condition, type HostStatus, type ResourceObject, type Status,
 } from '@outpost/proto';
 import type { Store } from '../store/store.js';
+import { releaseAgentFinalizer } from './agent-finalize.js';
 
 /** Why a Status was not recorded: the Error the agent gets before the Ack that still clears its outbox. */
 export interface StatusRefusal {
@@ -52,6 +53,10 @@ function record(store: Store, agentId: string, view: string, status: Status, now
 /** Records a reported Status; returns why it was refused, or undefined when it was recorded (or its object is gone). */
 export function applyAgentStatus(store: Store, agentId: string, view: string, status: Status, now: Date = new Date()): StatusRefusal | undefined {
   try {
+    if (status.finalized) {
+      const kept = releaseAgentFinalizer(store, agentId, view, status);
+      return kept ? { code: ErrorCode.invalidStatus, message: kept } : undefined;
+    }
     return record(store, agentId, view, status, now);
   } catch (err) {
     return { code: ErrorCode.internal, message: `status not recorded: ${(err as Error).message}` };

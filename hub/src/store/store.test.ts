@@ -100,6 +100,71 @@ describe('Store', () => {
       expect(names(store.syncView(site('b'), r).upserts)).toEqual(['Cluster/c', 'Datacenter/dc-a', 'SSHKey/k']);
     });
 
+    describe('agent finalizers', () => {
+      const A = 'agent.outpost.dev/site.a';
+      const B = 'agent.outpost.dev/site.b';
+      const C = { kind: 'Cluster', namespace: 'p', name: 'c' };
+      const finalizers = () => store.get('Cluster', 'p', 'c')?.metadata.finalizers;
+
+      it("gives a Cluster its serving agent's finalizer at creation, and other kinds nothing", () => {
+        expect(finalizers()).toEqual([A]);
+        expect(store.get('Site', '', 'a')?.metadata).not.toHaveProperty('finalizers');
+        expect(store.get('Host', '', 'h-a')?.metadata).not.toHaveProperty('finalizers');
+        const own = store.create({ ...obj('Cluster', 'own', { datacenter: 'dc-b' }, 'p'), metadata: { name: 'own', namespace: 'p', finalizers: ['example.com/backup'] } }, ctx);
+        expect(own.metadata.finalizers).toEqual(['example.com/backup', B]);
+        // A Cluster in no view (its Datacenter is gone) has no agent to wait for.
+        expect(store.create(obj('Cluster', 'nowhere', { datacenter: 'dc-gone' }, 'p'), ctx).metadata).not.toHaveProperty('finalizers');
+      });
+
+      it('keeps agent finalizers through a replace that leaves them out; a live Cluster keeps its serving one even when a patch removes it', () => {
+        const c = store.get('Cluster', 'p', 'c')!;
+        store.replace({ ...c, metadata: { ...c.metadata, finalizers: ['example.com/backup'] } }, ctx);
+        expect(finalizers()).toEqual(['example.com/backup', A]);
+        store.replace({ ...c, metadata: { ...c.metadata, finalizers: [] } }, ctx, { exactFinalizers: true });
+        expect(finalizers()).toEqual([A]);
+      });
+
+      it('deletes a Terminating Cluster when its agent releases the last finalizer, in one write', () => {
+        const marked = store.delete(C, ctx);
+        expect(marked.metadata.deletionTimestamp).toBeTruthy();
+        const r = store.revision();
+        expect(store.removeFinalizer(C, 'agent.outpost.dev/site.b', ctx)?.metadata.deletionTimestamp).toBe(marked.metadata.deletionTimestamp);
+        expect(store.revision()).toBe(r);
+        expect(store.removeFinalizer(C, A, { actor: 'agent:x' })).toBeUndefined();
+        expect(store.revision()).toBe(r + 1);
+        expect(store.get('Cluster', 'p', 'c')).toBeUndefined();
+        expect(store.changesSince(r)?.map((ch) => [ch.type, ch.object.metadata.name])).toEqual([['DELETED', 'c']]);
+        expect(store.syncView(site('a'), r).removals.map((k) => k.name).sort()).toEqual(['c', 'k']);
+      });
+
+      it('lets an operator finish the delete by patching the finalizers away, once it is Terminating', () => {
+        store.delete(C, ctx);
+        const c = store.get('Cluster', 'p', 'c')!;
+        store.replace({ ...c, metadata: { ...c.metadata, finalizers: [] } }, ctx);
+        expect(finalizers()).toEqual([A]);
+        store.replace({ ...c, metadata: { ...c.metadata, finalizers: [] } }, ctx, { exactFinalizers: true });
+        expect(store.get('Cluster', 'p', 'c')).toBeUndefined();
+      });
+
+      it("adds the new agent's finalizer when a Cluster moves, keeping the old one until that agent releases it", () => {
+        const c = store.get('Cluster', 'p', 'c')!;
+        store.replace({ ...c, spec: { datacenter: 'dc-b', sshKeys: ['k'] } }, ctx);
+        expect(finalizers()).toEqual([A, B]);
+        store.removeFinalizer(C, A, ctx);
+        expect(finalizers()).toEqual([B]);
+        expect(store.get('Cluster', 'p', 'c')?.metadata.deletionTimestamp).toBeUndefined();
+      });
+
+      it("gives the Clusters of a Datacenter that moves the new agent's finalizer, one write each", () => {
+        const r = store.revision();
+        const dc = store.get('Datacenter', '', 'dc-a')!;
+        store.replace({ ...dc, spec: { site: 'b' } }, ctx);
+        expect(finalizers()).toEqual([A, B]);
+        expect(store.changesSince(r)?.map((ch) => `${ch.type} ${ch.object.kind}`)).toEqual(['MODIFIED Datacenter', 'MODIFIED Cluster']);
+        expect(names(store.syncView(site('b'), r).upserts)).toEqual(['Cluster/c', 'Datacenter/dc-a', 'SSHKey/k']);
+      });
+    });
+
     it('does not send status writes to agents, and snapshots after compaction', () => {
       const r = store.revision();
       store.replaceStatus({ kind: 'Cluster', namespace: 'p', name: 'c' }, { phase: 'Running' }, ctx);

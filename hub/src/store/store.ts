@@ -6,6 +6,7 @@ import { keyOf, rfc3339, type Agent, type Cluster, type Datacenter, type ObjectK
 import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } from '../errors.js';
 import type { Transaction } from 'better-sqlite3';
 import { systemClock, timestamp, type Clock } from '../clock.js';
+import { finalizersFor, servingFinalizers } from './agent-finalizers.js';
 import { openDb, type Db } from './db.js';
 import { PresenceTable, withoutPresence } from './presence-table.js';
 import { ALL_AGENTS_VIEW, dependentsOf, viewsOf, type ViewLookup } from './views.js';
@@ -26,6 +27,14 @@ export interface WriteContext {
 export interface WriteOptions {
   /** Refuse the write with ConflictError unless the object's resourceVersion is this. */
   expectResourceVersion?: string | undefined;
+}
+
+export interface ReplaceOptions extends WriteOptions {
+  /**
+   * The request sets metadata.finalizers exactly (a merge patch): agent finalizers it leaves out are
+   * removed. Otherwise (a PUT, `outpost apply`) the agent finalizers the object carries are kept.
+   */
+  exactFinalizers?: boolean | undefined;
 }
 
 export interface ViewSync {
@@ -221,10 +230,12 @@ export class Store {
       const k = keyOf(obj);
       if (this.stmts.get.get(k.kind, k.namespace, k.name)) throw new AlreadyExistsError(nameOf(k));
       const revision = this.nextRevision();
+      const finalizers = finalizersFor({ requested: obj.metadata.finalizers, serving: servingFinalizers(obj, viewsOf(obj, this.lookup)), exact: false, beingDeleted: false });
       const stored: T = {
         ...obj,
         metadata: {
           ...obj.metadata,
+          ...(finalizers ? { finalizers } : {}),
           uid: randomUUID(),
           resourceVersion: String(revision),
           generation: 1,
@@ -233,24 +244,35 @@ export class Store {
         },
       };
       this.commitWrite(revision, 'ADDED', undefined, stored, ctx, 'create');
+      if (stored.kind === 'Datacenter') this.holdClustersOf(k.name, ctx);
       return stored;
     });
   }
 
   /**
    * Replaces an object's metadata (user-settable parts) and spec; status is kept. The generation goes up
-   * only when the spec changes. Removing the last finalizer of an object being deleted deletes it.
+   * only when the spec changes. Removing the last finalizer of an object being deleted deletes it. Agent
+   * finalizers are kept unless `opts.exactFinalizers` (see agent-finalizers.ts).
    */
-  replace<T extends ResourceObject>(obj: T, ctx: WriteContext, opts: WriteOptions = {}): T {
+  replace<T extends ResourceObject>(obj: T, ctx: WriteContext, opts: ReplaceOptions = {}): T {
     return this.transaction(() => {
       const k = keyOf(obj);
       const current = this.mustGetForWrite<T>(k, opts);
       const revision = this.nextRevision();
       const specChanged = !isDeepStrictEqual(obj.spec ?? null, current.spec ?? null);
+      const finalizers = finalizersFor({
+        requested: obj.metadata.finalizers,
+        current: current.metadata.finalizers,
+        serving: servingFinalizers(obj, viewsOf(obj, this.lookup)),
+        exact: opts.exactFinalizers ?? false,
+        beingDeleted: !!current.metadata.deletionTimestamp,
+      });
+      const { finalizers: _requested, ...requestedMeta } = obj.metadata;
       const stored: T = {
         ...obj,
         metadata: {
-          ...obj.metadata,
+          ...requestedMeta,
+          ...(finalizers ? { finalizers } : {}),
           uid: current.metadata.uid,
           creationTimestamp: current.metadata.creationTimestamp,
           deletionTimestamp: current.metadata.deletionTimestamp,
@@ -264,6 +286,28 @@ export class Store {
         return stored;
       }
       this.commitWrite(revision, 'MODIFIED', current, stored, ctx, 'replace');
+      if (stored.kind === 'Datacenter') this.holdClustersOf(k.name, ctx);
+      return stored;
+    });
+  }
+
+  /**
+   * Removes one finalizer, in one transaction; removing the last one of an object being deleted deletes
+   * it. Returns the object as stored now, or undefined when it is gone (or was already). A finalizer the
+   * object does not carry writes nothing.
+   */
+  removeFinalizer(k: ObjectKey, finalizer: string, ctx: WriteContext): ResourceObject | undefined {
+    return this.transaction(() => {
+      const current = this.get(k.kind, k.namespace, k.name);
+      if (!current?.metadata.finalizers?.includes(finalizer)) return current;
+      const revision = this.nextRevision();
+      const finalizers = current.metadata.finalizers.filter((f) => f !== finalizer);
+      if (current.metadata.deletionTimestamp && finalizers.length === 0) {
+        this.commitWrite(revision, 'DELETED', current, undefined, ctx, 'delete');
+        return undefined;
+      }
+      const stored = { ...current, metadata: { ...current.metadata, finalizers, resourceVersion: String(revision) } };
+      this.commitWrite(revision, 'MODIFIED', current, stored, ctx, 'remove-finalizer');
       return stored;
     });
   }
@@ -378,6 +422,20 @@ export class Store {
 
   deleteCredential(id: string): void {
     this.stmts.deleteCredential.run(id);
+  }
+
+  /**
+   * A Datacenter now served by another Seed or Site moves its Clusters into that agent's view: each one
+   * that lacks the new agent's finalizer gets it (a replace of its own, so watches and agents see it).
+   */
+  private holdClustersOf(datacenter: string, ctx: WriteContext): void {
+    for (const row of this.stmts.clustersInDc.all(datacenter)) {
+      const c = JSON.parse(row.body) as Cluster;
+      if (c.metadata.deletionTimestamp) continue;
+      const has = new Set(c.metadata.finalizers ?? []);
+      if (servingFinalizers(c, viewsOf(c, this.lookup)).every((f) => has.has(f))) continue;
+      this.replace(c, ctx);
+    }
   }
 
   private nextRevision(): number {
