@@ -4,7 +4,7 @@
 // here; test/integration/cli-client-only.test.ts checks what a client command loads).
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { caCertHash, findKind, KINDS, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
+import { caCertHash, findKind, isAgentFinalizer, KINDS, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import YAML from 'yaml';
 import { ApiClient, ApiError } from '../client/api-client.js';
@@ -45,10 +45,14 @@ function print(value: unknown, format: string): void {
   process.stdout.write(format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : YAML.stringify(value));
 }
 
-/** What `apply` owns of an object: the user-settable metadata and the spec. */
+/**
+ * What `apply` owns of an object: the user-settable metadata and the spec. Agent finalizers are the hub's
+ * (it keeps them on a replace), so a manifest without them is not a change.
+ */
 function applied(o: ResourceObject): unknown {
   const m = o.metadata;
-  return { labels: m.labels ?? {}, annotations: m.annotations ?? {}, finalizers: m.finalizers ?? [], spec: JSON.parse(JSON.stringify(o.spec ?? {})) as unknown };
+  const finalizers = (m.finalizers ?? []).filter((f) => !isAgentFinalizer(f));
+  return { labels: m.labels ?? {}, annotations: m.annotations ?? {}, finalizers, spec: JSON.parse(JSON.stringify(o.spec ?? {})) as unknown };
 }
 
 async function apply(file: string): Promise<number> {
@@ -88,6 +92,35 @@ async function apply(file: string): Promise<number> {
     }
   }
   return failed ? 1 : 0;
+}
+
+/**
+ * Deletes; an object with finalizers stays Terminating until they are released. `force` then removes
+ * them (a live object would get its serving agent's finalizer straight back, so the delete comes first).
+ */
+async function deleteResource(api: ApiClient, kind: KindInfo, name: string, namespace: string | undefined, force: boolean): Promise<number> {
+  const label = `${kind.singular}/${name}`;
+  const marked = await api.delete(kind, name, namespace);
+  const pending = marked.metadata.finalizers ?? [];
+  if (!marked.metadata.deletionTimestamp || pending.length === 0) {
+    process.stdout.write(`${label} deleted\n`);
+    return 0;
+  }
+  if (!force) {
+    const agents = pending.filter(isAgentFinalizer);
+    const why = agents.length ? "its agent tears down what it made, then the hub deletes it; if the agent is offline it waits for it" : 'the hub deletes it once they are removed';
+    process.stdout.write(`${label} is Terminating, waiting for ${pending.join(', ')}: ${why} (--force does not wait)\n`);
+    return 0;
+  }
+  try {
+    await api.patch(kind, name, { metadata: { finalizers: [] } }, namespace);
+  } catch (err) {
+    // Released meanwhile: the delete finished by itself.
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+  }
+  process.stderr.write(`warning: ${label} deleted without waiting for ${pending.join(', ')}: whatever its agent made for it is left in place, until that agent next connects and tears it down (for good if it never does)\n`);
+  process.stdout.write(`${label} deleted (forced)\n`);
+  return 0;
 }
 
 export function buildProgram(): Command {
@@ -194,11 +227,11 @@ export function buildProgram(): Command {
     .argument('<kind>', 'kind')
     .argument('<name>', 'name')
     .option('-n, --namespace <project>', 'project of project-scoped kinds')
-    .action(async (kindName: string, name: string, o: { namespace?: string }) => {
+    .option('--force', "remove every finalizer and delete now, without waiting for the agent's teardown")
+    .action(async (kindName: string, name: string, o: { namespace?: string; force?: boolean }) => {
       const kind = kindArg(kindName);
       if (kind.namespaced && !o.namespace) throw new UsageError(`${kind.plural} live in a project: add -n PROJECT`);
-      const obj = await client().delete(kind, name, o.namespace);
-      process.stdout.write(`${kind.singular}/${name} ${obj.metadata.deletionTimestamp ? 'marked for deletion (finalizers pending)' : 'deleted'}\n`);
+      process.exitCode = await deleteResource(client(), kind, name, o.namespace, o.force ?? false);
     });
 
   const token = program.command('token').description('bootstrap tokens for agents, API tokens for people');

@@ -53,6 +53,8 @@ describe('renderTable', () => {
     expect(rows[0]).toEqual(['PROJECT', 'NAME', 'VERSION', 'DATACENTER', 'MODE', 'PHASE', 'CONDITIONS', 'AGE']);
     expect(rows[1]).toEqual(['demo', 'pos', '1.33.0', 'hamburg-stores', 'kubeadm', 'Running', 'Received=True,Ready=False', '<none>']);
     expect(rows[2]!.slice(0, 3)).toEqual(['shop', 'tills', '1.32.4']);
+    const terminating = { ...pos, metadata: { ...pos.metadata, deletionTimestamp: ago(5), finalizers: ['agent.outpost.dev/site.store-0412'] } };
+    expect(cells(renderTable([terminating], false))[1]!.slice(4, 6)).toEqual(['Terminating', 'Received=True,Ready=False']);
     expect(rows[2]!.slice(-3)).toEqual(['<none>', '<none>', '<none>']);
     // Columns line up: every header starts where its cells start.
     const lines = table.split('\n');

@@ -19,7 +19,8 @@ const COLUMNS: Record<string, Column[]> = {
     ['VERSION', (o) => (o as Cluster).spec?.version ?? ''],
     ['DATACENTER', (o) => (o as Cluster).spec?.datacenter ?? ''],
     ['MODE', (o) => (o as Cluster).spec?.controlPlane?.mode ?? ''],
-    ['PHASE', (o) => (o as Cluster).status?.phase || '<none>'],
+    // As kubectl shows a namespace being deleted: its finalizers are still to be released.
+    ['PHASE', (o) => (o.metadata.deletionTimestamp ? 'Terminating' : (o as Cluster).status?.phase || '<none>')],
     ['CONDITIONS', (o) => conditions((o as Cluster).status?.conditions)],
   ],
   Agent: [
