@@ -1,6 +1,5 @@
 export * from './schema.js';
 export * from './kinds.js';
-export * from './agent-views.js';
 export * from './errors.js';
 export * from './common/index.js';
 export * from './resource-json.js';

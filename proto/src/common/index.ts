@@ -1,4 +1,6 @@
-// What hub and agent both need beyond the schema: the CA pin, object keys, the HTTP error shape.
+// What hub and agent both need beyond the schema: the CA pin, object keys, agent views and their
+// finalizers, the HTTP error shape.
+export * from './agent-views.js';
 export * from './ca-cert-hash.js';
 export * from './object-key.js';
 export * from './status-body.js';
