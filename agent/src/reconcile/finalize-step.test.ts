@@ -2,6 +2,7 @@
 // the object forgotten; a failed finalize keeps it for the next attempt (and for a restart).
 import type { ResourceObject } from '@outpost/proto';
 import { describe, expect, it } from 'vitest';
+import { isFinalizedReport } from '../state/local-state.js';
 import { MemoryLocalState } from '../state/memory-local-state.js';
 import { ReconcileManager } from './reconcile-manager.js';
 import type { Reconciler } from './reconciler.js';
@@ -34,7 +35,7 @@ describe('finalize through the ReconcileManager', () => {
     await m.enqueue(state.apply({ snapshot: false, revision: 1, changes: [{ key: key('a'), object: cluster('a') }] }));
     await m.enqueue(state.apply({ snapshot: false, revision: 2, changes: [{ key: key('a') }] }));
     expect(r.finalized).toEqual(['a@uid-a']);
-    expect(state.pendingStatuses().map((s) => [s.ref?.name, s.ref?.uid, s.finalized])).toEqual([['a', 'uid-a', true]]);
+    expect(state.pendingStatuses()).toEqual([{ seq: 1, ref: { kind: 'Cluster', namespace: 'p', name: 'a', uid: 'uid-a' }, finalized: true }]);
     expect(state.tombstones()).toEqual([]);
   });
 
@@ -61,6 +62,6 @@ describe('finalize through the ReconcileManager', () => {
     await new ReconcileManager(state, [r], () => undefined, quiet).resume();
     expect(r.finalized).toEqual(['a@uid-a']);
     expect(state.tombstones()).toEqual([]);
-    expect(state.pendingStatuses().map((s) => s.finalized)).toEqual([true]);
+    expect(state.pendingStatuses().map(isFinalizedReport)).toEqual([true]);
   });
 });

@@ -52,7 +52,7 @@ describe('state.db migrations', () => {
       expect(state.list().map((o) => o.metadata.name)).toEqual(['done', 'todo']);
       expect(state.unreconciled().map((o) => o.metadata.name)).toEqual(['todo']);
       expect(state.pendingStatuses().map((s) => s.seq)).toEqual([7]);
-      expect(state.enqueueStatus({ ref: { kind: 'Cluster', namespace: 'p', name: 'todo' } })).toBe(8);
+      expect(state.enqueueStatus({ ref: { kind: 'Cluster', namespace: 'p', name: 'todo' }, cluster: { observedGeneration: 3 } })).toBe(8);
       // The new columns work on the old rows: a removal keeps a tombstone.
       state.apply({ snapshot: false, revision: 42, changes: [{ key: { kind: 'Cluster', namespace: 'p', name: 'done' } }] });
       expect(state.tombstones().map((o) => o.metadata.name)).toEqual(['done']);

@@ -2,7 +2,7 @@
 // reconcilers have handled, statuses not yet stored by the hub, and tombstones: objects that left the view
 // (or were deleted at the hub), kept as last known until their reconciler has torn down what it made. The
 // interface lets simulated agents (scale tests) keep it in memory; real agents use SqliteLocalState.
-import type { ObjectKey, ObjectRef, ResourceObject, KindStatus } from '@outpost/proto';
+import type { KindStatus, ObjectKey, ObjectRef, ResourceObject, StatusField } from '@outpost/proto';
 
 export { keyOf, keyOfRef, keyString, type ObjectKey } from '@outpost/proto';
 
@@ -36,10 +36,7 @@ export type StatusReport = { ref: ObjectRef } & KindStatus;
  * The release of this agent's finalizer for `ref` (Status{finalized}): its reconciler has torn down
  * everything it made for the object. Carries no status message.
  */
-export interface FinalizedReport {
-  ref: ObjectRef;
-  finalized: true;
-}
+export type FinalizedReport = { ref: ObjectRef; finalized: true } & Partial<Record<StatusField, undefined>>;
 /** What the outbox carries to the hub. */
 export type OutboxReport = StatusReport | FinalizedReport;
 /** A report in the outbox, numbered; sent as the wire Status. */

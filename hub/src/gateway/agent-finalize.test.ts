@@ -43,7 +43,10 @@ describe('an agent releasing its finalizer', () => {
 
   it('refuses the release of an object still in the view and not being deleted', () => {
     const r = store.revision();
-    expect(applyAgentStatus(store, 'agent-a', 'site/a', finalized())).toBe("Cluster p/c is in this agent's view and not being deleted; its finalizer agent.outpost.dev/site.a stays");
+    expect(applyAgentStatus(store, 'agent-a', 'site/a', finalized())).toEqual({
+      code: 'INVALID_STATUS',
+      message: "Cluster p/c is in this agent's view and not being deleted; its finalizer agent.outpost.dev/site.a stays",
+    });
     expect(store.revision()).toBe(r);
   });
 
@@ -53,7 +56,7 @@ describe('an agent releasing its finalizer', () => {
     expect(finalizers()).toEqual(['agent.outpost.dev/site.a', 'agent.outpost.dev/site.b']);
     const r = store.revision();
     // Site b's agent serves it now: its release is refused, and it could not touch a's finalizer anyway.
-    expect(applyAgentStatus(store, 'agent-b', 'site/b', finalized())).toMatch(/is in this agent's view and not being deleted/);
+    expect(applyAgentStatus(store, 'agent-b', 'site/b', finalized())?.message).toMatch(/is in this agent's view and not being deleted/);
     expect(store.revision()).toBe(r);
     expect(applyAgentStatus(store, 'agent-a', 'site/a', finalized())).toBeUndefined();
     expect(finalizers()).toEqual(['agent.outpost.dev/site.b']);

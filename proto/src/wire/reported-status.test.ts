@@ -52,7 +52,7 @@ describe('checkReportedStatus', () => {
       "cluster: carries a ClusterStatus, which is a Cluster's status; a Host's status goes in field host (HostStatus)",
       expect.stringMatching(/^host: is missing/),
     ]);
-    expect(problems({ seq: 1, ref: hostRef, phase: 'Running' })[0]).toMatch(/^phase: unknown field \(known fields of Status: seq, ref, cluster, host\)/);
+    expect(problems({ seq: 1, ref: hostRef, phase: 'Running' })[0]).toMatch(/^phase: unknown field \(known fields of Status: seq, ref, cluster, host, finalized\)/);
   });
 
   it('refuses kinds whose status is the hub\'s', () => {
