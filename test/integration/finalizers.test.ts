@@ -38,6 +38,16 @@ function watchClusters(hub: TestHub, ns: string, revision: string): { events: Wa
   return { events, stop: () => req.destroy() };
 }
 
+/** Whether Cluster demo/`name` is gone from the hub (404). */
+async function gone(hub: TestHub, name: string): Promise<boolean> {
+  try {
+    await hub.api().get(K('clusters'), name, 'demo');
+    return false;
+  } catch (err) {
+    return (err as { status?: number }).status === 404;
+  }
+}
+
 /** The agent's "finalized" log lines (pino JSON on stderr) for cluster `name`: when each was written. */
 function finalizedAt(agent: TestAgent, name: string): number[] {
   return (agent.proc?.stderr ?? '')
@@ -55,14 +65,6 @@ describe('finalizers: a deleted Cluster waits for its agent', () => {
   const outpost = (...args: string[]) => run(OUTPOST, args, { env });
   const outpostIn = (input: string, ...args: string[]) => run(OUTPOST, args, { env, input });
   const getCluster = (name: string) => hub.api().get<Cluster>(K('clusters'), name, 'demo');
-  const gone = async (name: string): Promise<boolean> => {
-    try {
-      await getCluster(name);
-      return false;
-    } catch (err) {
-      return (err as { status?: number }).status === 404;
-    }
-  };
   const connected = async (want: boolean) =>
     waitFor(`agent ${want ? 'connected' : 'disconnected'}`, async () => (await hub.api().get<Agent>(K('agents'), agent.agentId)).status?.connected === want);
   /** The agent has reported the Cluster's current generation. */
@@ -105,7 +107,7 @@ describe('finalizers: a deleted Cluster waits for its agent', () => {
     try {
       const del = await outpost('delete', 'cluster', 'pos', '-n', 'demo');
       expect(del.stdout).toMatch(new RegExp(`^cluster/pos is Terminating, waiting for ${FINALIZER.replace(/\./g, '\\.')}: its agent tears down`));
-      await waitFor('pos gone at the hub', () => gone('pos'));
+      await waitFor('pos gone at the hub', () => gone(hub, 'pos'));
       const ofPos = await waitFor('the DELETED event', () => {
         const evs = watch.events.filter((e) => e.object.metadata.name === 'pos');
         return evs.some((e) => e.type === 'DELETED') && evs.filter((e) => e.type === 'DELETED' || e.object.metadata.deletionTimestamp);
@@ -142,7 +144,7 @@ describe('finalizers: a deleted Cluster waits for its agent', () => {
     expect(table.stdout).toMatch(/\ntill\s+1\.33\.0\s+hamburg-stores\s+kubeadm\s+Terminating\s+/);
 
     agent.start();
-    await waitFor('till gone at the hub', () => gone('till'));
+    await waitFor('till gone at the hub', () => gone(hub, 'till'));
     expect(finalizedAt(agent, 'till')).toHaveLength(1);
     await waitFor('till gone at the agent', () => !names(agentObjects(agent.dataDir)).includes('Cluster/demo/till'));
   });
@@ -156,12 +158,35 @@ describe('finalizers: a deleted Cluster waits for its agent', () => {
     expect(forced.code).toBe(0);
     expect(forced.stdout).toBe('cluster/kiosk deleted (forced)\n');
     expect(forced.stderr).toBe(`warning: cluster/kiosk deleted without waiting for ${FINALIZER}: whatever its agent made for it is left in place, until that agent next connects and tears it down (for good if it never does)\n`);
-    expect(await gone('kiosk')).toBe(true);
+    expect(await gone(hub, 'kiosk')).toBe(true);
 
     // The agent, back, sees the deletion and tears down what it made after all; nothing is left waiting.
     agent.start();
     await waitFor('kiosk finalized at the agent', () => finalizedAt(agent, 'kiosk').length === 1);
     await waitFor('no tombstone left', () => agentTombstones(agent.dataDir).length === 0 && !names(agentObjects(agent.dataDir)).includes('Cluster/demo/kiosk'));
     expect(agent.proc?.stderr).not.toMatch(/hub reported an error/);
+  });
+});
+
+describe('finalizers: the release through a gateway process', () => {
+  let hub: TestHub;
+  let agent: TestAgent;
+  beforeAll(async () => {
+    hub = await TestHub.start({ heartbeatMs: 500, gatewayProcesses: 1 });
+    await hub.apply(project('demo'), site('store-0412'), datacenter('hamburg-stores', { site: 'store-0412' }), cluster('pos', 'demo', 'hamburg-stores'));
+    agent = (await TestAgent.join(hub, { site: 'store-0412' }, 'g')).start();
+  });
+  afterAll(async () => {
+    await agent?.stop();
+    await hub?.stop();
+  });
+
+  it('reaches the primary, which alone writes, and the Cluster goes', async () => {
+    const api = hub.api();
+    await waitFor('pos at the agent', () => names(agentObjects(agent.dataDir)).includes('Cluster/demo/pos'));
+    const marked = await api.delete<Cluster>(K('clusters'), 'pos', 'demo');
+    expect(marked.metadata.finalizers).toEqual([FINALIZER]);
+    await waitFor('pos gone at the hub', () => gone(hub, 'pos'));
+    expect(finalizedAt(agent, 'pos')).toHaveLength(1);
   });
 });
