@@ -1,9 +1,11 @@
-// The agent process: local state, hub link and reconcilers, started in order and stopped in reverse.
+// The agent process: components with one lifecycle, started in order and stopped in reverse (local state,
+// then the reconcilers that read it, then the hub link that feeds them), errors gathered.
+import { agentFinalizer, ComponentManager, type Component, type NamedHealth } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { loadIdentity, statePath } from './identity.js';
 import { HubLink } from './link/hub-link.js';
 import { ReceivedReconciler } from './reconcile/received-reconciler.js';
-import { ReconcileManager } from './reconcile/reconcile-manager.js';
+import { ReconcileController } from './reconcile/controller.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import { SqliteLocalState } from './state/sqlite-local-state.js';
 import { AGENT_VERSION } from './version.js';
@@ -12,20 +14,49 @@ export interface AgentOptions {
   dataDir: string;
   reconcilers?: readonly Reconciler[];
   backoff?: { baseMs?: number; capMs?: number };
+  /** Objects reconciled at once (default 8). */
+  concurrency?: number;
+  /** How often every object is reconciled again to repair drift (default 10 minutes). */
+  resyncMs?: number;
 }
 
 export interface RunningAgent {
   link: HubLink;
   state: SqliteLocalState;
-  reconcile: ReconcileManager;
+  reconcile: ReconcileController;
+  health(): NamedHealth[];
+  /** Idempotent; stops the link, then the reconcilers (in-flight work aborted), then closes the state. */
   stop(): Promise<void>;
+}
+
+/** The hub link as a component: it dials on start and reconnects by itself until stopped. */
+function linkComponent(link: HubLink): Component {
+  return {
+    name: 'hub-link',
+    start: async () => link.start(),
+    stop: async () => link.stop(),
+    health: () => ({ ok: link.linkState === 'connected', message: link.linkState }),
+  };
+}
+
+function stateComponent(state: SqliteLocalState): Component {
+  return { name: 'local-state', start: async () => undefined, stop: async () => state.close(), health: () => ({ ok: true, message: `revision ${state.revision()}` }) };
 }
 
 export async function startAgent(opts: AgentOptions, log: Logger = pino({ level: 'info' }, pino.destination(2))): Promise<RunningAgent> {
   const identity = loadIdentity(opts.dataDir);
   const state = new SqliteLocalState(statePath(opts.dataDir));
   let link: HubLink | undefined;
-  const reconcile = new ReconcileManager(state, opts.reconcilers ?? [new ReceivedReconciler()], () => link?.flushStatuses(), log);
+  const reconcile = new ReconcileController({
+    state,
+    reconcilers: opts.reconcilers ?? [new ReceivedReconciler()],
+    journal: state.flowJournal(),
+    finalizer: agentFinalizer(identity.view),
+    onStatus: () => link?.flushStatuses(),
+    log,
+    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+    ...(opts.resyncMs !== undefined ? { resyncMs: opts.resyncMs } : {}),
+  });
   link = new HubLink({
     hubUrl: identity.hub,
     agentId: identity.agentId,
@@ -33,24 +64,12 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
     caCertPem: identity.caCertPem,
     version: AGENT_VERSION,
     state,
-    onApplied: (changes) => void reconcile.enqueue(changes),
+    onApplied: (changes) => reconcile.changed(changes),
     backoff: opts.backoff,
     log,
   });
-  await reconcile.resume();
-  link.start();
+  const components = new ComponentManager().add(stateComponent(state)).add(reconcile).add(linkComponent(link));
+  await components.start();
   log.info({ agent: identity.agentId, hub: identity.hub, revision: state.revision() }, 'agent started');
-  let stopped = false;
-  return {
-    link,
-    state,
-    reconcile,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      link?.stop();
-      await reconcile.idle();
-      state.close();
-    },
-  };
+  return { link, state, reconcile, health: () => components.health(), stop: () => components.stop() };
 }

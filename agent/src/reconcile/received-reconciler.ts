@@ -1,24 +1,28 @@
 // The first reconciler: acknowledges every Cluster the agent receives with a Received condition, so the
-// whole loop (hub -> agent -> hub) is visible before real provisioning exists.
+// whole loop (hub -> agent -> hub) is visible before real provisioning exists. It runs as a one-step flow
+// (lastOperation in the Cluster's status), so the engine carries it like every reconciler after it.
 import type { ResourceObject } from '@outpost/proto';
-import type { StatusReport } from '../state/local-state.js';
-import type { Reconciler } from './reconciler.js';
+import { Flow } from '../engine/index.js';
+import { runFlow } from './flow-run.js';
+import type { ReconcileContext, ReconcileOutcome, Reconciler } from './reconciler.js';
+
+/** Nothing to do but say so; one step, so the engine's journal and progress carry even this reconciler. */
+const RECEIVE = new Flow('receive', [{ name: 'acknowledge', run: async () => undefined }]);
 
 export class ReceivedReconciler implements Reconciler {
+  readonly name = 'received';
   readonly kind = 'Cluster';
 
-  async reconcile(obj: ResourceObject): Promise<StatusReport> {
-    const generation = obj.metadata.generation ?? 0;
-    return {
-      ref: { kind: obj.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '', uid: obj.metadata.uid ?? '' },
-      cluster: {
-        observedGeneration: generation,
-        // No lastTransitionTime: the reconcile manager stamps it against the last report.
-        conditions: [{ type: 'Received', status: 'True', reason: 'AgentReceived', message: `agent holds generation ${generation}`, observedGeneration: generation }],
-      },
-    };
+  owns(): boolean {
+    return true;
   }
 
-  /** It made nothing, so there is nothing to tear down. */
+  async reconcile(obj: ResourceObject, ctx: ReconcileContext): Promise<ReconcileOutcome> {
+    const generation = obj.metadata.generation ?? 0;
+    await runFlow(RECEIVE, 'Reconcile', obj, ctx);
+    return { status: { observedGeneration: generation, conditions: [{ type: 'Received', status: 'True', reason: 'AgentReceived', message: `agent holds generation ${generation}`, observedGeneration: generation }] } };
+  }
+
+  /** Received made nothing, so there is nothing to tear down. */
   async finalize(): Promise<void> {}
 }

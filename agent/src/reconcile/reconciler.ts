@@ -1,16 +1,58 @@
-// Reconcilers plug in by resource kind. Each turns one object of its kind into reality and says how
-// it went; the manager persists that as a status for the hub.
-import type { ResourceObject } from '@outpost/proto';
-import type { StatusReport } from '../state/local-state.js';
+// Reconcilers plug in by kind. Several may serve one kind, each owning the objects it claims (the hosted
+// control plane owns Clusters with controlPlane.mode hosted, the kubeadm one the others). Each turns an
+// object into reality, says how it went, and tears down what it made when the object goes.
+import type { KindName, ResourceObject, StatusTypes } from '@outpost/proto';
+import type { FlowJournal } from '../engine/index.js';
+import type { ObjectKey } from '../state/local-state.js';
+
+/**
+ * The part of its kind's status message (ClusterStatus, HostStatus) a reconciler reports; the controller
+ * merges every report of one object into one status. One type for every kind keeps the controller generic;
+ * a field that is not the kind's is refused by the hub, naming it.
+ */
+export type StatusPatch = Partial<StatusTypes['cluster']> & Partial<StatusTypes['host']>;
+
+/** What a reconciler may read of the agent's view: the objects its object refers to. */
+export interface ViewReader {
+  get(key: ObjectKey): ResourceObject | undefined;
+  list(kind: string): ResourceObject[];
+}
+
+export interface ReconcileLog {
+  debug(o: object, m: string): void;
+  info(o: object, m: string): void;
+  warn(o: object, m: string): void;
+}
+
+export interface ReconcileContext {
+  /** Fires when the object changes, is deleted or the agent stops: return (or throw) promptly. */
+  readonly signal: AbortSignal;
+  readonly view: ViewReader;
+  /** Where flows keep their place, so a kill -9 resumes at the step it was on. */
+  readonly journal: FlowJournal;
+  /** Sends progress now (a flow's lastOperation, say), merged into the object's status; the work goes on. */
+  report(patch: StatusPatch): void;
+  readonly log: ReconcileLog;
+}
+
+export interface ReconcileOutcome {
+  /** The status to report at the end, merged like report()'s. */
+  status?: StatusPatch;
+  /** Run again after this long even if nothing changes (polling what the agent cannot watch). */
+  requeueAfterMs?: number;
+}
 
 export interface Reconciler {
-  readonly kind: string;
-  /** Makes `obj` real. Returns the status to report, or undefined for none. Must be idempotent. */
-  reconcile(obj: ResourceObject): Promise<StatusReport | undefined>;
+  /** Unique among the agent's reconcilers; logs name it. */
+  readonly name: string;
+  readonly kind: KindName;
+  /** Whether this reconciler serves `obj`. Must depend on immutable fields only, so ownership never moves. */
+  owns(obj: ResourceObject): boolean;
+  /** Makes `obj` real. Idempotent: it runs again on every change, dependency change, resync and restart. A throw is retried with backoff. */
+  reconcile(obj: ResourceObject, ctx: ReconcileContext): Promise<ReconcileOutcome | void>;
   /**
-   * Tears down everything this reconciler made for an object that is being deleted or has left the view,
-   * given as last known. Must be idempotent: it is run again after a crash until it has succeeded once.
-   * When it resolves, the agent releases its finalizer (Status{finalized}) and forgets the object.
+   * Tears down what reconcile made, for an object being deleted or gone from the view (`lastKnown` is its last
+   * state). Idempotent; the hub keeps the object (Terminating) until every owner's finalize has succeeded.
    */
-  finalize?(lastKnown: ResourceObject, signal?: AbortSignal): Promise<void>;
+  finalize?(lastKnown: ResourceObject, ctx: ReconcileContext): Promise<void>;
 }

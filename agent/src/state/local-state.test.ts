@@ -90,7 +90,7 @@ describe.each([
   it('surfaces a deletionTimestamp as being deleted, and once finalized drops the object when it leaves', () => {
     const deleting = { ...obj('Cluster', 'a', 1), metadata: { name: 'a', namespace: '', generation: 1, deletionTimestamp: '2025-06-01T12:00:00Z', finalizers: ['agent.outpost.dev/site.s'] } };
     state.apply({ snapshot: false, revision: 1, changes: [{ key: key('Cluster', 'a'), object: obj('Cluster', 'a', 1) }] });
-    expect(state.apply({ snapshot: false, revision: 2, changes: [{ key: key('Cluster', 'a'), object: deleting }] })).toEqual([{ key: key('Cluster', 'a'), object: deleting, deleted: false, beingDeleted: true }]);
+    expect(state.apply({ snapshot: false, revision: 2, changes: [{ key: key('Cluster', 'a'), object: deleting }] })).toEqual([{ key: key('Cluster', 'a'), object: deleting, previous: obj('Cluster', 'a', 1), deleted: false, beingDeleted: true }]);
     expect(state.beingDeleted()).toEqual([deleting]);
     expect(state.unreconciled()).toEqual([]);
     state.forget(key('Cluster', 'a'));
@@ -98,7 +98,7 @@ describe.each([
     expect(state.get(key('Cluster', 'a'))).toEqual(deleting);
     expect(state.beingDeleted()).toEqual([]);
     const changed = { ...deleting, metadata: { ...deleting.metadata, finalizers: ['other.example/x'] } };
-    expect(state.apply({ snapshot: false, revision: 3, changes: [{ key: key('Cluster', 'a'), object: changed }] })).toEqual([{ key: key('Cluster', 'a'), object: changed, deleted: false, beingDeleted: true, finalized: true }]);
+    expect(state.apply({ snapshot: false, revision: 3, changes: [{ key: key('Cluster', 'a'), object: changed }] })).toEqual([{ key: key('Cluster', 'a'), object: changed, previous: deleting, deleted: false, beingDeleted: true, finalized: true }]);
     expect(state.apply({ snapshot: false, revision: 4, changes: [{ key: key('Cluster', 'a') }] })).toEqual([{ key: key('Cluster', 'a'), object: changed, deleted: true, beingDeleted: true, finalized: true }]);
     expect([state.tombstones(), state.list()]).toEqual([[], []]);
   });

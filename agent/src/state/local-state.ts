@@ -16,6 +16,8 @@ export interface AppliedChange {
   key: ObjectKey;
   /** The object now; for a deletion, as last known (kept as a tombstone until `forget`). */
   object?: ResourceObject | undefined;
+  /** For a change of an object already held: how it was before (a Host's old labels say who selected it). */
+  previous?: ResourceObject | undefined;
   /** The object left the view or was deleted at the hub. */
   deleted: boolean;
   /** It carries a deletionTimestamp: the hub deletes it once its finalizers are released. */

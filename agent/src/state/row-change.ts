@@ -37,6 +37,6 @@ export function rowChange(key: ObjectKey, current: StoredRow | undefined, incomi
   const finalized = same && live.finalized && beingDeleted;
   return {
     row: { object: incoming, reconciled: same ? live.reconciled : 0, tombstone: false, finalized },
-    applied: { key, object: incoming, deleted: false, ...(beingDeleted ? { beingDeleted } : {}), ...(finalized ? { finalized } : {}) },
+    applied: { key, object: incoming, ...(live ? { previous: live.object } : {}), deleted: false, ...(beingDeleted ? { beingDeleted } : {}), ...(finalized ? { finalized } : {}) },
   };
 }

@@ -3,6 +3,7 @@
 // migrations.ts.
 import type { ResourceObject } from '@outpost/proto';
 import { openStateDb, type Db } from './db.js';
+import { SqliteFlowJournal } from './sqlite-flow-journal.js';
 import {
   isFinalizedReport, keyOf, keyOfRef,
   type AppliedChange, type ChangeBatch, type LocalState, type ObjectKey, type OutboxReport, type PendingStatus, type StatusReport,
@@ -28,6 +29,7 @@ const BEING_DELETED = `coalesce(json_extract(body, '$.metadata.deletionTimestamp
 
 export class SqliteLocalState implements LocalState {
   private readonly db: Db;
+  private journal: SqliteFlowJournal | undefined;
   private readonly stmts;
 
   constructor(path: string) {
@@ -154,6 +156,11 @@ export class SqliteLocalState implements LocalState {
 
   statusesStored(seq: number): void {
     this.stmts.statusesStored.run(seq);
+  }
+
+  /** The flows' journal, in the same file: a step's row commits beside the state it changed. */
+  flowJournal(): SqliteFlowJournal {
+    return (this.journal ??= new SqliteFlowJournal(this.db));
   }
 
   close(): void {

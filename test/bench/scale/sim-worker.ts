@@ -3,7 +3,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { HubLink, MemoryLocalState, ReceivedReconciler, ReconcileManager, redeemToken } from '@outpost/agent';
+import { engine, HubLink, MemoryLocalState, ReceivedReconciler, ReconcileController, redeemToken } from '@outpost/agent';
+import { agentFinalizer } from '@outpost/proto';
 import WebSocket from 'ws';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
 
@@ -72,7 +73,14 @@ async function startAgent(token: string, index: number): Promise<void> {
   const state = new MemoryLocalState();
   const sim = { state, syncedAt: 0 } as SimAgent;
   let link: HubLink | undefined;
-  const reconcile = new ReconcileManager(state, [new ReceivedReconciler()], () => link?.flushStatuses(), quiet);
+  const reconcile = new ReconcileController({
+    state,
+    reconcilers: [new ReceivedReconciler()],
+    journal: new engine.MemoryFlowJournal(),
+    finalizer: agentFinalizer(identity.view),
+    onStatus: () => link?.flushStatuses(),
+    log: quiet,
+  });
   link = new HubLink({
     hubUrl: identity.hub,
     agentId: identity.agentId,
@@ -80,7 +88,7 @@ async function startAgent(token: string, index: number): Promise<void> {
     caCertPem: identity.caCertPem,
     version: 'sim',
     state,
-    onApplied: (changes) => void reconcile.enqueue(changes),
+    onApplied: (changes) => reconcile.changed(changes),
     onSynced: (revision) => onSynced(sim, index, revision),
     ...(localAddress ? { localAddress } : {}),
     log: quiet,
@@ -88,6 +96,7 @@ async function startAgent(token: string, index: number): Promise<void> {
   sim.link = link;
   agents[index - config.firstAgent] = sim;
   joined++;
+  await reconcile.start();
   link.start();
 }
 
