@@ -154,7 +154,7 @@ export class ReconcileController implements Component {
     if (obj.metadata.finalizers?.includes(this.o.finalizer)) {
       this.o.state.enqueueStatus({ ref: { kind: key.kind, namespace: key.namespace, name: key.name, uid: obj.metadata.uid ?? '' }, finalized: true });
       this.o.onStatus();
-      this.o.log.info({ object: keyString(key), finalizer: this.o.finalizer }, 'finalized; releasing the finalizer');
+      this.o.log.info({ object: key, finalizer: this.o.finalizer }, 'finalized; releasing the finalizer');
     }
     this.statuses.forget(key);
     // A tombstone is dropped; an object still in the view is marked finalized until the hub deletes it.
