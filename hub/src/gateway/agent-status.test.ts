@@ -46,6 +46,14 @@ describe('applyAgentStatus', () => {
     expect(host().status).toEqual({ cluster: 'c1', role: 'worker', observedGeneration: 1, conditions: [{ type: 'Joined', status: 'True', observedGeneration: 1, lastTransitionTime: STAMPED }] });
   });
 
+  it('writes nothing, and takes no revision, for a report that changes nothing', () => {
+    const report = () => wire({ seq: 1, ref: hostRef(), host: { role: 'worker', conditions: [{ type: 'Joined', status: 'True', lastTransitionTime: STAMPED }] } });
+    expect(applyAgentStatus(store, 'a1', VIEW, report(), NOW)).toBeUndefined();
+    const revision = store.revision();
+    expect(applyAgentStatus(store, 'a1', VIEW, report(), NOW)).toBeUndefined();
+    expect(store.revision()).toBe(revision);
+  });
+
   it('refuses a Host status with Cluster fields, naming each field, and writes nothing', () => {
     const before = host();
     const shaped = applyAgentStatus(store, 'a1', VIEW, { seq: 1, ref: hostRef(), host: { phase: 'Running' } } as unknown as Status, NOW);

@@ -1,5 +1,6 @@
 // Writes a Status an agent reported into the object it names. Runs where the store's writer is: in the
 // hub process, or in the primary when the gateway is spread over processes.
+import { isDeepStrictEqual } from 'node:util';
 import {
   checkReportedStatus, ErrorCode, parseRfc3339, rfc3339, SchemaError, setCondition,
   type ClusterStatus, type Condition, type HostStatus, type ResourceObject, type Status,
@@ -46,7 +47,9 @@ function record(store: Store, agentId: string, view: string, status: Status, now
   if (!current) return undefined;
   // About an earlier object of that name (deleted and created again since the agent observed it): moot.
   if (ref?.uid && current.metadata.uid && ref.uid !== current.metadata.uid) return undefined;
-  store.replaceStatus(key, mergeReportedStatus(current.status, reported.body, now), { actor: `agent:${agentId}` });
+  const next = mergeReportedStatus(current.status, reported.body, now);
+  // A report that changes nothing (an agent restarted with its outbox unsent, say) costs no revision.
+  if (!isDeepStrictEqual(next, current.status)) store.replaceStatus(key, next, { actor: `agent:${agentId}` });
   return undefined;
 }
 
