@@ -24,10 +24,21 @@ describe('outpost CLI quickstart', () => {
     await hub?.stop();
   });
 
-  it('logs in, applies the manifest, and is idempotent', async () => {
+  it('logs in, rehearses the manifest with --dry-run=server (nothing written), applies it, and is idempotent', async () => {
     const login = await outpost('login', '--hub', hub.url, '--token-file', join(hub.dataDir, 'admin.token'), '--ca-file', join(hub.dataDir, 'ca.crt'));
     expect(login.stderr).toBe('');
     expect(login.code).toBe(0);
+    const revision = async () => ((await hub.api().call<{ revision: number }>('GET', '/version')).revision);
+    const before = await revision();
+    // The project does not exist yet, so the hub refuses the cluster even in a dry run, as it would for real.
+    const dry = await outpost('apply', '-f', MANIFEST, '--dry-run=server');
+    expect(dry.stdout).toBe('project/demo created (server dry run)\nsite/store-0412 created (server dry run)\n');
+    expect(dry.stderr).toMatch(/^error: datacenter\/hamburg-stores: .*site "store-0412" does not exist/m);
+    expect(dry.code).toBe(1);
+    expect(await revision()).toBe(before);
+    expect(JSON.parse((await outpost('get', 'projects', '-o', 'json')).stdout).items).toEqual([]);
+    const badMode = await outpost('apply', '-f', MANIFEST, '--dry-run=client');
+    expect([badMode.code, badMode.stderr]).toEqual([2, 'error: --dry-run=client is not supported: use --dry-run=server (the hub checks everything and writes nothing) or leave it out\n']);
     const first = await outpost('apply', '-f', MANIFEST);
     expect(first.stdout).toBe('project/demo created\nsite/store-0412 created\ndatacenter/hamburg-stores created\ncluster/pos created\n');
     const second = await outpostIn(readFileSync(MANIFEST, 'utf8'), 'apply', '-f', '-');
@@ -103,6 +114,14 @@ describe('outpost CLI quickstart', () => {
   });
 
   it('deletes, with kinds by any name', async () => {
+    // A rehearsal first: the hub says what it would do, and everything stays.
+    expect((await outpost('delete', 'clusters', 'pos', '-n', 'demo', '--dry-run=server')).stdout).toBe('cluster/pos would be Terminating, waiting for agent.outpost.dev/site.store-0412 (server dry run)\n');
+    expect((await outpost('delete', 'dc', 'hamburg-stores', '--dry-run=server')).stdout).toBe('datacenter/hamburg-stores deleted (server dry run)\n');
+    const both = await outpost('delete', 'dc', 'hamburg-stores', '--dry-run=server', '--force');
+    expect([both.code, both.stderr]).toEqual([2, 'error: --force and --dry-run=server do not go together: a forced delete cannot be rehearsed by the hub\n']);
+    const still = JSON.parse((await outpost('get', 'cluster', 'pos', '-n', 'demo', '-o', 'json')).stdout) as { metadata: { deletionTimestamp?: string } };
+    expect(still.metadata.deletionTimestamp).toBeUndefined();
+    expect((await outpost('get', 'dc', 'hamburg-stores')).code).toBe(0);
     // Its site's agent holds it until it has torn down what it made; the agent is running, so not for long.
     expect((await outpost('delete', 'clusters', 'pos', '-n', 'demo')).stdout).toMatch(/^cluster\/pos is Terminating, waiting for agent\.outpost\.dev\/site\.store-0412: /);
     await waitFor('the agent to release pos', async () => (await outpost('get', 'cl', '-n', 'demo')).stdout === 'No resources found.\n');

@@ -565,6 +565,86 @@ describe('delete', () => {
   });
 });
 
+describe('server-side dry run (?dryRun=All)', () => {
+  /** Everything a write could leave behind: objects, revision, audit rows, credentials. */
+  const snapshot = async () => ({ revision: await revision(), audit: store.auditCount(), clusters: (await call('GET', CLUSTERS)).body.items, sites: (await call('GET', SITES)).body.items });
+
+  it('deletes nothing: kubectl delete --dry-run=server answers the object and the Site stays', async () => {
+    await seed(false);
+    const before = await snapshot();
+    const r = await call('DELETE', `${SITES}/store-0412?dryRun=All`);
+    expect([r.status, r.body.kind, r.body.metadata.name]).toEqual([200, 'Site', 'store-0412']);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("honours kubectl's way: dryRun in the DELETE body (DeleteOptions), and its preconditions", async () => {
+    await seed(false);
+    const before = await snapshot();
+    const r = await call('DELETE', `${SITES}/store-0412`, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', dryRun: ['All'] });
+    expect([r.status, r.body.metadata.name]).toEqual([200, 'store-0412']);
+    expect(await snapshot()).toEqual(before);
+    expectStatus(await call('DELETE', `${SITES}/store-0412`, { kind: 'DeleteOptions', dryRun: ['Maybe'] }), 400, 'BadRequest', /dryRun=Maybe is not supported/);
+    expectStatus(await call('DELETE', `${SITES}/store-0412`, '{not json'), 400, 'BadRequest', /DELETE body is not JSON/);
+    expectStatus(await call('DELETE', `${SITES}/store-0412`, { kind: 'DeleteOptions', preconditions: { resourceVersion: '1' } }), 409, 'Conflict');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('answers a create, a replace and a patch as they would be, and writes none of them', async () => {
+    await seed(false);
+    const before = await snapshot();
+    const created = await call('POST', `${CLUSTERS}?dryRun=All`, cluster());
+    expect(created.status).toBe(201);
+    expect(created.body.metadata).toMatchObject({ name: 'pos', namespace: 'demo', generation: 1, resourceVersion: String(before.revision + 1), finalizers: ['agent.outpost.dev/site.store-0412'] });
+    expect(await snapshot()).toEqual(before);
+    await call('POST', CLUSTERS, cluster());
+    const stored = (await call('GET', `${CLUSTERS}/pos`)).body;
+    const mid = await snapshot();
+    const put = await call('PUT', `${CLUSTERS}/pos?dryRun=All`, { ...stored, spec: { ...stored.spec, version: '1.33.1' } });
+    expect([put.status, put.body.spec.version, put.body.metadata.generation]).toEqual([200, '1.33.1', 2]);
+    const patched = await call('PATCH', `${CLUSTERS}/pos?dryRun=All`, { spec: { version: '1.33.2' } });
+    expect([patched.status, patched.body.spec.version]).toEqual([200, '1.33.2']);
+    const marked = await call('DELETE', `${CLUSTERS}/pos?dryRun=All`);
+    expect(marked.body.metadata.deletionTimestamp).toBeTruthy();
+    expect(await snapshot()).toEqual(mid);
+    expect((await call('GET', `${CLUSTERS}/pos`)).body).toEqual(stored);
+  });
+
+  it('runs the whole validation and admission: an invalid object is refused exactly as a real write is', async () => {
+    await seed(false);
+    const bad = cluster({ spec: { version: 'one', datacenter: 'nowhere', controlPlane: { mode: 'kubeadm' } } });
+    const real = await call('POST', CLUSTERS, bad);
+    const dry = await call('POST', `${CLUSTERS}?dryRun=All`, bad);
+    expect(dry.status).toBe(422);
+    expect(dry.body).toEqual(real.body);
+  });
+
+  it('makes no token: no secret in the answer, no credential stored', async () => {
+    const r = await call('POST', `${API}/tokens?dryRun=All`, { apiVersion: GV, kind: 'Token', metadata: { name: 'dry001' }, spec: { type: 'api', role: 'admin' } });
+    expect(r.status).toBe(201);
+    expect(r.body.status?.token).toBeUndefined();
+    expect(store.credential('token/dry001')).toBeUndefined();
+    expectStatus(await call('GET', `${API}/tokens/dry001`), 404, 'NotFound');
+  });
+
+  it('refuses a dryRun it does not know, and one on a read, writing nothing', async () => {
+    await seed(false);
+    const before = await snapshot();
+    expectStatus(await call('DELETE', `${SITES}/store-0412?dryRun=Yes`), 400, 'BadRequest', /dryRun=Yes is not supported: the only value is All/);
+    expectStatus(await call('GET', `${SITES}?dryRun=All`), 400, 'BadRequest', /dryRun applies to writes/);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('tells no watcher: a dry run is not an event', async () => {
+    await seed(false);
+    const w = await openWatch(`${SITES}?watch=true&resourceVersion=${await revision()}`);
+    await call('DELETE', `${SITES}/store-0412?dryRun=All`);
+    await call('PATCH', `${SITES}/store-0412`, { metadata: { labels: { real: 'yes' } } });
+    const event = await w.next();
+    expect([event.type, event.object.metadata.labels]).toEqual(['MODIFIED', { real: 'yes' }]);
+    await w.close();
+  });
+});
+
 describe('discovery', () => {
   it('serves the OpenAPI document', async () => {
     const r = await call('GET', '/openapi.json', undefined, null);

@@ -49,6 +49,52 @@ function parseLabelSelector(raw: string | undefined): Record<string, string> | u
   return out;
 }
 
+/**
+ * `?dryRun=All` (Kubernetes' only value) on a write verb; anything else is refused rather than ignored,
+ * since a dry run taken for a real write is the one mistake an operator cannot take back.
+ */
+function parseDryRun(values: string[] | undefined, method: string): boolean {
+  if (!values?.length) return false;
+  if (values.some((v) => v !== 'All')) throw new BadRequestError(`dryRun=${values.join(',')} is not supported: the only value is All (kubectl --dry-run=server sends it); nothing was written`);
+  if (method === 'GET') throw new BadRequestError('dryRun applies to writes (POST, PUT, PATCH, DELETE), not to GET');
+  return true;
+}
+
+/** The parts of a Kubernetes DeleteOptions body the hub acts on. */
+interface DeleteOptions {
+  dryRun?: string[];
+  preconditions?: { resourceVersion?: string };
+}
+
+/**
+ * A DELETE's body, if any: kubectl sends its dry run there (DeleteOptions{dryRun: ["All"]}), not in the
+ * query, so a body that is not read is a dry run that deletes. propagationPolicy and gracePeriodSeconds
+ * have nothing to act on here (no dependents, no pods) and are accepted.
+ */
+async function deleteOptions(c: Context): Promise<DeleteOptions> {
+  const text = await c.req.text();
+  if (!text.trim()) return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (cause) {
+    throw new BadRequestError(`the DELETE body is not JSON (${(cause as Error).message}); send a DeleteOptions object or none; nothing was deleted`, { cause });
+  }
+  const o = body as { kind?: unknown; dryRun?: unknown; preconditions?: { resourceVersion?: unknown } } | null;
+  if (!o || typeof o !== 'object' || (o.kind !== undefined && o.kind !== 'DeleteOptions')) throw new BadRequestError('a DELETE body must be a DeleteOptions object; nothing was deleted');
+  if (o.dryRun !== undefined && (!Array.isArray(o.dryRun) || o.dryRun.some((v) => typeof v !== 'string'))) throw new BadRequestError('DeleteOptions.dryRun must be a list such as ["All"]; nothing was deleted');
+  const rv = o.preconditions?.resourceVersion;
+  if (rv !== undefined && typeof rv !== 'string') throw new BadRequestError('DeleteOptions.preconditions.resourceVersion must be a string; nothing was deleted');
+  return { ...(o.dryRun ? { dryRun: o.dryRun as string[] } : {}), ...(rv ? { preconditions: { resourceVersion: rv } } : {}) };
+}
+
+/** A dry-run Token create answers without the secret: it was made for a token that does not exist. */
+function withoutSecret<T extends ResourceObject>(obj: T): T {
+  if (obj.kind !== 'Token' || !obj.status) return obj;
+  const { token: _secret, ...status } = obj.status as { token?: string };
+  return { ...obj, status };
+}
+
 export function createApi(opts: ApiOptions): Hono<Env> {
   const { store, presence } = opts;
   const clock = opts.clock ?? systemClock;
@@ -110,32 +156,45 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const p = c.get('principal');
     const method = c.req.method;
     const status = path.subresource === 'status';
+    const dryRun = parseDryRun(c.req.queries('dryRun'), method);
+    // A dry run runs the write whole (shape, admission, authorization, the store's own checks) and rolls it back.
+    const write = <T extends ResourceObject>(fn: () => T): T => (dryRun ? withoutSecret(store.dryRun(fn)) : fn());
     if (method === 'GET' && !path.name) {
       if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, presence, p, path);
       return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector'))));
     }
-    if (method === 'POST' && !path.name) return c.json(service.create(p, path, await jsonBody(c)), 201);
+    if (method === 'POST' && !path.name) {
+      const body = await jsonBody(c);
+      return c.json(write(() => service.create(p, path, body)), 201);
+    }
     if (!path.name) throw new HubError(405, 'MethodNotAllowed', `${method} is not allowed on a collection; use GET or POST`);
     let result: ResourceObject;
     switch (method) {
       case 'GET':
         result = service.get(p, path);
         break;
-      case 'PUT':
-        result = status ? service.replaceStatus(p, path, await jsonBody(c)) : service.replace(p, path, await jsonBody(c));
+      case 'PUT': {
+        const body = await jsonBody(c);
+        result = write(() => (status ? service.replaceStatus(p, path, body) : service.replace(p, path, body)));
         break;
+      }
       case 'PATCH': {
         const type = c.req.header('content-type') ?? '';
         // Exact media types: strategic-merge-patch+json and json-patch+json have other semantics.
         const media = type.split(';')[0]!.trim().toLowerCase();
         if (media !== 'application/merge-patch+json' && media !== 'application/json') throw new HubError(415, 'UnsupportedMediaType', `PATCH supports application/merge-patch+json only, not ${type || 'no content-type'}`);
-        result = status ? service.patchStatus(p, path, await jsonBody(c)) : service.patch(p, path, await jsonBody(c));
+        const body = await jsonBody(c);
+        result = write(() => (status ? service.patchStatus(p, path, body) : service.patch(p, path, body)));
         break;
       }
-      case 'DELETE':
+      case 'DELETE': {
         if (status) throw new HubError(405, 'MethodNotAllowed', 'DELETE is not allowed on /status');
-        result = service.delete(p, path, c.req.query('resourceVersion'));
+        const options = await deleteOptions(c);
+        const rehearse = dryRun || parseDryRun(options.dryRun, method);
+        const remove = () => service.delete(p, path, options.preconditions?.resourceVersion ?? c.req.query('resourceVersion'));
+        result = rehearse ? withoutSecret(store.dryRun(remove)) : remove();
         break;
+      }
       default:
         throw new HubError(405, 'MethodNotAllowed', `${method} is not allowed here`);
     }

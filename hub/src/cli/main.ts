@@ -55,7 +55,14 @@ function applied(o: ResourceObject): unknown {
   return { labels: m.labels ?? {}, annotations: m.annotations ?? {}, finalizers, spec: JSON.parse(JSON.stringify(o.spec ?? {})) as unknown };
 }
 
-async function apply(file: string): Promise<number> {
+/** kubectl's --dry-run values; only the server's kind exists here (a client-side one would check less than the hub does). */
+function dryRunArg(value: string | undefined): boolean {
+  if (value === undefined || value === 'none') return false;
+  if (value === 'server') return true;
+  throw new UsageError(`--dry-run=${value} is not supported: use --dry-run=server (the hub checks everything and writes nothing) or leave it out`);
+}
+
+async function apply(file: string, dryRun: boolean): Promise<number> {
   const { text, source } = readManifestSource(file);
   const objects = parseManifests(text, source);
   const api = client();
@@ -76,15 +83,16 @@ async function apply(file: string): Promise<number> {
       } catch (err) {
         if (!(err instanceof ApiError && err.status === 404 && err.reason === 'NotFound')) throw err;
       }
+      const dry = dryRun ? ' (server dry run)' : '';
       if (!current) {
-        const created = await api.create<Token>(obj);
-        process.stdout.write(`${label} created\n`);
+        const created = await api.create<Token>(obj, { dryRun });
+        process.stdout.write(`${label} created${dry}\n`);
         if (created.kind === 'Token' && created.status?.token) process.stdout.write(`token: ${created.status.token}\n`);
       } else if (isDeepStrictEqual(applied(obj), applied(current))) {
-        process.stdout.write(`${label} unchanged\n`);
+        process.stdout.write(`${label} unchanged${dry}\n`);
       } else {
-        await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata.resourceVersion } });
-        process.stdout.write(`${label} configured\n`);
+        await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata.resourceVersion } }, { dryRun });
+        process.stdout.write(`${label} configured${dry}\n`);
       }
     } catch (err) {
       failed++;
@@ -98,8 +106,15 @@ async function apply(file: string): Promise<number> {
  * Deletes; an object with finalizers stays Terminating until they are released. `force` then removes
  * them (a live object would get its serving agent's finalizer straight back, so the delete comes first).
  */
-async function deleteResource(api: ApiClient, kind: KindInfo, name: string, namespace: string | undefined, force: boolean): Promise<number> {
+async function deleteResource(api: ApiClient, kind: KindInfo, name: string, namespace: string | undefined, force: boolean, dryRun: boolean): Promise<number> {
   const label = `${kind.singular}/${name}`;
+  if (dryRun) {
+    if (force) throw new UsageError('--force and --dry-run=server do not go together: a forced delete cannot be rehearsed by the hub');
+    const would = await api.delete(kind, name, namespace, { dryRun });
+    const held = would.metadata.deletionTimestamp && would.metadata.finalizers?.length;
+    process.stdout.write(held ? `${label} would be Terminating, waiting for ${(would.metadata.finalizers ?? []).join(', ')} (server dry run)\n` : `${label} deleted (server dry run)\n`);
+    return 0;
+  }
   const marked = await api.delete(kind, name, namespace);
   const pending = marked.metadata.finalizers ?? [];
   if (!marked.metadata.deletionTimestamp || pending.length === 0) {
@@ -195,8 +210,9 @@ export function buildProgram(): Command {
     .command('apply')
     .description('create or update resources from multi-document YAML or JSON')
     .requiredOption('-f, --filename <file>', 'manifest file, or - for stdin')
-    .action(async (o: { filename: string }) => {
-      process.exitCode = await apply(o.filename);
+    .option('--dry-run <mode>', 'server: the hub checks every object (shape, admission, conflicts) and writes nothing')
+    .action(async (o: { filename: string; dryRun?: string }) => {
+      process.exitCode = await apply(o.filename, dryRunArg(o.dryRun));
     });
 
   program
@@ -228,10 +244,11 @@ export function buildProgram(): Command {
     .argument('<name>', 'name')
     .option('-n, --namespace <project>', 'project of project-scoped kinds')
     .option('--force', "remove every finalizer and delete now, without waiting for the agent's teardown")
-    .action(async (kindName: string, name: string, o: { namespace?: string; force?: boolean }) => {
+    .option('--dry-run <mode>', 'server: the hub checks the delete and says what it would do, deleting nothing')
+    .action(async (kindName: string, name: string, o: { namespace?: string; force?: boolean; dryRun?: string }) => {
       const kind = kindArg(kindName);
       if (kind.namespaced && !o.namespace) throw new UsageError(`${kind.plural} live in a project: add -n PROJECT`);
-      process.exitCode = await deleteResource(client(), kind, name, o.namespace, o.force ?? false);
+      process.exitCode = await deleteResource(client(), kind, name, o.namespace, o.force ?? false, dryRunArg(o.dryRun));
     });
 
   const token = program.command('token').description('bootstrap tokens for agents, API tokens for people');

@@ -31,6 +31,15 @@ export interface ListResponse<T = ResourceObject> {
   metadata: { resourceVersion: string };
 }
 
+export interface WriteOptions {
+  /** The hub runs every check of the write and answers as if it had made it, writing nothing (dryRun=All). */
+  dryRun?: boolean;
+}
+
+function withDryRun(path: string, opts: WriteOptions): string {
+  return opts.dryRun ? `${path}?dryRun=All` : path;
+}
+
 export function resourcePath(kind: KindInfo, namespace?: string, name?: string): string {
   const base = kind.namespaced && namespace ? `${API_PREFIX}/namespaces/${encodeURIComponent(namespace)}/${kind.plural}` : `${API_PREFIX}/${kind.plural}`;
   return name ? `${base}/${encodeURIComponent(name)}` : base;
@@ -94,21 +103,21 @@ export class ApiClient {
     return this.call('GET', resourcePath(kind, namespace, name));
   }
 
-  create<T = ResourceObject>(obj: ResourceObject): Promise<T> {
+  create<T = ResourceObject>(obj: ResourceObject, opts: WriteOptions = {}): Promise<T> {
     const k = this.kind(obj.kind);
-    return this.call('POST', resourcePath(k, obj.metadata.namespace ?? undefined), obj);
+    return this.call('POST', withDryRun(resourcePath(k, obj.metadata.namespace ?? undefined), opts), obj);
   }
 
-  replace<T = ResourceObject>(obj: ResourceObject): Promise<T> {
+  replace<T = ResourceObject>(obj: ResourceObject, opts: WriteOptions = {}): Promise<T> {
     const k = this.kind(obj.kind);
-    return this.call('PUT', resourcePath(k, obj.metadata.namespace ?? undefined, obj.metadata.name ?? ''), obj);
+    return this.call('PUT', withDryRun(resourcePath(k, obj.metadata.namespace ?? undefined, obj.metadata.name ?? ''), opts), obj);
   }
 
   patch<T = ResourceObject>(kind: KindInfo, name: string, patch: unknown, namespace?: string): Promise<T> {
     return this.call('PATCH', resourcePath(kind, namespace, name), patch, 'application/merge-patch+json');
   }
 
-  delete<T = ResourceObject>(kind: KindInfo, name: string, namespace?: string): Promise<T> {
-    return this.call('DELETE', resourcePath(kind, namespace, name));
+  delete<T = ResourceObject>(kind: KindInfo, name: string, namespace?: string, opts: WriteOptions = {}): Promise<T> {
+    return this.call('DELETE', withDryRun(resourcePath(kind, namespace, name), opts));
   }
 }

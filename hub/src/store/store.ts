@@ -60,6 +60,9 @@ function nameOf(k: ObjectKey): ObjectName {
   return { kind: k.kind, namespace: k.namespace || undefined, name: k.name };
 }
 
+/** Thrown to end a dry run's transaction: better-sqlite3 rolls back a transaction whose function throws. */
+const ROLLBACK = Symbol('dry run');
+
 export class Store {
   private readonly db: Db;
   private readonly listeners = new Set<Listener>();
@@ -205,6 +208,28 @@ export class Store {
     this.pendingViews = new Set();
     if (changes.length > 0) this.dispatch(changes, views);
     return result;
+  }
+
+  /**
+   * Runs `fn` exactly as a write runs (every check, every revision, finalizer and membership it would take)
+   * and then rolls all of it back: the answer to a server-side dry run. Nothing is written, audited or told
+   * to listeners, so a dry run can never be the write it only describes.
+   */
+  dryRun<T>(fn: () => T): T {
+    if (this.db.inTransaction) throw new Error('a dry run cannot run inside another transaction: it would roll that one back too');
+    let result: { value: T } | undefined;
+    try {
+      this.db.transaction(() => {
+        result = { value: fn() };
+        throw ROLLBACK;
+      }).immediate();
+    } catch (err) {
+      if (err !== ROLLBACK) throw err;
+    } finally {
+      this.pending = [];
+      this.pendingViews = new Set();
+    }
+    return result!.value;
   }
 
   /**
