@@ -267,6 +267,15 @@ describe('validation', () => {
     expect(causeFields(r)).toEqual(['spec.bogus']);
   });
 
+  it('names the object as its manifest does, and gathers shape and admission problems in one answer', async () => {
+    const r = await call('POST', CLUSTERS, cluster({ version: 'one', datacenter: 'atlantis', controlPlane: { mode: 'kubeadm', replicas: 'three' }, bogus: 1 }, 'shop-12'));
+    expectStatus(r, 422, 'Invalid', /^Cluster "shop-12" in project "demo" is invalid: /);
+    expect(causeFields(r).sort()).toEqual(['spec.bogus', 'spec.controlPlane.replicas', 'spec.datacenter', 'spec.version']);
+    // The malformed field is named once, by its shape: admission read a value of the wrong type there.
+    const replicas = r.body.details.causes.filter((c: Json) => c.field === 'spec.controlPlane.replicas');
+    expect(replicas.map((c: Json) => c.message)).toEqual(['must be an integer, not string "three"']);
+  });
+
   it('refuses a wrong type', async () => {
     const r = await call('POST', CLUSTERS, cluster({ controlPlane: { mode: 'kubeadm', replicas: 'three' } }));
     expectStatus(r, 422, 'Invalid', /must be an integer, not string "three"/);

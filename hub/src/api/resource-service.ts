@@ -1,5 +1,5 @@
 // The admin API's verbs on resources, apart from HTTP: shape check, admission, authorization, store.
-import { checkResourceShape, GROUP_VERSION, rfc3339, SchemaError, type Agent, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
+import { checkResourceShape, GROUP_VERSION, rfc3339, SchemaError, type Agent, type FieldProblem, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
 import { authorize, type Principal, type Verb } from '../auth/principal.js';
 import { hashSecret, randomToken } from '../auth/secrets.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -114,13 +114,17 @@ export class ResourceService {
 
   /** Checks shape, apiVersion, kind and the project of `body` against the path it was sent to. */
   private parse(path: ResourcePath, body: unknown, opts: { nameOptional?: boolean } = {}): ResourceObject {
-    const what = { kind: path.kind.kind, namespace: path.namespace, name: path.name ?? '(new)' };
+    // Named as the manifest names it, so an operator with many objects knows which one to fix.
+    const claimed = (body as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+    const what = { kind: path.kind.kind, namespace: path.namespace, name: typeof claimed === 'string' && claimed ? claimed : path.name ?? '(unnamed)' };
+    const shape: FieldProblem[] = [];
     try {
       checkResourceShape(path.kind, body);
     } catch (err) {
-      if (err instanceof SchemaError) throw new InvalidError(what, err.problems);
-      throw err;
+      if (!(err instanceof SchemaError)) throw err;
+      shape.push(...err.problems);
     }
+    if (shape.length) throw new InvalidError(what, [...shape, ...this.admissionDespite(shape, body)]);
     const obj = body as ResourceObject;
     const problems = [];
     if (obj.apiVersion !== GROUP_VERSION) problems.push({ field: 'apiVersion', message: `must be ${GROUP_VERSION}, not ${JSON.stringify(obj.apiVersion ?? null)}` });
@@ -138,15 +142,38 @@ export class ResourceService {
     return obj;
   }
 
+  /**
+   * Admission's problems with a body that also has shape problems, so one answer names them all (a bad
+   * manifest takes one round to fix, not two). Problems under a field that is already malformed are left
+   * out: admission read a value of the wrong type there. Admission assumes the shape, so a check that
+   * trips over a malformed value adds nothing rather than failing the request.
+   */
+  private admissionDespite(shape: readonly FieldProblem[], body: unknown): FieldProblem[] {
+    const obj = body as ResourceObject | null;
+    if (!obj || typeof obj !== 'object' || !obj.metadata || typeof obj.metadata !== 'object') return [];
+    let problems: FieldProblem[];
+    try {
+      problems = admit(obj, this.lookup());
+    } catch {
+      return [];
+    }
+    const overlaps = (a: string, b: string): boolean => a === b || a.startsWith(`${b}.`) || a.startsWith(`${b}[`) || b.startsWith(`${a}.`) || b.startsWith(`${a}[`);
+    return problems.filter((p) => !shape.some((s) => overlaps(p.field, s.field)));
+  }
+
+  private lookup() {
+    return {
+      exists: (kind: string, ns: string, name: string) => this.store.get(kind, ns, name) !== undefined,
+      get: <T extends ResourceObject>(kind: string, ns: string, name: string) => this.store.get<T>(kind, ns, name),
+    };
+  }
+
   /** Admission problems of `obj`, with the immutable fields it changes from `current` (replace, patch), in one answer. */
   private admit(obj: ResourceObject, path: ResourcePath, current?: ResourceObject): void {
     if (path.kind.namespaced && !this.store.get('Project', '', path.namespace ?? '')) {
       throw new NotFoundError({ kind: 'Project', name: path.namespace ?? '' });
     }
-    const problems = admit(obj, {
-      exists: (kind, ns, name) => this.store.get(kind, ns, name) !== undefined,
-      get: (kind, ns, name) => this.store.get(kind, ns, name),
-    });
+    const problems = admit(obj, this.lookup());
     if (current) problems.push(...changedImmutableFields(current, obj));
     if (problems.length) throw new InvalidError({ kind: obj.kind, namespace: obj.metadata.namespace ?? undefined, name: obj.metadata.name ?? '' }, problems);
   }
