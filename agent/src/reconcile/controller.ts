@@ -126,7 +126,7 @@ export class ReconcileController implements Component {
     const ctx = this.context(key, signal);
     if (!live) return this.finalize(key, obj, owners, ctx);
     if (isBeingDeleted(obj)) {
-      // Finalized already (the release is in the outbox): the hub deletes it soon, nothing is left to do.
+      // Tear down unless that is done already (its release waits in the outbox; the hub deletes it soon).
       if (this.o.state.beingDeleted().some(same)) await this.finalize(key, obj, owners, ctx);
       return;
     }
