@@ -812,6 +812,45 @@ describe('watch', () => {
     }
   });
 
+  it('narrows to a labelSelector: an object that starts matching is ADDED, one that stops is DELETED', async () => {
+    await seed(false);
+    await call('PATCH', `${SITES}/store-0412`, { metadata: { labels: { tier: 'gold' } } });
+    await call('POST', SITES, { ...site, metadata: { name: 'store-0413', labels: { tier: 'silver' } } });
+    const watch = await openWatch(`${SITES}?watch=true&labelSelector=tier=gold&resourceVersion=${await revision()}`);
+    try {
+      await call('PATCH', `${SITES}/store-0413`, { metadata: { labels: { tier: 'gold' } } });
+      expect(await watch.next()).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'store-0413' } } });
+      await call('PATCH', `${SITES}/store-0412`, { spec: { location: 'moved' } });
+      expect(await watch.next()).toMatchObject({ type: 'MODIFIED', object: { metadata: { name: 'store-0412' } } });
+      await call('PATCH', `${SITES}/store-0412`, { metadata: { labels: { tier: 'bronze' } } });
+      expect(await watch.next()).toMatchObject({ type: 'DELETED', object: { metadata: { name: 'store-0412' } } });
+      // Changes to objects the watcher does not hold are not its business.
+      await call('PATCH', `${SITES}/store-0412`, { spec: { location: 'moved again' } });
+      await call('DELETE', `${SITES}/store-0413`);
+      expect(await watch.next()).toMatchObject({ type: 'DELETED', object: { metadata: { name: 'store-0413' } } });
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('sends BOOKMARKs with the hub revision when allowed, and ends at timeoutSeconds', async () => {
+    app = createApi({ store, presence, clock, caCertPem: 'x', version: '0', watchBookmarkEveryMs: 30 });
+    await seed(false);
+    const watch = await openWatch(`${SITES}?watch=true&allowWatchBookmarks=true`);
+    try {
+      const bookmark = await watch.next();
+      expect(bookmark).toEqual({ type: 'BOOKMARK', object: { apiVersion: GV, kind: 'Site', metadata: { resourceVersion: String(await revision()) } } });
+    } finally {
+      await watch.close();
+    }
+    const started = Date.now();
+    const ended = await app.request(`${SITES}?watch=true&timeoutSeconds=1`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(await ended.text()).toBe('');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expectStatus(await call('GET', `${SITES}?watch=true&timeoutSeconds=-1`), 400, 'BadRequest', /timeoutSeconds "-1" is not a whole number/);
+    expectStatus(await call('GET', `${SITES}?watch=true&allowWatchBookmarks=maybe`), 400, 'BadRequest', /allowWatchBookmarks=maybe is not true or false/);
+  });
+
   it('refuses a watch for another project and a bad resourceVersion', async () => {
     await seed();
     const editor = apiToken('edit01', { type: 'api', role: 'editor', project: 'demo' });

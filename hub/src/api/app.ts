@@ -12,6 +12,7 @@ import { openApiDocument } from './openapi.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
 import { errorStatus } from './status-response.js';
+import { parseLabelSelector } from './label-selector.js';
 import { watchResponse } from './watch.js';
 
 export interface ApiOptions {
@@ -23,6 +24,8 @@ export interface ApiOptions {
   caCertPem: string;
   version: string;
   log?: { warn(obj: object, msg: string): void };
+  /** How often a watch that allows bookmarks gets one (Kubernetes: about every minute). */
+  watchBookmarkEveryMs?: number;
   /** The hub's components, for /healthz. Default: the API alone, which is up if it answers. */
   health?: () => readonly NamedHealth[];
 }
@@ -36,17 +39,6 @@ async function jsonBody(c: Context): Promise<unknown> {
   } catch (cause) {
     throw new BadRequestError(`request body is not JSON (${(cause as Error).message}); the CLI converts YAML for you: outpost apply -f FILE`, { cause });
   }
-}
-
-function parseLabelSelector(raw: string | undefined): Record<string, string> | undefined {
-  if (!raw) return undefined;
-  const out: Record<string, string> = {};
-  for (const term of raw.split(',')) {
-    const [k, v, extra] = term.split('=');
-    if (!k || v === undefined || extra !== undefined) throw new BadRequestError(`labelSelector term "${term}" is not key=value`);
-    out[k.trim()] = v.trim();
-  }
-  return out;
 }
 
 /**
@@ -160,7 +152,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     // A dry run runs the write whole (shape, admission, authorization, the store's own checks) and rolls it back.
     const write = <T extends ResourceObject>(fn: () => T): T => (dryRun ? withoutSecret(store.dryRun(fn)) : fn());
     if (method === 'GET' && !path.name) {
-      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, presence, p, path);
+      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000 });
       return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector'))));
     }
     if (method === 'POST' && !path.name) {
