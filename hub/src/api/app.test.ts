@@ -833,6 +833,23 @@ describe('watch', () => {
     }
   });
 
+  it('narrows lists and watches to a fieldSelector on metadata.name, as kubectl wait sends it', async () => {
+    await seed(false);
+    await call('POST', SITES, { ...site, metadata: { name: 'store-0413' } });
+    const listed = await call('GET', `${SITES}?fieldSelector=metadata.name%3Dstore-0413`);
+    expect(listed.body.items.map((i: Json) => i.metadata.name)).toEqual(['store-0413']);
+    expect((await call('GET', `${SITES}?fieldSelector=metadata.name!%3Dstore-0413`)).body.items.map((i: Json) => i.metadata.name)).toEqual(['store-0412']);
+    const watch = await openWatch(`${SITES}?watch=true&fieldSelector=metadata.name%3Dstore-0413&resourceVersion=${await revision()}`);
+    try {
+      await call('PATCH', `${SITES}/store-0412`, { spec: { location: 'not watched' } });
+      await call('PATCH', `${SITES}/store-0413`, { spec: { location: 'watched' } });
+      expect(await watch.next()).toMatchObject({ type: 'MODIFIED', object: { metadata: { name: 'store-0413' }, spec: { location: 'watched' } } });
+    } finally {
+      await watch.close();
+    }
+    expectStatus(await call('GET', `${SITES}?fieldSelector=spec.location%3Dx`), 400, 'BadRequest', /fieldSelector field "spec.location" is not supported/);
+  });
+
   it('sends BOOKMARKs with the hub revision when allowed, and ends at timeoutSeconds', async () => {
     app = createApi({ store, presence, clock, caCertPem: 'x', version: '0', watchBookmarkEveryMs: 30 });
     await seed(false);

@@ -12,6 +12,7 @@ import { openApiDocument } from './openapi.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
 import { errorStatus } from './status-response.js';
+import { parseFieldSelector } from './field-selector.js';
 import { parseLabelSelector } from './label-selector.js';
 import { watchResponse } from './watch.js';
 
@@ -153,7 +154,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const write = <T extends ResourceObject>(fn: () => T): T => (dryRun ? withoutSecret(store.dryRun(fn)) : fn());
     if (method === 'GET' && !path.name) {
       if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000 });
-      return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector'))));
+      return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector')), parseFieldSelector(c.req.query('fieldSelector'))));
     }
     if (method === 'POST' && !path.name) {
       const body = await jsonBody(c);

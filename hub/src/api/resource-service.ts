@@ -8,6 +8,7 @@ import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
 import { withPresence } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
 import { admit, changedImmutableFields } from './admission.js';
+import { matchesFields, type FieldSelector } from './field-selector.js';
 import { mergePatch } from './merge-patch.js';
 import type { ResourcePath } from './resource-path.js';
 
@@ -42,9 +43,10 @@ export class ResourceService {
     return { kind: path.kind.kind, namespace: path.namespace ?? '', name: named(path) };
   }
 
-  list(p: Principal, path: ResourcePath, labelSelector?: Record<string, string>): ListResult {
+  list(p: Principal, path: ResourcePath, labelSelector?: Record<string, string>, fieldSelector?: FieldSelector): ListResult {
     this.can(p, 'list', path);
     let items = this.store.list(path.kind.kind, { namespace: path.namespace, labelSelector });
+    if (fieldSelector) items = items.filter((o) => matchesFields(fieldSelector, o));
     if (path.kind.kind === 'Project' && p.role !== 'admin') items = items.filter((o) => o.metadata.name === p.project);
     if (path.kind.kind === 'Agent') {
       const presence = this.store.presence.all();

@@ -1,6 +1,6 @@
 // ?watch=true: newline-delimited JSON events, Kubernetes style, from the change log after
 // resourceVersion and then live, until the client goes away or timeoutSeconds pass. A watch of agents
-// also gets their presence. labelSelector narrows it (an object that stops matching is DELETED to the
+// also gets their presence. fieldSelector (metadata.name, metadata.namespace) and labelSelector narrow it (an object that stops matching is DELETED to the
 // watcher, one that starts is ADDED), and allowWatchBookmarks=true brings BOOKMARK events carrying the
 // hub's revision, so a quiet watcher can resume from a recent one instead of relisting.
 import { keyOf, keyString, GROUP_VERSION, type Agent, type ResourceObject } from '@outpost/proto';
@@ -9,6 +9,7 @@ import { authorize, type Principal } from '../auth/principal.js';
 import { BadRequestError, HubError } from '../errors.js';
 import type { PresenceFeed } from '../store/presence-table.js';
 import type { Store, StoreChange } from '../store/store.js';
+import { matchesFields, parseFieldSelector } from './field-selector.js';
 import { matchesLabels, parseLabelSelector } from './label-selector.js';
 import type { ResourcePath } from './resource-path.js';
 import { shown } from './resource-service.js';
@@ -28,6 +29,7 @@ function flag(c: Context, name: string): boolean {
 export function watchResponse(c: Context, store: Store, presence: PresenceFeed, p: Principal, path: ResourcePath, opts: WatchOptions): Response {
   authorize(p, 'watch', path.kind, path.namespace);
   const selector = parseLabelSelector(c.req.query('labelSelector'));
+  const fields = parseFieldSelector(c.req.query('fieldSelector'));
   const bookmarks = flag(c, 'allowWatchBookmarks');
   const timeoutParam = c.req.query('timeoutSeconds');
   const timeoutSeconds = timeoutParam === undefined ? undefined : Number(timeoutParam);
@@ -39,7 +41,7 @@ export function watchResponse(c: Context, store: Store, presence: PresenceFeed, 
   if (!backlog) throw new HubError(410, 'Gone', `resourceVersion ${from} is older than the compacted change log (${store.compactedRevision()}); list again and watch from its resourceVersion`);
 
   const inScope = (o: ResourceObject): boolean =>
-    o.kind === path.kind.kind && (path.namespace === undefined || o.metadata.namespace === path.namespace) && (path.kind.kind !== 'Project' || p.role === 'admin' || o.metadata.name === p.project);
+    o.kind === path.kind.kind && (path.namespace === undefined || o.metadata.namespace === path.namespace) && (path.kind.kind !== 'Project' || p.role === 'admin' || o.metadata.name === p.project) && matchesFields(fields, o);
   const wanted = (o: ResourceObject): boolean => inScope(o) && matchesLabels(selector, o);
   // With a selector, which objects the watcher holds: those matching now, then as events move them in and
   // out. Seeded from the current state, which is the state at resourceVersion for every object the backlog
