@@ -255,7 +255,9 @@ export class Store {
       const k = keyOf(obj);
       if (this.stmts.get.get(k.kind, k.namespace, k.name)) throw new AlreadyExistsError(nameOf(k));
       const revision = this.nextRevision();
-      const finalizers = finalizersFor({ requested: obj.metadata.finalizers, serving: servingFinalizers(obj, viewsOf(obj, this.lookup)), exact: false, beingDeleted: false });
+      // Once per write: the serving finalizers and the view membership both come from it.
+      const views = viewsOf(obj, this.lookup);
+      const finalizers = finalizersFor({ requested: obj.metadata.finalizers, serving: servingFinalizers(obj, views), exact: false, beingDeleted: false });
       const stored: T = {
         ...obj,
         metadata: {
@@ -268,7 +270,7 @@ export class Store {
           deletionTimestamp: undefined,
         },
       };
-      this.commitWrite(revision, 'ADDED', undefined, stored, ctx, 'create');
+      this.commitWrite(revision, 'ADDED', undefined, stored, ctx, 'create', views);
       if (stored.kind === 'Datacenter') this.holdClustersOf(k.name, ctx);
       return stored;
     });
@@ -285,10 +287,11 @@ export class Store {
       const current = this.mustGetForWrite<T>(k, opts);
       const revision = this.nextRevision();
       const specChanged = !isDeepStrictEqual(obj.spec ?? null, current.spec ?? null);
+      const views = viewsOf(obj, this.lookup);
       const finalizers = finalizersFor({
         requested: obj.metadata.finalizers,
         current: current.metadata.finalizers,
-        serving: servingFinalizers(obj, viewsOf(obj, this.lookup)),
+        serving: servingFinalizers(obj, views),
         exact: opts.exactFinalizers ?? false,
         beingDeleted: !!current.metadata.deletionTimestamp,
       });
@@ -310,7 +313,7 @@ export class Store {
         this.commitWrite(revision, 'DELETED', current, undefined, ctx, 'delete');
         return stored;
       }
-      this.commitWrite(revision, 'MODIFIED', current, stored, ctx, 'replace');
+      this.commitWrite(revision, 'MODIFIED', current, stored, ctx, 'replace', views);
       if (stored.kind === 'Datacenter') this.holdClustersOf(k.name, ctx);
       return stored;
     });
@@ -479,7 +482,8 @@ export class Store {
     return current;
   }
 
-  private commitWrite(revision: number, type: ChangeType, before: ResourceObject | undefined, after: ResourceObject | undefined, ctx: WriteContext, verb: string): void {
+  /** `views`: those of `after`, when the caller has them already (viewsOf reads the store). */
+  private commitWrite(revision: number, type: ChangeType, before: ResourceObject | undefined, after: ResourceObject | undefined, ctx: WriteContext, verb: string, views?: readonly string[]): void {
     const obj = (after ?? before)!;
     const k = keyOf(obj);
     if (after) this.stmts.put.run(k.kind, k.namespace, k.name, revision, JSON.stringify(after));
@@ -490,7 +494,7 @@ export class Store {
     this.stmts.audit.run(timestamp(this.clock), ctx.actor, verb, k.kind, k.namespace, k.name, revision);
     this.pending.push({ revision, type, object: logged });
 
-    this.updateMembership(k, after, revision, true);
+    this.updateMembership(k, after, revision, true, views);
     const clustersInDc = (dc: string): Cluster[] => this.stmts.clustersInDc.all(dc).map((r) => JSON.parse(r.body) as Cluster);
     for (const dep of dependentsOf(before, after, clustersInDc)) {
       this.updateMembership(dep, this.get(dep.kind, dep.namespace, dep.name), revision, false);
@@ -501,9 +505,9 @@ export class Store {
    * Brings `k`'s view membership in line with `obj` (absent: deleted). Every view it enters or leaves, and
    * (when its content changed) every view it stays in, gets a view-change row at `revision`.
    */
-  private updateMembership(k: ObjectKey, obj: ResourceObject | undefined, revision: number, contentChanged: boolean): void {
+  private updateMembership(k: ObjectKey, obj: ResourceObject | undefined, revision: number, contentChanged: boolean, views?: readonly string[]): void {
     const before = new Set(this.stmts.memberViews.all(k.kind, k.namespace, k.name).map((r) => r.view));
-    const after = new Set(obj ? viewsOf(obj, this.lookup) : []);
+    const after = new Set(obj ? (views ?? viewsOf(obj, this.lookup)) : []);
     for (const view of new Set([...before, ...after])) {
       const moved = before.has(view) !== after.has(view);
       if (!moved && !contentChanged) continue;
