@@ -1,6 +1,6 @@
 // The agent process: components with one lifecycle, started in order and stopped in reverse (local state,
 // then the reconcilers that read it, then the hub link that feeds them), errors gathered.
-import { agentFinalizer, ComponentManager, type Component, type NamedHealth } from '@outpost/proto';
+import { agentFinalizer, component, ComponentManager, type NamedHealth } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { loadIdentity, statePath } from './identity.js';
 import { HubLink } from './link/hub-link.js';
@@ -29,35 +29,11 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** The hub link as a component: it dials on start and reconnects by itself until stopped. */
-function linkComponent(link: HubLink): Component {
-  return {
-    name: 'hub-link',
-    start: async () => link.start(),
-    stop: async () => link.stop(),
-    health: () => ({ ok: link.linkState === 'connected', message: link.linkState }),
-  };
-}
-
-function stateComponent(state: SqliteLocalState): Component {
-  return { name: 'local-state', start: async () => undefined, stop: async () => state.close(), health: () => ({ ok: true, message: `revision ${state.revision()}` }) };
-}
-
 export async function startAgent(opts: AgentOptions, log: Logger = pino({ level: 'info' }, pino.destination(2))): Promise<RunningAgent> {
   const identity = loadIdentity(opts.dataDir);
   const state = new SqliteLocalState(statePath(opts.dataDir));
-  let link: HubLink | undefined;
-  const reconcile = new ReconcileController({
-    state,
-    reconcilers: opts.reconcilers ?? [new ReceivedReconciler()],
-    journal: state.flowJournal(),
-    finalizer: agentFinalizer(identity.view),
-    onStatus: () => link?.flushStatuses(),
-    log,
-    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-    ...(opts.resyncMs !== undefined ? { resyncMs: opts.resyncMs } : {}),
-  });
-  link = new HubLink({
+  // Each calls the other only once started, so neither needs the other to exist first.
+  const link = new HubLink({
     hubUrl: identity.hub,
     agentId: identity.agentId,
     credential: identity.credential,
@@ -68,7 +44,21 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
     backoff: opts.backoff,
     log,
   });
-  const components = new ComponentManager().add(stateComponent(state)).add(reconcile).add(linkComponent(link));
+  const reconcile = new ReconcileController({
+    state,
+    reconcilers: opts.reconcilers ?? [new ReceivedReconciler()],
+    journal: state.flowJournal(),
+    finalizer: agentFinalizer(identity.view),
+    onStatus: () => link.flushStatuses(),
+    log,
+    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+    ...(opts.resyncMs !== undefined ? { resyncMs: opts.resyncMs } : {}),
+  });
+  const components = new ComponentManager()
+    .add(component({ name: 'local-state', stop: () => state.close(), health: () => ({ ok: true, message: `revision ${state.revision()}` }) }))
+    .add(reconcile)
+    // It dials on start and reconnects by itself until stopped.
+    .add(component({ name: 'hub-link', start: () => link.start(), stop: () => link.stop(), health: () => ({ ok: link.linkState === 'connected', message: link.linkState }) }));
   await components.start();
   log.info({ agent: identity.agentId, hub: identity.hub, revision: state.revision() }, 'agent started');
   return { link, state, reconcile, health: () => components.health(), stop: () => components.stop() };

@@ -2,7 +2,7 @@
 // in parallel, never two runs of one object, failures retried with backoff, a periodic resync, and a run in
 // flight cancelled when its object changes or goes. Changes to a Cluster's inputs requeue that Cluster.
 // Deleted objects are finalized by every reconciler that owns them before this agent releases its finalizer.
-import type { Cluster, Component, ComponentHealth, ResourceObject } from '@outpost/proto';
+import { keyFromString, type Cluster, type Component, type ComponentHealth, type ResourceObject } from '@outpost/proto';
 import { WorkQueue, type BackoffOptions, type Clock, type FlowJournal, type ReconcileResult } from '../engine/index.js';
 import { isBeingDeleted, keyOf, keyString, type AppliedChange, type LocalState, type ObjectKey } from '../state/local-state.js';
 import { clustersUsing, CLUSTER_INPUTS } from './dependencies.js';
@@ -33,7 +33,6 @@ export interface ControllerOptions {
 export class ReconcileController implements Component {
   readonly name = 'reconcilers';
   private readonly queue: WorkQueue;
-  private readonly keys = new Map<string, ObjectKey>();
   private readonly statuses: StatusBook;
   private readonly kinds: ReadonlySet<string>;
   private flushScheduled = false;
@@ -96,32 +95,21 @@ export class ReconcileController implements Component {
   }
 
   private enqueue(key: ObjectKey, cancelInFlight: boolean): void {
-    const k = keyString(key);
-    this.keys.set(k, key);
-    this.queue.add(k, { cancelInFlight });
+    this.queue.add(keyString(key), { cancelInFlight });
   }
 
   private allKeys(): string[] {
     // Live objects include those being deleted, so an unfinished deletion resumes like any other work.
     const objects = [...[...this.kinds].flatMap((kind) => this.o.state.list(kind)), ...this.o.state.tombstones().filter((t) => this.kinds.has(t.kind))];
-    return objects.map((obj) => {
-      const key = keyOf(obj);
-      const k = keyString(key);
-      this.keys.set(k, key);
-      return k;
-    });
+    return objects.map((obj) => keyString(keyOf(obj)));
   }
 
   private async run(k: string, signal: AbortSignal): Promise<ReconcileResult | void> {
-    const key = this.keys.get(k);
-    if (!key) return;
+    const key = keyFromString(k);
     const live = this.o.state.get(key);
     const same = (o: ResourceObject): boolean => keyString(keyOf(o)) === k;
     const obj = live ?? this.o.state.tombstones().find(same);
-    if (!obj) {
-      this.keys.delete(k);
-      return;
-    }
+    if (!obj) return;
     const owners = this.o.reconcilers.filter((r) => r.kind === key.kind && r.owns(obj));
     const ctx = this.context(key, signal);
     if (!live) return this.finalize(key, obj, owners, ctx);

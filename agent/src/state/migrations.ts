@@ -18,8 +18,8 @@ export const MIGRATIONS: readonly string[] = [
     kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (kind, namespace, name)
   ) WITHOUT ROWID;
-  -- The last status queued per object, kept after the hub stores it: the reconcile manager stamps a
-  -- condition's lastTransitionTime against it.
+  -- The last status queued per object, kept after the hub stores it: the reconcile controller's
+  -- StatusBook merges new reports into it, stamps condition times against it and skips a report equal to it.
   CREATE TABLE IF NOT EXISTS last_status (
     kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (kind, namespace, name)

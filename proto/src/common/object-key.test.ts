@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyOf, keyOfRef, keyString } from './object-key.js';
+import { keyFromString, keyOf, keyOfRef, keyString } from './object-key.js';
 
 describe('object keys', () => {
   it('keys a project-scoped and a cluster-scoped object', () => {
@@ -9,6 +9,9 @@ describe('object keys', () => {
     expect(keyOf(site)).toEqual({ kind: 'Site', namespace: '', name: 'store-0412' });
     expect(keyString(keyOf(cluster))).toBe('Cluster/demo/pos');
     expect(keyString(keyOf(site))).toBe('Site//store-0412');
+    expect(keyFromString('Cluster/demo/pos')).toEqual(keyOf(cluster));
+    expect(keyFromString('Site//store-0412')).toEqual(keyOf(site));
+    expect(() => keyFromString('Site/store-0412')).toThrow('"Site/store-0412" is not an object key');
   });
 
   it('reads a wire ObjectRef, absent fields empty, the uid dropped', () => {

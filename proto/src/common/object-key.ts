@@ -22,3 +22,10 @@ export function keyOfRef(ref: ObjectRef | null | undefined): ObjectKey {
 export function keyString(k: ObjectKey): string {
   return `${k.kind}/${k.namespace}/${k.name}`;
 }
+
+/** The key a keyString names: its inverse, for queues and logs that carry keys as strings. */
+export function keyFromString(s: string): ObjectKey {
+  const [kind = '', namespace = '', name = '', ...rest] = s.split('/');
+  if (rest.length > 0 || !kind || !name) throw new RangeError(`"${s}" is not an object key (kind/namespace/name)`);
+  return { kind, namespace, name };
+}
