@@ -1,14 +1,10 @@
 // Which Clusters a change to another object of the view touches, so their reconcilers run again: a Cluster
 // is made of its Datacenter, its SSH keys, the Release of its version and the Hosts it selects. Pure.
-import type { Cluster, Host, ResourceObject } from '@outpost/proto';
+import { normaliseVersion, releaseVersion, type Cluster, type Host, type Release, type ResourceObject } from '@outpost/proto';
 import { keyOf, type ObjectKey } from '../state/local-state.js';
 
 /** The kinds whose changes reach Clusters. */
 export const CLUSTER_INPUTS: ReadonlySet<string> = new Set(['Datacenter', 'SSHKey', 'Release', 'Host']);
-
-function normaliseVersion(v: string | null | undefined): string {
-  return (v ?? '').replace(/^v/, '');
-}
 
 function selects(selector: Readonly<Record<string, string>> | null | undefined, host: Host): boolean {
   const entries = Object.entries(selector ?? {});
@@ -31,7 +27,7 @@ function uses(cluster: Cluster, input: ResourceObject): boolean {
     case 'SSHKey':
       return (cluster.metadata.namespace ?? '') === (input.metadata.namespace ?? '') && (spec?.sshKeys ?? []).includes(input.metadata.name ?? '');
     case 'Release':
-      return normaliseVersion(spec?.version) === normaliseVersion((input.spec as { version?: string } | null | undefined)?.version);
+      return normaliseVersion(spec?.version) === releaseVersion(input as Release);
     case 'Host':
       return usesHost(cluster, input as Host);
     default:

@@ -1,14 +1,10 @@
 // Keeps each Cluster's ReleaseAvailable condition true to the Release catalogue: a Cluster may name a
 // version with no Release yet (the catalogue fills in later); the condition says so, and turns True when
 // the Release arrives.
-import { sameConditions, setCondition, type Cluster, type Release } from '@outpost/proto';
+import { keyOf, normaliseVersion, releaseVersion, sameConditions, setCondition, type Cluster, type Release } from '@outpost/proto';
 import type { Store, StoreChange } from '../store/store.js';
 
 const TYPE = 'ReleaseAvailable';
-
-export function normaliseVersion(v: string): string {
-  return v.replace(/^v/, '');
-}
 
 export class ReleaseConditionController {
   private readonly unsubscribe: () => void;
@@ -33,14 +29,14 @@ export class ReleaseConditionController {
       if (ch.object.kind === 'Cluster' && ch.type !== 'DELETED') this.reconcile(this.store.get<Cluster>('Cluster', ch.object.metadata.namespace ?? '', ch.object.metadata.name ?? ''));
       if (ch.object.kind === 'Release') {
         this.versions = undefined;
-        const version = normaliseVersion((ch.object as Release).spec?.version || ch.object.metadata.name || '');
+        const version = releaseVersion(ch.object as Release);
         for (const c of this.store.list<Cluster>('Cluster')) if (normaliseVersion(c.spec?.version ?? '') === version) this.reconcile(c);
       }
     }
   }
 
   private available(version: string): boolean {
-    this.versions ??= new Set(this.store.list<Release>('Release').map((r) => normaliseVersion(r.spec?.version || r.metadata.name || '')));
+    this.versions ??= new Set(this.store.list<Release>('Release').map(releaseVersion));
     return this.versions.has(normaliseVersion(version));
   }
 
@@ -56,7 +52,6 @@ export class ReleaseConditionController {
       observedGeneration: c.metadata.generation ?? 0,
     });
     if (sameConditions(conditions, c.status?.conditions)) return;
-    const key = { kind: 'Cluster', namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' };
-    this.store.replaceStatus(key, { ...c.status, conditions }, { actor: 'controller:release-condition' });
+    this.store.replaceStatus(keyOf(c), { ...c.status, conditions }, { actor: 'controller:release-condition' });
   }
 }

@@ -1,13 +1,13 @@
 // An agent's release of its finalizer (Status{finalized}): it has torn down everything it made for the
 // object. Runs where the store's writer is, from the agent status path. An agent releases only its own
 // view's finalizer, also for an object that has left its view (its Datacenter moved, say).
-import { agentFinalizer, type Status } from '@outpost/proto';
+import { agentFinalizer, keyOfRef, type Status } from '@outpost/proto';
 import type { Store } from '../store/store.js';
 
 /** Returns why the release was refused, or undefined when it was done (or there was nothing to release). */
 export function releaseAgentFinalizer(store: Store, agentId: string, view: string, status: Status): string | undefined {
   const ref = status.ref;
-  const key = { kind: ref?.kind ?? '', namespace: ref?.namespace ?? '', name: ref?.name ?? '' };
+  const key = keyOfRef(ref);
   const current = store.get(key.kind, key.namespace, key.name);
   // Gone (forced, or released before a reconnect resent this), or a newer object under the same name.
   if (!current || (ref?.uid && ref.uid !== current.metadata.uid)) return undefined;

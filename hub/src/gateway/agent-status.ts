@@ -2,7 +2,7 @@
 // hub process, or in the primary when the gateway is spread over processes.
 import { isDeepStrictEqual } from 'node:util';
 import {
-  checkReportedStatus, ErrorCode, parseRfc3339, rfc3339, SchemaError, setCondition,
+  checkReportedStatus, ErrorCode, keyOfRef, parseRfc3339, rfc3339, SchemaError, setCondition,
   type ClusterStatus, type Condition, type HostStatus, type ResourceObject, type Status,
 } from '@outpost/proto';
 import type { Store } from '../store/store.js';
@@ -33,7 +33,7 @@ export function mergeReportedStatus(current: { conditions?: Condition[] | null }
 
 function record(store: Store, agentId: string, view: string, status: Status, now: Date): StatusRefusal | undefined {
   const ref = status.ref;
-  const key = { kind: ref?.kind ?? '', namespace: ref?.namespace ?? '', name: ref?.name ?? '' };
+  const key = keyOfRef(ref);
   const what = `${key.kind} ${key.namespace ? `${key.namespace}/` : ''}${key.name}`;
   if (!store.inView(view, key)) return { code: ErrorCode.notInView, message: `${what} is not in this agent's view; status ignored` };
   let reported;

@@ -4,3 +4,4 @@ export * from './agent-views.js';
 export * from './ca-cert-hash.js';
 export * from './object-key.js';
 export * from './status-body.js';
+export * from './versions.js';
