@@ -151,7 +151,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const status = path.subresource === 'status';
     const dryRun = parseDryRun(c.req.queries('dryRun'), method);
     // A dry run runs the write whole (shape, admission, authorization, the store's own checks) and rolls it back.
-    const write = <T extends ResourceObject>(fn: () => T): T => (dryRun ? withoutSecret(store.dryRun(fn)) : fn());
+    const write = <T extends ResourceObject>(fn: () => T, rehearse = dryRun): T => (rehearse ? withoutSecret(store.dryRun(fn)) : fn());
     if (method === 'GET' && !path.name) {
       if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000 });
       return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector')), parseFieldSelector(c.req.query('fieldSelector'))));
@@ -183,9 +183,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
       case 'DELETE': {
         if (status) throw new HubError(405, 'MethodNotAllowed', 'DELETE is not allowed on /status');
         const options = await deleteOptions(c);
-        const rehearse = dryRun || parseDryRun(options.dryRun, method);
-        const remove = () => service.delete(p, path, options.preconditions?.resourceVersion ?? c.req.query('resourceVersion'));
-        result = rehearse ? withoutSecret(store.dryRun(remove)) : remove();
+        result = write(() => service.delete(p, path, options.preconditions?.resourceVersion ?? c.req.query('resourceVersion')), dryRun || parseDryRun(options.dryRun, method));
         break;
       }
       default:
