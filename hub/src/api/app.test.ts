@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Token } from '@outpost/proto';
+import { rfc3339, type Token } from '@outpost/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret, randomToken } from '../auth/secrets.js';
 import { ManualClock } from '../clock.js';
@@ -613,7 +613,7 @@ describe('server-side dry run (?dryRun=All)', () => {
     const patched = await call('PATCH', `${CLUSTERS}/pos?dryRun=All`, { spec: { version: '1.33.2' } });
     expect([patched.status, patched.body.spec.version]).toEqual([200, '1.33.2']);
     const marked = await call('DELETE', `${CLUSTERS}/pos?dryRun=All`);
-    expect(marked.body.metadata.deletionTimestamp).toBeTruthy();
+    expect(marked.body.metadata.deletionTimestamp).toBe(rfc3339(clock.now()));
     expect(await snapshot()).toEqual(mid);
     expect((await call('GET', `${CLUSTERS}/pos`)).body).toEqual(stored);
   });
@@ -802,7 +802,7 @@ describe('watch', () => {
       await call('DELETE', `${CLUSTERS}/pos`);
       const third = await nextEvent();
       expect(third.type).toBe('MODIFIED');
-      expect(third.object.metadata.deletionTimestamp).toBeTruthy();
+      expect(third.object.metadata.deletionTimestamp).toBe(rfc3339(clock.now()));
       await call('PATCH', `${CLUSTERS}/pos`, { metadata: { finalizers: [] } });
       const fourth = await nextEvent();
       expect(fourth.type).toBe('DELETED');
