@@ -659,7 +659,7 @@ describe('discovery', () => {
     const r = await call('GET', '/openapi.json', undefined, null);
     expect(r.status).toBe(200);
     expect(r.body.info.version).toBe('0.0.0-test');
-    const clusterPath = r.body.paths[`${API}/namespaces/{project}/clusters/{name}`];
+    const clusterPath = r.body.paths[`${API}/namespaces/{namespace}/clusters/{name}`];
     expect(Object.keys(clusterPath).sort()).toEqual(['delete', 'get', 'patch', 'put']);
     expect(r.body.paths[`${API}/sites/{name}/status`]).toBeDefined();
     expect(r.body.components.schemas.Cluster.properties).toHaveProperty('spec');

@@ -8,12 +8,13 @@ import { systemClock, type Clock } from '../clock.js';
 import { BadRequestError, HubError } from '../errors.js';
 import type { PresenceFeed } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
-import { openApiDocument } from './openapi.js';
+import { openApiDocuments } from './openapi.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
 import { errorStatus } from './status-response.js';
 import { parseFieldSelector } from './field-selector.js';
 import { parseLabelSelector } from './label-selector.js';
+import { tableRequest, tableWatchObjects, toTable } from './table.js';
 import { watchResponse } from './watch.js';
 
 export interface ApiOptions {
@@ -51,6 +52,16 @@ function parseDryRun(values: string[] | undefined, method: string): boolean {
   if (values.some((v) => v !== 'All')) throw new BadRequestError(`dryRun=${values.join(',')} is not supported: the only value is All (kubectl --dry-run=server sends it); nothing was written`);
   if (method === 'GET') throw new BadRequestError('dryRun applies to writes (POST, PUT, PATCH, DELETE), not to GET');
   return true;
+}
+
+/**
+ * `?fieldValidation=` as kube-apiserver takes it (kubectl apply sends Strict once the OpenAPI document
+ * declares the parameter). Every value gets strict validation: the hub never drops a field it does not
+ * know, so an unknown one is refused, named, whatever was asked. A value that is none of the three is
+ * refused as kube-apiserver refuses it.
+ */
+function checkFieldValidation(value: string | undefined): void {
+  if (value !== undefined && value !== '' && !['Strict', 'Warn', 'Ignore'].includes(value)) throw new BadRequestError(`fieldValidation=${value} is not Strict, Warn or Ignore; nothing was written`);
 }
 
 /** The parts of a Kubernetes DeleteOptions body the hub acts on. */
@@ -100,7 +111,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     if (!(err instanceof HubError)) opts.log?.warn({ err }, 'admin API request failed');
     return c.json(body, body.code as 400);
   });
-  app.notFound((c) => c.json(errorStatus(new HubError(404, 'NotFound', `no such path ${c.req.path}; see /openapi.json`)), 404));
+  app.notFound((c) => c.json(errorStatus(new HubError(404, 'NotFound', `no such path ${c.req.path}; see /openapi/v3`)), 404));
   app.use('*', bodyLimit({ maxSize: 3 * 1024 * 1024, onError: () => { throw new BadRequestError('request body is larger than 3 MiB'); } }));
 
   // As kube-apiserver's: "ok" or 503 with what is wrong; ?verbose lists every component ([+] or [-]).
@@ -112,7 +123,18 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     return c.text(`${lines.join('\n')}\nhealthz check ${ok ? 'passed' : 'failed'}\n`, ok ? 200 : 503);
   });
   app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision() }));
-  app.get('/openapi.json', (c) => c.json(openApiDocument(opts.version)));
+  const openapi = openApiDocuments(opts.version);
+  const json = (body: string, headers: Record<string, string> = {}): Response => new Response(body, { headers: { 'content-type': 'application/json', ...headers } });
+  app.get('/openapi.json', () => json(openapi.v3.body));
+  // kubectl discovers the group version's document here, at a URL carrying its hash, which it may cache for good.
+  app.get('/openapi/v3', () => json(openapi.v3.index));
+  app.get(openapi.v3.path, (c) => json(openapi.v3.body, c.req.query('hash') === openapi.v3.hash ? { 'cache-control': 'public, immutable', etag: `"${openapi.v3.hash}"` } : { etag: `"${openapi.v3.hash}"` }));
+  // client-go asks for v2 in protobuf first; the hub serves it in JSON only, and kubectl reads v3 instead.
+  app.get('/openapi/v2', (c) => {
+    const accept = c.req.header('accept') ?? '';
+    if (accept && !/application\/json|\*\/\*/.test(accept)) throw new HubError(406, 'NotAcceptable', `/openapi/v2 is served as application/json only (not ${accept}); the hub's full schema is at /openapi/v3`);
+    return json(openapi.v2);
+  });
   app.get(CA_PATH, (c) => c.body(opts.caCertPem, 200, { 'content-type': 'application/x-pem-file' }));
   app.post(JOIN_PATH, async (c) => {
     const body = (await jsonBody(c)) as { token?: unknown; version?: unknown };
@@ -150,11 +172,16 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const method = c.req.method;
     const status = path.subresource === 'status';
     const dryRun = parseDryRun(c.req.queries('dryRun'), method);
+    checkFieldValidation(c.req.query('fieldValidation'));
+    const table = method === 'GET' ? tableRequest(c.req.header('accept'), c.req.query('includeObject')) : undefined;
     // A dry run runs the write whole (shape, admission, authorization, the store's own checks) and rolls it back.
     const write = <T extends ResourceObject>(fn: () => T, rehearse = dryRun): T => (rehearse ? withoutSecret(store.dryRun(fn)) : fn());
     if (method === 'GET' && !path.name) {
-      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000 });
-      return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector')), parseFieldSelector(c.req.query('fieldSelector'))));
+      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') {
+        return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000, ...(table ? { present: tableWatchObjects(path.kind.kind, table, () => clock.now().getTime()) } : {}) });
+      }
+      const list = service.list(p, path, parseLabelSelector(c.req.query('labelSelector')), parseFieldSelector(c.req.query('fieldSelector')));
+      return c.json(table ? toTable(path.kind.kind, list.items, list.metadata.resourceVersion, table, { now: clock.now().getTime() }) : list);
     }
     if (method === 'POST' && !path.name) {
       const body = await jsonBody(c);
@@ -165,6 +192,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     switch (method) {
       case 'GET':
         result = service.get(p, path);
+        if (table) return c.json(toTable(path.kind.kind, [result], result.metadata.resourceVersion ?? undefined, table, { now: clock.now().getTime() }));
         break;
       case 'PUT': {
         const body = await jsonBody(c);

@@ -10,6 +10,7 @@ import YAML from 'yaml';
 import { ApiClient, ApiError } from '../client/api-client.js';
 import { HUB_VERSION } from '../version.js';
 import { readConfig, writeConfig } from './config.js';
+import { registerKubeconfig } from './kubeconfig.js';
 import { parseManifests, readManifestSource } from './manifests.js';
 import { renderTable } from './table.js';
 
@@ -285,6 +286,7 @@ export function buildProgram(): Command {
           `  outpost-agent join --hub ${cfg.hub} --token ${secret} --ca-hash ${caCertHash(cfg.caCert)} --data /var/lib/outpost-agent\n\n`,
       );
     });
+  registerKubeconfig(program);
   return program;
 }
 

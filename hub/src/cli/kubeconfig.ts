@@ -1,0 +1,40 @@
+// `outpost kubeconfig --hub`: a kubeconfig for the hub's own admin API, from what `outpost login` saved
+// (hub URL, CA, API token), so stock kubectl can apply, get, watch, explain and wait on Outpost resources.
+import type { Command } from 'commander';
+import YAML from 'yaml';
+import { readConfig, type CliConfig } from './config.js';
+
+export interface HubKubeconfigOptions {
+  /** The name of the cluster, user and context entries. Default "outpost-<host>". */
+  name?: string;
+  /** metadata.namespace kubectl uses without -n: a project. Default none (kubectl's "default", which is no project). */
+  project?: string;
+}
+
+/** The kubeconfig text for `cfg`'s hub: the URL, the hub CA inline, the login's API token. */
+export function hubKubeconfig(cfg: CliConfig, opts: HubKubeconfigOptions = {}): string {
+  const url = new URL(cfg.hub);
+  const name = opts.name || `outpost-${url.hostname.replace(/[[\]]/g, '')}`;
+  // The token is the login's: kubectl acts with exactly its role, as `outpost` itself does.
+  return YAML.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name, cluster: { server: url.origin, 'certificate-authority-data': Buffer.from(cfg.caCert).toString('base64') } }],
+    users: [{ name, user: { token: cfg.token } }],
+    contexts: [{ name, context: { cluster: name, user: name, ...(opts.project ? { namespace: opts.project } : {}) } }],
+    'current-context': name,
+  });
+}
+
+/** Adds `outpost kubeconfig` to the program. */
+export function registerKubeconfig(program: Command): void {
+  program
+    .command('kubeconfig')
+    .description("print a kubeconfig for kubectl: with --hub, for the hub's own API (Outpost resources), from the `outpost login` config")
+    .requiredOption('--hub', "for the hub's own API, with the logged-in hub, CA and API token")
+    .option('--name <name>', 'name of the cluster, user and context entries (default outpost-HOST)')
+    .option('-n, --namespace <project>', 'project kubectl uses when no -n is given')
+    .action((o: { hub: true; name?: string; namespace?: string }) => {
+      process.stdout.write(hubKubeconfig(readConfig(), { name: o.name, project: o.namespace }));
+    });
+}
