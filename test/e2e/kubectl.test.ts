@@ -89,6 +89,12 @@ describe('kubectl against the hub', () => {
     expect(one.stdout).toMatch(/^NAME\s+PROVIDER\s+SERVED-BY\s+AGE\nhamburg-stores\s+edge\s+site\/store-0412\s+\d+s\n$/);
   });
 
+  it('reads the hub\'s version with kubectl version', async () => {
+    const r = await kubectl('version');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Server Version: v\d+\.\d+\.\d+/m);
+  });
+
   it('leaves the cluster in place after delete --dry-run=server', async () => {
     const r = await kubectl('delete', 'cluster', 'pos', '-n', 'demo', '--dry-run=server');
     expect(r.stderr).toBe('');

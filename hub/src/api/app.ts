@@ -122,7 +122,9 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const lines = parts.map((p) => `[${p.ok ? '+' : '-'}]${p.name} ${p.ok ? 'ok' : 'failed'}${p.message ? `: ${p.message}` : ''}`);
     return c.text(`${lines.join('\n')}\nhealthz check ${ok ? 'passed' : 'failed'}\n`, ok ? 200 : 503);
   });
-  app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision() }));
+  // Also in kube-apiserver's version.Info shape, so `kubectl version` reads the hub's version.
+  const [major = '', minor = ''] = opts.version.split('.');
+  app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision(), major, minor, gitVersion: `v${opts.version}`, platform: `${process.platform}/${process.arch}` }));
   const openapi = openApiDocuments(opts.version);
   const json = (body: string, headers: Record<string, string> = {}): Response => new Response(body, { headers: { 'content-type': 'application/json', ...headers } });
   app.get('/openapi.json', () => json(openapi.v3.body));
