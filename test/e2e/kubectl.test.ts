@@ -53,12 +53,20 @@ describe('kubectl against the hub', () => {
     expect((await kubectl('get', 'site', 'typo')).stderr).toMatch(/NotFound/);
   });
 
-  it('applies the quickstart manifest without --validate=false, and again unchanged', async () => {
+  it('applies the quickstart manifest without --validate=false, again unchanged, then a change (a typo in it refused)', async () => {
     const first = await kubectl('apply', '-f', MANIFEST);
     expect(first.stderr).toBe('');
     expect(first.stdout).toBe('project.outpost.dev/demo created\nsite.outpost.dev/store-0412 created\ndatacenter.outpost.dev/hamburg-stores created\ncluster.outpost.dev/pos created\n');
     const again = await kubectl('apply', '-f', MANIFEST);
     expect(again.stdout).toBe('project.outpost.dev/demo unchanged\nsite.outpost.dev/store-0412 unchanged\ndatacenter.outpost.dev/hamburg-stores unchanged\ncluster.outpost.dev/pos unchanged\n');
+    // A change goes as kubectl's three-way merge patch, validated the same way.
+    const changed = join(hub.dir, 'site.yaml');
+    writeFileSync(changed, 'apiVersion: outpost.dev/v1alpha1\nkind: Site\nmetadata: {name: store-0412}\nspec: {location: "Hamburg, store 0412, back office"}\n');
+    expect((await kubectl('apply', '-f', changed)).stdout).toBe('site.outpost.dev/store-0412 configured\n');
+    writeFileSync(changed, 'apiVersion: outpost.dev/v1alpha1\nkind: Site\nmetadata: {name: store-0412}\nspec: {location: elsewhere, owner: me}\n');
+    const typo = await kubectl('apply', '-f', changed);
+    expect([typo.code, typo.stderr.trim()]).toEqual([1, 'The Site "store-0412" is invalid: spec.owner: unknown field (known fields of SiteSpec: location, description)']);
+    expect((await kubectl('get', 'site', 'store-0412', '-o', 'jsonpath={.spec.location}')).stdout).toBe('Hamburg, store 0412, back office');
   });
 
   // kubectl apply --server-side goes here, beside the client-side apply above.
