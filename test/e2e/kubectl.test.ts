@@ -93,6 +93,8 @@ describe('kubectl against the hub', () => {
     // -A adds kubectl's NAMESPACE (the project), from the rows' object metadata.
     const all = await kubectl('get', 'clusters', '-A');
     expect(all.stdout).toMatch(/^NAMESPACE\s+NAME\s+VERSION\s+.*\ndemo\s+pos\s+1\.33\.0\s/);
+    // Every kind is in the category "outpost", as workloads are in "all".
+    expect((await kubectl('get', 'outpost', '-A', '-o', 'name')).stdout).toContain('cluster.outpost.dev/pos\n');
     const one = await kubectl('get', 'datacenter', 'hamburg-stores');
     expect(one.stdout).toMatch(/^NAME\s+PROVIDER\s+SERVED-BY\s+AGE\nhamburg-stores\s+edge\s+site\/store-0412\s+\d+s\n$/);
   });

@@ -679,6 +679,21 @@ describe('discovery', () => {
     expect(groups.body.groups[0].preferredVersion.groupVersion).toBe(GV);
   });
 
+  it('answers aggregated discovery when asked, every resource in one document, and the legacy one otherwise', async () => {
+    const accept = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
+    const r = await call('GET', '/apis', undefined, null, { accept });
+    expect(r.res.headers.get('content-type')).toBe('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
+    expect(r.body.kind).toBe('APIGroupDiscoveryList');
+    const [group] = r.body.items;
+    expect(group.metadata.name).toBe('outpost.dev');
+    const clusters = group.versions[0].resources.find((x: Json) => x.resource === 'clusters');
+    expect(clusters).toMatchObject({ scope: 'Namespaced', singularResource: 'cluster', responseKind: { group: 'outpost.dev', version: 'v1alpha1', kind: 'Cluster' }, categories: ['outpost'] });
+    expect(clusters.subresources).toEqual([{ subresource: 'status', responseKind: { group: 'outpost.dev', version: 'v1alpha1', kind: 'Cluster' }, verbs: ['get', 'update', 'patch'] }]);
+    expect(group.versions[0].resources.find((x: Json) => x.resource === 'sites').scope).toBe('Cluster');
+    const legacy = await call('GET', '/apis', undefined, null, { accept: 'application/json' });
+    expect([legacy.body.kind, legacy.res.headers.get('vary')]).toEqual(['APIGroupList', 'Accept']);
+  });
+
   it('serves health, version and the CA', async () => {
     expect((await call('GET', '/healthz', undefined, null)).body).toBe('ok');
     expect((await call('GET', '/version', undefined, null)).body).toMatchObject({ version: '0.0.0-test', revision: store.revision(), major: '0', minor: '0', gitVersion: 'v0.0.0-test' });

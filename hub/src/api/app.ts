@@ -1,5 +1,5 @@
 // The admin API and the agents' join endpoint, as one Hono app. Tested in process with app.request().
-import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
+import { CA_PATH, JOIN_PATH, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type Principal } from '../auth/principal.js';
@@ -8,6 +8,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { BadRequestError, HubError } from '../errors.js';
 import type { PresenceFeed } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
+import { AGGREGATED_DISCOVERY, aggregatedDiscovery, apiGroupList, apiResourceList, wantsAggregated } from './discovery.js';
 import { openApiDocuments } from './openapi.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
@@ -150,18 +151,13 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     }
   });
 
-  app.get('/apis', (c) => c.json({ kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'outpost.dev', versions: [{ groupVersion: GROUP_VERSION, version: 'v1alpha1' }], preferredVersion: { groupVersion: GROUP_VERSION, version: 'v1alpha1' } }] }));
-  app.get(API_PREFIX, (c) =>
-    c.json({
-      kind: 'APIResourceList',
-      apiVersion: 'v1',
-      groupVersion: GROUP_VERSION,
-      resources: KINDS.flatMap((k) => [
-        { name: k.plural, singularName: k.singular, namespaced: k.namespaced, kind: k.kind, shortNames: k.shortNames, verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-        { name: `${k.plural}/status`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: ['get', 'update', 'patch'] },
-      ]),
-    }),
+  // Vary: the same path answers the aggregated document or the legacy one by Accept.
+  app.get('/apis', (c) =>
+    wantsAggregated(c.req.header('accept'))
+      ? new Response(JSON.stringify(aggregatedDiscovery()), { headers: { 'content-type': AGGREGATED_DISCOVERY, vary: 'Accept' } })
+      : c.json(apiGroupList(), 200, { vary: 'Accept' }),
   );
+  app.get(API_PREFIX, (c) => c.json(apiResourceList()));
 
   app.use(`${API_PREFIX}/*`, async (c, next) => {
     c.set('principal', authenticate(tokenLookup, c.req.header('authorization'), clock.now().getTime()));
