@@ -8,8 +8,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { BadRequestError, HubError } from '../errors.js';
 import type { PresenceFeed } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
-import { AGGREGATED_DISCOVERY, aggregatedDiscovery, apiGroupList, apiResourceList, wantsAggregated } from './discovery.js';
-import { openApiDocuments } from './openapi.js';
+import { discoveryRoutes } from './discovery-routes.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
 import { errorStatus } from './status-response.js';
@@ -126,18 +125,6 @@ export function createApi(opts: ApiOptions): Hono<Env> {
   // Also in kube-apiserver's version.Info shape, so `kubectl version` reads the hub's version.
   const [major = '', minor = ''] = opts.version.split('.');
   app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision(), major, minor, gitVersion: `v${opts.version}`, platform: `${process.platform}/${process.arch}` }));
-  const openapi = openApiDocuments(opts.version);
-  const json = (body: string, headers: Record<string, string> = {}): Response => new Response(body, { headers: { 'content-type': 'application/json', ...headers } });
-  app.get('/openapi.json', () => json(openapi.v3.body));
-  // kubectl discovers the group version's document here, at a URL carrying its hash, which it may cache for good.
-  app.get('/openapi/v3', () => json(openapi.v3.index));
-  app.get(openapi.v3.path, (c) => json(openapi.v3.body, c.req.query('hash') === openapi.v3.hash ? { 'cache-control': 'public, immutable', etag: `"${openapi.v3.hash}"` } : { etag: `"${openapi.v3.hash}"` }));
-  // client-go asks for v2 in protobuf first; the hub serves it in JSON only, and kubectl reads v3 instead.
-  app.get('/openapi/v2', (c) => {
-    const accept = c.req.header('accept') ?? '';
-    if (accept && !/application\/json|\*\/\*/.test(accept)) throw new HubError(406, 'NotAcceptable', `/openapi/v2 is served as application/json only (not ${accept}); the hub's full schema is at /openapi/v3`);
-    return json(openapi.v2);
-  });
   app.get(CA_PATH, (c) => c.body(opts.caCertPem, 200, { 'content-type': 'application/x-pem-file' }));
   app.post(JOIN_PATH, async (c) => {
     const body = (await jsonBody(c)) as { token?: unknown; version?: unknown };
@@ -151,13 +138,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     }
   });
 
-  // Vary: the same path answers the aggregated document or the legacy one by Accept.
-  app.get('/apis', (c) =>
-    wantsAggregated(c.req.header('accept'))
-      ? new Response(JSON.stringify(aggregatedDiscovery()), { headers: { 'content-type': AGGREGATED_DISCOVERY, vary: 'Accept' } })
-      : c.json(apiGroupList(), 200, { vary: 'Accept' }),
-  );
-  app.get(API_PREFIX, (c) => c.json(apiResourceList()));
+  app.route('/', discoveryRoutes(opts.version));
 
   app.use(`${API_PREFIX}/*`, async (c, next) => {
     c.set('principal', authenticate(tokenLookup, c.req.header('authorization'), clock.now().getTime()));
