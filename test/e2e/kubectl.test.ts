@@ -80,6 +80,11 @@ describe('kubectl against the hub', () => {
     expect(r.stdout).toMatch(/mode\t<string>\n\s+hosted \(pods on a seed\) or kubeadm \(on site hosts\)\./);
     expect(r.stdout).toMatch(/replicas\t<integer>/);
     expect((await kubectl('explain', 'cluster.spec.nonsense')).stderr).toContain('field "nonsense" does not exist');
+    // The v2 document, in the protobuf client-go asks for, says the same.
+    const v2 = await kubectl('explain', 'cluster.spec.controlPlane', '--output', 'plaintext-openapiv2');
+    expect(v2.stderr).toBe('');
+    expect(v2.stdout).toMatch(/^KIND:\s+Cluster\nVERSION:\s+outpost\.dev\/v1alpha1\n\nRESOURCE: controlPlane <Object>\n/);
+    expect(v2.stdout).toMatch(/mode\t<string>\n\s+hosted \(pods on a seed\) or kubeadm \(on site hosts\)\./);
   });
 
   it('gets the columns outpost get shows, from the hub\'s Table', async () => {

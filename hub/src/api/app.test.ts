@@ -1028,13 +1028,17 @@ describe("kubectl's requests", () => {
     expect((await call('POST', `${CLUSTERS}?fieldValidation=Strict`, cluster())).status).toBe(201);
   });
 
-  it('serves /openapi/v3 pointing at the group version by hash, and /openapi/v2 in JSON only', async () => {
+  it('serves /openapi/v3 pointing at the group version by hash, and /openapi/v2 in JSON or protobuf', async () => {
     const index = await call('GET', '/openapi/v3', undefined, null);
     const url: string = index.body.paths['apis/outpost.dev/v1alpha1'].serverRelativeURL;
     const gv = await call('GET', url, undefined, null);
     expect([gv.status, gv.body.openapi, gv.res.headers.get('cache-control')]).toEqual([200, '3.0.0', 'public, immutable']);
     expect((await call('GET', '/openapi/v3/apis/outpost.dev/v1alpha1?hash=stale', undefined, null)).res.headers.get('cache-control')).toBeNull();
     expect((await call('GET', '/openapi/v2', undefined, null, { accept: 'application/json' })).body.swagger).toBe('2.0');
-    expectStatus(await call('GET', '/openapi/v2', undefined, null, { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' }), 406, 'NotAcceptable', /served as application\/json only.*\/openapi\/v3/);
+    const pb = await app.request('/openapi/v2', { headers: { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
+    expect([pb.status, pb.headers.get('content-type')]).toEqual([200, 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf']);
+    // A gnostic Document: field 1 (swagger, length-delimited) first, holding "2.0".
+    expect([...new Uint8Array(await pb.arrayBuffer()).slice(0, 5)]).toEqual([0x0a, 3, ...Buffer.from('2.0')]);
+    expectStatus(await call('GET', '/openapi/v2', undefined, null, { accept: 'application/yaml' }), 406, 'NotAcceptable', /served as application\/json or application\/com.github.proto-openapi.spec.v2.v1.0\+protobuf, not application\/yaml/);
   });
 });

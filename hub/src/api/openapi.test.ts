@@ -61,6 +61,8 @@ describe('the OpenAPI v2 document', () => {
     const post = doc.paths[`${API}/namespaces/{namespace}/clusters`].post;
     expect(post.parameters).toContainEqual({ name: 'body', in: 'body', required: true, schema: { $ref: '#/definitions/Cluster' } });
     expect(post.parameters).toContainEqual(expect.objectContaining({ name: 'fieldValidation', in: 'query', type: 'string' }));
+    // v2 readers take a description beside a $ref (kube-openapi's v2 parser does not follow allOf).
+    expect(doc.definitions.ClusterSpec.properties.controlPlane).toEqual({ $ref: '#/definitions/ControlPlane', description: 'Where and how the control plane runs: hosted on a seed, or kubeadm on site hosts.' });
   });
 });
 

@@ -5,10 +5,11 @@
 //   schema (kubectl explain finds the kind by it) and on every operation (kubectl apply looks for the
 //   `fieldValidation` parameter on the kind's PATCH to know the hub validates fields itself, and then
 //   sends fieldValidation=Strict instead of validating on the client);
-// - /openapi/v2 is the same in Swagger 2.0, for older clients.
+// - /openapi/v2 is the same in Swagger 2.0, in JSON or in gnostic's protobuf, for older clients.
 import { createHash } from 'node:crypto';
 import { API_GROUP, API_VERSION, GROUP_VERSION, KINDS, lookupType, type KindInfo } from '@outpost/proto';
 import type protobuf from 'protobufjs';
+import { openApiV2Protobuf } from './openapi-v2-protobuf.js';
 import { API_PREFIX } from './resource-path.js';
 
 type Schema = Record<string, unknown>;
@@ -47,8 +48,9 @@ function fieldSchema(field: protobuf.Field, refs: RefBase): Schema {
   const description = field.comment ? { description: field.comment } : {};
   if ((field as unknown as protobuf.MapField).keyType !== undefined) return { type: 'object', additionalProperties: item, ...description };
   if (field.repeated) return { type: 'array', items: item, ...description };
-  // A $ref's siblings are ignored in OpenAPI 3.0, so a described reference is an allOf of one, as Kubernetes writes it.
-  if (t && field.comment) return { allOf: [item], ...description };
+  // A $ref's siblings are ignored in OpenAPI 3.0, so a described reference is an allOf of one there, as
+  // Kubernetes writes it; its v2 document keeps the description beside the $ref, which v2 readers take.
+  if (t && field.comment && refs === '#/components/schemas/') return { allOf: [item], ...description };
   return { ...item, ...description };
 }
 
@@ -210,6 +212,8 @@ export function openApiV2Document(version: string): Schema {
 /** The OpenAPI documents one hub serves, made once (they depend on the schema and the version only). */
 export interface OpenApiDocuments {
   v2: string;
+  /** The v2 document as gnostic's protobuf Document, which client-go asks for first. */
+  v2Protobuf: Uint8Array;
   /** The group version's document, its hash, and the /openapi/v3 index that points at it by that hash. */
   v3: { path: string; body: string; hash: string; index: string };
 }
@@ -221,5 +225,6 @@ export function openApiDocuments(version: string): OpenApiDocuments {
   // As kube-apiserver's: the hash names the document's content, so a client may cache it for good.
   const hash = createHash('sha512').update(body).digest('hex').toUpperCase();
   const index = JSON.stringify({ paths: { [`apis/${GROUP_VERSION}`]: { serverRelativeURL: `${OPENAPI_V3_GV_PATH}?hash=${hash}` } } });
-  return { v2: JSON.stringify(openApiV2Document(version)), v3: { path: OPENAPI_V3_GV_PATH, body, hash, index } };
+  const v2 = openApiV2Document(version);
+  return { v2: JSON.stringify(v2), v2Protobuf: openApiV2Protobuf(v2), v3: { path: OPENAPI_V3_GV_PATH, body, hash, index } };
 }
