@@ -42,8 +42,10 @@ const gvk = (kind: string) => ({ group: API_GROUP, version: API_VERSION, kind })
 type RefBase = '#/components/schemas/' | '#/definitions/';
 
 function fieldSchema(field: protobuf.Field, refs: RefBase): Schema {
-  const t = field.resolvedType;
-  const scalar = INT32.has(field.type) ? { type: 'integer', format: 'int32' } : (SCALARS[field.type] ?? { type: 'integer', format: 'int64' });
+  const resolved = field.resolvedType;
+  // An enum is its names in JSON (proto's validator takes them), not a schema of its own.
+  const t = resolved && 'fieldsArray' in resolved ? resolved : undefined;
+  const scalar = resolved && 'values' in resolved ? { type: 'string', enum: Object.keys(resolved.values) } : INT32.has(field.type) ? { type: 'integer', format: 'int32' } : (SCALARS[field.type] ?? { type: 'integer', format: 'int64' });
   const item: Schema = t ? { $ref: `${refs}${t.name}` } : scalar;
   const description = field.comment ? { description: field.comment } : {};
   if ((field as unknown as protobuf.MapField).keyType !== undefined) return { type: 'object', additionalProperties: item, ...description };
@@ -59,13 +61,13 @@ function schemas(refs: RefBase): Record<string, Schema> {
   const out: Record<string, Schema> = {};
   const visit = (type: protobuf.Type): void => {
     if (out[type.name]) return;
-    out[type.name] = {}; // placed first, so a message that refers to itself ends the walk
     out[type.name] = {
       type: 'object',
       additionalProperties: false,
       ...(type.comment ? { description: type.comment } : {}),
       properties: Object.fromEntries(type.fieldsArray.map((f) => [f.name, fieldSchema(f, refs)])),
     };
+    // After its own entry is in place, so a message that refers to itself ends the walk.
     for (const f of type.fieldsArray) if (f.resolvedType && 'fieldsArray' in f.resolvedType) visit(f.resolvedType as protobuf.Type);
   };
   for (const k of KINDS) {
