@@ -3,7 +3,7 @@
 // explain from the hub's OpenAPI, get with the hub's printer columns, get -w, delete --dry-run=server and
 // wait for a condition a real agent reports.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,10 +31,12 @@ describe('kubectl against the hub', () => {
     env = { OUTPOST_CONFIG: join(hub.dir, 'cli-config') };
     const login = await outpost('login', '--hub', hub.url, '--token-file', join(hub.dataDir, 'admin.token'), '--ca-file', join(hub.dataDir, 'ca.crt'));
     expect(login.code, login.stderr).toBe(0);
-    const printed = await outpost('kubeconfig', '--hub');
-    expect(printed.code, printed.stderr).toBe(0);
     kubeconfig = join(hub.dir, 'hub.kubeconfig');
-    writeFileSync(kubeconfig, printed.stdout, { mode: 0o600 });
+    const written = await outpost('kubeconfig', '--hub', '-o', kubeconfig);
+    expect(written.code, written.stderr).toBe(0);
+    // It holds the API token: readable by its owner only.
+    expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);
+    expect(readFileSync(kubeconfig, 'utf8')).toBe((await outpost('kubeconfig', '--hub')).stdout);
   });
   afterAll(async () => {
     watcher?.kill('SIGTERM');

@@ -1,5 +1,6 @@
 // `outpost kubeconfig --hub`: a kubeconfig for the hub's own admin API, from what `outpost login` saved
 // (hub URL, CA, API token), so stock kubectl can apply, get, watch, explain and wait on Outpost resources.
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { readConfig, type CliConfig } from './config.js';
@@ -34,7 +35,14 @@ export function registerKubeconfig(program: Command): void {
     .requiredOption('--hub', "for the hub's own API, with the logged-in hub, CA and API token")
     .option('--name <name>', 'name of the cluster, user and context entries (default outpost-HOST)')
     .option('-n, --namespace <project>', 'project kubectl uses when no -n is given')
-    .action((o: { hub: true; name?: string; namespace?: string }) => {
-      process.stdout.write(hubKubeconfig(readConfig(), { name: o.name, project: o.namespace }));
+    .option('-o, --output <file>', 'write it to FILE, readable by you only (it holds your API token), instead of stdout')
+    .action((o: { hub: true; name?: string; namespace?: string; output?: string }) => {
+      const text = hubKubeconfig(readConfig(), { name: o.name, project: o.namespace });
+      if (!o.output) {
+        process.stdout.write(text);
+        return;
+      }
+      writeFileSync(o.output, text, { mode: 0o600 });
+      process.stderr.write(`kubeconfig for the hub written to ${o.output}; use it with: export KUBECONFIG=${o.output}\n`);
     });
 }
