@@ -1,6 +1,6 @@
 // `outpost kubeconfig --hub`: a kubeconfig for the hub's own admin API, from what `outpost login` saved
 // (hub URL, CA, API token), so stock kubectl can apply, get, watch, explain and wait on Outpost resources.
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { readConfig, type CliConfig } from './config.js';
@@ -43,6 +43,7 @@ export function registerKubeconfig(program: Command): void {
         return;
       }
       writeFileSync(o.output, text, { mode: 0o600 });
+      chmodSync(o.output, 0o600); // the mode above applies only to a file that did not exist
       process.stderr.write(`kubeconfig for the hub written to ${o.output}; use it with: export KUBECONFIG=${o.output}\n`);
     });
 }
