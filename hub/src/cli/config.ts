@@ -34,7 +34,7 @@ export function configPath(): string {
   return process.env.OUTPOST_CONFIG || join(homedir(), '.outpost', 'config');
 }
 
-function complete(c: Partial<CliConfig> | null | undefined): c is CliConfig {
+function complete<T extends Partial<CliConfig>>(c: T | null | undefined): c is T & CliConfig {
   return typeof c?.hub === 'string' && typeof c.token === 'string' && typeof c.caCert === 'string' && !!c.hub && !!c.token && !!c.caCert;
 }
 

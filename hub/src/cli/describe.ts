@@ -105,7 +105,7 @@ export function renderDescribe(obj: ResourceObject, now = Date.now()): string {
   const conds = (status.conditions ?? []) as unknown as Condition[];
   out.push('Conditions:');
   if (conds.length === 0) out.push('  <none>');
-  else out.push(...columns(['Type', 'Status', 'Reason', 'Last Transition', 'Message'], conds.map((c) => [c.type, c.status, c.reason || '', c.lastTransitionTime ? when(c.lastTransitionTime, now) : '', c.message || '']), '  '));
+  else out.push(...columns(['Type', 'Status', 'Reason', 'Last Transition', 'Message'], conds.map((c) => [c.type ?? '', c.status ?? '', c.reason || '', c.lastTransitionTime ? when(c.lastTransitionTime, now) : '', c.message || '']), '  '));
 
   // A Cluster always says where its work stands, even before its agent has reported any.
   const op = status.lastOperation;

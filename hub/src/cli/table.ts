@@ -25,7 +25,7 @@ export function age(ts: string | null | undefined, now = Date.now()): string {
 
 const conditions = (list: readonly Condition[] | null | undefined): string => (list ?? []).map((c) => `${c.type}=${c.status}`).join(',') || '<none>';
 
-const operation = (op: { type?: string; state?: string; progress?: number; step?: string } | null | undefined): string =>
+const operation = (op: { type?: string | null; state?: string | null; progress?: number | null; step?: string | null } | null | undefined): string =>
   op?.type ? `${op.type} ${op.state ?? ''} ${op.progress ?? 0}%${op.step ? ` (${op.step})` : ''}`.replace(/ {2,}/g, ' ') : '<none>';
 
 const COLUMNS: Record<string, Column[]> = {
