@@ -88,10 +88,7 @@ export function selectContext(cfg: CliConfigFile, name: string | undefined, path
   const known = cfg.contexts.map((c) => c.name).join(', ');
   if (!wanted) throw new ConfigError(`${path} names no current context; choose one with \`outpost config use-context NAME\` (known: ${known}) or pass --context NAME`);
   const ctx = cfg.contexts.find((c) => c.name === wanted);
-  if (!ctx) {
-    const how = name === undefined ? '`outpost config use-context NAME`' : '--context NAME';
-    throw new ConfigError(`no context "${wanted}" in ${path}; known contexts: ${known} (choose one with ${how}; \`outpost config get-contexts\` lists them)`);
-  }
+  if (!ctx) throw new ConfigError(`no context "${wanted}" in ${path}; known contexts: ${known}${name === undefined ? ' (choose one with `outpost config use-context NAME`)' : ''}`);
   return ctx;
 }
 
