@@ -90,7 +90,8 @@ export async function apply(api: ApiClient, file: string, dryRun: boolean): Prom
 function shownForDiff(o: ResourceObject | undefined): string {
   if (!o) return '';
   const { resourceVersion: _rv, ...metadata } = o.metadata;
-  return YAML.stringify({ ...o, metadata });
+  // Keys sorted on both sides (as kubectl's, from Go maps): the hub's answer need not keep the live order.
+  return YAML.stringify({ ...o, metadata }, { sortMapEntries: true });
 }
 
 /** The diff's file name for an object, as kubectl names it: group.version.Kind[.namespace].name. */

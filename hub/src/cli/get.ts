@@ -40,13 +40,26 @@ export async function get(api: ApiClient, kind: KindInfo, name: string | undefin
  */
 async function watch(api: ApiClient, kind: KindInfo, namespace: string | undefined, sel: ListOptions, items: ResourceObject[], resourceVersion: string, out: Output, withProject: boolean): Promise<number> {
   let printed = 0;
+  const table = out.format === 'table' || out.format === 'wide';
+  // A table's rows line up with what was printed first (kubectl's watch does the same with its tab writer):
+  // each new row is laid out together with those, and only its own line printed.
+  const first: ResourceObject[] = [];
   const show = (obj: ResourceObject): void => {
-    const table = out.format === 'table' || out.format === 'wide';
-    const text = formatObject(obj, out, withProject, table && printed > 0);
-    process.stdout.write(out.format === 'yaml' && printed > 0 ? `---\n${text}` : text);
+    if (table && printed > 0) {
+      const lines = formatList([...first, obj], { resourceVersion }, out, withProject).trimEnd().split('\n');
+      process.stdout.write(`${lines[lines.length - 1]}\n`);
+    } else {
+      const text = formatObject(obj, out, withProject);
+      process.stdout.write(out.format === 'yaml' && printed > 0 ? `---\n${text}` : text);
+    }
+    if (table && first.length === 0) first.push(obj);
     printed++;
   };
-  items.forEach(show);
+  if (table && items.length > 0) {
+    process.stdout.write(formatList(items, { resourceVersion }, out, withProject));
+    first.push(...items);
+    printed = items.length;
+  } else items.forEach(show);
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   process.once('SIGINT', onSignal);
