@@ -219,6 +219,7 @@ describe('outpost CLI, kubectl habits', () => {
     expect(await complete('outpost', 'token', '')).toBe('create list revoke');
     expect(await complete('outpost', 'config', 'use-context', '')).toBe(`${contextA()} b`);
     expect(await complete('outpost', 'diff', '--')).toBe('--filename --context --help');
+    expect(await complete('outpost', 'get', 'clusters', '-n', '')).toBe('demo');
     const zsh = (await outpost('completion', 'zsh')).stdout;
     expect(zsh).toMatch(/^#compdef outpost\n/);
     expect(zsh).toContain('compdef _outpost outpost');

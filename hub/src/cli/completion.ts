@@ -1,8 +1,8 @@
 // `outpost completion bash|zsh`: shell completion scripts generated from the command tree itself, so a
 // new command or flag completes without anyone editing a script (commander has no completion of its own).
-// They complete commands and subcommands, flags, kinds where a command takes one, -o formats and context
-// names. Both scripts share one core written in the shell syntax bash and zsh have in common; only the
-// entry point differs (COMP_WORDS/compgen for bash, words/compadd for zsh).
+// They complete commands and subcommands, flags, kinds where a command takes one, -o formats, context
+// names and projects (asking the hub). Both scripts share one core written in the shell syntax bash and
+// zsh have in common; only the entry point differs (COMP_WORDS/compgen for bash, words/compadd for zsh).
 import { KINDS } from '@outpost/proto';
 import type { Command } from 'commander';
 
@@ -72,6 +72,7 @@ _outpost_candidates() {
   case "$prev" in
     -o|--output) cands="table wide name yaml json jsonpath="; return ;;
     --context) cands="$(outpost config get-contexts -o name 2>/dev/null)"; return ;;
+    -n|--namespace) cands="$(outpost get projects -o 'jsonpath={.items[*].metadata.name}' 2>/dev/null)"; return ;;
     -f|--filename|--token-file|--ca-file|--data) files=1; return ;;
   esac
   case "$_outpost_valued" in *" $prev "*) cands=""; return ;; esac
