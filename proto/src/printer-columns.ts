@@ -35,6 +35,12 @@ const conditions = (list: readonly Condition[] | null | undefined): string => (l
 type Extra = Omit<PrinterColumn, 'priority'> & { priority?: 0 | 1 };
 const column = (name: string, description: string, cell: PrinterColumn['cell'], type: PrinterColumn['type'] = 'string'): Extra => ({ name, description, cell, type });
 
+/** Only with -o wide (kubectl's priority 1). */
+const wide = (c: Extra): Extra => ({ ...c, priority: 1 });
+
+const operation = (op: { type?: string | null; state?: string | null; progress?: number | null; step?: string | null } | null | undefined): string =>
+  op?.type ? `${op.type} ${op.state ?? ''} ${op.progress ?? 0}%${op.step ? ` (${op.step})` : ''}`.replace(/ {2,}/g, ' ') : '<none>';
+
 const servedBy = (spec: { seed?: string | null; site?: string | null } | null | undefined): string => (spec?.site ? `site/${spec.site}` : spec?.seed ? `seed/${spec.seed}` : '<none>');
 
 const KIND_COLUMNS: Record<KindName, readonly Extra[]> = {
@@ -47,7 +53,9 @@ const KIND_COLUMNS: Record<KindName, readonly Extra[]> = {
     // As kubectl shows a namespace being deleted: its finalizers are still to be released.
     column('Phase', 'status.phase, or Terminating while finalizers hold a deleted cluster', (o) => (o.metadata.deletionTimestamp ? 'Terminating' : (o as Cluster).status?.phase || '<none>')),
     column('Conditions', 'status.conditions as TYPE=STATUS', (o) => conditions((o as Cluster).status?.conditions)),
-    { ...column('Endpoint', "status.endpoint: the cluster's API server", (o) => (o as Cluster).status?.endpoint || '<none>'), priority: 1 },
+    wide(column('Replicas', 'spec.controlPlane.replicas: control-plane members', (o) => String((o as Cluster).spec?.controlPlane?.replicas ?? ''))),
+    wide(column('Endpoint', "status.endpoint: the cluster's API server", (o) => (o as Cluster).status?.endpoint || '<none>')),
+    wide(column('Operation', 'status.lastOperation: type, state, progress and the step it is on', (o) => operation((o as Cluster).status?.lastOperation))),
   ],
   Agent: [
     column('Role', 'spec.role: seed or site', (o) => (o as Agent).spec?.role ?? ''),
@@ -57,7 +65,8 @@ const KIND_COLUMNS: Record<KindName, readonly Extra[]> = {
     column('Version', 'status.version: the agent software version', (o) => (o as Agent).status?.version ?? ''),
     column('Last-Seen', 'status.lastSeen, as an age', (o, now) => age((o as Agent).status?.lastSeen, now)),
     column('Revoked', 'spec.revoked: the credential is refused', (o) => (o as Agent).spec?.revoked ?? false, 'boolean'),
-    { ...column('Address', 'status.address: where the agent dialled from', (o) => (o as Agent).status?.address || '<none>'), priority: 1 },
+    wide(column('Address', 'status.address: where the agent dialled from', (o) => (o as Agent).status?.address || '<none>')),
+    wide(column('Connected-Since', 'status.connectedSince: when its current link came up', (o) => (o as Agent).status?.connectedSince || '<none>')),
   ],
   Site: [
     column('Location', 'spec.location', (o) => (o as Site).spec?.location ?? ''),
@@ -74,6 +83,8 @@ const KIND_COLUMNS: Record<KindName, readonly Extra[]> = {
   Host: [
     column('Site', 'spec.site: the site the host is at', (o) => (o as Host).spec?.site ?? ''),
     column('Address', 'spec.address', (o) => (o as Host).spec?.address ?? ''),
+    wide(column('Cluster', 'status.cluster: the cluster the host serves', (o) => (o as Host).status?.cluster || '<none>')),
+    wide(column('Role', 'status.role: control-plane or worker', (o) => (o as Host).status?.role || '<none>')),
   ],
   Token: [
     column('Type', 'spec.type: bootstrap or api', (o) => (o as Token).spec?.type ?? ''),
@@ -83,6 +94,8 @@ const KIND_COLUMNS: Record<KindName, readonly Extra[]> = {
     }),
     column('Expires', 'spec.expires', (o) => (o as Token).spec?.expires || '<never>'),
     column('Used', 'status.used: a bootstrap token is single use', (o) => (o as Token).status?.used ?? false, 'boolean'),
+    wide(column('Agent', 'status.agent: the agent a bootstrap token made', (o) => (o as Token).status?.agent || '<none>')),
+    wide(column('Description', 'spec.description: what the token is for', (o) => (o as Token).spec?.description || '<none>')),
   ],
   SSHKey: [column('Fingerprint', 'status.fingerprint: SHA256 of the public key', (o) => (o as SSHKey).status?.fingerprint || '<none>')],
 };

@@ -696,7 +696,7 @@ describe('discovery', () => {
 
   it('serves health, version and the CA', async () => {
     expect((await call('GET', '/healthz', undefined, null)).body).toBe('ok');
-    expect((await call('GET', '/version', undefined, null)).body).toMatchObject({ version: '0.0.0-test', revision: store.revision(), major: '0', minor: '0', gitVersion: 'v0.0.0-test' });
+    expect((await call('GET', '/version', undefined, null)).body).toEqual({ version: '0.0.0-test', revision: store.revision(), protocol: '1.0', major: '0', minor: '0', gitVersion: 'v0.0.0-test', platform: `${process.platform}/${process.arch}` });
     const ca = await call('GET', '/agent/v1/ca.crt', undefined, null);
     expect(ca.res.headers.get('content-type')).toBe('application/x-pem-file');
     expect(ca.body).toContain('BEGIN CERTIFICATE');
@@ -985,7 +985,7 @@ describe("kubectl's requests", () => {
     await seed();
     const list = await call('GET', CLUSTERS, undefined, admin, TABLE);
     expect([list.status, list.body.kind, list.body.apiVersion, list.body.metadata.resourceVersion]).toEqual([200, 'Table', 'meta.k8s.io/v1', String(store.revision())]);
-    expect(list.body.columnDefinitions.map((c: Json) => c.name)).toEqual(['Name', 'Version', 'Datacenter', 'Mode', 'Phase', 'Conditions', 'Endpoint', 'Age']);
+    expect(list.body.columnDefinitions.map((c: Json) => c.name)).toEqual(['Name', 'Version', 'Datacenter', 'Mode', 'Phase', 'Conditions', 'Replicas', 'Endpoint', 'Operation', 'Age']);
     expect(list.body.rows[0].cells.slice(0, 5)).toEqual(['pos', '1.33.0', 'hamburg-stores', 'kubeadm', '<none>']);
     expect(list.body.rows[0].object).toMatchObject({ kind: 'PartialObjectMetadata', metadata: { name: 'pos', namespace: 'demo' } });
     expect(list.body.rows[0].object.spec).toBeUndefined();
@@ -1007,7 +1007,7 @@ describe("kubectl's requests", () => {
     try {
       const first = await w.next();
       expect([first.type, first.object.kind, first.object.rows[0].cells[0]]).toEqual(['ADDED', 'Table', 'pos']);
-      expect(first.object.columnDefinitions).toHaveLength(8);
+      expect(first.object.columnDefinitions).toHaveLength(10);
       await call('PATCH', `${CLUSTERS}/pos`, { spec: { version: '1.33.1' } });
       const second = await w.next();
       expect([second.type, second.object.rows[0].cells[1], second.object.columnDefinitions]).toEqual(['MODIFIED', '1.33.1', undefined]);

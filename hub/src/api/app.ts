@@ -1,5 +1,5 @@
 // The admin API and the agents' join endpoint, as one Hono app. Tested in process with app.request().
-import { CA_PATH, JOIN_PATH, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
+import { CA_PATH, JOIN_PATH, PROTOCOL_MAJOR, PROTOCOL_MINOR, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type Principal } from '../auth/principal.js';
@@ -122,9 +122,12 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const lines = parts.map((p) => `[${p.ok ? '+' : '-'}]${p.name} ${p.ok ? 'ok' : 'failed'}${p.message ? `: ${p.message}` : ''}`);
     return c.text(`${lines.join('\n')}\nhealthz check ${ok ? 'passed' : 'failed'}\n`, ok ? 200 : 503);
   });
-  // Also in kube-apiserver's version.Info shape, so `kubectl version` reads the hub's version.
+  // Also in kube-apiserver's version.Info shape, so `kubectl version` reads the hub's version; protocol: the
+  // agent wire protocol this hub speaks, so `outpost version` can show it beside the hub's.
   const [major = '', minor = ''] = opts.version.split('.');
-  app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision(), major, minor, gitVersion: `v${opts.version}`, platform: `${process.platform}/${process.arch}` }));
+  app.get('/version', (c) =>
+    c.json({ version: opts.version, revision: store.revision(), protocol: `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}`, major, minor, gitVersion: `v${opts.version}`, platform: `${process.platform}/${process.arch}` }),
+  );
   app.get(CA_PATH, (c) => c.body(opts.caCertPem, 200, { 'content-type': 'application/x-pem-file' }));
   app.post(JOIN_PATH, async (c) => {
     const body = (await jsonBody(c)) as { token?: unknown; version?: unknown };

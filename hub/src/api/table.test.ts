@@ -47,10 +47,11 @@ describe('toTable', () => {
     expect([t.kind, t.apiVersion, t.metadata]).toEqual(['Table', 'meta.k8s.io/v1', { resourceVersion: '9' }]);
     expect(t.columnDefinitions!.map((c) => [c.name, c.type, c.priority])).toEqual([
       ['Name', 'string', 0], ['Role', 'string', 0], ['Serves', 'string', 0], ['Connected', 'boolean', 0], ['Acked', 'integer', 0],
-      ['Version', 'string', 0], ['Last-Seen', 'string', 0], ['Revoked', 'boolean', 0], ['Address', 'string', 1], ['Age', 'date', 0],
+      ['Version', 'string', 0], ['Last-Seen', 'string', 0], ['Revoked', 'boolean', 0], ['Address', 'string', 1], ['Connected-Since', 'string', 1],
+      ['Age', 'date', 0],
     ]);
     expect(t.columnDefinitions![0]!.format).toBe('name');
-    expect(t.rows[0]!.cells).toEqual(['a1', 'site', 'store-0412', true, 41, '0.1.0', '10s', false, '<none>', '60s']);
+    expect(t.rows[0]!.cells).toEqual(['a1', 'site', 'store-0412', true, 41, '0.1.0', '10s', false, '<none>', '<none>', '60s']);
     expect(t.rows[1]!.cells[3]).toBe(false);
     expect(t.rows[0]!.object).toEqual({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: agent('a1', true).metadata });
   });
@@ -72,7 +73,7 @@ describe('tableWatchObjects', () => {
     const present = tableWatchObjects('Agent', { version: 'v1', includeObject: 'Metadata' }, () => NOW);
     const first = present('ADDED', agent('a1', true, '7'));
     const second = present('MODIFIED', agent('a1', false, '8'));
-    expect(first.columnDefinitions).toHaveLength(10);
+    expect(first.columnDefinitions).toHaveLength(11);
     expect(second.columnDefinitions).toBeUndefined();
     expect([second.metadata.resourceVersion, second.rows[0]!.cells[3]]).toEqual(['8', false]);
     expect(present('BOOKMARK', { apiVersion: 'outpost.dev/v1alpha1', kind: 'Agent', metadata: { resourceVersion: '12' } })).toEqual({ kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: '12' }, rows: [] });

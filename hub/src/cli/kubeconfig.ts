@@ -1,12 +1,13 @@
 // `outpost kubeconfig --hub`: a kubeconfig for the hub's own admin API, from what `outpost login` saved
-// (hub URL, CA, API token), so stock kubectl can apply, get, watch, explain and wait on Outpost resources.
+// (hub URL, CA, API token of the current context or --context), so stock kubectl can apply, get, watch,
+// explain and wait on Outpost resources.
 import { chmodSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { readConfig, type CliConfig } from './config.js';
 
 export interface HubKubeconfigOptions {
-  /** The name of the cluster, user and context entries. Default "outpost-<host>". */
+  /** The name of the cluster, user and context entries. Default "outpost-<host>" (the command: "outpost-<context>"). */
   name?: string;
   /** metadata.namespace kubectl uses without -n: a project. Default none (kubectl's "default", which is no project). */
   project?: string;
@@ -33,11 +34,13 @@ export function registerKubeconfig(program: Command): void {
     .command('kubeconfig')
     .description("print a kubeconfig for kubectl: with --hub, for the hub's own API (Outpost resources), from the `outpost login` config")
     .requiredOption('--hub', "for the hub's own API, with the logged-in hub, CA and API token")
-    .option('--name <name>', 'name of the cluster, user and context entries (default outpost-HOST)')
+    .option('--name <name>', 'name of the cluster, user and context entries (default outpost-CONTEXT)')
     .option('-n, --namespace <project>', 'project kubectl uses when no -n is given')
     .option('-o, --output <file>', 'write it to FILE, readable by you only (it holds your API token), instead of stdout')
     .action((o: { hub: true; name?: string; namespace?: string; output?: string }) => {
-      const text = hubKubeconfig(readConfig(), { name: o.name, project: o.namespace });
+      // The context of --context (a global option), else the current one, as every command talks to.
+      const ctx = readConfig(program.opts<{ context?: string }>().context);
+      const text = hubKubeconfig(ctx, { name: o.name ?? `outpost-${ctx.name}`, project: o.namespace });
       if (!o.output) {
         process.stdout.write(text);
         return;
