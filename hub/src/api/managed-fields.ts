@@ -1,5 +1,6 @@
 // metadata.managedFields: who owns which fields of an object, as kube-apiserver records them. Every write
 // through the admin API updates them here; server-side-apply.ts reads them to find conflicts.
+import { isDeepStrictEqual } from 'node:util';
 import { GROUP_VERSION, type KindInfo, type ResourceObject } from '@outpost/proto';
 import { BadRequestError } from '../errors.js';
 import { differsAt, FieldSet, fieldSetOf, fromFieldsV1, toFieldsV1 } from './field-set.js';
@@ -147,4 +148,14 @@ export function withManagers<T extends ResourceObject>(obj: T, managers: readonl
   const entries = encodeManagers(managers);
   const { managedFields: _old, ...metadata } = obj.metadata;
   return { ...obj, metadata: { ...metadata, ...(entries.length ? { managedFields: entries as never } : {}) } };
+}
+
+/**
+ * Whether two objects differ in nothing but the times of their managedFields: a write that would only
+ * restamp them is no write (Kubernetes skips such no-op updates too).
+ */
+export function sameButForTimes(a: ResourceObject, b: ResourceObject): boolean {
+  // Through JSON, so a key set to undefined and one left out are the same, as they are once stored.
+  const strip = (o: ResourceObject): unknown => JSON.parse(JSON.stringify({ ...o, metadata: { ...o.metadata, managedFields: ((o.metadata.managedFields ?? []) as ManagedFieldsEntryJson[]).map(({ time: _t, ...e }) => e) } }));
+  return isDeepStrictEqual(strip(a), strip(b));
 }
