@@ -33,6 +33,8 @@ export function applyJsonPatch<T>(doc: T, patch: unknown): T {
   try {
     return applyPatch(doc, patch as Operation[], true, false).newDocument;
   } catch (err) {
+    // fast-json-patch bans __proto__ and constructor/prototype paths with a bare TypeError.
+    if (err instanceof TypeError && err.message.includes('banned for security reasons')) throw new BadRequestError('a JSON patch may not touch __proto__, constructor or prototype; nothing was written', { cause: err });
     if (!(err instanceof JsonPatchError)) throw err;
     const index = err.index ?? 0;
     const what = describe(patch[index], index);

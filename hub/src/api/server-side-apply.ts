@@ -43,7 +43,8 @@ export class ApplyConflictError extends HubError {
 
 function conflictMessage(conflicts: readonly FieldConflict[]): string {
   const first = conflicts[0]!;
-  const advice = '; apply again with force (kubectl apply --server-side --force-conflicts) to take them, or leave these fields out of your configuration';
+  // Kubernetes' message, then what to do (kubectl adds its own advice after it; other clients get this).
+  const advice = '\nApply with force=true (kubectl apply --server-side --force-conflicts) to take these fields, or leave them out of your configuration.';
   if (conflicts.length === 1) return `Apply failed with 1 conflict: conflict with ${managerLabel(first.manager)}: ${pathString(first.path)}${advice}`;
   const byManager = new Map<string, string[]>();
   for (const c of conflicts) {
@@ -167,6 +168,7 @@ export function applyConfiguration(req: ApplyRequest): ResourceObject {
   const others = managers.filter((m) => m !== mine && m.subresource === '');
   const conflicts: FieldConflict[] = [];
   for (const m of others) for (const p of applied) if (m.fields.has(p) && differsAt(live, merged, p)) conflicts.push({ manager: m, path: p });
+  conflicts.sort((a, b) => pathString(a.path).localeCompare(pathString(b.path)));
   if (conflicts.length && !req.force) throw new ApplyConflictError(conflicts);
   // Forced: the fields change hands. Copies, so the stored managers are never edited in place.
   managers = managers.map((m) => {
