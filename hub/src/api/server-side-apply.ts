@@ -6,7 +6,7 @@
 import { lookupType, type FieldProblem, type KindInfo, type ResourceObject } from '@outpost/proto';
 import type protobuf from 'protobufjs';
 import { HubError, InvalidError } from '../errors.js';
-import { differsAt, FieldSet, fieldSetOf, isMapField, keyedItems, keyElement, listType, messageType, pathString, removeAt, setMembers, valueElement, type FieldPath } from './field-set.js';
+import { differsAt, FieldSet, fieldSetOf, isMapField, keyedItems, keyElement, listType, messageType, pathString, removeAt, setMembers, valueAt, valueElement, type FieldPath } from './field-set.js';
 import { BEFORE_FIRST_APPLY, capUpdateManagers, decodeManagers, withManagers, type ManagedFieldsEntryJson, type Manager } from './managed-fields.js';
 
 export interface ApplyRequest {
@@ -183,6 +183,16 @@ export function applyConfiguration(req: ApplyRequest): ResourceObject {
   // something within it. Deepest first, so a list item goes after what was in it.
   const dropped = [...(mine?.fields ?? new FieldSet()).difference(applied)].sort((a, b) => b.length - a.length);
   for (const p of dropped) if (!ownedByOthers.hasWithin(p)) removeAt(merged, p);
+  // A map or list emptied by those removals goes too (labels: {} after the last label), unless owned.
+  for (const p of dropped) {
+    for (let n = p.length - 1; n > 0; n--) {
+      const parent = p.slice(0, n);
+      const v = valueAt(merged, parent);
+      const empty = v.found && ((Array.isArray(v.value) && v.value.length === 0) || (isObject(v.value) && Object.keys(v.value).length === 0));
+      if (!empty || applied.hasWithin(parent) || ownedByOthers.hasWithin(parent)) break;
+      removeAt(merged, parent);
+    }
+  }
   const next = mine ? managers.map((m) => (m === mine ? entry(applied) : m)) : [...managers, entry(applied)];
   return withManagers(merged, capUpdateManagers(next));
 }
