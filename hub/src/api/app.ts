@@ -175,7 +175,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
         break;
       case 'PUT': {
         const body = await jsonBody(c);
-        result = warned(write(() => (status ? service.replaceStatus(p, path, body) : service.replace(p, path, body, w))));
+        result = warned(write(() => (status ? service.replaceStatus(p, path, body, w) : service.replace(p, path, body, w))));
         break;
       }
       case 'PATCH': {
@@ -185,13 +185,16 @@ export function createApi(opts: ApiOptions): Hono<Env> {
           if (status) throw new HubError(405, 'MethodNotAllowed', 'server-side apply of /status is not supported: write status with a merge patch or PUT on /status; nothing was written');
           if (c.req.query('fieldManager') === undefined) throw new BadRequestError('server-side apply needs ?fieldManager=NAME, the manager that owns what it applies (kubectl apply --server-side sends it); nothing was written');
           const body = applyBody(await c.req.text());
-          result = warned(write(() => service.apply(p, path, body, force, w)));
+          // 201 when the apply made the object, as kube-apiserver answers.
+          const existed = store.get(path.kind.kind, path.namespace ?? '', path.name) !== undefined;
+          const applied = warned(write(() => service.apply(p, path, body, force, w)));
+          return c.json(applied, existed ? 200 : 201);
         } else if (type === 'json') {
           const body = await jsonBody(c);
-          result = warned(write(() => (status ? service.jsonPatchStatus(p, path, body) : service.jsonPatch(p, path, body, w))));
+          result = warned(write(() => (status ? service.jsonPatchStatus(p, path, body, w) : service.jsonPatch(p, path, body, w))));
         } else {
           const body = await jsonBody(c);
-          result = warned(write(() => (status ? service.patchStatus(p, path, body) : service.patch(p, path, body, w))));
+          result = warned(write(() => (status ? service.patchStatus(p, path, body, w) : service.patch(p, path, body, w))));
         }
         break;
       }

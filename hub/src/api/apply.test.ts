@@ -87,7 +87,7 @@ describe('server-side apply', () => {
 
   it('creates the object from YAML, then merges a re-apply and removes what the manager no longer sends', async () => {
     const created = await apply(clusterYaml());
-    expect(created.status).toBe(200);
+    expect(created.status).toBe(201);
     expect(created.body.spec).toEqual({ version: '1.33.0', datacenter: 'hamburg-stores', controlPlane: { mode: 'kubeadm' } });
     expect(created.body.metadata.managedFields).toEqual([
       {
@@ -144,7 +144,7 @@ describe('server-side apply', () => {
     expect(bad.status).toBe(422);
     expect(bad.body.details.causes.map((c: Json) => c.field)).toEqual(['spec.version']);
     const dry = await apply(clusterYaml(), 'fieldManager=ci&dryRun=All');
-    expect(dry.status).toBe(200);
+    expect(dry.status).toBe(201);
     expect(managers(dry.body)).toEqual(['ci/Apply']);
     expect(store.get('Cluster', 'demo', 'pos')).toBeUndefined();
     await apply(clusterYaml());
@@ -237,11 +237,16 @@ describe('JSON patch', () => {
     expect(stale.status).toBe(409);
   });
 
-  it('patches /status too', async () => {
+  it('patches /status too, with fieldValidation', async () => {
     await apply(clusterYaml());
     const r = await call('PATCH', `${POS}/status`, [{ op: 'add', path: '/status', value: { phase: 'Running' } }], { 'content-type': JSON_PATCH });
     expect(r.status).toBe(200);
     expect(r.body.status).toEqual({ phase: 'Running' });
+    const strict = await call('PATCH', `${POS}/status`, [{ op: 'add', path: '/status/mood', value: 'calm' }], { 'content-type': JSON_PATCH });
+    expect(strict.status).toBe(422);
+    const warned = await call('PATCH', `${POS}/status?fieldValidation=Warn`, [{ op: 'add', path: '/status/mood', value: 'calm' }], { 'content-type': JSON_PATCH });
+    expect(warned.status).toBe(200);
+    expect(warned.res.headers.get('warning')).toBe('299 - "unknown field \\"status.mood\\""');
   });
 });
 

@@ -178,24 +178,24 @@ export class ResourceService {
     return deleted;
   }
 
-  replaceStatus(p: Principal, path: ResourcePath, body: unknown): ResourceObject {
+  replaceStatus(p: Principal, path: ResourcePath, body: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
     this.can(p, 'update', path);
-    const obj = this.parse(path, body);
+    const obj = this.parse(path, this.knownFields(path, body, w));
     return shown(this.store, this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined }));
   }
 
-  patchStatus(p: Principal, path: ResourcePath, patch: unknown): ResourceObject {
+  patchStatus(p: Principal, path: ResourcePath, patch: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
     this.can(p, 'patch', path);
     const current = this.get(p, path);
-    const obj = this.parse(path, mergePatch(current, patch));
+    const obj = this.parse(path, this.knownFields(path, mergePatch(current, patch), w));
     return shown(this.store, this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: current.metadata.resourceVersion ?? undefined }));
   }
 
   /** RFC 6902 JSON patch of the status; what it does elsewhere is not kept. */
-  jsonPatchStatus(p: Principal, path: ResourcePath, patch: unknown): ResourceObject {
+  jsonPatchStatus(p: Principal, path: ResourcePath, patch: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
     this.can(p, 'patch', path);
     const current = this.get(p, path);
-    const obj = this.parse(path, applyJsonPatch<unknown>(current, patch));
+    const obj = this.parse(path, this.knownFields(path, applyJsonPatch<unknown>(current, patch), w));
     return shown(this.store, this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: current.metadata.resourceVersion ?? undefined }));
   }
 
