@@ -196,6 +196,22 @@ describe('managedFields of other writes', () => {
     expect(r.body.metadata.managedFields).toBeUndefined();
   });
 
+  it('refuses managedFields it cannot read, naming the entry', async () => {
+    await apply(clusterYaml());
+    const got = (await call('GET', POS)).body;
+    const badTrie = await call('PUT', POS, { ...got, metadata: { ...got.metadata, managedFields: [{ manager: 'x', operation: 'Update', fieldsV1: { 'spec': {} } }] } });
+    expect(badTrie.status).toBe(400);
+    expect(badTrie.body.message).toMatch(/metadata.managedFields\[0\].fieldsV1 is malformed: "spec" is not a FieldsV1 path element/);
+    const badOp = await call('PUT', POS, { ...got, metadata: { ...got.metadata, managedFields: [{ manager: 'x', operation: 'Replace' }] } });
+    expect(badOp.body.message).toMatch(/metadata.managedFields\[0\].operation must be Apply or Update/);
+    const notObject = await call('PUT', POS, { ...got, metadata: { ...got.metadata, managedFields: [{ manager: 'x', operation: 'Update', fieldsV1: 'f:spec' }] } });
+    expect(notObject.status).toBe(422);
+    expect(notObject.body.details.causes[0]).toMatchObject({ field: 'metadata.managedFields[0].fieldsV1', message: 'must be an object, not string "f:spec"' });
+    // The OpenAPI document says the same: fieldsV1 is any JSON object.
+    const doc = await call('GET', '/openapi.json');
+    expect(doc.body.components.schemas.ManagedFieldsEntry.properties.fieldsV1).toMatchObject({ type: 'object', additionalProperties: true });
+  });
+
   it('refuses a malformed fieldManager', async () => {
     const r = await call('PATCH', `${POS}?fieldManager=${'x'.repeat(129)}`, {}, { 'content-type': 'application/merge-patch+json' });
     expect(r.status).toBe(400);
