@@ -182,12 +182,11 @@ export function createApi(opts: ApiOptions): Hono<Env> {
         const type = patchType(c.req.header('content-type'));
         const force = parseForce(c, type);
         if (type === 'apply') {
-          if (status) throw new HubError(405, 'MethodNotAllowed', 'server-side apply of /status is not supported: write status with a merge patch or PUT on /status; nothing was written');
           if (c.req.query('fieldManager') === undefined) throw new BadRequestError('server-side apply needs ?fieldManager=NAME, the manager that owns what it applies (kubectl apply --server-side sends it); nothing was written');
           const body = applyBody(await c.req.text());
           // 201 when the apply made the object, as kube-apiserver answers.
           const existed = store.get(path.kind.kind, path.namespace ?? '', path.name) !== undefined;
-          const applied = warned(write(() => service.apply(p, path, body, force, w)));
+          const applied = warned(write(() => (status ? service.applyStatus(p, path, body, force, w) : service.apply(p, path, body, force, w))));
           return c.json(applied, existed ? 200 : 201);
         } else if (type === 'json') {
           const body = await jsonBody(c);

@@ -156,11 +156,8 @@ describe('server-side apply', () => {
     expect(store.get<ResourceObject<Json>>('Cluster', 'demo', 'pos')!.spec.version).toBe('1.33.0');
   });
 
-  it('refuses apply of /status, force outside apply, managedFields in the configuration and bad YAML', async () => {
+  it('refuses force outside apply, managedFields in the configuration and bad YAML', async () => {
     await apply(clusterYaml());
-    const status = await apply(`apiVersion: ${GV}\nkind: Cluster\nmetadata: {name: pos}\nstatus: {phase: Running}\n`, 'fieldManager=ci', `${POS}/status`);
-    expect(status.status).toBe(405);
-    expect(status.body.message).toMatch(/server-side apply of \/status is not supported: write status with a merge patch or PUT/);
     const force = await call('PATCH', `${POS}?force=true`, { spec: {} }, { 'content-type': 'application/merge-patch+json' });
     expect(force.status).toBe(400);
     expect(force.body.message).toMatch(/force is only for server-side apply/);
@@ -169,6 +166,40 @@ describe('server-side apply', () => {
     expect(owned.body.message).toMatch(/must not set metadata.managedFields/);
     expect((await apply('kind: [unclosed')).status).toBe(400);
     expect((await apply(`${clusterYaml()}---\n${clusterYaml()}`)).body.message).toMatch(/one object, not 2 YAML documents/);
+  });
+});
+
+describe('server-side apply of /status', () => {
+  const statusYaml = (body: string): string => `apiVersion: ${GV}\nkind: Cluster\nmetadata: {name: pos}\nspec: {version: "9.9.9"}\nstatus:\n${body}`;
+  const applyStatus = (body: string, query: string): Promise<Reply> => apply(statusYaml(body), query, `${POS}/status`);
+
+  it('applies status alone, merging conditions by type between managers, with conflicts and force', async () => {
+    await apply(clusterYaml());
+    const first = await applyStatus('  phase: Running\n  conditions: [{type: Ready, status: "True"}]\n', 'fieldManager=prober');
+    expect(first.status).toBe(200);
+    expect(first.body.spec.version).toBe('1.33.0');
+    expect(first.body.status).toEqual({ phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] });
+    const entry = first.body.metadata.managedFields.find((m: Json) => m.manager === 'prober');
+    expect(entry).toMatchObject({ operation: 'Apply', subresource: 'status', fieldsV1: { 'f:status': { 'f:phase': {}, 'f:conditions': { 'k:{"type":"Ready"}': { '.': {}, 'f:type': {}, 'f:status': {} } } } } });
+    const second = await applyStatus('  conditions: [{type: Synced, status: "False"}]\n', 'fieldManager=syncer');
+    expect(second.body.status.conditions).toEqual([{ type: 'Ready', status: 'True' }, { type: 'Synced', status: 'False' }]);
+    const conflict = await applyStatus('  phase: Failed\n', 'fieldManager=syncer');
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.message).toMatch(/^Apply failed with 1 conflict: conflict with "prober": \.status\.phase/);
+    expect((await applyStatus('  phase: Failed\n', 'fieldManager=syncer&force=true')).body.status.phase).toBe('Failed');
+    // The main resource's apply leaves status and its managers alone.
+    const main = await apply(clusterYaml('1.33.1'));
+    expect(main.body.status.conditions).toHaveLength(2);
+    expect(managers(main.body)).toEqual(['ci/Apply', 'prober/Apply', 'syncer/Apply']);
+  });
+
+  it('conflicts with a status nobody managed, records status Updates, and needs the object', async () => {
+    expect((await applyStatus('  phase: Running\n', 'fieldManager=prober')).status).toBe(404);
+    await apply(clusterYaml());
+    store.replaceStatus({ kind: 'Cluster', namespace: 'demo', name: 'pos' }, { phase: 'Creating' }, { actor: 'agent' });
+    expect((await applyStatus('  phase: Running\n', 'fieldManager=prober')).body.message).toMatch('conflict with "before-first-apply"');
+    const patched = await call('PATCH', `${POS}/status?fieldManager=operator`, { status: { phase: 'Running' } }, { 'content-type': 'application/merge-patch+json' });
+    expect(patched.body.metadata.managedFields.find((m: Json) => m.manager === 'operator')).toMatchObject({ operation: 'Update', subresource: 'status', fieldsV1: { 'f:status': { 'f:phase': {} } } });
   });
 });
 

@@ -14,7 +14,7 @@ export type FieldPath = readonly PathElement[];
  * (one value, replaced whole, owned by whoever set it last), as Kubernetes treats a list without
  * x-kubernetes-list-type. Keys are the fields admission already holds unique (pool names) or that name
  * an item (members, addons, artifacts); sets are lists of names where order carries no meaning.
- * Status lists (conditions by type) are not here: status is never applied through the main resource.
+ * In status, every `conditions` list is keyed by type (as Kubernetes' are); other status lists are atomic.
  */
 const LIST_TYPES: Readonly<Record<string, { keys: readonly string[] } | 'set'>> = {
   'ObjectMeta.finalizers': 'set',
@@ -32,7 +32,10 @@ const LIST_TYPES: Readonly<Record<string, { keys: readonly string[] } | 'set'>> 
  */
 const OWNED_METADATA = new Set(['labels', 'annotations', 'finalizers']);
 
+const CONDITIONS = { keys: ['type'] } as const;
+
 export function listType(type: protobuf.Type, field: string): { keys: readonly string[] } | 'set' | undefined {
+  if (field === 'conditions' && type.fields[field]?.type === 'Condition') return CONDITIONS;
   return LIST_TYPES[`${type.name}.${field}`];
 }
 
@@ -167,15 +170,24 @@ function listPaths(type: protobuf.Type, key: string, inner: protobuf.Type | unde
 }
 
 /**
- * The fields an object sets that a manager can own: metadata's labels, annotations and finalizers, and
- * spec. Status has its own writers (agents, /status) and is never owned through the main resource.
+ * Which part of an object a write is to: the main resource (metadata's owned fields and spec) or its
+ * /status. Each is owned by the managers that write it there, as Kubernetes keeps them apart.
  */
-export function fieldSetOf(kind: KindInfo, obj: Partial<ResourceObject> | undefined): FieldSet {
+export type Subresource = '' | 'status';
+
+/**
+ * The fields an object sets that a manager of `subresource` can own: for the main resource metadata's
+ * labels, annotations and finalizers, and spec; for /status, status.
+ */
+export function fieldSetOf(kind: KindInfo, obj: Partial<ResourceObject> | undefined, subresource: Subresource = ''): FieldSet {
   const out = new FieldSet();
   if (!obj) return out;
   const type = lookupType(kind.kind);
-  const metaType = lookupType('ObjectMeta');
-  if (isObject(obj.metadata)) walk(metaType, obj.metadata, ['f:metadata'], out, OWNED_METADATA);
+  if (subresource === 'status') {
+    if (isObject(obj.status)) walk(type, { status: obj.status }, [], out);
+    return out;
+  }
+  if (isObject(obj.metadata)) walk(lookupType('ObjectMeta'), obj.metadata, ['f:metadata'], out, OWNED_METADATA);
   if (isObject(obj.spec)) walk(type, { spec: obj.spec }, [], out);
   return out;
 }

@@ -3,7 +3,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { GROUP_VERSION, type KindInfo, type ResourceObject } from '@outpost/proto';
 import { BadRequestError } from '../errors.js';
-import { differsAt, FieldSet, fieldSetOf, fromFieldsV1, toFieldsV1 } from './field-set.js';
+import { differsAt, FieldSet, fieldSetOf, fromFieldsV1, toFieldsV1, type Subresource } from './field-set.js';
 
 export type Operation = 'Apply' | 'Update';
 
@@ -109,24 +109,25 @@ export function capUpdateManagers(managers: Manager[]): Manager[] {
 
 /**
  * The managers after an Update (create, replace, merge or JSON patch) by `manager` took `before` to
- * `after`: it owns what it changed or added; the others lose what it changed; a removed field is no
- * one's. `before` undefined is a create. No conflicts: an update always wins, as in Kubernetes.
+ * `after` through `subresource`: it owns what it changed or added there; the others lose what it
+ * changed; a removed field is no one's. `before` undefined is a create. No conflicts: an update always
+ * wins, as in Kubernetes.
  */
-export function recordUpdate(kind: KindInfo, managers: readonly Manager[], before: ResourceObject | undefined, after: ResourceObject, manager: string, time: string): Manager[] {
-  const was = fieldSetOf(kind, before);
-  const now = fieldSetOf(kind, after);
+export function recordUpdate(kind: KindInfo, managers: readonly Manager[], before: ResourceObject | undefined, after: ResourceObject, manager: string, time: string, subresource: Subresource = ''): Manager[] {
+  const was = fieldSetOf(kind, before, subresource);
+  const now = fieldSetOf(kind, after, subresource);
   const changed = new FieldSet([...now].filter((p) => differsAt(before, after, p)));
   const removed = was.difference(now);
   const out = managers.map((m) => {
-    if (sameEntry(m, manager, 'Update', '')) return { ...m };
+    if (sameEntry(m, manager, 'Update', subresource)) return { ...m };
     const fields = new FieldSet(m.fields);
     for (const p of changed) fields.delete(p);
     for (const p of removed) fields.deleteWithin(p);
     return { ...m, fields };
   });
-  let mine = out.find((m) => sameEntry(m, manager, 'Update', ''));
+  let mine = out.find((m) => sameEntry(m, manager, 'Update', subresource));
   if (!changed.size && !removed.size) return capUpdateManagers(out);
-  if (!mine) out.push((mine = { manager, operation: 'Update', apiVersion: GROUP_VERSION, time, subresource: '', fields: new FieldSet() }));
+  if (!mine) out.push((mine = { manager, operation: 'Update', apiVersion: GROUP_VERSION, time, subresource, fields: new FieldSet() }));
   const fields = mine.fields.union(changed);
   for (const p of removed) fields.deleteWithin(p);
   Object.assign(mine, { fields, time });

@@ -126,9 +126,7 @@ export class ResourceService {
     const k = this.key(path);
     const live = this.store.get(k.kind, k.namespace, k.name);
     if (!live) this.can(p, 'create', path);
-    const config = this.parse(path, this.knownFields(path, body, w));
-    if (config.metadata.name !== path.name) throw new BadRequestError(`metadata.name "${config.metadata.name}" does not match the name in the path "${path.name}"`);
-    if (config.metadata.managedFields?.length) throw new BadRequestError('an applied configuration must not set metadata.managedFields: the hub keeps them; leave them out');
+    const config = this.appliedConfiguration(path, body, w);
     const result = applyConfiguration({ kind: path.kind, live, config, manager: w.fieldManager, force, time: rfc3339(this.clock.now()) });
     if (!live) {
       if (result.kind === 'Token') return this.createToken(p, result as Token);
@@ -139,6 +137,14 @@ export class ResourceService {
     this.admit(result, path, live);
     const expect = config.metadata.resourceVersion ?? live.metadata.resourceVersion ?? undefined;
     return shown(this.store, this.store.replace(this.keepImmutable(result, path), { actor: p.name }, { expectResourceVersion: expect, exactFinalizers: true }));
+  }
+
+  /** An apply's body, checked as a create's would be, for the object the path names. */
+  private appliedConfiguration(path: ResourcePath, body: unknown, w: WriteOptions): ResourceObject {
+    const config = this.parse(path, this.knownFields(path, body, w));
+    if (config.metadata.name !== path.name) throw new BadRequestError(`metadata.name "${config.metadata.name}" does not match the name in the path "${path.name}"`);
+    if (config.metadata.managedFields?.length) throw new BadRequestError('an applied configuration must not set metadata.managedFields: the hub keeps them; leave them out');
+    return config;
   }
 
   /** A patch's result, checked and written as a replace that starts from `current`. */
@@ -181,14 +187,15 @@ export class ResourceService {
   replaceStatus(p: Principal, path: ResourcePath, body: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
     this.can(p, 'update', path);
     const obj = this.parse(path, this.knownFields(path, body, w));
-    return shown(this.store, this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined }));
+    const k = this.key(path);
+    return this.writeStatus(p, path, this.store.mustGet(k.kind, k.namespace, k.name), obj.status, obj.metadata.resourceVersion ?? undefined, w);
   }
 
   patchStatus(p: Principal, path: ResourcePath, patch: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
     this.can(p, 'patch', path);
     const current = this.get(p, path);
     const obj = this.parse(path, this.knownFields(path, mergePatch(current, patch), w));
-    return shown(this.store, this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: current.metadata.resourceVersion ?? undefined }));
+    return this.writeStatus(p, path, current, obj.status, current.metadata.resourceVersion ?? undefined, w);
   }
 
   /** RFC 6902 JSON patch of the status; what it does elsewhere is not kept. */
@@ -196,7 +203,27 @@ export class ResourceService {
     this.can(p, 'patch', path);
     const current = this.get(p, path);
     const obj = this.parse(path, this.knownFields(path, applyJsonPatch<unknown>(current, patch), w));
-    return shown(this.store, this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: current.metadata.resourceVersion ?? undefined }));
+    return this.writeStatus(p, path, current, obj.status, current.metadata.resourceVersion ?? undefined, w);
+  }
+
+  /** Server-side apply of `body`'s status to an object that exists, by `w.fieldManager`. */
+  applyStatus(p: Principal, path: ResourcePath, body: unknown, force: boolean, w: WriteOptions): ResourceObject {
+    this.can(p, 'patch', path);
+    const k = this.key(path);
+    const live = this.store.mustGet(k.kind, k.namespace, k.name);
+    const config = this.appliedConfiguration(path, body, w);
+    const result = applyConfiguration({ kind: path.kind, live, config, manager: w.fieldManager, force, time: rfc3339(this.clock.now()), subresource: 'status' });
+    if (sameButForTimes(result, live)) return shown(this.store, live);
+    const expect = config.metadata.resourceVersion ?? live.metadata.resourceVersion ?? undefined;
+    return shown(this.store, this.store.replaceStatus(k, result.status, { actor: p.name }, { expectResourceVersion: expect, managedFields: result.metadata.managedFields ?? [] }));
+  }
+
+  /** A status write through the API, with an Update by `w.fieldManager` recorded for /status. */
+  private writeStatus(p: Principal, path: ResourcePath, current: ResourceObject, status: ResourceObject['status'], expect: string | undefined, w: WriteOptions): ResourceObject {
+    const next = { ...current, status };
+    const managers = recordUpdate(path.kind, startingManagers(undefined, current), current, next, w.fieldManager, rfc3339(this.clock.now()), 'status');
+    const managedFields = withManagers(next, managers).metadata.managedFields ?? [];
+    return shown(this.store, this.store.replaceStatus(this.key(path), status, { actor: p.name }, { expectResourceVersion: expect, managedFields }));
   }
 
   /** Checks shape, apiVersion, kind and the project of `body` against the path it was sent to. */

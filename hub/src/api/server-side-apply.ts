@@ -6,7 +6,7 @@
 import { lookupType, type FieldProblem, type KindInfo, type ResourceObject } from '@outpost/proto';
 import type protobuf from 'protobufjs';
 import { HubError, InvalidError } from '../errors.js';
-import { differsAt, FieldSet, fieldSetOf, isMapField, keyedItems, keyElement, listType, messageType, pathString, removeAt, setMembers, valueAt, valueElement, type FieldPath } from './field-set.js';
+import { differsAt, FieldSet, fieldSetOf, isMapField, keyedItems, keyElement, listType, messageType, pathString, removeAt, setMembers, valueAt, valueElement, type FieldPath, type Subresource } from './field-set.js';
 import { BEFORE_FIRST_APPLY, capUpdateManagers, decodeManagers, withManagers, type ManagedFieldsEntryJson, type Manager } from './managed-fields.js';
 
 export interface ApplyRequest {
@@ -20,6 +20,8 @@ export interface ApplyRequest {
   force: boolean;
   /** When the manager's entry is stamped (RFC 3339). */
   time: string;
+  /** 'status': apply the configuration's status (to an object that exists); else metadata and spec. */
+  subresource?: Subresource;
 }
 
 export interface FieldConflict {
@@ -133,8 +135,15 @@ function ownedMetadata(meta: ResourceObject['metadata'] | undefined): Record<str
   return Object.fromEntries(OWNED_METADATA.filter((k) => m[k] !== undefined && m[k] !== null).map((k) => [k, m[k]]));
 }
 
-/** The configuration merged into the stored object: metadata's owned fields and spec; status untouched. */
-function mergeObject(kind: KindInfo, live: ResourceObject, config: ResourceObject): ResourceObject {
+/**
+ * The configuration merged into the stored object: metadata's owned fields and spec, status untouched;
+ * or for /status the status alone.
+ */
+function mergeObject(kind: KindInfo, live: ResourceObject, config: ResourceObject, subresource: Subresource): ResourceObject {
+  if (subresource === 'status') {
+    const status = mergeMessage(lookupType(kind.kind), { status: live.status }, { status: config.status }).status;
+    return structuredClone({ ...live, status: (status ?? live.status) as ResourceObject['status'] });
+  }
   const meta = mergeMessage(lookupType('ObjectMeta'), ownedMetadata(live.metadata), ownedMetadata(config.metadata));
   const spec = mergeMessage(lookupType(kind.kind), { spec: live.spec }, { spec: config.spec }).spec;
   return structuredClone({ ...live, metadata: { ...live.metadata, ...meta }, spec: (spec ?? live.spec) as ResourceObject['spec'] });
@@ -147,25 +156,33 @@ function mergeObject(kind: KindInfo, live: ResourceObject, config: ResourceObjec
  */
 export function applyConfiguration(req: ApplyRequest): ResourceObject {
   const { kind, live, manager, time } = req;
+  const sub = req.subresource ?? '';
   const problems: FieldProblem[] = [];
-  checkLists(lookupType('ObjectMeta'), ownedMetadata(req.config.metadata), 'metadata', problems);
-  checkLists(lookupType(kind.kind), { spec: req.config.spec }, '', problems);
+  if (sub === 'status') checkLists(lookupType(kind.kind), { status: req.config.status }, '', problems);
+  else {
+    checkLists(lookupType('ObjectMeta'), ownedMetadata(req.config.metadata), 'metadata', problems);
+    checkLists(lookupType(kind.kind), { spec: req.config.spec }, '', problems);
+  }
   if (problems.length) throw new InvalidError({ kind: kind.kind, namespace: req.config.metadata.namespace ?? undefined, name: req.config.metadata.name ?? '' }, problems);
-  // Status is not applied through the main resource (Kubernetes resets it there too).
-  const config: ResourceObject = { ...req.config, status: undefined };
-  const applied = fieldSetOf(kind, config);
-  const entry = (fields: FieldSet): Manager => ({ manager, operation: 'Apply', apiVersion: config.apiVersion, time, subresource: '', fields });
+  // Status is not applied through the main resource (Kubernetes resets it there too), nor spec through /status.
+  const config: ResourceObject = sub === 'status' ? { ...req.config, spec: undefined } : { ...req.config, status: undefined };
+  const applied = fieldSetOf(kind, config, sub);
+  const entry = (fields: FieldSet): Manager => ({ manager, operation: 'Apply', apiVersion: config.apiVersion, time, subresource: sub, fields });
+  if (!live && sub === 'status') throw new InvalidError({ kind: kind.kind, name: config.metadata.name ?? '' }, [{ field: 'metadata.name', message: 'a status is applied to an object that exists; create it first' }]);
   if (!live) {
     const { managedFields: _none, ...metadata } = config.metadata;
     return withManagers({ ...config, metadata }, [entry(applied)]);
   }
   let managers = decodeManagers(live.metadata.managedFields as ManagedFieldsEntryJson[] | undefined);
-  // An object nobody has managed yet: whoever wrote it owns all of it, so the first apply cannot silently
-  // overwrite it (Kubernetes' before-first-apply).
-  if (!managers.length) managers = [{ manager: BEFORE_FIRST_APPLY, operation: 'Update', apiVersion: live.apiVersion, time, subresource: '', fields: fieldSetOf(kind, live) }];
-  const merged = mergeObject(kind, live, config);
-  const mine = managers.find((m) => m.manager === manager && m.operation === 'Apply' && m.subresource === '');
-  const others = managers.filter((m) => m !== mine && m.subresource === '');
+  // A part nobody has managed yet (an object from before managedFields, a status only agents wrote):
+  // whoever wrote it owns all of it, so the first apply cannot silently overwrite it (Kubernetes'
+  // before-first-apply).
+  if (!managers.some((m) => m.subresource === sub)) managers = [...managers, { manager: BEFORE_FIRST_APPLY, operation: 'Update', apiVersion: live.apiVersion, time, subresource: sub, fields: fieldSetOf(kind, live, sub) }];
+  const merged = mergeObject(kind, live, config, sub);
+  const isMine = (m: Manager): boolean => m.manager === manager && m.operation === 'Apply' && m.subresource === sub;
+  const mine = managers.find(isMine);
+  // Every other manager, of either part: their paths never overlap the other part's.
+  const others = managers.filter((m) => m !== mine);
   const conflicts: FieldConflict[] = [];
   for (const m of others) for (const p of applied) if (m.fields.has(p) && differsAt(live, merged, p)) conflicts.push({ manager: m, path: p });
   conflicts.sort((a, b) => pathString(a.path).localeCompare(pathString(b.path)));
@@ -178,7 +195,7 @@ export function applyConfiguration(req: ApplyRequest): ResourceObject {
     for (const c of taken) fields.delete(c.path);
     return { ...m, fields };
   });
-  const ownedByOthers = managers.filter((m) => !(m.manager === manager && m.operation === 'Apply' && m.subresource === '')).reduce((acc, m) => acc.union(m.fields), new FieldSet());
+  const ownedByOthers = managers.filter((m) => !isMine(m)).reduce((acc, m) => acc.union(m.fields), new FieldSet());
   // What this manager applied before and sends no more goes, unless someone else still owns it or
   // something within it. Deepest first, so a list item goes after what was in it.
   const dropped = [...(mine?.fields ?? new FieldSet()).difference(applied)].sort((a, b) => b.length - a.length);
