@@ -36,6 +36,11 @@ describe('field sets', () => {
     ]);
   });
 
+  it('reads status apart, its conditions keyed by type, for the /status managers', () => {
+    const obj = { ...cluster({ version: '1' }), status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], lastErrors: [{ step: 's' }] } } as ResourceObject;
+    expect(paths(fieldSetOf(CLUSTER, obj, 'status'))).toEqual(['.status.conditions[type="Ready"]', '.status.conditions[type="Ready"].status', '.status.conditions[type="Ready"].type', '.status.lastErrors', '.status.phase']);
+  });
+
   it('takes a keyed list whole when its keys are missing or repeated', () => {
     expect(paths(fieldSetOf(CLUSTER, cluster({ addons: [{ name: 'a' }, { name: 'a' }] })))).toEqual(['.spec.addons']);
     expect(paths(fieldSetOf(CLUSTER, cluster({ addons: [{ params: { x: '1' } }] })))).toEqual(['.spec.addons']);
