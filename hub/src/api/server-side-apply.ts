@@ -150,6 +150,25 @@ function mergeObject(kind: KindInfo, live: ResourceObject, config: ResourceObjec
 }
 
 /**
+ * Removes from `obj` in place what an applier `dropped` (owned before, sent no more), but nothing someone
+ * else owns, or owns something within; then any map or list those removals emptied (labels: {} after the
+ * last label) that nobody owns. Deepest first, so a list item goes after what was in it.
+ */
+function removeDropped(obj: ResourceObject, dropped: FieldSet, applied: FieldSet, ownedByOthers: FieldSet): void {
+  const paths = [...dropped].sort((a, b) => b.length - a.length);
+  for (const p of paths) if (!ownedByOthers.hasWithin(p)) removeAt(obj, p);
+  for (const p of paths) {
+    for (let n = p.length - 1; n > 0; n--) {
+      const parent = p.slice(0, n);
+      const v = valueAt(obj, parent);
+      const empty = v.found && ((Array.isArray(v.value) && v.value.length === 0) || (isObject(v.value) && Object.keys(v.value).length === 0));
+      if (!empty || applied.hasWithin(parent) || ownedByOthers.hasWithin(parent)) break;
+      removeAt(obj, parent);
+    }
+  }
+}
+
+/**
  * The object after `req.manager` applied `req.config`, with its managedFields. Throws ApplyConflictError
  * (409) when the configuration changes fields others own and `force` is not set; InvalidError (422) for
  * a configuration whose lists cannot be merged.
@@ -196,20 +215,7 @@ export function applyConfiguration(req: ApplyRequest): ResourceObject {
     return { ...m, fields };
   });
   const ownedByOthers = managers.filter((m) => !isMine(m)).reduce((acc, m) => acc.union(m.fields), new FieldSet());
-  // What this manager applied before and sends no more goes, unless someone else still owns it or
-  // something within it. Deepest first, so a list item goes after what was in it.
-  const dropped = [...(mine?.fields ?? new FieldSet()).difference(applied)].sort((a, b) => b.length - a.length);
-  for (const p of dropped) if (!ownedByOthers.hasWithin(p)) removeAt(merged, p);
-  // A map or list emptied by those removals goes too (labels: {} after the last label), unless owned.
-  for (const p of dropped) {
-    for (let n = p.length - 1; n > 0; n--) {
-      const parent = p.slice(0, n);
-      const v = valueAt(merged, parent);
-      const empty = v.found && ((Array.isArray(v.value) && v.value.length === 0) || (isObject(v.value) && Object.keys(v.value).length === 0));
-      if (!empty || applied.hasWithin(parent) || ownedByOthers.hasWithin(parent)) break;
-      removeAt(merged, parent);
-    }
-  }
+  removeDropped(merged, (mine?.fields ?? new FieldSet()).difference(applied), applied, ownedByOthers);
   const next = mine ? managers.map((m) => (m === mine ? entry(applied) : m)) : [...managers, entry(applied)];
   return withManagers(merged, capUpdateManagers(next));
 }
