@@ -678,7 +678,7 @@ describe('discovery', () => {
 
   it('serves health, version and the CA', async () => {
     expect((await call('GET', '/healthz', undefined, null)).body).toBe('ok');
-    expect((await call('GET', '/version', undefined, null)).body).toEqual({ version: '0.0.0-test', revision: store.revision() });
+    expect((await call('GET', '/version', undefined, null)).body).toEqual({ version: '0.0.0-test', revision: store.revision(), protocol: '1.0' });
     const ca = await call('GET', '/agent/v1/ca.crt', undefined, null);
     expect(ca.res.headers.get('content-type')).toBe('application/x-pem-file');
     expect(ca.body).toContain('BEGIN CERTIFICATE');

@@ -1,5 +1,5 @@
 // The admin API and the agents' join endpoint, as one Hono app. Tested in process with app.request().
-import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
+import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, PROTOCOL_MAJOR, PROTOCOL_MINOR, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type Principal } from '../auth/principal.js';
@@ -112,7 +112,8 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const lines = parts.map((p) => `[${p.ok ? '+' : '-'}]${p.name} ${p.ok ? 'ok' : 'failed'}${p.message ? `: ${p.message}` : ''}`);
     return c.text(`${lines.join('\n')}\nhealthz check ${ok ? 'passed' : 'failed'}\n`, ok ? 200 : 503);
   });
-  app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision() }));
+  // protocol: the agent wire protocol this hub speaks, so `outpost version` can show it beside the hub's.
+  app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision(), protocol: `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}` }));
   app.get('/openapi.json', (c) => c.json(openApiDocument(opts.version)));
   app.get(CA_PATH, (c) => c.body(opts.caCertPem, 200, { 'content-type': 'application/x-pem-file' }));
   app.post(JOIN_PATH, async (c) => {
