@@ -15,6 +15,7 @@ import { errorStatus } from './status-response.js';
 import { parseFieldSelector } from './field-selector.js';
 import { parseLabelSelector } from './label-selector.js';
 import { watchResponse } from './watch.js';
+import { applyBody, parseForce, patchType, warningHeader, writeOptions } from './write-options.js';
 
 export interface ApiOptions {
   store: Store;
@@ -157,9 +158,15 @@ export function createApi(opts: ApiOptions): Hono<Env> {
       if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000 });
       return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector')), parseFieldSelector(c.req.query('fieldSelector'))));
     }
+    // Who writes (managedFields) and how unknown fields are met; Warn's warnings go out as Warning headers.
+    const w = writeOptions(c, p.name);
+    const warned = <T>(value: T): T => {
+      for (const text of w.warnings) c.header('Warning', warningHeader(text), { append: true });
+      return value;
+    };
     if (method === 'POST' && !path.name) {
       const body = await jsonBody(c);
-      return c.json(write(() => service.create(p, path, body)), 201);
+      return c.json(warned(write(() => service.create(p, path, body, w))), 201);
     }
     if (!path.name) throw new HubError(405, 'MethodNotAllowed', `${method} is not allowed on a collection; use GET or POST`);
     let result: ResourceObject;
@@ -169,16 +176,26 @@ export function createApi(opts: ApiOptions): Hono<Env> {
         break;
       case 'PUT': {
         const body = await jsonBody(c);
-        result = write(() => (status ? service.replaceStatus(p, path, body) : service.replace(p, path, body)));
+        result = warned(write(() => (status ? service.replaceStatus(p, path, body, w) : service.replace(p, path, body, w))));
         break;
       }
       case 'PATCH': {
-        const type = c.req.header('content-type') ?? '';
-        // Exact media types: strategic-merge-patch+json and json-patch+json have other semantics.
-        const media = type.split(';')[0]!.trim().toLowerCase();
-        if (media !== 'application/merge-patch+json' && media !== 'application/json') throw new HubError(415, 'UnsupportedMediaType', `PATCH supports application/merge-patch+json only, not ${type || 'no content-type'}`);
-        const body = await jsonBody(c);
-        result = write(() => (status ? service.patchStatus(p, path, body) : service.patch(p, path, body)));
+        const type = patchType(c.req.header('content-type'));
+        const force = parseForce(c, type);
+        if (type === 'apply') {
+          if (c.req.query('fieldManager') === undefined) throw new BadRequestError('server-side apply needs ?fieldManager=NAME, the manager that owns what it applies (kubectl apply --server-side sends it); nothing was written');
+          const body = applyBody(await c.req.text());
+          // 201 when the apply made the object, as kube-apiserver answers.
+          const existed = store.get(path.kind.kind, path.namespace ?? '', path.name) !== undefined;
+          const applied = warned(write(() => (status ? service.applyStatus(p, path, body, force, w) : service.apply(p, path, body, force, w))));
+          return c.json(applied, existed ? 200 : 201);
+        } else if (type === 'json') {
+          const body = await jsonBody(c);
+          result = warned(write(() => (status ? service.jsonPatchStatus(p, path, body, w) : service.jsonPatch(p, path, body, w))));
+        } else {
+          const body = await jsonBody(c);
+          result = warned(write(() => (status ? service.patchStatus(p, path, body, w) : service.patch(p, path, body, w))));
+        }
         break;
       }
       case 'DELETE': {
