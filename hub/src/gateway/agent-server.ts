@@ -19,9 +19,10 @@ export function createAgentServer(
   log: { debug(o: object, m: string): void; warn(o: object, m: string): void },
   limits: ConnectionGuardOptions,
 ): { server: Server; admission: { stop(): void }; connections(): ConnectionCounts } {
-  // handshakeTimeout is the TLS layer's own (an idle timer, 120 s by default); the guard's deadline is
-  // absolute, from accept to the first request, and closes what trickles bytes to stay alive as well.
-  const server = createServer({ ...serverTlsOptions(tls), pauseOnConnect: true, handshakeTimeout: limits.handshakeTimeoutMs }, (req, res) => {
+  // The guard's deadline is absolute, from accept to the first request, and closes what trickles bytes
+  // to stay alive too. The TLS layer's own handshakeTimeout (an idle timer, 120 s by default) is only a
+  // backstop behind it, late enough that the guard closes and reports first.
+  const server = createServer({ ...serverTlsOptions(tls), pauseOnConnect: true, handshakeTimeout: 2 * limits.handshakeTimeoutMs }, (req, res) => {
     guard.request(req);
     onRequest(req, res);
   });
