@@ -27,6 +27,8 @@ describe('connection limits', () => {
     // Given limits derive the ones below them.
     expect(resolveHubOptions({ dataDir: '/x', maxConnections: 200 }, 20_000)).toMatchObject({ maxConnections: 200, maxUnauthenticatedConnections: 100, maxUnauthenticatedPerAddress: 25 });
     expect(resolveHubOptions({ dataDir: '/x', handshakeTimeout: '2s' }, 20_000).handshakeTimeoutMs).toBe(2000);
+    // A gateway process leaves new connections to its siblings before its own cap refuses them.
+    expect([20_000, 1024, 1_048_576].map((fds) => resolveHubOptions({ dataDir: '/x' }, fds).connectionsPerGatewayProcess)).toEqual([18_000, 864, 18_000]);
   });
 
   it('refuses limits the descriptors cannot hold, or that do not nest, naming the flag', () => {
@@ -37,6 +39,8 @@ describe('connection limits', () => {
     expect(() => resolveHubOptions({ dataDir: '/x', handshakeTimeout: '500ms' }, 20_000)).toThrow(/--handshake-timeout 10s/);
     expect(() => resolveHubOptions({ dataDir: '/x', handshakeTimeout: '10m' }, 20_000)).toThrow(/from 1s to 2m/);
     expect(() => resolveHubOptions({ dataDir: '/x', maxFailedJoinsPerMinute: 0 }, 20_000)).toThrow(/--max-failed-joins-per-minute N/);
+    expect(() => resolveHubOptions({ dataDir: '/x', gatewayProcesses: 2, maxConnections: 1000, connectionsPerGatewayProcess: 1001 }, 20_000)).toThrow(/would refuse connections instead of leaving them to the others; lower --connections-per-gateway-process/);
+    expect(resolveHubOptions({ dataDir: '/x', gatewayProcesses: 0, maxConnections: 1000, connectionsPerGatewayProcess: 1001 }, 20_000).connectionsPerGatewayProcess).toBe(1001);
   });
 });
 

@@ -25,8 +25,8 @@ export interface HubOptions {
   gatewayProcesses?: number;
   /**
    * Connections at which one gateway process stops accepting and leaves new ones to its siblings; it
-   * accepts again below 95 % of this. Keep it under the process's descriptor limit (`ulimit -n`), with
-   * room for ~1,000 more: what the kernel had already queued for it. Default 18,000.
+   * accepts again below 95 % of this. Keep it under maxConnections, with room for what the kernel had
+   * already queued for it. Default: maxConnections less a tenth (at most 1,000), at most 18,000.
    */
   connectionsPerGatewayProcess?: number;
   /**
@@ -95,7 +95,7 @@ export function resolveHubOptions(o: HubOptions, descriptors = descriptorLimit()
     maxFrameBytes: o.maxFrameBytes ?? MAX_FRAME_BYTES,
     retainRevisions: o.retainRevisions ?? 100_000,
     gatewayProcesses: o.gatewayProcesses ?? 0,
-    connectionsPerGatewayProcess: o.connectionsPerGatewayProcess ?? 18_000,
+    connectionsPerGatewayProcess: o.connectionsPerGatewayProcess ?? Math.max(20, Math.min(18_000, maxConnections - Math.min(1000, Math.floor(maxConnections / 10)))),
     maxConnections,
     maxUnauthenticatedConnections,
     maxUnauthenticatedPerAddress: o.maxUnauthenticatedPerAddress ?? Math.max(1, Math.floor(maxUnauthenticatedConnections / 4)),
@@ -119,6 +119,7 @@ export function resolveHubOptions(o: HubOptions, descriptors = descriptorLimit()
   if (r.maxConnections > descriptors) throw new HubOptionsError(`max connections ${r.maxConnections} is above this process's descriptor limit of ${descriptors}, so descriptors would run out first: raise \`ulimit -n\` or lower --max-connections`);
   if (!whole(r.maxUnauthenticatedConnections, 1) || r.maxUnauthenticatedConnections > r.maxConnections) throw new HubOptionsError(`max unauthenticated connections ${r.maxUnauthenticatedConnections} is not a whole number from 1 to max connections (${r.maxConnections}) (--max-unauthenticated-connections N)`);
   if (!whole(r.maxUnauthenticatedPerAddress, 1) || r.maxUnauthenticatedPerAddress > r.maxUnauthenticatedConnections) throw new HubOptionsError(`max unauthenticated connections per address ${r.maxUnauthenticatedPerAddress} is not a whole number from 1 to max unauthenticated connections (${r.maxUnauthenticatedConnections}) (--max-unauthenticated-per-address N)`);
+  if (r.gatewayProcesses > 0 && r.connectionsPerGatewayProcess > r.maxConnections) throw new HubOptionsError(`connections per gateway process ${r.connectionsPerGatewayProcess} is above max connections ${r.maxConnections}: a full gateway process would refuse connections instead of leaving them to the others; lower --connections-per-gateway-process`);
   const handshake = parseDuration(r.handshakeTimeout);
   if (handshake === undefined || handshake < HANDSHAKE_TIMEOUT_RANGE_MS[0] || handshake > HANDSHAKE_TIMEOUT_RANGE_MS[1]) throw new HubOptionsError(`handshake timeout "${r.handshakeTimeout}" is not a duration from 1s to 2m, such as --handshake-timeout 10s`);
   r.handshakeTimeoutMs = handshake;

@@ -43,6 +43,14 @@ describe('JoinThrottle', () => {
     j.stop();
   });
 
+  it('counts an IPv6 client by its /64', () => {
+    const { j } = throttle(1);
+    j.failed('2001:db8:1:2::1', 'TOKEN_UNKNOWN');
+    expect(j.retryAfterSeconds('2001:db8:1:2:ffff::9')).toBe(60);
+    expect(j.retryAfterSeconds('2001:db8:1:3::1')).toBeUndefined();
+    j.stop();
+  });
+
   it('remembers a bounded number of addresses, forgetting the least recently failed', () => {
     const { j } = throttle(1, 2);
     j.failed('a', 'x');

@@ -164,7 +164,7 @@ export function buildProgram(): Command {
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8443')
     .option('--heartbeat <ms>', 'heartbeat interval in milliseconds', (v) => Number(v))
     .option('--gateway-processes <n>', 'serve agents from N processes sharing the port (0: in this process)', (v) => Number(v))
-    .option('--connections-per-gateway-process <n>', 'a gateway process stops accepting at N connections, leaving new ones to the others (default 18000; keep below `ulimit -n` - 1000)', (v) => Number(v))
+    .option('--connections-per-gateway-process <n>', 'a gateway process stops accepting at N connections, leaving new ones to the others (default: --max-connections less a tenth, at most 1000 less, and at most 18000)', (v) => Number(v))
     .option('--max-connections <n>', 'connections one process holds at most; past it new ones are closed at accept (default: `ulimit -n` less 5 %, at least 64 and at most 1000 kept for the hub itself)', wholeNumber)
     .option('--max-unauthenticated-connections <n>', 'of those, connections that have not shown an agent credential or API token; the rest stay for connected agents and admins, and a newcomer replaces the oldest connection silent for 1 s (default: half of --max-connections)', wholeNumber)
     .option('--max-unauthenticated-per-address <n>', 'unauthenticated connections from one remote address, per process (default: a quarter of --max-unauthenticated-connections)', wholeNumber)

@@ -4,6 +4,7 @@
 // credential. Every limit that trips is logged as a rate-limited warning naming the flag that sets it.
 import type { IncomingMessage } from 'node:http';
 import type { Server as NetServer, Socket } from 'node:net';
+import { addressKey } from '../address-key.js';
 import { RateLimitedWarning, type WarnLog } from '../rate-limited-warning.js';
 import { ConnectionLimits, type ConnectionLimitsOptions, type RefusalReason } from './connection-limits.js';
 
@@ -54,7 +55,7 @@ export function guardConnections(server: NetServer, o: ConnectionGuardOptions, l
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? '';
-    const verdict = limits.opened(socket, address, performance.now());
+    const verdict = limits.opened(socket, addressKey(address), performance.now());
     if (!verdict.admitted) {
       refused[verdict.reason].note({ address, ...counts() });
       return void socket.destroy();

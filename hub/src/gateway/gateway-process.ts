@@ -58,8 +58,8 @@ server.on('connection', (socket: Socket) => {
     if (gate.closed() === 'accept-again') listen();
   });
 });
-// A last guard for the descriptor limit: what the kernel had queued for this process when it stopped.
-server.maxConnections = config.maxConnections + 1000;
+// What the kernel had already queued for this process when it stopped is held to --max-connections by
+// the connection guard (agent-server.ts), which logs what it refuses, as node's maxConnections would not.
 
 process.on('message', (m: ToGateway) => {
   switch (m.t) {
