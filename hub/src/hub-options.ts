@@ -70,6 +70,8 @@ export type ResolvedHubOptions = Required<HubOptions> & {
   auditMaxAgeMs: number;
   /** handshakeTimeout in milliseconds. */
   handshakeTimeoutMs: number;
+  /** The descriptor limit the connection limits' defaults were derived from. */
+  descriptorLimit: number;
 };
 
 /** maxConnections' default for a process allowed `descriptors` open files. */
@@ -107,6 +109,7 @@ export function resolveHubOptions(o: HubOptions, descriptors = descriptorLimit()
     clock: o.clock ?? systemClock,
     auditMaxAgeMs: 0,
     handshakeTimeoutMs: 0,
+    descriptorLimit: descriptors,
   };
   if (!r.dataDir) throw new HubOptionsError('the hub needs a data directory (--data DIR, made by `outpost hub init`)');
   if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535) throw new HubOptionsError(`port ${r.port} is not a TCP port (0-65535)`);

@@ -96,6 +96,7 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
       start: () => void (compactor = setInterval(() => store.compact(store.revision() - opts.retainRevisions), 60_000).unref()),
       stop: () => clearInterval(compactor),
     }));
+  log.info({ ...connectionLimits(opts), descriptorLimit: opts.descriptorLimit, maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute }, 'connection limits (each process that serves the port)');
   const served = opts.gatewayProcesses > 0 ? gatewayProcessesServer(opts, store, presence, api.fetch, log) : inProcessServer(opts, store, presence, api.fetch, tls, log);
   for (const c of served.components) components.add(c);
   try {

@@ -86,7 +86,7 @@ describe('a hub with a small connection budget under idle-socket attack', () => 
   const attacks: Held[] = [];
 
   beforeAll(async () => {
-    hub = await TestHub.start({ serveArgs: ['--max-connections', '200', '--max-unauthenticated-connections', '150', '--max-unauthenticated-per-address', '30', '--handshake-timeout', '6s'] });
+    hub = await TestHub.start({ serveArgs: ['--max-connections', '200', '--max-unauthenticated-connections', '150', '--max-unauthenticated-per-address', '30', '--handshake-timeout', '8s'] });
     await hub.apply(project('p'), site('s1'), site('s2'), datacenter('dc1', { site: 's1' }));
     agent = await TestAgent.join(hub, { site: 's1' }, 'a1');
   }, 60_000);
@@ -122,12 +122,12 @@ describe('a hub with a small connection budget under idle-socket attack', () => 
     await waitFor('the evictions logged', () => logged(hub, /closed connections silent for a second to make room/).length > 0);
     expect(await connectionLine(hub)).toMatch(/^1 agents connected; /);
 
-    // Every idle socket is closed 6 s after it connected (the sweep runs each second), none much later.
+    // Every idle socket is closed 8 s after it connected (the sweep runs each second), none much later.
     const closedAfter = await Promise.all(held.map((h) => h.closedAfter));
-    const byDeadline = closedAfter.filter((ms) => ms > 5000);
+    const byDeadline = closedAfter.filter((ms) => ms > 7000);
     expect(byDeadline.length).toBeGreaterThan(100);
-    for (const ms of byDeadline) expect(ms).toBeLessThan(7500);
-    await waitFor('the expiries logged', () => logged(hub, /sent no request within 6 s of connecting \(--handshake-timeout\)/).length > 0);
+    for (const ms of byDeadline) expect(ms).toBeLessThan(9500);
+    await waitFor('the expiries logged', () => logged(hub, /sent no request within 8 s of connecting \(--handshake-timeout\)/).length > 0);
     // The agent's connection had authenticated: it stayed.
     expect((await hub.api().get<Agent>(K('agents'), agent.agentId)).status?.connected).toBe(true);
     expect(agent.proc?.alive).toBe(true);
@@ -147,10 +147,10 @@ describe('a hub with a small connection budget under idle-socket attack', () => 
     const [quietMs, dripMs] = await Promise.all([closed(quiet), closed(drip)]);
     clearInterval(dripping);
     for (const ms of [quietMs, dripMs]) {
-      expect(ms).toBeGreaterThan(5500);
-      expect(ms).toBeLessThan(7500);
+      expect(ms).toBeGreaterThan(7500);
+      expect(ms).toBeLessThan(9500);
     }
-  }, 15_000);
+  }, 20_000);
 
   it('offers TLS 1.2 and 1.3 with AEAD suites only', async () => {
     const old = await handshake(hub.port, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0', localAddress: '127.0.0.21' });

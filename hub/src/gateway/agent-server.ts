@@ -27,7 +27,7 @@ export function createAgentServer(
     onRequest(req, res);
   });
   server.on('upgrade', (req, socket, head) => {
-    guard.request(req);
+    guard.spoke(req);
     if (!gateway.handleUpgrade(req, socket, head)) return refuseUpgrade(socket, 404, 'NotFound', `no WebSocket endpoint at ${(req.url ?? '/').slice(0, 200)}; agents connect to ${AGENT_PATH}`);
     // The gateway refuses an upgrade (bad credential, shutting down) by ending the socket at once, and
     // accepts one synchronously (ws' handleUpgrade): a socket still open is an authenticated agent's.

@@ -21,8 +21,10 @@ export interface ConnectionCounts {
 }
 
 export interface ConnectionGuard {
-  /** For every request and upgrade, before it is handled: it has spoken, and may have shown an API token. */
+  /** For every HTTP request, before it is handled: it has spoken, and may have shown an API token. */
   request(req: IncomingMessage): void;
+  /** For every upgrade, before it is handled: it has spoken (the gateway checks the agent's credential). */
+  spoke(req: IncomingMessage): void;
   /** Its agent upgrade was accepted. */
   authenticated(req: IncomingMessage): void;
   counts(): ConnectionCounts;
@@ -92,6 +94,10 @@ export function guardConnections(server: NetServer, o: ConnectionGuardOptions, l
       limits.spoke(socket);
       const authorization = req.headers.authorization;
       if (authorization && o.trustsAuthorization(authorization)) limits.authenticate(socket);
+    },
+    spoke(req) {
+      const socket = byPeer.get(peerOf(req.socket));
+      if (socket) limits.spoke(socket);
     },
     authenticated(req) {
       const socket = byPeer.get(peerOf(req.socket));
