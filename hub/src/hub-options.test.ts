@@ -32,7 +32,9 @@ describe('connection limits', () => {
   });
 
   it('refuses limits the descriptors cannot hold, or that do not nest, naming the flag', () => {
-    expect(() => resolveHubOptions({ dataDir: '/x', maxConnections: 30_000 }, 20_000)).toThrow(/max connections 30000 is above this process's descriptor limit of 20000.*raise `ulimit -n` or lower --max-connections/);
+    expect(() => resolveHubOptions({ dataDir: '/x', maxConnections: 30_000 }, 20_000)).toThrow(/max connections 30000 leaves less than 64 of this process's descriptor limit of 20000 .*raise `ulimit -n` or lower --max-connections/);
+    expect(() => resolveHubOptions({ dataDir: '/x', maxConnections: 19_937 }, 20_000)).toThrow(/leaves less than 64/);
+    expect(resolveHubOptions({ dataDir: '/x', maxConnections: 19_936 }, 20_000).maxConnections).toBe(19_936);
     expect(() => resolveHubOptions({ dataDir: '/x', maxConnections: 0 }, 20_000)).toThrow(/--max-connections N/);
     expect(() => resolveHubOptions({ dataDir: '/x', maxConnections: 100, maxUnauthenticatedConnections: 101 }, 20_000)).toThrow(/--max-unauthenticated-connections N/);
     expect(() => resolveHubOptions({ dataDir: '/x', maxUnauthenticatedConnections: 10, maxUnauthenticatedPerAddress: 11 }, 20_000)).toThrow(/--max-unauthenticated-per-address N/);

@@ -74,9 +74,12 @@ export type ResolvedHubOptions = Required<HubOptions> & {
   descriptorLimit: number;
 };
 
+/** Descriptors kept at least for the hub's database, logs, IPC and the sockets it opens itself. */
+const MIN_RESERVED_DESCRIPTORS = 64;
+
 /** maxConnections' default for a process allowed `descriptors` open files. */
 export function defaultMaxConnections(descriptors: number): number {
-  return Math.max(1, descriptors - Math.min(1000, Math.max(64, Math.ceil(descriptors * 0.05))));
+  return Math.max(1, descriptors - Math.min(1000, Math.max(MIN_RESERVED_DESCRIPTORS, Math.ceil(descriptors * 0.05))));
 }
 
 /** A handshake timeout outside this would refuse slow links, or give idle sockets minutes. */
@@ -119,7 +122,8 @@ export function resolveHubOptions(o: HubOptions, descriptors = descriptorLimit()
   if (!Number.isInteger(r.connectionsPerGatewayProcess) || r.connectionsPerGatewayProcess < 20) throw new HubOptionsError(`connections per gateway process ${r.connectionsPerGatewayProcess} is not a whole number of at least 20`);
   const whole = (n: number, min: number): boolean => Number.isInteger(n) && n >= min;
   if (!whole(r.maxConnections, 1)) throw new HubOptionsError(`max connections ${r.maxConnections} is not a whole number of at least 1 (--max-connections N)`);
-  if (r.maxConnections > descriptors) throw new HubOptionsError(`max connections ${r.maxConnections} is above this process's descriptor limit of ${descriptors}, so descriptors would run out first: raise \`ulimit -n\` or lower --max-connections`);
+  // Descriptors that run out fail silently (libuv closes what it cannot accept): keep some for the hub.
+  if (r.maxConnections > descriptors - MIN_RESERVED_DESCRIPTORS) throw new HubOptionsError(`max connections ${r.maxConnections} leaves less than ${MIN_RESERVED_DESCRIPTORS} of this process's descriptor limit of ${descriptors} for its database, logs and own sockets, so descriptors would run out first: raise \`ulimit -n\` or lower --max-connections`);
   if (!whole(r.maxUnauthenticatedConnections, 1) || r.maxUnauthenticatedConnections > r.maxConnections) throw new HubOptionsError(`max unauthenticated connections ${r.maxUnauthenticatedConnections} is not a whole number from 1 to max connections (${r.maxConnections}) (--max-unauthenticated-connections N)`);
   if (!whole(r.maxUnauthenticatedPerAddress, 1) || r.maxUnauthenticatedPerAddress > r.maxUnauthenticatedConnections) throw new HubOptionsError(`max unauthenticated connections per address ${r.maxUnauthenticatedPerAddress} is not a whole number from 1 to max unauthenticated connections (${r.maxUnauthenticatedConnections}) (--max-unauthenticated-per-address N)`);
   if (r.gatewayProcesses > 0 && r.connectionsPerGatewayProcess > r.maxConnections) throw new HubOptionsError(`connections per gateway process ${r.connectionsPerGatewayProcess} is above max connections ${r.maxConnections}: a full gateway process would refuse connections instead of leaving them to the others; lower --connections-per-gateway-process`);

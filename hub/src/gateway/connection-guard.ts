@@ -50,7 +50,7 @@ export function guardConnections(server: NetServer, o: ConnectionGuardOptions, l
   const refused = Object.fromEntries(Object.entries(REFUSED).map(([reason, message]) => [reason, new RateLimitedWarning(log, message)])) as Record<RefusalReason, RateLimitedWarning>;
   const evicted = new RateLimitedWarning(log, 'closed connections silent for a second to make room for new ones: the unauthenticated connection budget is full (--max-unauthenticated-connections)');
   const expired = new RateLimitedWarning(log, `closed connections that sent no request within ${o.handshakeTimeoutMs / 1000} s of connecting (--handshake-timeout)`);
-  const acceptFailed = new RateLimitedWarning(log, 'could not accept connections: the process is out of descriptors or memory (lower --max-connections, or raise `ulimit -n`)');
+  const acceptFailed = new RateLimitedWarning(log, 'could not accept connections: the process is out of memory or buffers (lower --max-connections)');
   const counts = (): ConnectionCounts => ({ connections: limits.total, unauthenticated: limits.unauthenticated, maxConnections: o.maxConnections, maxUnauthenticated: o.maxUnauthenticated });
 
   const next = server.listeners('connection');
@@ -74,9 +74,13 @@ export function guardConnections(server: NetServer, o: ConnectionGuardOptions, l
     });
     for (const l of next) Reflect.apply(l, server, [socket]);
   });
-  // Without a listener an accept error (EMFILE) would be thrown from the server; with one, it is said.
+  // An accept error (ENOBUFS, ENOMEM) would be thrown from the server and end the process; here it is
+  // said and the server goes on. (Out of descriptors, libuv closes what it cannot accept and says
+  // nothing: --max-connections is kept below the descriptor limit for that.) Any other error (listen's)
+  // is left as it was: thrown unless someone else listens for it.
   server.on('error', (err: NodeJS.ErrnoException) => {
     if (err.syscall === 'accept') acceptFailed.note({ err: err.code ?? err.message, ...counts() });
+    else if (server.listenerCount('error') === 1) throw err;
   });
 
   const sweep = setInterval(() => {
