@@ -3,6 +3,7 @@
 // bounded (a hub started with a small budget, at most a few hundred sockets, seconds) and comes from its
 // own loopback address (127.0.0.2 and up), so the operator and the agent (127.0.0.1) are someone else.
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { request } from 'node:https';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
@@ -191,15 +192,25 @@ describe('a hub with a small connection budget under idle-socket attack', () => 
 });
 
 describe('connection limits from the descriptor limit', () => {
-  it('derives its defaults from `ulimit -n`, and refuses a cap above it', async () => {
+  it('derives its defaults from `ulimit -n`, keeps descriptors and the admin API under more idle sockets than it has, and refuses a cap above it', async () => {
     const hub = await TestHub.start({ nofile: 400 });
+    const attack: Held[] = [];
     try {
       // 400 less 64 kept for the hub itself; half of that for the unauthenticated.
       expect(await connectionLine(hub)).toMatch(/ of 336 connections, \d+ of 168 unauthenticated$/);
+      // The issue's attack scaled to this limit: more idle sockets than the hub has descriptors.
+      for (let a = 1; a <= 10; a++) attack.push(...(await Promise.all(Array.from({ length: 45 }, () => idle(hub.port, `127.0.1.${a}`)))));
+      await sleep(1100);
+      expect(attack.filter((h) => h.open).length).toBeLessThanOrEqual(168);
+      const fds = readdirSync(`/proc/${hub.proc!.child.pid}/fd`).length;
+      expect(fds).toBeLessThan(400 - 64);
+      expect((await hub.api().list(K('sites'))).items).toEqual([]);
+      expect(await connectionLine(hub)).toMatch(/ of 336 connections, 168 of 168 unauthenticated$/);
       const over = await exec('/bin/sh', ['-c', `ulimit -n 400 && exec "$0" "$@"`, process.execPath, OUTPOST, 'hub', 'serve', '--data', hub.dataDir, '--listen', '127.0.0.1:0', '--max-connections', '1000']);
       expect(over.code).not.toBe(0);
       expect(over.out).toMatch(/max connections 1000 leaves less than 64 of this process's descriptor limit of 400 .*raise `ulimit -n` or lower --max-connections/);
     } finally {
+      for (const h of attack) h.socket.destroy();
       await hub.stop();
     }
   }, 30_000);
