@@ -109,7 +109,8 @@ describe('a hub with a small connection budget under idle-socket attack', () => 
     const held = attempts.filter((h) => h.open);
     expect(held).toHaveLength(150);
     await waitFor('the refusals logged', () => logged(hub, /too many unauthenticated connections from one address \(--max-unauthenticated-per-address\)/).length > 0);
-    await waitFor('the full budget logged', () => logged(hub, /unauthenticated connection budget is full of connections under a second old/).length > 0);
+    // (On a slow machine the last address may come a second after the first: it then evicts instead.)
+    await waitFor('the full budget logged', () => logged(hub, /unauthenticated connection budget is full/).length > 0);
 
     // A second on, silent sockets give way: the operator is answered (this health check took one's place)...
     await sleep(800);
@@ -127,7 +128,7 @@ describe('a hub with a small connection budget under idle-socket attack', () => 
     const closedAfter = await Promise.all(held.map((h) => h.closedAfter));
     const byDeadline = closedAfter.filter((ms) => ms > 7000);
     expect(byDeadline.length).toBeGreaterThan(100);
-    for (const ms of byDeadline) expect(ms).toBeLessThan(9500);
+    for (const ms of byDeadline) expect(ms).toBeLessThan(10_500);
     await waitFor('the expiries logged', () => logged(hub, /sent no request within 8 s of connecting \(--handshake-timeout\)/).length > 0);
     // The agent's connection had authenticated: it stayed.
     expect((await hub.api().get<Agent>(K('agents'), agent.agentId)).status?.connected).toBe(true);
@@ -149,7 +150,7 @@ describe('a hub with a small connection budget under idle-socket attack', () => 
     clearInterval(dripping);
     for (const ms of [quietMs, dripMs]) {
       expect(ms).toBeGreaterThan(7500);
-      expect(ms).toBeLessThan(9500);
+      expect(ms).toBeLessThan(10_500);
     }
   }, 20_000);
 

@@ -4,8 +4,9 @@
 //   - every connection counts against `maxConnections`, set below the descriptor limit so the process
 //     keeps descriptors for its database, logs and the sockets it opens itself;
 //   - connections that have not authenticated also count against `maxUnauthenticated` (and, per remote
-//     address (an IPv6 client's /64, address-key.ts), `maxUnauthenticatedPerAddress`), so the rest of the budget is kept for connected agents and
-//     admin API clients that showed a valid token: an attacker who never authenticates cannot take it;
+//     address, `maxUnauthenticatedPerAddress`; an IPv6 client counts by its /64, address-key.ts), so the
+//     rest of the budget is kept for connected agents and admin API clients that showed a valid token:
+//     an attacker who never authenticates cannot take it;
 //   - a connection must send its first request (its upgrade, for an agent) within `handshakeTimeoutMs` of
 //     being accepted, so idle sockets, TLS left half done and headers sent a byte at a time all go;
 //   - when the unauthenticated budget is full, a newcomer takes the place of the oldest connection that
