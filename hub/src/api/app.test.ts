@@ -766,6 +766,19 @@ describe('bootstrap tokens and join', () => {
     expect(r.body.details.code).toBe('TOKEN_EXPIRED');
   });
 
+  it('answers 429 with Retry-After to an address past its failed joins, without looking at its token', async () => {
+    await seed(false);
+    const from = (address: string, token: string) => app.request('/agent/v1/join', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) }, { incoming: { socket: { remoteAddress: address }, headers: {} } });
+    const good = (await call('POST', `${API}/tokens`, bootstrap())).body.status.token as string;
+    for (let i = 0; i < 10; i++) expect((await from('192.0.2.7', `abcdef.${String(i).padStart(16, '0')}`)).status).toBe(401);
+    const throttled = await from('192.0.2.7', good);
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get('retry-after')).toBe('6');
+    expect(await throttled.json()).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 429, reason: 'TooManyRequests', message: 'too many failed joins from 192.0.2.7; try again in 6 s, with a token from `outpost token create` (copy it whole)', details: { retryAfterSeconds: 6 } });
+    // The good token was not spent, and another address joins with it.
+    expect((await from('192.0.2.8', good)).status).toBe(200);
+  });
+
   it('refuses a bootstrap token for a site that does not exist, or a bad ttl', async () => {
     await seed(false);
     const before = await revision();

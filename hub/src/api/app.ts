@@ -4,11 +4,13 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type Principal } from '../auth/principal.js';
 import { JoinError, redeemBootstrapToken } from '../auth/agent-identity.js';
+import { JoinThrottle } from '../auth/join-throttle.js';
 import { systemClock, type Clock } from '../clock.js';
 import { BadRequestError, HubError } from '../errors.js';
 import type { PresenceFeed } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
 import { openApiDocument } from './openapi.js';
+import { clientAddress } from './client-address.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
 import { errorStatus } from './status-response.js';
@@ -28,6 +30,8 @@ export interface ApiOptions {
   log?: { warn(obj: object, msg: string): void };
   /** How often a watch that allows bookmarks gets one (Kubernetes: about every minute). */
   watchBookmarkEveryMs?: number;
+  /** Failed joins one remote address may make per minute before it is answered 429. Default 10. */
+  maxFailedJoinsPerMinute?: number;
   /** The hub's components, for /healthz. Default: the API alone, which is up if it answers. */
   health?: () => readonly NamedHealth[];
 }
@@ -116,13 +120,21 @@ export function createApi(opts: ApiOptions): Hono<Env> {
   app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision(), protocol: `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}` }));
   app.get('/openapi.json', (c) => c.json(openApiDocument(opts.version)));
   app.get(CA_PATH, (c) => c.body(opts.caCertPem, 200, { 'content-type': 'application/x-pem-file' }));
+  const joins = new JoinThrottle({ maxFailuresPerMinute: opts.maxFailedJoinsPerMinute ?? 10 }, opts.log ?? { warn: () => undefined });
   app.post(JOIN_PATH, async (c) => {
     const body = (await jsonBody(c)) as { token?: unknown; version?: unknown };
     if (typeof body?.token !== 'string') throw new BadRequestError('join needs {"token": "<bootstrap token>"}');
+    const from = clientAddress(c);
+    const wait = joins.retryAfterSeconds(from);
+    if (wait !== undefined) {
+      const message = `too many failed joins from ${from}; try again in ${wait} s, with a token from \`outpost token create\` (copy it whole)`;
+      return c.json(statusBody(429, 'TooManyRequests', message, { retryAfterSeconds: wait }), 429, { 'retry-after': String(wait) });
+    }
     try {
       return c.json(redeemBootstrapToken(store, body.token, typeof body.version === 'string' ? body.version : 'unknown', clock));
     } catch (err) {
       if (!(err instanceof JoinError)) throw err;
+      joins.failed(from, err.code);
       // The code (TOKEN_USED, TOKEN_EXPIRED, ...) lets the agent say exactly why it cannot join.
       return c.json(statusBody(err.status, err.reason, err.message, { code: err.code }), err.status as 401);
     }
