@@ -24,7 +24,8 @@ writeFileSync(js, readFileSync(js, 'utf8').replace(/from "protobufjs\/minimal"/g
 execFileSync(bin('pbts'), ['-o', join(out, 'outpost.d.ts'), js], { stdio: 'inherit' });
 // The descriptor keeps the .proto's comments (pbjs -t json drops them): the OpenAPI documents take their
 // descriptions from there, so `kubectl explain` says what the schema's author wrote.
-const parsed = protobuf.parse(readFileSync(schema, 'utf8'), { alternateCommentMode: true });
-writeFileSync(join(out, 'descriptor.json'), `${JSON.stringify(parsed.root.toJSON({ keepComments: true }), null, 2)}\n`);
+// Loaded (not only parsed) so its imports (google/protobuf/struct.proto) are in it too, as pbjs puts them.
+const loaded = new protobuf.Root().loadSync(schema, { alternateCommentMode: true });
+writeFileSync(join(out, 'descriptor.json'), `${JSON.stringify(loaded.toJSON({ keepComments: true }), null, 2)}\n`);
 writeFileSync(stamp, hash);
 console.log('proto: generated src/gen from outpost.proto');

@@ -71,7 +71,7 @@ describe('kubectl against the hub', () => {
     expect((await kubectl('get', 'site', 'store-0412', '-o', 'jsonpath={.spec.location}')).stdout).toBe('Hamburg, store 0412, back office');
   });
 
-  // kubectl apply --server-side goes here, beside the client-side apply above.
+  // kubectl apply --server-side: test/e2e/kubectl-server-side-apply.test.ts.
 
   it('explains cluster.spec.controlPlane from the hub\'s OpenAPI, with the proto\'s comments', async () => {
     const r = await kubectl('explain', 'cluster.spec.controlPlane');

@@ -422,10 +422,7 @@ describe('merge patch (PATCH)', () => {
     const r = await call('PATCH', `${CLUSTERS}/pos`, { spec: { version: '1.34.0' } }, admin, { 'content-type': 'application/strategic-merge-patch+json' });
     expect(r.status).toBe(415);
     expect(r.body).toMatchObject({ kind: 'Status', code: 415 });
-    expect(r.body.message).toMatch(/application\/merge-patch\+json only, not application\/strategic-merge-patch\+json/);
-    // JSON patch (RFC 6902) is a different format, though its media type starts with application/json.
-    const jsonPatch = await call('PATCH', `${CLUSTERS}/pos`, [{ op: 'replace', path: '/spec/version', value: '1.34.0' }], admin, { 'content-type': 'application/json-patch+json' });
-    expect(jsonPatch.status).toBe(415);
+    expect(r.body.message).toMatch(/application\/merge-patch\+json, application\/json-patch\+json and application\/apply-patch\+yaml, not application\/strategic-merge-patch\+json/);
     const text = await call('PATCH', `${CLUSTERS}/pos`, JSON.stringify({ spec: { version: '1.34.0' } }), admin, { 'content-type': 'text/plain' });
     expect(text.status).toBe(415);
     expect(await revision()).toBe(before);
@@ -784,6 +781,19 @@ describe('bootstrap tokens and join', () => {
     expect(r.body.details.code).toBe('TOKEN_EXPIRED');
   });
 
+  it('answers 429 with Retry-After to an address past its failed joins, without looking at its token', async () => {
+    await seed(false);
+    const from = (address: string, token: string) => app.request('/agent/v1/join', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) }, { incoming: { socket: { remoteAddress: address }, headers: {} } });
+    const good = (await call('POST', `${API}/tokens`, bootstrap())).body.status.token as string;
+    for (let i = 0; i < 10; i++) expect((await from('192.0.2.7', `abcdef.${String(i).padStart(16, '0')}`)).status).toBe(401);
+    const throttled = await from('192.0.2.7', good);
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get('retry-after')).toBe('6');
+    expect(await throttled.json()).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 429, reason: 'TooManyRequests', message: 'too many failed joins from 192.0.2.7; try again in 6 s, with a token from `outpost token create` (copy it whole)', details: { retryAfterSeconds: 6 } });
+    // The good token was not spent, and another address joins with it.
+    expect((await from('192.0.2.8', good)).status).toBe(200);
+  });
+
   it('refuses a bootstrap token for a site that does not exist, or a bad ttl', async () => {
     await seed(false);
     const before = await revision();
@@ -1016,15 +1026,12 @@ describe("kubectl's requests", () => {
     }
   });
 
-  it('takes fieldValidation as kube-apiserver does, and refuses an unknown field whatever it says', async () => {
+  it('names the refused object in an Invalid Status, as kubectl reads it', async () => {
     await seed(false);
-    expectStatus(await call('POST', `${CLUSTERS}?fieldValidation=Loose`, cluster()), 400, 'BadRequest', /fieldValidation=Loose is not Strict, Warn or Ignore; nothing was written/);
-    for (const mode of ['Strict', 'Warn', 'Ignore']) {
-      const r = await call('POST', `${CLUSTERS}?fieldValidation=${mode}`, cluster({ replica: 3 }));
-      expectStatus(r, 422, 'Invalid', /spec.replica: unknown field/);
-      // kubectl names the object from details: 'The Cluster "pos" is invalid'.
-      expect(r.body.details).toMatchObject({ group: 'outpost.dev', kind: 'Cluster', name: 'pos' });
-    }
+    const r = await call('POST', `${CLUSTERS}?fieldValidation=Strict`, cluster({ replica: 3 }));
+    expectStatus(r, 422, 'Invalid', /spec.replica: unknown field/);
+    // kubectl says 'The Cluster "pos" is invalid: ...' from these.
+    expect(r.body.details).toMatchObject({ group: 'outpost.dev', kind: 'Cluster', name: 'pos' });
     expect((await call('POST', `${CLUSTERS}?fieldValidation=Strict`, cluster())).status).toBe(201);
   });
 

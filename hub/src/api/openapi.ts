@@ -4,10 +4,10 @@
 // - the group version's document (OpenAPI 3.0) has `x-kubernetes-group-version-kind` on every kind's
 //   schema (kubectl explain finds the kind by it) and on every operation (kubectl apply looks for the
 //   `fieldValidation` parameter on the kind's PATCH to know the hub validates fields itself, and then
-//   sends fieldValidation=Strict instead of validating on the client);
+//   sends fieldValidation=Strict, or Ignore with --validate=false, instead of validating on the client);
 // - /openapi/v2 is the same in Swagger 2.0, in JSON or in gnostic's protobuf, for older clients.
 import { createHash } from 'node:crypto';
-import { API_GROUP, API_VERSION, GROUP_VERSION, KINDS, lookupType, type KindInfo } from '@outpost/proto';
+import { API_GROUP, API_VERSION, GROUP_VERSION, isFreeFormJson, KINDS, lookupType, type KindInfo } from '@outpost/proto';
 import type protobuf from 'protobufjs';
 import { openApiV2Protobuf } from './openapi-v2-protobuf.js';
 import { API_PREFIX } from './resource-path.js';
@@ -29,11 +29,10 @@ const WRITE_PARAMS: Schema[] = [
   {
     name: 'fieldValidation',
     in: 'query',
-    // The hub refuses an unknown field whatever is asked: a field dropped from a cluster's spec is a cluster
-    // built other than its owner wrote.
-    description: 'Strict, Warn or Ignore. The hub always validates strictly: an unknown or malformed field is refused, naming it.',
+    description: 'Strict (the default): an unknown field is refused, named. Warn: it is dropped and named in a Warning header. Ignore: it is dropped.',
     schema: { type: 'string', enum: ['Strict', 'Warn', 'Ignore'] },
   },
+  { name: 'fieldManager', in: 'query', description: 'Who makes the change, as recorded in metadata.managedFields.', schema: { type: 'string' } },
 ];
 
 const gvk = (kind: string) => ({ group: API_GROUP, version: API_VERSION, kind });
@@ -43,6 +42,8 @@ type RefBase = '#/components/schemas/' | '#/definitions/';
 
 function fieldSchema(field: protobuf.Field, refs: RefBase): Schema {
   const resolved = field.resolvedType;
+  // google.protobuf.Struct (managedFields' fieldsV1): any JSON object.
+  if (isFreeFormJson(resolved)) return { type: 'object', additionalProperties: true, ...(field.comment ? { description: field.comment } : {}) };
   // An enum is its names in JSON (proto's validator takes them), not a schema of its own.
   const t = resolved && 'fieldsArray' in resolved ? resolved : undefined;
   const scalar = resolved && 'values' in resolved ? { type: 'string', enum: Object.keys(resolved.values) } : INT32.has(field.type) ? { type: 'integer', format: 'int32' } : (SCALARS[field.type] ?? { type: 'integer', format: 'int64' });
@@ -68,7 +69,7 @@ function schemas(refs: RefBase): Record<string, Schema> {
       properties: Object.fromEntries(type.fieldsArray.map((f) => [f.name, fieldSchema(f, refs)])),
     };
     // After its own entry is in place, so a message that refers to itself ends the walk.
-    for (const f of type.fieldsArray) if (f.resolvedType && 'fieldsArray' in f.resolvedType) visit(f.resolvedType as protobuf.Type);
+    for (const f of type.fieldsArray) if (f.resolvedType && 'fieldsArray' in f.resolvedType && !isFreeFormJson(f.resolvedType)) visit(f.resolvedType as protobuf.Type);
   };
   for (const k of KINDS) {
     visit(lookupType(k.kind));

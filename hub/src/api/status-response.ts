@@ -6,7 +6,7 @@ import { HubError, InvalidError } from '../errors.js';
 /** The Status for an error thrown while serving a request: a HubError as it says, anything else a 500. */
 export function errorStatus(err: unknown): StatusBody {
   if (err instanceof HubError) {
-    const causes = err.causes.map((c) => ({ field: c.field, message: c.message, reason: 'FieldValueInvalid' }));
+    const causes = err.causes.map((c) => ({ field: c.field, message: c.message, reason: err.causeReason }));
     // As kube-apiserver's: the refused object in details, which kubectl names in its message.
     const object = err instanceof InvalidError ? { group: API_GROUP, kind: err.object.kind, name: err.object.name } : {};
     return statusBody(err.status, err.reason, err.message, { ...object, causes });

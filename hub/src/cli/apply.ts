@@ -6,6 +6,7 @@ import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import YAML from 'yaml';
 import { ApiError, type ApiClient } from '../client/api-client.js';
 import { parseManifests, readManifestSource } from './manifests.js';
+import { withoutManagedFields } from './output.js';
 import { kindArg } from './usage.js';
 
 /**
@@ -89,7 +90,7 @@ export async function apply(api: ApiClient, file: string, dryRun: boolean): Prom
  */
 function shownForDiff(o: ResourceObject | undefined): string {
   if (!o) return '';
-  const { resourceVersion: _rv, ...metadata } = o.metadata;
+  const { resourceVersion: _rv, ...metadata } = withoutManagedFields(o).metadata;
   // Keys sorted on both sides (as kubectl's, from Go maps): the hub's answer need not keep the live order.
   return YAML.stringify({ ...o, metadata }, { sortMapEntries: true });
 }

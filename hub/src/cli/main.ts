@@ -66,14 +66,34 @@ export function buildProgram(): Command {
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8443')
     .option('--heartbeat <ms>', 'heartbeat interval in milliseconds', (v) => Number(v))
     .option('--gateway-processes <n>', 'serve agents from N processes sharing the port (0: in this process)', (v) => Number(v))
-    .option('--connections-per-gateway-process <n>', 'a gateway process stops accepting at N connections, leaving new ones to the others (default 18000; keep below `ulimit -n` - 1000)', (v) => Number(v))
+    .option('--connections-per-gateway-process <n>', 'a gateway process stops accepting at N connections, leaving new ones to the others (default: --max-connections less a tenth, at most 1000 less, and at most 18000)', (v) => Number(v))
+    .option('--max-connections <n>', 'connections one process holds at most; past it new ones are closed at accept (default: `ulimit -n` less 5 %, at least 64 and at most 1000 kept for the hub itself)', wholeNumber)
+    .option('--max-unauthenticated-connections <n>', 'of those, connections that have not shown an agent credential or API token; the rest stay for connected agents and admins, and a newcomer replaces the oldest connection silent for 1 s (default: half of --max-connections)', wholeNumber)
+    .option('--max-unauthenticated-per-address <n>', 'unauthenticated connections from one remote address, per process (default: a quarter of --max-unauthenticated-connections)', wholeNumber)
+    .option('--handshake-timeout <duration>', 'a connection must finish TLS and send its first request within this, such as 10s (default 10s)')
+    .option('--max-failed-joins-per-minute <n>', 'failed joins one remote address may make per minute, in a burst or spread; more get 429 with Retry-After (default 10)', wholeNumber)
     .option('--audit-max-age <duration>', 'prune audit rows older than this, such as 30d or 12h (default 90d)')
     .option('--audit-max-rows <n>', 'keep at most N audit rows, the newest (default 1000000)', wholeNumber)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; auditMaxAge?: string; auditMaxRows?: number; logLevel: string }) => {
+    .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; maxConnections?: number; maxUnauthenticatedConnections?: number; maxUnauthenticatedPerAddress?: number; handshakeTimeout?: string; maxFailedJoinsPerMinute?: number; auditMaxAge?: string; auditMaxRows?: number; logLevel: string }) => {
       const { host, port } = parseListen(o.listen);
       const { startHub } = await import('../hub.js');
-      const running = await startHub({ dataDir: o.data, host, port, heartbeatIntervalMs: o.heartbeat, gatewayProcesses: o.gatewayProcesses, connectionsPerGatewayProcess: o.connectionsPerGatewayProcess, auditMaxAge: o.auditMaxAge, auditMaxRows: o.auditMaxRows, logLevel: o.logLevel });
+      const running = await startHub({
+        dataDir: o.data,
+        host,
+        port,
+        heartbeatIntervalMs: o.heartbeat,
+        gatewayProcesses: o.gatewayProcesses,
+        connectionsPerGatewayProcess: o.connectionsPerGatewayProcess,
+        maxConnections: o.maxConnections,
+        maxUnauthenticatedConnections: o.maxUnauthenticatedConnections,
+        maxUnauthenticatedPerAddress: o.maxUnauthenticatedPerAddress,
+        handshakeTimeout: o.handshakeTimeout,
+        maxFailedJoinsPerMinute: o.maxFailedJoinsPerMinute,
+        auditMaxAge: o.auditMaxAge,
+        auditMaxRows: o.auditMaxRows,
+        logLevel: o.logLevel,
+      });
       process.stdout.write(`outpost hub ${HUB_VERSION} listening on ${running.url} (CA hash ${running.caHash})\n`);
       await new Promise<void>((resolve) => {
         const shutdown = (): void => {

@@ -32,8 +32,19 @@ export function nameOf(o: ResourceObject): string {
   return `${findKind(o.kind)?.singular ?? o.kind.toLowerCase()}/${o.metadata.name ?? ''}`;
 }
 
+/**
+ * `o` without metadata.managedFields, which kubectl leaves out of -o yaml|json and diffs too (its
+ * --show-managed-fields shows them): who wrote which field is noise when reading an object.
+ */
+export function withoutManagedFields<T extends ResourceObject>(o: T): T {
+  if (!o.metadata?.managedFields) return o;
+  const { managedFields: _who, ...metadata } = o.metadata;
+  return { ...o, metadata };
+}
+
 /** What a list prints as, ending in a newline. `withProject`: the table's PROJECT column. */
-export function formatList(items: readonly ResourceObject[], listMeta: { resourceVersion: string }, out: Output, withProject: boolean): string {
+export function formatList(all: readonly ResourceObject[], listMeta: { resourceVersion: string }, out: Output, withProject: boolean): string {
+  const items = all.map(withoutManagedFields);
   switch (out.format) {
     case 'table':
     case 'wide':
@@ -48,7 +59,8 @@ export function formatList(items: readonly ResourceObject[], listMeta: { resourc
 }
 
 /** What one object prints as, ending in a newline (jsonpath prints only what its template says). */
-export function formatObject(o: ResourceObject, out: Output, withProject = false, noHeaders = false): string {
+export function formatObject(shown: ResourceObject, out: Output, withProject = false, noHeaders = false): string {
+  const o = withoutManagedFields(shown);
   switch (out.format) {
     case 'table':
     case 'wide':

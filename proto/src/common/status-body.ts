@@ -15,6 +15,7 @@ export type StatusReason =
   | 'Invalid'
   | 'NotAcceptable'
   | 'UnsupportedMediaType'
+  | 'TooManyRequests'
   | 'InternalError'
   | 'ServiceUnavailable';
 
@@ -35,6 +36,8 @@ export interface StatusDetails {
   causes?: StatusCause[];
   /** Outpost's machine-readable refusal code, where a client acts on it (join: TOKEN_USED, TOKEN_EXPIRED, ...). */
   code?: string;
+  /** With 429: when to try again (also the Retry-After header), as Kubernetes' StatusDetails has it. */
+  retryAfterSeconds?: number;
 }
 
 export interface StatusBody {
@@ -57,6 +60,7 @@ export function statusBody(code: number, reason: StatusReason, message: string, 
   if (details?.kind) d.kind = details.kind;
   if (details?.causes?.length) d.causes = details.causes;
   if (details?.code) d.code = details.code;
+  if (details?.retryAfterSeconds) d.retryAfterSeconds = details.retryAfterSeconds;
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, ...(Object.keys(d).length ? { details: d } : {}) };
 }
 
