@@ -1,5 +1,5 @@
 // The admin API and the agents' join endpoint, as one Hono app. Tested in process with app.request().
-import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, PROTOCOL_MAJOR, PROTOCOL_MINOR, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
+import { CA_PATH, JOIN_PATH, PROTOCOL_MAJOR, PROTOCOL_MINOR, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type Principal } from '../auth/principal.js';
@@ -9,13 +9,14 @@ import { systemClock, type Clock } from '../clock.js';
 import { BadRequestError, HubError } from '../errors.js';
 import type { PresenceFeed } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
-import { openApiDocument } from './openapi.js';
 import { clientAddress } from './client-address.js';
+import { discoveryRoutes } from './discovery-routes.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
 import { errorStatus } from './status-response.js';
 import { parseFieldSelector } from './field-selector.js';
 import { parseLabelSelector } from './label-selector.js';
+import { tableRequest, tableWatchObjects, toTable } from './table.js';
 import { watchResponse } from './watch.js';
 import { applyBody, parseForce, patchType, warningHeader, writeOptions } from './write-options.js';
 
@@ -105,7 +106,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     if (!(err instanceof HubError)) opts.log?.warn({ err }, 'admin API request failed');
     return c.json(body, body.code as 400);
   });
-  app.notFound((c) => c.json(errorStatus(new HubError(404, 'NotFound', `no such path ${c.req.path}; see /openapi.json`)), 404));
+  app.notFound((c) => c.json(errorStatus(new HubError(404, 'NotFound', `no such path ${c.req.path}; see /openapi/v3`)), 404));
   app.use('*', bodyLimit({ maxSize: 3 * 1024 * 1024, onError: () => { throw new BadRequestError('request body is larger than 3 MiB'); } }));
 
   // As kube-apiserver's: "ok" or 503 with what is wrong; ?verbose lists every component ([+] or [-]).
@@ -116,9 +117,12 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const lines = parts.map((p) => `[${p.ok ? '+' : '-'}]${p.name} ${p.ok ? 'ok' : 'failed'}${p.message ? `: ${p.message}` : ''}`);
     return c.text(`${lines.join('\n')}\nhealthz check ${ok ? 'passed' : 'failed'}\n`, ok ? 200 : 503);
   });
-  // protocol: the agent wire protocol this hub speaks, so `outpost version` can show it beside the hub's.
-  app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision(), protocol: `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}` }));
-  app.get('/openapi.json', (c) => c.json(openApiDocument(opts.version)));
+  // Also in kube-apiserver's version.Info shape, so `kubectl version` reads the hub's version; protocol: the
+  // agent wire protocol this hub speaks, so `outpost version` can show it beside the hub's.
+  const [major = '', minor = ''] = opts.version.split('.');
+  app.get('/version', (c) =>
+    c.json({ version: opts.version, revision: store.revision(), protocol: `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}`, major, minor, gitVersion: `v${opts.version}`, platform: `${process.platform}/${process.arch}` }),
+  );
   app.get(CA_PATH, (c) => c.body(opts.caCertPem, 200, { 'content-type': 'application/x-pem-file' }));
   const joins = new JoinThrottle({ maxFailuresPerMinute: opts.maxFailedJoinsPerMinute ?? 10 }, opts.log ?? { warn: () => undefined });
   app.post(JOIN_PATH, async (c) => {
@@ -140,18 +144,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     }
   });
 
-  app.get('/apis', (c) => c.json({ kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'outpost.dev', versions: [{ groupVersion: GROUP_VERSION, version: 'v1alpha1' }], preferredVersion: { groupVersion: GROUP_VERSION, version: 'v1alpha1' } }] }));
-  app.get(API_PREFIX, (c) =>
-    c.json({
-      kind: 'APIResourceList',
-      apiVersion: 'v1',
-      groupVersion: GROUP_VERSION,
-      resources: KINDS.flatMap((k) => [
-        { name: k.plural, singularName: k.singular, namespaced: k.namespaced, kind: k.kind, shortNames: k.shortNames, verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-        { name: `${k.plural}/status`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: ['get', 'update', 'patch'] },
-      ]),
-    }),
-  );
+  app.route('/', discoveryRoutes(opts.version));
 
   app.use(`${API_PREFIX}/*`, async (c, next) => {
     c.set('principal', authenticate(tokenLookup, c.req.header('authorization'), clock.now().getTime()));
@@ -164,11 +157,15 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const method = c.req.method;
     const status = path.subresource === 'status';
     const dryRun = parseDryRun(c.req.queries('dryRun'), method);
+    const table = method === 'GET' ? tableRequest(c.req.header('accept'), c.req.query('includeObject')) : undefined;
     // A dry run runs the write whole (shape, admission, authorization, the store's own checks) and rolls it back.
     const write = <T extends ResourceObject>(fn: () => T, rehearse = dryRun): T => (rehearse ? withoutSecret(store.dryRun(fn)) : fn());
     if (method === 'GET' && !path.name) {
-      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000 });
-      return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector')), parseFieldSelector(c.req.query('fieldSelector'))));
+      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') {
+        return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000, ...(table ? { present: tableWatchObjects(path.kind.kind, table, () => clock.now().getTime()) } : {}) });
+      }
+      const list = service.list(p, path, parseLabelSelector(c.req.query('labelSelector')), parseFieldSelector(c.req.query('fieldSelector')));
+      return c.json(table ? toTable(path.kind.kind, list.items, list.metadata.resourceVersion, table, { now: clock.now().getTime() }) : list);
     }
     // Who writes (managedFields) and how unknown fields are met; Warn's warnings go out as Warning headers.
     const w = writeOptions(c, p.name);
@@ -185,6 +182,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     switch (method) {
       case 'GET':
         result = service.get(p, path);
+        if (table) return c.json(toTable(path.kind.kind, [result], result.metadata.resourceVersion ?? undefined, table, { now: clock.now().getTime() }));
         break;
       case 'PUT': {
         const body = await jsonBody(c);

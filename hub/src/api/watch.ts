@@ -17,6 +17,8 @@ import { shown } from './resource-service.js';
 export interface WatchOptions {
   /** How often a watch with allowWatchBookmarks=true gets a BOOKMARK. */
   bookmarkEveryMs: number;
+  /** What an event carries in place of the object (a Table, for kubectl get -w); default the object. */
+  present?: (type: string, object: ResourceObject) => unknown;
 }
 
 function flag(c: Context, name: string): boolean {
@@ -62,7 +64,7 @@ export function watchResponse(c: Context, store: Store, presence: PresenceFeed, 
     return had ? 'DELETED' : undefined;
   };
   const encoder = new TextEncoder();
-  const event = (type: string, object: ResourceObject): Uint8Array => encoder.encode(`${JSON.stringify({ type, object })}\n`);
+  const event = (type: string, object: ResourceObject): Uint8Array => encoder.encode(`${JSON.stringify({ type, object: opts.present ? opts.present(type, object) : object })}\n`);
   let unsubscribe = (): void => {};
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
