@@ -29,6 +29,23 @@ export function shown<T extends ResourceObject>(store: Store, obj: T): T {
   return obj.kind === 'Agent' ? (withPresence(obj as Agent, store.presence.get(obj.metadata.name ?? '')) as T) : obj;
 }
 
+/**
+ * A body's metadata.name and metadata.namespace, where it gives them, must be the path's (Kubernetes
+ * answers 400 here too). A namespace left out is filled from the path later; a name left out of a
+ * body sent to a named path is refused as "required" by the shape check.
+ */
+function checkIdentity(path: ResourcePath, body: unknown): void {
+  const meta = body !== null && typeof body === 'object' ? (body as { metadata?: unknown }).metadata : undefined;
+  if (meta === null || typeof meta !== 'object') return;
+  const { name, namespace } = meta as { name?: unknown; namespace?: unknown };
+  if (path.name !== undefined && name !== undefined && name !== null && name !== path.name) {
+    throw new BadRequestError(`metadata.name ${JSON.stringify(name)} does not match the name in the path "${path.name}"; a write changes only the object its path names (to rename, create the new object and delete the old one)`);
+  }
+  if (path.kind.namespaced && path.namespace !== undefined && namespace !== undefined && namespace !== null && namespace !== '' && namespace !== path.namespace) {
+    throw new BadRequestError(`metadata.namespace ${JSON.stringify(namespace)} does not match the project in the path "${path.namespace}"; send it to /namespaces/${typeof namespace === 'string' ? namespace : '<project>'}/${path.kind.plural} instead`);
+  }
+}
+
 export class ResourceService {
   constructor(
     private readonly store: Store,
@@ -73,9 +90,8 @@ export class ResourceService {
   }
 
   replace(p: Principal, path: ResourcePath, body: unknown): ResourceObject {
-    const obj = this.parse(path, body);
-    if (obj.metadata.name !== path.name) throw new BadRequestError(`metadata.name "${obj.metadata.name}" does not match the name in the path "${path.name}"`);
     this.can(p, 'update', path);
+    const obj = this.parse(path, body);
     this.admit(obj, path, this.store.get(obj.kind, obj.metadata.namespace ?? '', obj.metadata.name ?? ''));
     return shown(this.store, this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined }));
   }
@@ -87,7 +103,9 @@ export class ResourceService {
     const merged = mergePatch(patchable, patch);
     const obj = this.parse(path, merged);
     this.admit(obj, path, current);
-    const expect = obj.metadata.resourceVersion ?? current.metadata.resourceVersion ?? undefined;
+    // Optimistic concurrency always holds: a patch that names no resourceVersion (or an empty one) is
+    // checked against the version it was merged onto, never written unconditionally.
+    const expect = obj.metadata.resourceVersion || current.metadata.resourceVersion || undefined;
     // A merge patch starts from the stored finalizers, so what it leaves there is what the caller wants:
     // this is how an operator removes an agent's finalizer (`outpost delete --force`).
     return shown(this.store, this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: expect, exactFinalizers: true }));
@@ -114,8 +132,14 @@ export class ResourceService {
     return shown(this.store, this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: current.metadata.resourceVersion ?? undefined }));
   }
 
-  /** Checks shape, apiVersion, kind and the project of `body` against the path it was sent to. */
+  /**
+   * Checks shape, apiVersion, kind and the project of `body` against the path it was sent to. The path is
+   * authoritative: a body (or a merged patch) that names another object or project is refused before
+   * anything else is looked at, since authorization was decided by the path, and a write keyed by the
+   * body would land on an object the caller was never authorized for.
+   */
   private parse(path: ResourcePath, body: unknown, opts: { nameOptional?: boolean } = {}): ResourceObject {
+    checkIdentity(path, body);
     // Named as the manifest names it, so an operator with many objects knows which one to fix.
     const claimed = (body as { metadata?: { name?: unknown } } | null)?.metadata?.name;
     const what = { kind: path.kind.kind, namespace: path.namespace, name: typeof claimed === 'string' && claimed ? claimed : path.name ?? '(unnamed)' };
@@ -137,7 +161,6 @@ export class ResourceService {
     const ns = obj.metadata.namespace ?? '';
     if (path.kind.namespaced) {
       if (!path.namespace) throw new BadRequestError(`${path.kind.plural} live in a project: use /namespaces/<project>/${path.kind.plural}`);
-      if (ns && ns !== path.namespace) throw new BadRequestError(`metadata.namespace "${ns}" does not match the project in the path "${path.namespace}"`);
       return { ...obj, metadata: { ...obj.metadata, namespace: path.namespace } };
     }
     if (ns) throw new InvalidError(what, [{ field: 'metadata.namespace', message: `${path.kind.kind} is not in a project; remove metadata.namespace` }]);
