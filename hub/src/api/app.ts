@@ -12,6 +12,7 @@ import { openApiDocument } from './openapi.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
 import { errorStatus } from './status-response.js';
+import { parseJson, requireJsonMedia } from './json-body.js';
 import { parseFieldSelector } from './field-selector.js';
 import { parseLabelSelector } from './label-selector.js';
 import { watchResponse } from './watch.js';
@@ -34,12 +35,7 @@ export interface ApiOptions {
 type Env = { Variables: { principal: Principal } };
 
 async function jsonBody(c: Context): Promise<unknown> {
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new BadRequestError(`request body is not JSON (${(cause as Error).message}); the CLI converts YAML for you: outpost apply -f FILE`, { cause });
-  }
+  return parseJson(await c.req.text());
 }
 
 /**
@@ -158,6 +154,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
       return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector')), parseFieldSelector(c.req.query('fieldSelector'))));
     }
     if (method === 'POST' && !path.name) {
+      requireJsonMedia(c.req.header('content-type'));
       const body = await jsonBody(c);
       return c.json(write(() => service.create(p, path, body)), 201);
     }
@@ -168,6 +165,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
         result = service.get(p, path);
         break;
       case 'PUT': {
+        requireJsonMedia(c.req.header('content-type'));
         const body = await jsonBody(c);
         result = write(() => (status ? service.replaceStatus(p, path, body) : service.replace(p, path, body)));
         break;

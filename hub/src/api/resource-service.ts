@@ -9,6 +9,7 @@ import { withPresence } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
 import { admit, changedImmutableFields } from './admission.js';
 import { matchesFields, type FieldSelector } from './field-selector.js';
+import { requireObject } from './json-body.js';
 import { mergePatch } from './merge-patch.js';
 import type { ResourcePath } from './resource-path.js';
 
@@ -98,6 +99,7 @@ export class ResourceService {
 
   patch(p: Principal, path: ResourcePath, patch: unknown): ResourceObject {
     this.can(p, 'patch', path);
+    requireObject(patch, 'a merge patch');
     const current = this.get(p, path);
     const { status: _ignored, ...patchable } = current;
     const merged = mergePatch(patchable, patch);
@@ -127,6 +129,7 @@ export class ResourceService {
 
   patchStatus(p: Principal, path: ResourcePath, patch: unknown): ResourceObject {
     this.can(p, 'patch', path);
+    requireObject(patch, 'a merge patch');
     const current = this.get(p, path);
     const obj = this.parse(path, mergePatch(current, patch));
     return shown(this.store, this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: current.metadata.resourceVersion ?? undefined }));
@@ -139,6 +142,7 @@ export class ResourceService {
    * body would land on an object the caller was never authorized for.
    */
   private parse(path: ResourcePath, body: unknown, opts: { nameOptional?: boolean } = {}): ResourceObject {
+    requireObject(body, `a ${path.kind.kind}`);
     checkIdentity(path, body);
     // Named as the manifest names it, so an operator with many objects knows which one to fix.
     const claimed = (body as { metadata?: { name?: unknown } } | null)?.metadata?.name;
@@ -151,7 +155,7 @@ export class ResourceService {
       shape.push(...err.problems);
     }
     if (shape.length) throw new InvalidError(what, [...shape, ...this.admissionDespite(shape, body)]);
-    const obj = body as ResourceObject;
+    const obj = body as unknown as ResourceObject;
     const problems = [];
     if (obj.apiVersion !== GROUP_VERSION) problems.push({ field: 'apiVersion', message: `must be ${GROUP_VERSION}, not ${JSON.stringify(obj.apiVersion ?? null)}` });
     if (obj.kind !== path.kind.kind) problems.push({ field: 'kind', message: `must be ${path.kind.kind} at this path, not ${JSON.stringify(obj.kind ?? null)}` });
