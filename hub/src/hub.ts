@@ -12,7 +12,7 @@ import { caCertHash, component, ComponentManager, ComponentStartError, type Agen
 import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
-import { dataPaths, ensureTicketKeys, loadServingMaterial } from './data-dir.js';
+import { dataPaths, ensureTicketKeys, loadServingMaterial, secureDataDir } from './data-dir.js';
 import { storeEvents, storeReads } from './gateway/agent-events.js';
 import { createAgentServer } from './gateway/agent-server.js';
 import { AgentGateway } from './gateway/gateway.js';
@@ -72,6 +72,7 @@ function closeServer(server: Server | ReturnType<typeof createHttpServer>): Prom
 export async function startHub(options: HubOptions, log: Logger = pino({ level: options.logLevel ?? 'info' }, pino.destination(2))): Promise<RunningHub> {
   const opts = resolveHubOptions(options);
   ensureTicketKeys(opts.dataDir);
+  secureDataDir(opts.dataDir);
   const tls = loadServingMaterial(opts.dataDir);
   const store = new Store(dataPaths(opts.dataDir).db, { clock: opts.clock });
   const controller = new ReleaseConditionController(store);
