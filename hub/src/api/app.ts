@@ -15,7 +15,7 @@ import { errorStatus } from './status-response.js';
 import { parseJson, requireJsonMedia } from './json-body.js';
 import { parseFieldSelector } from './field-selector.js';
 import { parseLabelSelector } from './label-selector.js';
-import { watchResponse } from './watch.js';
+import { watchResponse, type WatchOptions } from './watch.js';
 
 export interface ApiOptions {
   store: Store;
@@ -28,6 +28,8 @@ export interface ApiOptions {
   log?: { warn(obj: object, msg: string): void };
   /** How often a watch that allows bookmarks gets one (Kubernetes: about every minute). */
   watchBookmarkEveryMs?: number;
+  /** A watch's bounds: buffered bytes, token recheck interval, default lifetime (see watch.ts for the defaults). */
+  watchLimits?: Omit<WatchOptions, 'bookmarkEveryMs' | 'recheck'>;
   /** The hub's components, for /healthz. Default: the API alone, which is up if it answers. */
   health?: () => readonly NamedHealth[];
 }
@@ -150,7 +152,12 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     // A dry run runs the write whole (shape, admission, authorization, the store's own checks) and rolls it back.
     const write = <T extends ResourceObject>(fn: () => T, rehearse = dryRun): T => (rehearse ? withoutSecret(store.dryRun(fn)) : fn());
     if (method === 'GET' && !path.name) {
-      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000 });
+      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') {
+        // A watch outlives its request: the token it was opened with is checked again while it runs.
+        const authorization = c.req.header('authorization');
+        const recheck = (): void => void authenticate(tokenLookup, authorization, clock.now().getTime());
+        return watchResponse(c, store, presence, p, path, { ...opts.watchLimits, bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000, recheck });
+      }
       return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector')), parseFieldSelector(c.req.query('fieldSelector'))));
     }
     if (method === 'POST' && !path.name) {

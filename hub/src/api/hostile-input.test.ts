@@ -1,48 +1,25 @@
 // Hostile and malformed requests get a 4xx Status that says what to send instead, never a 500, and
 // write nothing.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { JOIN_PATH, type ResourceObject, type Token } from '@outpost/proto';
+import { JOIN_PATH, type ResourceObject } from '@outpost/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hashSecret, randomToken } from '../auth/secrets.js';
-import { ManualClock } from '../clock.js';
-import { Presence } from '../gateway/presence.js';
-import { Store } from '../store/store.js';
-import { createApi } from './app.js';
+import { API, ApiFixture, GV } from './api.fixture.js';
 
-const GV = 'outpost.dev/v1alpha1';
-const API = `/apis/${GV}`;
 const SITES = `${API}/sites`;
 const site = { apiVersion: GV, kind: 'Site', metadata: { name: 'store-0412' }, spec: { location: 'Hamburg' } };
 
-let dir: string;
-let store: Store;
-let presence: Presence;
-let app: ReturnType<typeof createApi>;
-let admin: string;
+let f: ApiFixture;
+let store: ApiFixture['store'];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'outpost-hostile-'));
-  const clock = new ManualClock(new Date());
-  store = new Store(join(dir, 'hub.db'), { clock });
-  presence = new Presence(store, { clock });
-  app = createApi({ store, presence, clock, caCertPem: 'x', version: '0' });
-  const secret = randomToken(32);
-  store.create({ apiVersion: GV, kind: 'Token', metadata: { name: 'admin1' }, spec: { type: 'api', role: 'admin' } } as Token, { actor: 'test' });
-  store.putCredential('token/admin1', 'api', hashSecret(secret));
-  admin = `admin1.${secret}`;
+  f = new ApiFixture();
+  store = f.store;
   store.create(site as ResourceObject, { actor: 'test' });
 });
 
-afterEach(() => {
-  presence.stop();
-  store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => f.close());
 
 async function send(method: string, path: string, body: string | undefined, contentType = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json'): Promise<{ status: number; reason: string; message: string }> {
-  const res = await app.request(path, { method, headers: { authorization: `Bearer ${admin}`, ...(body !== undefined ? { 'content-type': contentType } : {}) }, body });
+  const res = await f.app.request(path, { method, headers: { authorization: `Bearer ${f.admin}`, ...(body !== undefined ? { 'content-type': contentType } : {}) }, body });
   const parsed = (await res.json()) as { kind?: string; reason?: string; message?: string };
   if (res.status >= 400) expect(parsed.kind).toBe('Status');
   return { status: res.status, reason: parsed.reason ?? '', message: parsed.message ?? '' };

@@ -1,35 +1,15 @@
 // The path is authoritative on every write: a PUT, a merge PATCH or a /status write whose body names
 // another object (or another project) is refused, for every kind, and writes nothing anywhere. A patch
 // always carries the optimistic concurrency check of the object it was merged onto.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { KINDS, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
+import { KINDS, type KindInfo, type ResourceObject } from '@outpost/proto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { hashSecret, randomToken } from '../auth/secrets.js';
-import { ManualClock } from '../clock.js';
-import { Presence } from '../gateway/presence.js';
-import { Store } from '../store/store.js';
-import { createApi } from './app.js';
+import { API, ApiFixture, GV } from './api.fixture.js';
 
-const GV = 'outpost.dev/v1alpha1';
-const API = `/apis/${GV}`;
+let f: ApiFixture;
+let store: ApiFixture['store'];
 
-let dir: string;
-let store: Store;
-let presence: Presence;
-let app: ReturnType<typeof createApi>;
-let admin: string;
-
-function apiToken(id: string, spec: Token['spec']): string {
-  const secret = randomToken(32);
-  store.create({ apiVersion: GV, kind: 'Token', metadata: { name: id }, spec } as Token, { actor: 'test' });
-  store.putCredential(`token/${id}`, 'api', hashSecret(secret));
-  return `${id}.${secret}`;
-}
-
-async function call(method: string, path: string, body: unknown, token = admin): Promise<{ status: number; body: { reason?: string; message?: string } }> {
-  const res = await app.request(path, {
+async function call(method: string, path: string, body: unknown, token = f.admin): Promise<{ status: number; body: { reason?: string; message?: string } }> {
+  const res = await f.app.request(path, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' },
     body: JSON.stringify(body),
@@ -44,24 +24,16 @@ function put(k: KindInfo, name: string, ns?: string): ResourceObject {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'outpost-identity-'));
-  const clock = new ManualClock(new Date());
-  store = new Store(join(dir, 'hub.db'), { clock });
-  presence = new Presence(store, { clock });
-  app = createApi({ store, presence, clock, caCertPem: 'x', version: '0' });
-  admin = apiToken('admin1', { type: 'api', role: 'admin' });
+  f = new ApiFixture();
+  store = f.store;
   for (const p of ['demo', 'other']) store.create({ apiVersion: GV, kind: 'Project', metadata: { name: p }, spec: {} } as ResourceObject, { actor: 'test' });
 });
 
-afterEach(() => {
-  presence.stop();
-  store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => f.close());
 
 describe('the path names the object a write changes', () => {
   it("refuses an owner's PATCH of its Project that names another Project (the issue's bypass), and changes neither", async () => {
-    const owner = apiToken('owner1', { type: 'api', role: 'owner', project: 'demo' });
+    const owner = f.apiToken('owner1', { type: 'api', role: 'owner', project: 'demo' });
     const before = store.list('Project');
     const r = await call('PATCH', `${API}/projects/demo`, { metadata: { name: 'other', labels: { taken: 'yes' } } }, owner);
     expect(r.status).toBe(400);
