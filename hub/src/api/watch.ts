@@ -33,11 +33,11 @@ export interface WatchOptions {
   recheckEveryMs?: number | undefined;
   /** A watch without timeoutSeconds ends after between this and twice this. Default 30 min (kube-apiserver's --min-request-timeout). */
   minTimeoutMs?: number | undefined;
-  /** How long a watch told to end may take to be read to its end before its connection is cut. Default 10 s. */
+  /** How long a watch told to end may take to be read to its end before its connection is cut. Default 60 s. */
   drainGraceMs?: number | undefined;
 }
 
-export const WATCH_DEFAULTS = { maxBufferedBytes: 8 * 1024 * 1024, recheckEveryMs: 10_000, minTimeoutMs: 30 * 60_000, drainGraceMs: 10_000 };
+export const WATCH_DEFAULTS = { maxBufferedBytes: 8 * 1024 * 1024, recheckEveryMs: 10_000, minTimeoutMs: 30 * 60_000, drainGraceMs: 60_000 };
 
 /** setTimeout's longest delay; a longer timeoutSeconds would fire at once. */
 const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
