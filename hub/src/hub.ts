@@ -11,6 +11,7 @@ import { getRequestListener } from '@hono/node-server';
 import { caCertHash, component, ComponentManager, ComponentStartError, type Agent, type Component, type NamedHealth } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
+import { LOG_REDACTION } from './auth/log-redaction.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
 import { dataPaths, ensureTicketKeys, loadServingMaterial, secureDataDir } from './data-dir.js';
 import { storeEvents, storeReads } from './gateway/agent-events.js';
@@ -69,7 +70,7 @@ function closeServer(server: Server | ReturnType<typeof createHttpServer>): Prom
   });
 }
 
-export async function startHub(options: HubOptions, log: Logger = pino({ level: options.logLevel ?? 'info' }, pino.destination(2))): Promise<RunningHub> {
+export async function startHub(options: HubOptions, log: Logger = pino({ level: options.logLevel ?? 'info', redact: LOG_REDACTION }, pino.destination(2))): Promise<RunningHub> {
   const opts = resolveHubOptions(options);
   ensureTicketKeys(opts.dataDir);
   secureDataDir(opts.dataDir);
