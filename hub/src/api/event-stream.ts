@@ -10,6 +10,8 @@ export interface EventStreamOptions {
   drainGraceMs: number;
   /** The reader went away (connection closed): nothing more will be read. */
   onCancel(): void;
+  /** The reader wants more and the queue is empty: push the next page of a backlog, if there is one. */
+  refill?(): void;
 }
 
 /** A queued event: encoded now (counted against the bound), or made when it is read (a backlog). */
@@ -43,9 +45,9 @@ export class EventStream {
     );
   }
 
-  /** Bytes waiting for the reader (backlog items not counted: they are the store's, read already). */
-  get buffered(): number {
-    return this.bytes;
+  /** Nothing is queued, and the stream is still taking events. */
+  get idle(): boolean {
+    return this.head === this.items.length && !this.ending && !this.finished;
   }
 
   /** Queues an encoded event. False when the queue is now past maxBufferedBytes. */
@@ -61,7 +63,7 @@ export class EventStream {
     return this.bytes <= this.opts.maxBufferedBytes;
   }
 
-  /** Queues an event that is encoded only when it is read: the backlog, which may be long. */
+  /** Queues an event that is encoded only when it is read: a page of backlog, not counted against the bound. */
   pushLazy(make: () => Uint8Array): void {
     if (this.ending || this.finished) return;
     if (this.wanted) {
@@ -98,6 +100,8 @@ export class EventStream {
   }
 
   private pull(): void {
+    if (this.head === this.items.length && !this.ending) this.opts.refill?.();
+    if (this.finished) return;
     if (this.head === this.items.length) {
       if (this.ending) this.close();
       else this.wanted = true;

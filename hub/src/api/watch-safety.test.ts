@@ -22,8 +22,8 @@ const write = (name: string, bytes: number): void => {
 };
 
 /** Reads a watch's events to its end (or until `until` says stop), failing after 5 s. */
-async function events(res: Response, until: (e: Json) => boolean = () => false): Promise<Json[]> {
-  const reader = res.body!.getReader();
+async function events(res: Response | ReadableStreamDefaultReader<Uint8Array>, until: (e: Json) => boolean = () => false): Promise<Json[]> {
+  const reader = res instanceof Response ? res.body!.getReader() : res;
   const decoder = new TextDecoder();
   const out: Json[] = [];
   let buffered = '';
@@ -58,22 +58,29 @@ describe('a watch that does not keep up', () => {
     const start = store.revision();
     const res = await watch(`resourceVersion=${start}`);
     expect(res.status).toBe(200);
-    // 100 events of 4 KiB, none read: 400 KiB, six times the bound.
+    // The reader takes the first event, then stops reading.
+    const reader = res.body!.getReader();
+    const first = reader.read();
+    // 100 events of 4 KiB, one read: 400 KiB, six times the bound.
     for (let i = 0; i < 100; i++) write('store-0412', 4096);
-    const got = await events(res);
+    expect((await first).value?.byteLength).toBeGreaterThan(4096);
+    const got = await events(reader);
     expect(got).toHaveLength(1);
     expect(got[0]).toMatchObject({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired' } });
-    // The hub's revision when it was dropped: the 16th event of 4 KiB passed the 64 KiB bound.
-    expect(Number(got[0].object.metadata.resourceVersion)).toBe(start + 16);
+    // The hub's revision when it was dropped: the 16th event of 4 KiB after the first passed the 64 KiB bound.
+    expect(Number(got[0].object.metadata.resourceVersion)).toBe(start + 17);
     expect(got[0].object.message).toMatch(/fell more than 65536 bytes of events behind its reader.*list again/);
   });
 
   it('is cut off when it does not even take its ERROR event within the grace', async () => {
     api({ maxBufferedBytes: 16 * 1024, drainGraceMs: 50 });
     const res = await watch(`resourceVersion=${store.revision()}`);
+    const reader = res.body!.getReader();
+    const first = reader.read();
     for (let i = 0; i < 10; i++) write('store-0412', 4096);
+    await first;
     await new Promise((r) => setTimeout(r, 100));
-    await expect(res.body!.getReader().read()).rejects.toThrow(/too slow; connection closed/);
+    await expect(reader.read()).rejects.toThrow(/too slow; connection closed/);
   });
 
   it('is not dropped while its reader keeps up, however much goes through it', async () => {
@@ -87,6 +94,16 @@ describe('a watch that does not keep up', () => {
     store.replace({ ...store.mustGet('Site', '', 'store-0412'), spec: { location: 'last' } }, { actor: 'test' });
     const got = await reading;
     expect(got.map((e) => e.type)).toEqual(['ADDED', ...Array(100).fill('MODIFIED')]);
+  });
+
+  it('reads the change log a page at a time for a reader that has not caught up, holding no live events meanwhile', async () => {
+    api({ maxBufferedBytes: 16 * 1024 });
+    const start = store.revision();
+    const res = await watch(`resourceVersion=${start}`);
+    // Never read while 400 KiB of events are written: they stay in the change log, not in the queue.
+    for (let i = 0; i < 100; i++) write(`s-${i % 10}`, 4096);
+    const got = await events(res, (e) => e.object.metadata.resourceVersion === String(start + 100));
+    expect(got.map((e) => e.type)).toEqual([...Array(10).fill('ADDED'), ...Array(90).fill('MODIFIED')]);
   });
 
   it('sends a backlog longer than the bound whole: it is read as the reader asks', async () => {
@@ -138,6 +155,15 @@ describe('watch lifetime and compaction', () => {
         object: expect.objectContaining({ kind: 'Status', status: 'Failure', code: 410, reason: 'Expired', metadata: { resourceVersion: String(store.revision()) }, message: expect.stringMatching(/too old resource version: 2 .*list again/) }),
       },
     ]);
+  });
+
+  it('tells a watch whose place in the change log was compacted while it caught up 410 Expired', async () => {
+    const start = store.revision();
+    const res = await watch(`resourceVersion=${start}`);
+    for (let i = 0; i < 5; i++) write('store-0412', 10);
+    store.compact(store.revision() - 1);
+    const got = await events(res);
+    expect(got).toEqual([{ type: 'ERROR', object: expect.objectContaining({ code: 410, reason: 'Expired', message: expect.stringMatching(new RegExp(`too old resource version: ${start} `)) }) }]);
   });
 
   it('ends a watch without timeoutSeconds after the server default, between it and twice it', async () => {

@@ -57,6 +57,9 @@ function timeoutMs(param: string | undefined, minTimeoutMs: number): number {
   return seconds > 0 ? seconds * 1000 : minTimeoutMs * (1 + Math.random());
 }
 
+/** Change-log rows a watch reads at a time while it catches up. */
+const BACKLOG_PAGE = 64;
+
 const encoder = new TextEncoder();
 const line = (type: string, object: object): Uint8Array => encoder.encode(`${JSON.stringify({ type, object })}\n`);
 
@@ -84,15 +87,14 @@ export function watchResponse(c: Context, store: Store, presence: PresenceFeed, 
   const rvParam = c.req.query('resourceVersion');
   const from = rvParam ? Number(rvParam) : store.revision();
   if (!Number.isInteger(from) || from < 0) throw new BadRequestError(`resourceVersion "${rvParam}" is not a revision number`);
-  const backlog = store.changesSince(from);
   const headers = { 'content-type': 'application/json', 'cache-control': 'no-store' };
-  if (!backlog) {
-    // As kube-apiserver's watch cache answers: 200 and one ERROR event, not an HTTP error, once the
-    // request itself was good.
+  const tooOld = (rv: number): Uint8Array => {
     const revision = store.revision();
-    const gone = errorEvent(410, 'Expired', `too old resource version: ${from} is older than the compacted change log (${store.compactedRevision()}); list again (the hub is at ${revision}) and watch from the list's resourceVersion`, revision);
-    return new Response(new Blob([gone as Uint8Array<ArrayBuffer>]).stream(), { headers });
-  }
+    return errorEvent(410, 'Expired', `too old resource version: ${rv} is older than the compacted change log (${store.compactedRevision()}); list again (the hub is at ${revision}) and watch from the list's resourceVersion`, revision);
+  };
+  // As kube-apiserver's watch cache answers: 200 and one ERROR event, not an HTTP error, once the
+  // request itself was good.
+  if (!store.changesSince(from, 0)) return new Response(new Blob([tooOld(from) as Uint8Array<ArrayBuffer>]).stream(), { headers });
   const inScope = (o: ResourceObject): boolean =>
     o.kind === path.kind.kind && (path.namespace === undefined || o.metadata.namespace === path.namespace) && (path.kind.kind !== 'Project' || p.role === 'admin' || o.metadata.name === p.project) && matchesFields(fields, o);
   const wanted = (o: ResourceObject): boolean => inScope(o) && matchesLabels(selector, o);
@@ -119,7 +121,28 @@ export function watchResponse(c: Context, store: Store, presence: PresenceFeed, 
   const stop = (): void => {
     for (const s of stops.splice(0)) s();
   };
-  const out = new EventStream({ maxBufferedBytes: limits.maxBufferedBytes, drainGraceMs: limits.drainGraceMs, onCancel: stop });
+  /**
+   * Until the watcher has read the change log up to its head, events come from the log a page at a time
+   * as the reader asks (a watch from long ago holds one page, not the whole log); live events are in the
+   * log too and are not queued meanwhile, and presence changes wait, the latest per agent.
+   */
+  let catchingUp = true;
+  const presenceLater = new Map<string, Agent>();
+  const refill = (): void => {
+    while (catchingUp && out.idle) {
+      const page = store.changesSince(last, BACKLOG_PAGE);
+      if (!page) {
+        stop();
+        return out.endWith(tooOld(last));
+      }
+      if (page.length < BACKLOG_PAGE) catchingUp = false;
+      changes(page, false);
+    }
+    if (catchingUp) return;
+    for (const a of presenceLater.values()) send(line('MODIFIED', a));
+    presenceLater.clear();
+  };
+  const out = new EventStream({ maxBufferedBytes: limits.maxBufferedBytes, drainGraceMs: limits.drainGraceMs, onCancel: stop, refill });
   /** Ends the watch with an ERROR event, dropping what the reader had not taken yet. */
   const fail = (code: number, reason: StatusReason, message: string, revision?: number): void => {
     stop();
@@ -153,10 +176,9 @@ export function watchResponse(c: Context, store: Store, presence: PresenceFeed, 
       else out.pushLazy(() => line(type, shown(store, ch.object)));
     }
   };
-  changes(backlog, false);
   stops.push(store.subscribe((list) => {
     if (list.some((ch) => ch.object.kind === 'Token') && !stillAuthorized()) return;
-    changes(list, true);
+    if (!catchingUp) changes(list, true);
   }));
   // A presence change is a MODIFIED event carrying the Agent with its presence merged and its
   // resourceVersion unchanged: presence takes no global revision (a fleet's reconnect would burn the
@@ -165,11 +187,15 @@ export function watchResponse(c: Context, store: Store, presence: PresenceFeed, 
   // replayed the changes since, or told 410 Expired past the compacted log and lists again: never wrong.
   if (path.kind.kind === 'Agent') {
     stops.push(presence.subscribe((agents: readonly Agent[]) => {
-      for (const a of agents) if (wanted(a)) send(line('MODIFIED', a));
+      for (const a of agents) {
+        if (!wanted(a)) continue;
+        if (catchingUp) presenceLater.set(a.metadata.name ?? '', a);
+        else send(line('MODIFIED', a));
+      }
     }));
   }
   // Every event up to the hub's revision has been sent (listeners hear of a commit as it happens).
-  const bookmark = (): void => send(line('BOOKMARK', { apiVersion: GROUP_VERSION, kind: path.kind.kind, metadata: { resourceVersion: String(Math.max(last, store.revision())) } }));
+  const bookmark = (): void => void (catchingUp || send(line('BOOKMARK', { apiVersion: GROUP_VERSION, kind: path.kind.kind, metadata: { resourceVersion: String(Math.max(last, store.revision())) } })));
   const timers = [
     ...(bookmarks ? [setInterval(bookmark, opts.bookmarkEveryMs)] : []),
     setInterval(stillAuthorized, limits.recheckEveryMs),
