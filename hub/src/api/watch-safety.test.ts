@@ -116,11 +116,11 @@ describe('a watch that does not keep up', () => {
 
 describe("a watch and its caller's token", () => {
   it('ends with ERROR 401 when the token is deleted mid-watch, and sends nothing after', async () => {
-    const viewer = f.apiToken('view01', { type: 'api', role: 'admin' });
-    const res = await watch(`resourceVersion=${store.revision()}`, viewer);
+    const other = f.apiToken('other1', { type: 'api', role: 'admin' });
+    const res = await watch(`resourceVersion=${store.revision()}`, other);
     const reading = events(res);
     write('store-0412', 10);
-    const del = await f.app.request(`${API}/tokens/view01`, { method: 'DELETE', headers: { authorization: `Bearer ${f.admin}` } });
+    const del = await f.app.request(`${API}/tokens/other1`, { method: 'DELETE', headers: { authorization: `Bearer ${f.admin}` } });
     expect(del.status).toBe(200);
     write('store-0413', 10);
     const got = await reading;
