@@ -14,10 +14,11 @@ import { discoveryRoutes } from './discovery-routes.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
 import { errorStatus } from './status-response.js';
+import { parseJson, requireJsonMedia } from './json-body.js';
 import { parseFieldSelector } from './field-selector.js';
 import { parseLabelSelector } from './label-selector.js';
 import { tableRequest, tableWatchObjects, toTable } from './table.js';
-import { watchResponse } from './watch.js';
+import { watchResponse, type WatchOptions } from './watch.js';
 import { applyBody, parseForce, patchType, warningHeader, writeOptions } from './write-options.js';
 
 export interface ApiOptions {
@@ -33,6 +34,8 @@ export interface ApiOptions {
   watchBookmarkEveryMs?: number;
   /** Failed joins one remote address may make per minute before it is answered 429. Default 10. */
   maxFailedJoinsPerMinute?: number;
+  /** A watch's bounds: buffered bytes, token recheck interval, default lifetime (see watch.ts for the defaults). */
+  watchLimits?: Omit<WatchOptions, 'bookmarkEveryMs' | 'recheck' | 'present'>;
   /** The hub's components, for /healthz. Default: the API alone, which is up if it answers. */
   health?: () => readonly NamedHealth[];
 }
@@ -40,12 +43,7 @@ export interface ApiOptions {
 type Env = { Variables: { principal: Principal } };
 
 async function jsonBody(c: Context): Promise<unknown> {
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new BadRequestError(`request body is not JSON (${(cause as Error).message}); the CLI converts YAML for you: outpost apply -f FILE`, { cause });
-  }
+  return parseJson(await c.req.text());
 }
 
 /**
@@ -162,7 +160,11 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const write = <T extends ResourceObject>(fn: () => T, rehearse = dryRun): T => (rehearse ? withoutSecret(store.dryRun(fn)) : fn());
     if (method === 'GET' && !path.name) {
       if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') {
-        return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000, ...(table ? { present: tableWatchObjects(path.kind.kind, table, () => clock.now().getTime()) } : {}) });
+        // A watch outlives its request: the token it was opened with is checked again while it runs.
+        const authorization = c.req.header('authorization');
+        const recheck = (): void => void authenticate(tokenLookup, authorization, clock.now().getTime());
+        const present = table ? tableWatchObjects(path.kind.kind, table, () => clock.now().getTime()) : undefined;
+        return watchResponse(c, store, presence, p, path, { ...opts.watchLimits, bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000, recheck, present });
       }
       const list = service.list(p, path, parseLabelSelector(c.req.query('labelSelector')), parseFieldSelector(c.req.query('fieldSelector')));
       return c.json(table ? toTable(path.kind.kind, list.items, list.metadata.resourceVersion, table, { now: clock.now().getTime() }) : list);
@@ -174,6 +176,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
       return value;
     };
     if (method === 'POST' && !path.name) {
+      requireJsonMedia(c.req.header('content-type'));
       const body = await jsonBody(c);
       return c.json(warned(write(() => service.create(p, path, body, w))), 201);
     }
@@ -185,6 +188,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
         if (table) return c.json(toTable(path.kind.kind, [result], result.metadata.resourceVersion ?? undefined, table, { now: clock.now().getTime() }));
         break;
       case 'PUT': {
+        requireJsonMedia(c.req.header('content-type'));
         const body = await jsonBody(c);
         result = warned(write(() => (status ? service.replaceStatus(p, path, body, w) : service.replace(p, path, body, w))));
         break;

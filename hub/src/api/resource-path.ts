@@ -1,6 +1,6 @@
 // Parses the Kubernetes-shaped resource paths of the admin API.
 import { API_GROUP, API_VERSION, findKind, type KindInfo } from '@outpost/proto';
-import { NotFoundError } from '../errors.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
 
 export const API_PREFIX = `/apis/${API_GROUP}/${API_VERSION}`;
 
@@ -12,9 +12,17 @@ export interface ResourcePath {
   subresource: 'status' | undefined;
 }
 
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BadRequestError(`the path segment "${segment}" is not percent-encoded correctly (a % must start %XX with two hex digits, of UTF-8); encode names with encodeURIComponent`);
+  }
+}
+
 /** `rest` is the path after API_PREFIX, e.g. "/namespaces/demo/clusters/pos/status". */
 export function parseResourcePath(rest: string): ResourcePath {
-  const parts = rest.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = rest.split('/').filter(Boolean).map(decodeSegment);
   let namespace: string | undefined;
   if (parts[0] === 'namespaces' && parts.length >= 3) {
     namespace = parts[1];

@@ -104,8 +104,8 @@ export class Store {
       logChange: db.prepare<[number, string, string, string, string, string]>(
         `INSERT INTO changes (revision, type, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
-      changesSince: db.prepare<[number], { revision: number; type: ChangeType; body: string }>(
-        `SELECT revision, type, body FROM changes WHERE revision > ? ORDER BY revision`,
+      changesSince: db.prepare<[number, number], { revision: number; type: ChangeType; body: string }>(
+        `SELECT revision, type, body FROM changes WHERE revision > ? ORDER BY revision LIMIT ?`,
       ),
       clustersInDc: db.prepare<[string], Row>(`SELECT body FROM objects WHERE kind = 'Cluster' AND json_extract(body, '$.spec.datacenter') = ?`),
       clustersUsingKey: db.prepare<[string, string], Row>(
@@ -384,10 +384,13 @@ export class Store {
     });
   }
 
-  /** Writes from the global change log after `revision`, for watches. Undefined when compacted past it. */
-  changesSince(revision: number): StoreChange[] | undefined {
+  /**
+   * Writes from the global change log after `revision`, for watches: the first `limit` of them (all
+   * when -1), so a watch from long ago reads the log a page at a time. Undefined when compacted past it.
+   */
+  changesSince(revision: number, limit = -1): StoreChange[] | undefined {
     if (revision < this.compactedRevision()) return undefined;
-    return this.stmts.changesSince.all(revision).map((r) => ({ revision: r.revision, type: r.type, object: JSON.parse(r.body) as ResourceObject }));
+    return this.stmts.changesSince.all(revision, limit).map((r) => ({ revision: r.revision, type: r.type, object: JSON.parse(r.body) as ResourceObject }));
   }
 
   /**
