@@ -1,36 +1,88 @@
 // One connected agent, as the hub sees it: Hello, then Syncs answered with Changes, Acks, Statuses and
 // Heartbeats. Talks to its socket only through Peer, so the protocol logic is testable without one.
+//
+// A session never lets one agent make the hub do unbounded work (issue 10): at most one Sync is answered
+// at a time and only once the last answer has left this process, answers are metered in bytes, a peer
+// whose frames stay unwritten is closed, an Ack must name a revision this connection was sent, and the
+// agent's own Error frames are logged clipped and rate-limited. Statuses go to the gateway's per-agent
+// throttle (status-throttle.ts).
 import {
   CHANGES_CHUNK_BYTES, CloseCode, decodeEnvelope, encodeEnvelope, ErrorCode, FrameError, heartbeatDue, MISSED_HEARTBEATS_BEFORE_CLOSE, PROTOCOL_MAJOR, PROTOCOL_MINOR,
   type Envelope, type Status,
 } from '@outpost/proto';
 import type { AgentEvents, GatewayReads } from './agent-events.js';
+import type { StatusRefusal } from './agent-status.js';
 import { changesFrames } from './changes-frames.js';
+import { TokenBucket } from './token-bucket.js';
 
 export interface Peer {
-  send(frame: Uint8Array): void;
+  /** Queues a frame; `written` runs once it has left this process (or the socket failed). */
+  send(frame: Uint8Array, written: () => void): void;
   close(code: number, reason: string): void;
+  /** Drops the socket without a closing handshake: for a peer that reads nothing, not even a Close. */
+  terminate(): void;
+}
+
+/** Where a session's Statuses go: the gateway's per-agent throttle, which answers through the session. */
+export interface StatusSink {
+  offer(session: AgentSession, status: Status, frameBytes: number): void;
 }
 
 /** Shared by every session of a gateway: one object, not a copy per connection. */
 export interface SessionContext {
   reads: GatewayReads;
   events: AgentEvents;
+  statuses: StatusSink;
   heartbeatIntervalMs: number;
   maxFrameBytes: number;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
+}
+
+/** A Sync is answered only while less than this is still unwritten to the agent. */
+export const SYNC_LOW_WATER_BYTES = 256 * 1024;
+/** Beyond this unwritten, the agent is not reading fast enough to be served: closed at the next sweep. */
+export const MAX_UNWRITTEN_BYTES = 32 * 1024 * 1024;
+/**
+ * Bytes of Changes one connection is answered: a first snapshot of a large seed at once, then 2 MiB/s.
+ * An agent's own syncs follow Pokes and are deltas of a few KiB; only a peer that asks for its snapshot
+ * again and again meets the limit, and its extra Syncs merely wait (one is kept, the newest).
+ */
+export const SYNC_BUDGET = { bytes: 16 * 1024 * 1024, bytesPerSecond: 2 * 1024 * 1024 };
+/** The agent's Error frames logged: 5 at once, then one per 10 s; the rest are counted in the next line. */
+const ERROR_LOG = { burst: 5, perSecond: 0.1 };
+/** Refusals (of Acks) told to the agent: 5 at once, then one per second. */
+const NOTICES = { burst: 5, perSecond: 1 };
+const MAX_LOGGED_CODE = 64;
+const MAX_LOGGED_MESSAGE = 1024;
+
+function clip(s: string | null | undefined, max: number): string {
+  const text = s ?? '';
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }
 
 export class AgentSession {
   readonly agentId: string;
   readonly view: string;
   private helloed = false;
-  /** A Poke is out and the agent has not synced since: more writes need no further Poke. */
+  /** A Poke is out and the agent has not been answered a Sync since: more writes need no further Poke. */
   private pokeOutstanding = false;
   lastHeardAt = Date.now();
   /** When this hub last sent the agent anything (see heartbeatDue). */
   private lastSentAt = 0;
   closed = false;
+  /** Bytes handed to the socket and not yet written out. */
+  private unwritten = 0;
+  /** Since when unwritten bytes have waited without any being written. */
+  private stalledSince = 0;
+  /** The newest Sync not answered yet (at most one waits: an older one is answered by the newer). */
+  private syncWanted: number | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private readonly syncBudget: TokenBucket;
+  /** The newest revision this connection was sent in Changes: an Ack above it is refused. */
+  private servedRevision = 0;
+  private readonly errorLog: TokenBucket;
+  private errorsUnlogged = 0;
+  private readonly notices: TokenBucket;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -39,17 +91,30 @@ export class AgentSession {
     view: string,
     /** This connection's number in its gateway: presence ignores a replaced connection's close. */
     readonly conn: number,
-    private readonly address: string,
+    /** The agent's IP address (presence shows it). */
+    readonly address: string,
+    /** Address and port, for logs: two processes sharing one identity come from one host, too. */
+    readonly remote: string = address,
   ) {
     this.agentId = agentId;
     this.view = view;
+    const now = Date.now();
+    this.syncBudget = new TokenBucket(SYNC_BUDGET.bytes, SYNC_BUDGET.bytesPerSecond, now);
+    this.errorLog = new TokenBucket(ERROR_LOG.burst, ERROR_LOG.perSecond, now);
+    this.notices = new TokenBucket(NOTICES.burst, NOTICES.perSecond, now);
   }
 
   get ready(): boolean {
     return this.helloed && !this.closed;
   }
 
+  /** Bytes queued to this agent and not yet written out. */
+  get unwrittenBytes(): number {
+    return this.unwritten;
+  }
+
   onFrame(frame: Uint8Array): void {
+    if (this.closed) return;
     this.lastHeardAt = Date.now();
     let env;
     try {
@@ -69,16 +134,14 @@ export class AgentSession {
       case 'sync':
         return this.onSync(env.sync?.since ?? 0);
       case 'ack':
-        if (env.ack?.revision) this.ctx.events.acked(this.agentId, env.ack.revision);
-        return;
+        return this.onAck(env.ack?.revision ?? 0);
       case 'status':
-        return this.onStatus(env.status!);
+        return this.ctx.statuses.offer(this, env.status!, frame.byteLength);
       case 'heartbeat':
         this.ctx.events.seen(this.agentId);
         return;
       case 'error':
-        this.ctx.log.warn({ agent: this.agentId, code: env.error?.code, message: env.error?.message }, 'agent reported an error');
-        return;
+        return this.onAgentError(env.error);
       default:
         this.fail(ErrorCode.unexpectedMessage, `${env.body} is not sent by agents`, CloseCode.malformedFrame);
     }
@@ -102,7 +165,34 @@ export class AgentSession {
       this.closed = true;
       return;
     }
-    if (this.helloed && heartbeatDue(now, this.lastSentAt, this.ctx.heartbeatIntervalMs)) this.send({ heartbeat: { sentAtMs: now } });
+    // Sending is not being heard: a peer that writes but never reads is as gone as a silent one, and
+    // everything queued to it is held in this process's memory.
+    const stalledMs = this.unwritten > 0 ? now - this.stalledSince : 0;
+    if (stalledMs > this.ctx.heartbeatIntervalMs * MISSED_HEARTBEATS_BEFORE_CLOSE || this.unwritten > MAX_UNWRITTEN_BYTES) {
+      this.ctx.log.warn(
+        { agent: this.agentId, remote: this.remote, unwrittenBytes: this.unwritten, stalledMs },
+        'agent is not reading what the hub sends; closing its connection (it reconnects and resumes from its last acked revision)',
+      );
+      this.dropNotReading();
+      return;
+    }
+    // Nothing to add while frames still wait: the agent hears those first.
+    if (this.helloed && this.unwritten === 0 && heartbeatDue(now, this.lastSentAt, this.ctx.heartbeatIntervalMs)) this.send({ heartbeat: { sentAtMs: now } });
+  }
+
+  /** Tells the agent a Status was not recorded, and why (the Ack that clears its outbox follows). */
+  statusRefused(refused: StatusRefusal): void {
+    this.send({ error: { code: refused.code, message: refused.message } });
+  }
+
+  /** Every Status up to `seq` is recorded or refused. */
+  statusesDone(seq: number): void {
+    this.send({ ack: { statusSeq: seq } });
+  }
+
+  /** Tells the agent something it sent was limited, not refused (non-fatal). */
+  notice(code: string, message: string): void {
+    this.send({ error: { code, message } });
   }
 
   private onHello(hello: NonNullable<Envelope['hello']>): void {
@@ -137,23 +227,82 @@ export class AgentSession {
   }
 
   private onSync(since: number): void {
+    this.syncWanted = since;
+    this.answerSync();
+  }
+
+  /** Answers the waiting Sync if the last answer has left and the byte budget allows; else later. */
+  private answerSync(): void {
+    if (this.syncWanted === undefined || this.closed) return;
+    // Resumed by written() once the peer has read enough.
+    if (this.unwritten > SYNC_LOW_WATER_BYTES) return;
+    const now = Date.now();
+    if (!this.syncBudget.ready(now)) {
+      this.syncTimer ??= setTimeout(() => {
+        this.syncTimer = undefined;
+        this.answerSync();
+      }, this.syncBudget.msUntil(now));
+      return;
+    }
+    const since = this.syncWanted;
+    this.syncWanted = undefined;
+    // Read now: the answer holds every write so far, so the next write needs a Poke again.
     this.pokeOutstanding = false;
     const sync = this.ctx.reads.syncView(this.view, since);
-    for (const frame of changesFrames(sync, since, Math.min(CHANGES_CHUNK_BYTES, this.ctx.maxFrameBytes / 2))) this.send(frame);
+    let bytes = 0;
+    for (const frame of changesFrames(sync, since, Math.min(CHANGES_CHUNK_BYTES, this.ctx.maxFrameBytes / 2))) bytes += this.send(frame);
+    this.syncBudget.charge(now, bytes);
+    this.servedRevision = Math.max(this.servedRevision, sync.revision);
   }
 
-  private onStatus(status: Status): void {
-    this.ctx.events.status(this.agentId, this.view, status, (refused) => {
-      // Acked all the same: a refused status is final, and the agent's outbox must move past it.
-      if (refused) this.send({ error: { code: refused.code, message: refused.message } });
-      this.send({ ack: { statusSeq: status.seq ?? 0 } });
-    });
+  private onAck(revision: number): void {
+    if (!revision) return;
+    if (revision > this.servedRevision) {
+      // An agent acks only what it was sent and has persisted; anything else would make presence (and
+      // every operator reading it) believe the agent holds revisions that do not exist.
+      if (this.notices.take(Date.now())) {
+        this.notice(ErrorCode.invalidAck, `Ack of revision ${revision} refused: this connection was sent revision ${this.servedRevision} at most; ack the revision of the Changes you persisted`);
+      }
+      return;
+    }
+    this.ctx.events.acked(this.agentId, revision);
   }
 
-  private send(env: Envelope): void {
-    if (this.closed) return;
-    this.lastSentAt = Date.now();
-    this.peer.send(encodeEnvelope(env));
+  private onAgentError(error: Envelope['error']): void {
+    if (!this.errorLog.take(Date.now())) {
+      this.errorsUnlogged++;
+      return;
+    }
+    const unlogged = this.errorsUnlogged;
+    this.errorsUnlogged = 0;
+    this.ctx.log.warn(
+      { agent: this.agentId, code: clip(error?.code, MAX_LOGGED_CODE), message: clip(error?.message, MAX_LOGGED_MESSAGE), ...(unlogged ? { unloggedSinceLast: unlogged } : {}) },
+      'agent reported an error',
+    );
+  }
+
+  /** Returns the frame's size. */
+  private send(env: Envelope): number {
+    if (this.closed) return 0;
+    const frame = encodeEnvelope(env);
+    const now = Date.now();
+    this.lastSentAt = now;
+    if (this.unwritten === 0) this.stalledSince = now;
+    this.unwritten += frame.byteLength;
+    this.peer.send(frame, () => this.written(frame.byteLength));
+    return frame.byteLength;
+  }
+
+  private written(bytes: number): void {
+    this.unwritten -= bytes;
+    this.stalledSince = Date.now();
+    if (this.syncWanted !== undefined && this.unwritten <= SYNC_LOW_WATER_BYTES) this.answerSync();
+  }
+
+  private dropNotReading(): void {
+    this.closed = true;
+    this.clearTimers();
+    this.peer.terminate();
   }
 
   private fail(code: string, message: string, closeCode: number): void {
@@ -161,9 +310,17 @@ export class AgentSession {
     this.send({ error: { code, message, fatal: true } });
     this.peer.close(closeCode, code);
     this.closed = true;
+    this.clearTimers();
+  }
+
+  private clearTimers(): void {
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    this.syncWanted = undefined;
   }
 
   onClose(): void {
     this.closed = true;
+    this.clearTimers();
   }
 }

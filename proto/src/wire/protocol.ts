@@ -48,8 +48,6 @@ export const CloseCode = {
    * replace each other for ever).
    */
   replaced: 4409,
-  /** The peer stopped reading: the hub's frames to it stayed unwritten for three heartbeat intervals. */
-  notReading: 4429,
 } as const;
 
 /** Error codes carried in Error{code}. */
