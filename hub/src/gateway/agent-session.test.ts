@@ -1,6 +1,6 @@
 import { decodeEnvelope, encodeEnvelope, ErrorCode, PROTOCOL_MAJOR, PROTOCOL_MINOR, type Envelope } from '@outpost/proto';
 import { describe, expect, it, vi } from 'vitest';
-import { AgentSession, SYNC_LOW_WATER_BYTES, type SessionContext } from './agent-session.js';
+import { AgentSession, READ_BUDGET, SYNC_LOW_WATER_BYTES, type SessionContext } from './agent-session.js';
 
 const INTERVAL = 1000;
 
@@ -10,14 +10,14 @@ interface Harness {
   frames: Envelope[];
   /** Write callbacks of frames not yet "written" (with `manualWrites`): the peer is not reading. */
   unwritten: Array<() => void>;
-  reads: { syncs: number; acked: number[]; warnings: Array<{ o: Record<string, unknown>; m: string }>; terminated: boolean };
+  reads: { syncs: number; acked: number[]; warnings: Array<{ o: Record<string, unknown>; m: string }>; terminated: boolean; paused: boolean };
 }
 
 function session(opts: { manualWrites?: boolean; snapshotBytes?: number } = {}): Harness {
   const sent: Array<Envelope['body']> = [];
   const frames: Envelope[] = [];
   const unwritten: Array<() => void> = [];
-  const reads: Harness['reads'] = { syncs: 0, acked: [], warnings: [], terminated: false };
+  const reads: Harness['reads'] = { syncs: 0, acked: [], warnings: [], terminated: false, paused: false };
   // A snapshot of one Site whose location makes it about `snapshotBytes` long.
   const upserts = opts.snapshotBytes ? [{ apiVersion: 'outpost.dev/v1alpha1', kind: 'Site', metadata: { name: 's1' }, spec: { location: 'x'.repeat(opts.snapshotBytes) } }] : [];
   const ctx: SessionContext = {
@@ -45,6 +45,8 @@ function session(opts: { manualWrites?: boolean; snapshotBytes?: number } = {}):
     },
     close: () => undefined,
     terminate: () => void (reads.terminated = true),
+    pause: () => void (reads.paused = true),
+    resume: () => void (reads.paused = false),
   };
   const s = new AgentSession(ctx, peer, 'a1', 'site/s1', 1, '127.0.0.1');
   s.onFrame(encodeEnvelope({ hello: { agentId: 'a1', version: 'test', lastRevision: 0, protocolMajor: PROTOCOL_MAJOR, protocolMinor: PROTOCOL_MINOR } }));
@@ -111,6 +113,25 @@ describe('AgentSession against a peer that sends but does not read', () => {
     const h = session({ manualWrites: true });
     h.s.heartbeat(Date.now() + INTERVAL / 2 + 1);
     expect(h.sent).toEqual(['welcome']);
+  });
+});
+
+describe('AgentSession reading a flooding peer', () => {
+  it('stops reading a peer past its read budget, and reads again once the budget is back', () => {
+    vi.useFakeTimers();
+    try {
+      const h = session();
+      const beat = encodeEnvelope({ heartbeat: { sentAtMs: 1 } });
+      for (let i = 0; i < READ_BUDGET.frames - 2; i++) h.s.onFrame(beat);
+      expect(h.reads.paused).toBe(false);
+      h.s.onFrame(beat);
+      expect(h.reads.paused).toBe(true);
+      expect(h.reads.warnings.at(-1)?.m).toMatch(/reading its connection more slowly/);
+      vi.advanceTimersByTime(1000 / READ_BUDGET.framesPerSecond + 1);
+      expect(h.reads.paused).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

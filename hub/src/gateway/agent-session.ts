@@ -21,6 +21,9 @@ export interface Peer {
   close(code: number, reason: string): void;
   /** Drops the socket without a closing handshake: for a peer that reads nothing, not even a Close. */
   terminate(): void;
+  /** Stops reading the peer's frames (TCP pushes back on it), and starts again. */
+  pause(): void;
+  resume(): void;
 }
 
 /** Where a session's Statuses go: the gateway's per-agent throttle, which answers through the session. */
@@ -48,6 +51,12 @@ export const MAX_UNWRITTEN_BYTES = 32 * 1024 * 1024;
  * again and again meets the limit, and its extra Syncs merely wait (one is kept, the newest).
  */
 export const SYNC_BUDGET = { bytes: 16 * 1024 * 1024, bytesPerSecond: 2 * 1024 * 1024 };
+/**
+ * Frames and bytes read from one connection: an agent's outbox after a reconnect at once, then 2,000
+ * frames (some 40 ms of the hub's CPU) and 1 MiB a second. Beyond it the hub stops reading the socket until the budget is back, so a
+ * flooding peer waits in its own TCP buffers instead of taking the hub's CPU from everyone else.
+ */
+export const READ_BUDGET = { frames: 4000, framesPerSecond: 2000, bytes: 8 * 1024 * 1024, bytesPerSecond: 1024 * 1024 };
 /** The agent's Error frames logged: 5 at once, then one per 10 s; the rest are counted in the next line. */
 const ERROR_LOG = { burst: 5, perSecond: 0.1 };
 /** Refusals (of Acks) told to the agent: 5 at once, then one per second. */
@@ -83,6 +92,10 @@ export class AgentSession {
   private readonly errorLog: TokenBucket;
   private errorsUnlogged = 0;
   private readonly notices: TokenBucket;
+  private readonly readFrames: TokenBucket;
+  private readonly readBytes: TokenBucket;
+  private readTimer: NodeJS.Timeout | undefined;
+  private readPausedBefore = false;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -102,6 +115,8 @@ export class AgentSession {
     this.syncBudget = new TokenBucket(SYNC_BUDGET.bytes, SYNC_BUDGET.bytesPerSecond, now);
     this.errorLog = new TokenBucket(ERROR_LOG.burst, ERROR_LOG.perSecond, now);
     this.notices = new TokenBucket(NOTICES.burst, NOTICES.perSecond, now);
+    this.readFrames = new TokenBucket(READ_BUDGET.frames, READ_BUDGET.framesPerSecond, now);
+    this.readBytes = new TokenBucket(READ_BUDGET.bytes, READ_BUDGET.bytesPerSecond, now);
   }
 
   get ready(): boolean {
@@ -115,7 +130,9 @@ export class AgentSession {
 
   onFrame(frame: Uint8Array): void {
     if (this.closed) return;
-    this.lastHeardAt = Date.now();
+    const now = Date.now();
+    this.lastHeardAt = now;
+    this.meterRead(now, frame.byteLength);
     let env;
     try {
       env = decodeEnvelope(frame, this.ctx.maxFrameBytes);
@@ -281,6 +298,24 @@ export class AgentSession {
     );
   }
 
+  /** Charges one frame read; pauses reading once the budget is spent, until it is back. */
+  private meterRead(now: number, bytes: number): void {
+    this.readFrames.charge(now, 1);
+    this.readBytes.charge(now, bytes);
+    if (this.readTimer || (this.readFrames.ready(now) && this.readBytes.ready(now))) return;
+    if (!this.readPausedBefore) {
+      this.readPausedBefore = true;
+      this.ctx.log.warn({ agent: this.agentId, remote: this.remote, ...READ_BUDGET }, 'agent sends more frames than the hub reads from one agent; reading its connection more slowly');
+    }
+    this.peer.pause();
+    // The silence deadline must not count the time the hub itself did not read.
+    this.readTimer = setTimeout(() => {
+      this.readTimer = undefined;
+      this.lastHeardAt = Date.now();
+      if (!this.closed) this.peer.resume();
+    }, Math.max(this.readFrames.msUntil(now), this.readBytes.msUntil(now)));
+  }
+
   /** Returns the frame's size. */
   private send(env: Envelope): number {
     if (this.closed) return 0;
@@ -315,7 +350,9 @@ export class AgentSession {
 
   private clearTimers(): void {
     if (this.syncTimer) clearTimeout(this.syncTimer);
+    if (this.readTimer) clearTimeout(this.readTimer);
     this.syncTimer = undefined;
+    this.readTimer = undefined;
     this.syncWanted = undefined;
   }
 

@@ -114,6 +114,8 @@ export class AgentGateway {
       send: (frame: Uint8Array, written: () => void) => ws.send(frame, written),
       close: (code: number, reason: string) => ws.close(code, reason),
       terminate: () => ws.terminate(),
+      pause: () => ws.pause(),
+      resume: () => ws.resume(),
     };
     const session = new AgentSession(this.ctx, peer, agentId, view, this.nextConn++, address, remote);
     const previous = this.byAgent.get(agentId);
