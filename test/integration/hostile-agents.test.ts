@@ -26,6 +26,11 @@ const PROBE_CHANGES = 20;
 const RSS_GROWTH_BOUND = 200 * 1024 * 1024;
 /** The bad site's view is padded to about this, so every snapshot of it costs the hub real work. */
 const VIEW_PADDING = 1024 * 1024;
+/**
+ * /healthz must answer within this during an attack. Generous for a loaded shared machine; the attacks
+ * this suite guards against stopped it for 20 s.
+ */
+const HEALTHZ_TIMEOUT_MS = 5000;
 /** The hub's audit limit in this suite (--audit-max-rows): small, so the status flood outgrows it. */
 const AUDIT_MAX_ROWS = 100;
 
@@ -33,8 +38,6 @@ describe('hostile agents', () => {
   let hub: TestHub;
   let good: TestAgent;
   let bad: RawIdentity;
-  let quiet: AckLatencies;
-  let latencyBound = 0;
   let rssQuiet = 0;
   let changes = 0;
 
@@ -51,11 +54,6 @@ describe('hostile agents', () => {
     bad = await joinRaw(hub, { site: 'bad' }, 'bad');
     await waitFor('the good agent connected', async () => (await hub.api().get<Agent>(K('agents'), good.agentId)).status?.connected);
     await probe(5); // warm-up: the first writes and syncs pay for compilation
-    quiet = await probe(PROBE_CHANGES);
-    // Three times the quiet p99, but never less than the quiet p99 plus 250 ms: the acked revision is
-    // shown after the presence table's 250 ms batch, and on a shared 2-core machine one scheduling hiccup
-    // of the hub, the agent or this process is of that order. An unbounded attack costs seconds.
-    latencyBound = Math.max(3 * quiet.p99, quiet.p99 + 250);
     rssQuiet = rssBytes(hubPid());
   }, 120_000);
 
@@ -77,18 +75,25 @@ describe('hostile agents', () => {
    * 200 ms and the hub's RSS; asserts the good agent was served within bounds throughout.
    */
   async function duringAttack(attack: (probing: () => boolean) => Promise<void>): Promise<{ latencies: AckLatencies; rssMax: number }> {
+    // The quiet baseline right before each attack, so both see the same load from whatever else shares
+    // this machine. Bound: three times the quiet p99, but never less than the quiet p99 plus 250 ms: the
+    // acked revision is shown after the presence table's 250 ms batch, and on a shared 2-core machine one
+    // scheduling hiccup of the hub, the agent or this process is of that order. Unbounded, an attack cost
+    // seconds to tens of seconds.
+    const quiet = await probe(PROBE_CHANGES);
+    const latencyBound = Math.max(3 * quiet.p99, quiet.p99 + 250);
     let probing = true;
     let rssMax = 0;
     // Settled as they come: a hub that stops answering must fail this test, not leave rejections behind.
     const health: Array<Promise<string | undefined>> = [];
     const watch = setInterval(() => {
       rssMax = Math.max(rssMax, rssBytes(hubPid()));
-      health.push(healthz(hub).then(() => undefined, (err: Error) => err.message));
+      health.push(healthz(hub, HEALTHZ_TIMEOUT_MS).then(() => undefined, (err: Error) => err.message));
     }, 200);
     try {
       const [latencies] = await Promise.all([probe(PROBE_CHANGES).finally(() => (probing = false)), attack(() => probing)]);
       expect((await Promise.all(health)).filter(Boolean)).toEqual([]);
-      expect(latencies.p99, `p99 ${latencies.p99.toFixed(0)} ms; quiet p99 ${quiet.p99.toFixed(0)} ms`).toBeLessThan(latencyBound);
+      expect(latencies.p99, `p99 ${latencies.p99.toFixed(0)} ms (samples ${latencies.samples.map((x) => x.toFixed(0)).join(' ')}); quiet p99 ${quiet.p99.toFixed(0)} ms`).toBeLessThan(latencyBound);
       expect(rssMax - rssQuiet, `RSS grew from ${rssQuiet >> 20} MiB to ${rssMax >> 20} MiB`).toBeLessThan(RSS_GROWTH_BOUND);
       expect(hub.proc?.alive).toBe(true);
       return { latencies, rssMax };
@@ -109,11 +114,13 @@ describe('hostile agents', () => {
   }
 
   it('answers one Sync at a time to an agent that never reads, and closes it, while the good agent is served', async () => {
-    const raw = await RawAgent.connect(hub, bad, { reading: false });
+    let raw!: RawAgent;
     await duringAttack(async () => {
+      raw = await RawAgent.connect(hub, bad, { reading: false });
       await flood(raw, 1000, 2000, () => ({ sync: { since: 0 } }));
-      // Still "heard" (heartbeats keep coming), but reading nothing: closed after three intervals.
-      while (!hub.proc!.stderr.includes('is not reading')) {
+      // Still "heard" (heartbeats keep coming), but reading nothing: closed after six intervals.
+      const deadline = Date.now() + 15_000;
+      while (!hub.proc!.stderr.includes('is not reading') && Date.now() < deadline) {
         raw.send({ heartbeat: { sentAtMs: Date.now() } });
         await sleep(200);
       }
@@ -121,16 +128,17 @@ describe('hostile agents', () => {
     expect(hub.proc!.stderr).toMatch(new RegExp(`"agent":"${bad.agentId}".*not reading what the hub sends`));
     raw.resume();
     await waitFor('the hub closed the socket', () => raw.closed);
-    // Of 1,000 Syncs, what the socket's buffers held before the hub stopped answering: a handful.
-    const answers = raw.frames.filter((f) => f.changes && !f.changes.more).length;
-    expect(answers).toBeGreaterThanOrEqual(1);
-    expect(answers).toBeLessThan(20);
+    // What it was answered is not counted here: the hub drops the socket, and a reset discards what the
+    // client never read. That one Sync is answered at a time is agent-session.test.ts's; this test shows
+    // its effect (the RSS bound in duringAttack: unbounded, these Syncs queued a gigabyte).
   }, 60_000);
 
   it('meters the Changes answered to an agent that reads but asks for its snapshot again and again', async () => {
-    const raw = await RawAgent.connect(hub, bad);
-    const start = Date.now();
+    let raw!: RawAgent;
+    let start = 0;
     await duringAttack(async (probing) => {
+      raw = await RawAgent.connect(hub, bad);
+      start = Date.now();
       while (probing()) {
         await flood(raw, 200, 500, () => ({ sync: { since: 0 } }));
         await sleep(50);
@@ -146,14 +154,16 @@ describe('hostile agents', () => {
   }, 60_000);
 
   it('records a flood of statuses at the agent\'s rate, the latest one last, caps them, and keeps the audit log bounded', async () => {
-    const raw = await RawAgent.connect(hub, bad);
     const ref = (i: number) => ({ kind: 'Cluster', namespace: 'p', name: `c-bad-${i % 3}` });
     const before = storeCounts(hub);
     const dbBefore = dbBytes(hub);
     const probeChanges = changes;
     let sent = 0;
-    const start = Date.now();
+    let start = 0;
+    let raw!: RawAgent;
     await duringAttack(async () => {
+      raw = await RawAgent.connect(hub, bad);
+      start = Date.now();
       // Every report different (a new reason each time): none is a no-op the store skips anyway.
       sent = await flood(raw, 12_000, 3000, (i) => ({ status: { seq: i + 1, ref: ref(i), cluster: { phase: 'Creating', conditions: [{ type: 'Ready', status: 'False', reason: `Step${i}` }] } } }));
     });
@@ -196,9 +206,10 @@ describe('hostile agents', () => {
   }, 90_000);
 
   it('refuses Acks above what the connection was sent, and logs a flood of Errors clipped and rate-limited', async () => {
-    const raw = await RawAgent.connect(hub, bad);
     const logBefore = hub.proc!.stderr.length;
+    let raw!: RawAgent;
     await duringAttack(async () => {
+      raw = await RawAgent.connect(hub, bad);
       await flood(raw, 2000, 2000, (i) => (i % 2 ? { ack: { revision: 999_999_999_999 } } : { error: { code: 'E'.repeat(1000), message: `m${i} ${'x'.repeat(16 * 1024)}` } }));
     });
     await sleep(500); // the presence table's batch
@@ -219,13 +230,15 @@ describe('hostile agents', () => {
     mkdirSync(copy.dataDir, { recursive: true });
     for (const f of readdirSync(first.dataDir)) copyFileSync(join(first.dataDir, f), join(copy.dataDir, f));
     const logBefore = hub.proc!.stderr.length;
-    first.start();
-    copy.start();
     try {
-      await duringAttack(async () => undefined);
-      await sleep(3000);
+      await duringAttack(async () => {
+        first.start();
+        copy.start();
+        await sleep(10_000);
+      });
       const hubLines = hub.proc!.stderr.slice(logBefore).split('\n').filter((l) => l.includes(`"agent":"${first.agentId}"`) && /"replaced":/.test(l));
-      // Without backoff: about 42 replacements in 30 s. With it: the first one, and no more for 15 s.
+      // Without backoff: about 42 replacements in 30 s. With it: the first one, and no more for 15 s
+      // (a second only if the hub logged the first late).
       expect(hubLines.length).toBeGreaterThanOrEqual(1);
       expect(hubLines.length).toBeLessThanOrEqual(2);
       // Both addresses, port and all (both processes are on 127.0.0.1).

@@ -1,6 +1,6 @@
 import { decodeEnvelope, encodeEnvelope, ErrorCode, PROTOCOL_MAJOR, PROTOCOL_MINOR, type Envelope } from '@outpost/proto';
 import { describe, expect, it, vi } from 'vitest';
-import { AgentSession, READ_BUDGET, SYNC_LOW_WATER_BYTES, type SessionContext } from './agent-session.js';
+import { AgentSession, NOT_READING_INTERVALS, READ_BUDGET, SYNC_LOW_WATER_BYTES, type SessionContext } from './agent-session.js';
 
 const INTERVAL = 1000;
 
@@ -89,21 +89,59 @@ describe('AgentSession against a peer that sends but does not read', () => {
     expect(h.frames.at(-1)?.changes?.since).toBe(999);
   });
 
-  it('closes a peer whose frames stay unwritten for three heartbeat intervals, and says so', () => {
+  it('closes a peer whose frames stay unwritten for six heartbeat intervals, and says so', () => {
     vi.useFakeTimers();
     try {
       const start = Date.now();
       const h = session({ manualWrites: true });
       h.s.onFrame(encodeEnvelope({ sync: { since: 0 } }));
       // It still sends (so it is "heard"), but reads nothing.
-      vi.advanceTimersByTime(2 * INTERVAL);
-      h.s.onFrame(encodeEnvelope({ heartbeat: { sentAtMs: 1 } }));
-      h.s.heartbeat(start + 2 * INTERVAL);
-      expect(h.reads.terminated).toBe(false);
-      h.s.heartbeat(start + 3 * INTERVAL + 1);
+      for (let i = 1; i <= NOT_READING_INTERVALS; i++) {
+        vi.advanceTimersByTime(INTERVAL);
+        h.s.onFrame(encodeEnvelope({ heartbeat: { sentAtMs: i } }));
+        h.s.heartbeat(start + i * INTERVAL);
+        expect(h.reads.terminated).toBe(false);
+      }
+      h.s.heartbeat(start + NOT_READING_INTERVALS * INTERVAL + 1);
       expect(h.reads.terminated).toBe(true);
       expect(h.s.closed).toBe(true);
       expect(h.reads.warnings.at(-1)?.m).toMatch(/not reading/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('closes a peer that is answered a Sync and never acks it, even when everything was written', () => {
+    vi.useFakeTimers();
+    try {
+      const start = Date.now();
+      const h = session();
+      h.s.onFrame(encodeEnvelope({ sync: { since: 0 } }));
+      vi.advanceTimersByTime(NOT_READING_INTERVALS * INTERVAL - 1);
+      // Still heard, and nothing left unwritten; but the answer was never acked.
+      h.s.onFrame(encodeEnvelope({ heartbeat: { sentAtMs: 1 } }));
+      h.s.heartbeat(Date.now());
+      expect(h.reads.terminated).toBe(false);
+      h.s.heartbeat(start + NOT_READING_INTERVALS * INTERVAL + 1);
+      expect(h.reads.terminated).toBe(true);
+      expect(h.reads.warnings.at(-1)?.o).toMatchObject({ unackedRevision: 7 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('keeps a peer that acks what it was answered', () => {
+    vi.useFakeTimers();
+    try {
+      const start = Date.now();
+      const h = session();
+      h.s.onFrame(encodeEnvelope({ sync: { since: 0 } }));
+      h.s.onFrame(encodeEnvelope({ ack: { revision: 7 } }));
+      vi.advanceTimersByTime(NOT_READING_INTERVALS * INTERVAL);
+      h.s.onFrame(encodeEnvelope({ heartbeat: { sentAtMs: 1 } }));
+      h.s.heartbeat(start + NOT_READING_INTERVALS * INTERVAL + 1);
+      expect(h.reads.terminated).toBe(false);
+      expect(h.s.closed).toBe(false);
     } finally {
       vi.useRealTimers();
     }

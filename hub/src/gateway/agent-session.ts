@@ -43,6 +43,13 @@ export interface SessionContext {
 
 /** A Sync is answered only while less than this is still unwritten to the agent. */
 export const SYNC_LOW_WATER_BYTES = 256 * 1024;
+/**
+ * Heartbeat intervals in which not one queued frame was written out before the agent counts as not
+ * reading. Twice the silence limit: progress is seen per frame, and a Changes frame is up to 1 MiB, so an
+ * agent on a slow link (a ship's satellite link) must get one through at ~12 KB/s on the default 15 s
+ * interval to stay on. What such a peer holds here meanwhile is bounded by MAX_UNWRITTEN_BYTES.
+ */
+export const NOT_READING_INTERVALS = 2 * MISSED_HEARTBEATS_BEFORE_CLOSE;
 /** Beyond this unwritten, the agent is not reading fast enough to be served: closed at the next sweep. */
 export const MAX_UNWRITTEN_BYTES = 32 * 1024 * 1024;
 /**
@@ -89,6 +96,12 @@ export class AgentSession {
   private readonly syncBudget: TokenBucket;
   /** The newest revision this connection was sent in Changes: an Ack above it is refused. */
   private servedRevision = 0;
+  /**
+   * The revision of the last answer, until an Ack of it comes, and since when its last frame has been out
+   * of this process (0 while it is still here). An agent acks every answer once it has persisted it.
+   */
+  private ackWanted = 0;
+  private ackWantedSince = 0;
   private readonly errorLog: TokenBucket;
   private errorsUnlogged = 0;
   private readonly notices: TokenBucket;
@@ -184,10 +197,13 @@ export class AgentSession {
     }
     // Sending is not being heard: a peer that writes but never reads is as gone as a silent one, and
     // everything queued to it is held in this process's memory.
+    // And once everything sent fits in the sockets' buffers, only the missing Ack of an answer shows it.
     const stalledMs = this.unwritten > 0 ? now - this.stalledSince : 0;
-    if (stalledMs > this.ctx.heartbeatIntervalMs * MISSED_HEARTBEATS_BEFORE_CLOSE || this.unwritten > MAX_UNWRITTEN_BYTES) {
+    const unackedMs = this.ackWantedSince ? now - this.ackWantedSince : 0;
+    const limitMs = this.ctx.heartbeatIntervalMs * NOT_READING_INTERVALS;
+    if (stalledMs > limitMs || unackedMs > limitMs || this.unwritten > MAX_UNWRITTEN_BYTES) {
       this.ctx.log.warn(
-        { agent: this.agentId, remote: this.remote, unwrittenBytes: this.unwritten, stalledMs },
+        { agent: this.agentId, remote: this.remote, unwrittenBytes: this.unwritten, stalledMs, unackedMs, unackedRevision: this.ackWanted || undefined },
         'agent is not reading what the hub sends; closing its connection (it reconnects and resumes from its last acked revision)',
       );
       this.dropNotReading();
@@ -266,8 +282,15 @@ export class AgentSession {
     // Read now: the answer holds every write so far, so the next write needs a Poke again.
     this.pokeOutstanding = false;
     const sync = this.ctx.reads.syncView(this.view, since);
+    const frames = changesFrames(sync, since, Math.min(CHANGES_CHUNK_BYTES, this.ctx.maxFrameBytes / 2));
     let bytes = 0;
-    for (const frame of changesFrames(sync, since, Math.min(CHANGES_CHUNK_BYTES, this.ctx.maxFrameBytes / 2))) bytes += this.send(frame);
+    this.ackWanted = sync.revision;
+    this.ackWantedSince = 0;
+    frames.forEach((frame, i) => {
+      const last = i === frames.length - 1;
+      // The Ack is due from when the answer has left: a slow link is not a peer that does not read.
+      bytes += this.send(frame, last ? () => (this.ackWantedSince = this.ackWanted ? Date.now() : 0) : undefined);
+    });
     this.syncBudget.charge(now, bytes);
     this.servedRevision = Math.max(this.servedRevision, sync.revision);
   }
@@ -281,6 +304,10 @@ export class AgentSession {
         this.notice(ErrorCode.invalidAck, `Ack of revision ${revision} refused: this connection was sent revision ${this.servedRevision} at most; ack the revision of the Changes you persisted`);
       }
       return;
+    }
+    if (revision >= this.ackWanted) {
+      this.ackWanted = 0;
+      this.ackWantedSince = 0;
     }
     this.ctx.events.acked(this.agentId, revision);
   }
@@ -316,15 +343,18 @@ export class AgentSession {
     }, Math.max(this.readFrames.msUntil(now), this.readBytes.msUntil(now)));
   }
 
-  /** Returns the frame's size. */
-  private send(env: Envelope): number {
+  /** Returns the frame's size; `written` runs once it has left this process. */
+  private send(env: Envelope, written?: () => void): number {
     if (this.closed) return 0;
     const frame = encodeEnvelope(env);
     const now = Date.now();
     this.lastSentAt = now;
     if (this.unwritten === 0) this.stalledSince = now;
     this.unwritten += frame.byteLength;
-    this.peer.send(frame, () => this.written(frame.byteLength));
+    this.peer.send(frame, () => {
+      this.written(frame.byteLength);
+      written?.();
+    });
     return frame.byteLength;
   }
 
