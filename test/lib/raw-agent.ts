@@ -25,17 +25,27 @@ export class RawAgent {
   closed: { code: number; reason: string } | undefined;
   private socket: Socket | undefined;
 
-  private constructor(readonly ws: WebSocket) {
+  private constructor(
+    readonly ws: WebSocket,
+    acking: boolean,
+  ) {
     ws.on('upgrade', (res) => (this.socket = res.socket as Socket));
-    ws.on('message', (d: Buffer) => this.frames.push(decodeEnvelope(d, 64 << 20)));
+    ws.on('message', (d: Buffer) => {
+      const env = decodeEnvelope(d, 64 << 20);
+      this.frames.push(env);
+      if (acking && env.changes && !env.changes.more) this.send({ ack: { revision: env.changes.revision ?? 0 } });
+    });
     ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
     ws.on('error', () => undefined);
   }
 
-  /** Connects and says Hello; with `reading: false` reads nothing the hub sends after the upgrade. */
-  static async connect(hub: TestHub, id: RawIdentity, opts: { reading?: boolean } = {}): Promise<RawAgent> {
+  /**
+   * Connects and says Hello. `reading: false` reads nothing the hub sends after the upgrade; `acking`
+   * acks every answer to a Sync, as an agent does (a peer that never acks counts as not reading).
+   */
+  static async connect(hub: TestHub, id: RawIdentity, opts: { reading?: boolean; acking?: boolean } = {}): Promise<RawAgent> {
     const ws = new WebSocket(`wss://127.0.0.1:${hub.port}/agent/v1`, { ca: hub.caCertPem, headers: { authorization: `Bearer ${id.credential}` }, perMessageDeflate: false });
-    const raw = new RawAgent(ws);
+    const raw = new RawAgent(ws, opts.acking ?? false);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
