@@ -10,6 +10,7 @@ import {
   CHANGES_CHUNK_BYTES, CloseCode, decodeEnvelope, encodeEnvelope, ErrorCode, FrameError, heartbeatDue, MISSED_HEARTBEATS_BEFORE_CLOSE, PROTOCOL_MAJOR, PROTOCOL_MINOR,
   type Envelope, type Status,
 } from '@outpost/proto';
+import { RateLimitedWarning } from '../rate-limited-warning.js';
 import type { AgentEvents, GatewayReads } from './agent-events.js';
 import type { StatusRefusal } from './agent-status.js';
 import { changesFrames } from './changes-frames.js';
@@ -64,8 +65,8 @@ export const SYNC_BUDGET = { bytes: 16 * 1024 * 1024, bytesPerSecond: 2 * 1024 *
  * flooding peer waits in its own TCP buffers instead of taking the hub's CPU from everyone else.
  */
 export const READ_BUDGET = { frames: 4000, framesPerSecond: 2000, bytes: 8 * 1024 * 1024, bytesPerSecond: 1024 * 1024 };
-/** The agent's Error frames logged: 5 at once, then one per 10 s; the rest are counted in the next line. */
-const ERROR_LOG = { burst: 5, perSecond: 0.1 };
+/** The agent's Error frames: the first logged at once, then one line per 10 s with the count and the latest. */
+const ERROR_LOG_EVERY_MS = 10_000;
 /** Refusals (of Acks) told to the agent: 5 at once, then one per second. */
 const NOTICES = { burst: 5, perSecond: 1 };
 const MAX_LOGGED_CODE = 64;
@@ -102,8 +103,8 @@ export class AgentSession {
    */
   private ackWanted = 0;
   private ackWantedSince = 0;
-  private readonly errorLog: TokenBucket;
-  private errorsUnlogged = 0;
+  /** Made on the first Error the agent sends (most never send one). */
+  private errorLog: RateLimitedWarning | undefined;
   private readonly notices: TokenBucket;
   private readonly readFrames: TokenBucket;
   private readonly readBytes: TokenBucket;
@@ -126,7 +127,6 @@ export class AgentSession {
     this.view = view;
     const now = Date.now();
     this.syncBudget = new TokenBucket(SYNC_BUDGET.bytes, SYNC_BUDGET.bytesPerSecond, now);
-    this.errorLog = new TokenBucket(ERROR_LOG.burst, ERROR_LOG.perSecond, now);
     this.notices = new TokenBucket(NOTICES.burst, NOTICES.perSecond, now);
     this.readFrames = new TokenBucket(READ_BUDGET.frames, READ_BUDGET.framesPerSecond, now);
     this.readBytes = new TokenBucket(READ_BUDGET.bytes, READ_BUDGET.bytesPerSecond, now);
@@ -313,16 +313,8 @@ export class AgentSession {
   }
 
   private onAgentError(error: Envelope['error']): void {
-    if (!this.errorLog.take(Date.now())) {
-      this.errorsUnlogged++;
-      return;
-    }
-    const unlogged = this.errorsUnlogged;
-    this.errorsUnlogged = 0;
-    this.ctx.log.warn(
-      { agent: this.agentId, code: clip(error?.code, MAX_LOGGED_CODE), message: clip(error?.message, MAX_LOGGED_MESSAGE), ...(unlogged ? { unloggedSinceLast: unlogged } : {}) },
-      'agent reported an error',
-    );
+    this.errorLog ??= new RateLimitedWarning(this.ctx.log, 'agent reported an error', ERROR_LOG_EVERY_MS);
+    this.errorLog.note({ agent: this.agentId, code: clip(error?.code, MAX_LOGGED_CODE), message: clip(error?.message, MAX_LOGGED_MESSAGE) });
   }
 
   /** Charges one frame read; pauses reading once the budget is spent, until it is back. */
