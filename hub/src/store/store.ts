@@ -140,6 +140,8 @@ export class Store {
       compactChanges: db.prepare<[number]>(`DELETE FROM changes WHERE revision <= ?`),
       compactViewChanges: db.prepare<[number]>(`DELETE FROM view_changes WHERE revision <= ?`),
       auditCount: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM audit`),
+      // Two index lookups, not a scan: an upper bound of the rows (ids only grow, the oldest go first).
+      auditSpan: db.prepare<[], { n: number }>(`SELECT coalesce(max(id) - min(id) + 1, 0) AS n FROM audit`),
       // The id of the newest row beyond the newest `keep` (ids only grow): it and all below it go.
       auditBeyond: db.prepare<[number], { id: number }>(`SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET ?`),
       pruneAudit: db.prepare<{ before: string; upToId: number; limit: number }>(
@@ -438,6 +440,11 @@ export class Store {
   /** Rows in the audit log. */
   auditCount(): number {
     return this.stmts.auditCount.get()!.n;
+  }
+
+  /** At least the rows in the audit log, found in constant time (ids only grow; pruning takes the oldest). */
+  auditSpan(): number {
+    return this.stmts.auditSpan.get()!.n;
   }
 
   /**
