@@ -50,6 +50,12 @@ export interface HubOptions {
    * of this many, then one every 60/N s; past it the join endpoint answers 429 with Retry-After. Default 10.
    */
   maxFailedJoinsPerMinute?: number;
+  /**
+   * A watch that names no timeoutSeconds ends after between this and twice this (randomised, so a fleet of
+   * watchers does not come back at once), as kube-apiserver's --min-request-timeout: clients resume from
+   * the last resourceVersion they saw. A duration such as 30m. Default 30m.
+   */
+  minRequestTimeout?: string;
   /** pino log level. Default info. */
   logLevel?: string;
   /** Audit rows older than this are pruned: a duration such as 30d, 12h or 90m. Default 90d. */
@@ -70,6 +76,8 @@ export type ResolvedHubOptions = Required<HubOptions> & {
   auditMaxAgeMs: number;
   /** handshakeTimeout in milliseconds. */
   handshakeTimeoutMs: number;
+  /** minRequestTimeout in milliseconds. */
+  minRequestTimeoutMs: number;
   /** The descriptor limit the connection limits' defaults were derived from. */
   descriptorLimit: number;
 };
@@ -106,12 +114,14 @@ export function resolveHubOptions(o: HubOptions, descriptors = descriptorLimit()
     maxUnauthenticatedPerAddress: o.maxUnauthenticatedPerAddress ?? Math.max(1, Math.floor(maxUnauthenticatedConnections / 4)),
     handshakeTimeout: o.handshakeTimeout ?? '10s',
     maxFailedJoinsPerMinute: o.maxFailedJoinsPerMinute ?? 10,
+    minRequestTimeout: o.minRequestTimeout ?? '30m',
     logLevel: o.logLevel ?? 'info',
     auditMaxAge: o.auditMaxAge ?? '90d',
     auditMaxRows: o.auditMaxRows ?? 1_000_000,
     clock: o.clock ?? systemClock,
     auditMaxAgeMs: 0,
     handshakeTimeoutMs: 0,
+    minRequestTimeoutMs: 0,
     descriptorLimit: descriptors,
   };
   if (!r.dataDir) throw new HubOptionsError('the hub needs a data directory (--data DIR, made by `outpost hub init`)');
@@ -131,6 +141,9 @@ export function resolveHubOptions(o: HubOptions, descriptors = descriptorLimit()
   if (handshake === undefined || handshake < HANDSHAKE_TIMEOUT_RANGE_MS[0] || handshake > HANDSHAKE_TIMEOUT_RANGE_MS[1]) throw new HubOptionsError(`handshake timeout "${r.handshakeTimeout}" is not a duration from 1s to 2m, such as --handshake-timeout 10s`);
   r.handshakeTimeoutMs = handshake;
   if (!whole(r.maxFailedJoinsPerMinute, 1)) throw new HubOptionsError(`max failed joins per minute ${r.maxFailedJoinsPerMinute} is not a whole number of at least 1 (--max-failed-joins-per-minute N)`);
+  const watchLifetime = parseDuration(r.minRequestTimeout);
+  if (watchLifetime === undefined || watchLifetime < 1000 || watchLifetime > 24 * 3600_000) throw new HubOptionsError(`min request timeout "${r.minRequestTimeout}" is not a duration from 1s to 24h, such as --min-request-timeout 30m`);
+  r.minRequestTimeoutMs = watchLifetime;
   const age = parseDuration(r.auditMaxAge);
   if (age === undefined) throw new HubOptionsError(`audit max age "${r.auditMaxAge}" is not a duration: write a whole number and s, m, h or d, such as --audit-max-age 30d`);
   if (age < MIN_AUDIT_AGE_MS) throw new HubOptionsError(`audit max age ${r.auditMaxAge} is too short (at least 1m); pass --audit-max-age 30d or similar`);

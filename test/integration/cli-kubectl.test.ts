@@ -33,7 +33,8 @@ describe('outpost CLI, kubectl habits', () => {
   const contextA = (): string => `127.0.0.1:${a.port}`;
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([TestHub.start(), TestHub.start()]);
+    // b ends every watch after 1-2 s, as a hub does after 30-60 min, so get -w must resume on its own.
+    [a, b] = await Promise.all([TestHub.start(), TestHub.start({ serveArgs: ['--min-request-timeout', '1s'] })]);
     dir = mkdtempSync(join(tmpdir(), 'outpost-cli-kubectl-'));
     env = { OUTPOST_CONFIG: join(dir, 'config') };
   });
@@ -128,6 +129,23 @@ describe('outpost CLI, kubectl habits', () => {
       expect(await one.kill('SIGINT')).toBe(0);
     }
     expect(table.stderr + names.stderr + one.stderr).toBe('');
+  });
+
+  it('resumes a watch the hub ends, from the last change it saw, missing none and repeating none', async () => {
+    const w = new Proc(spawn(process.execPath, [OUTPOST, '--context', 'b', 'get', 'sites', '-w', '-o', 'name'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(w.alive).toBe(true);
+      await outpostIn(site('resumed', 'R'), '--context', 'b', 'apply', '-f', '-');
+      await new Promise((r) => setTimeout(r, 2500));
+      await outpostIn(site('resumed', 'R2'), '--context', 'b', 'apply', '-f', '-');
+      await waitFor('both changes through resumed watches', () => w.stdout.split('\n').filter(Boolean).length >= 2);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(w.stdout).toBe('site/resumed\nsite/resumed\n');
+    } finally {
+      expect(await w.kill('SIGINT')).toBe(0);
+    }
+    expect(w.stderr).toBe('');
   });
 
   it('describes an object: metadata, spec, status, conditions with times, last operation', async () => {

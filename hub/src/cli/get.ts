@@ -1,5 +1,5 @@
 // `outpost get` (one object, a list, or a list and then its changes with -w) and `outpost describe`.
-import type { KindInfo, ResourceObject } from '@outpost/proto';
+import { keyOf, keyString, type KindInfo, type ResourceObject } from '@outpost/proto';
 import { ApiError, type ApiClient, type ListOptions } from '../client/api-client.js';
 import { renderDescribe } from './describe.js';
 import { formatList, formatObject, type Output } from './output.js';
@@ -64,24 +64,64 @@ async function watch(api: ApiClient, kind: KindInfo, namespace: string | undefin
   const onSignal = (): void => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  let failure: string | undefined;
+  // What was last shown of each object, so a relist after 410 shows only what changed meanwhile.
+  const shownVersion = new Map(items.map((o) => [keyString(keyOf(o)), o.metadata.resourceVersion ?? '']));
+  let from = resourceVersion;
   try {
-    await api.watch(kind, namespace, { ...sel, resourceVersion, signal: stop.signal }, (e) => {
-      if (e.type === 'BOOKMARK') return;
-      if (e.type === 'ERROR') {
-        failure = (e.object as unknown as { message?: string }).message ?? 'the hub sent an error event';
-        stop.abort();
-        return;
+    while (!stop.signal.aborted) {
+      const started = Date.now();
+      const ended = await watchOnce(api, kind, namespace, { ...sel, resourceVersion: from }, stop.signal, (o, type) => {
+        from = o.metadata.resourceVersion || from;
+        if (type === 'BOOKMARK') return;
+        if (type === 'DELETED') shownVersion.delete(keyString(keyOf(o)));
+        else shownVersion.set(keyString(keyOf(o)), o.metadata.resourceVersion ?? '');
+        show(withoutSecret(o));
+      });
+      if (ended.failure) throw new ApiError(0, 'WatchError', `the watch ended: ${ended.failure}`);
+      if (ended.expired) {
+        // Too far behind (410 Expired): list again, as client-go's reflector does, and go on from there.
+        const list = await api.list(kind, namespace, sel);
+        for (const o of list.items) if (shownVersion.get(keyString(keyOf(o))) !== o.metadata.resourceVersion) show(withoutSecret(o));
+        shownVersion.clear();
+        for (const o of list.items) shownVersion.set(keyString(keyOf(o)), o.metadata.resourceVersion ?? '');
+        from = list.metadata.resourceVersion;
       }
-      show(withoutSecret(e.object));
-    });
+      // The hub ends every watch after a while (30-60 min, as kube-apiserver): resume where it stopped.
+      // A hub that ends watches at once is not asked again at once.
+      if (!stop.signal.aborted && Date.now() - started < 1000) await new Promise((r) => setTimeout(r, 1000));
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  if (failure) throw new ApiError(0, 'WatchError', `the watch ended: ${failure}`);
-  if (!stop.signal.aborted) throw new ApiError(0, 'WatchClosed', 'the hub closed the watch (is it shutting down?); run the command again to go on watching');
   return 0;
+}
+
+/** How one watch request ended, when neither the caller nor an error of the connection ended it. */
+interface WatchEnd {
+  /** The hub dropped the watch as too far behind (410 Expired): list again. */
+  expired?: boolean;
+  /** Another ERROR event's message. */
+  failure?: string;
+}
+
+/** One watch request: each event's object to `onObject` until the hub ends it, an ERROR, or `signal`. */
+async function watchOnce(api: ApiClient, kind: KindInfo, namespace: string | undefined, opts: ListOptions & { resourceVersion: string }, signal: AbortSignal, onObject: (o: ResourceObject, type: string) => void): Promise<WatchEnd> {
+  const one = new AbortController();
+  const abort = (): void => one.abort();
+  signal.addEventListener('abort', abort, { once: true });
+  let end: WatchEnd = {};
+  try {
+    await api.watch(kind, namespace, { ...opts, signal: one.signal }, (e) => {
+      if (e.type !== 'ERROR') return onObject(e.object, e.type);
+      const status = e.object as unknown as { code?: number; reason?: string; message?: string };
+      end = status.code === 410 || status.reason === 'Expired' || status.reason === 'Gone' ? { expired: true } : { failure: status.message ?? 'the hub sent an error event' };
+      one.abort();
+    });
+  } finally {
+    signal.removeEventListener('abort', abort);
+  }
+  return end;
 }
 
 /** `describe KIND NAME`, or every object of the kind (in the project, with -n) one after another. */

@@ -72,10 +72,11 @@ export function buildProgram(): Command {
     .option('--max-unauthenticated-per-address <n>', 'unauthenticated connections from one remote address, per process (default: a quarter of --max-unauthenticated-connections)', wholeNumber)
     .option('--handshake-timeout <duration>', 'a connection must finish TLS and send its first request within this, such as 10s (default 10s)')
     .option('--max-failed-joins-per-minute <n>', 'failed joins one remote address may make per minute, in a burst or spread; more get 429 with Retry-After (default 10)', wholeNumber)
+    .option('--min-request-timeout <duration>', 'a watch without timeoutSeconds ends after between this and twice this, and the client resumes it, as kube-apiserver (default 30m)')
     .option('--audit-max-age <duration>', 'prune audit rows older than this, such as 30d or 12h (default 90d)')
     .option('--audit-max-rows <n>', 'keep at most N audit rows, the newest (default 1000000)', wholeNumber)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; maxConnections?: number; maxUnauthenticatedConnections?: number; maxUnauthenticatedPerAddress?: number; handshakeTimeout?: string; maxFailedJoinsPerMinute?: number; auditMaxAge?: string; auditMaxRows?: number; logLevel: string }) => {
+    .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; maxConnections?: number; maxUnauthenticatedConnections?: number; maxUnauthenticatedPerAddress?: number; handshakeTimeout?: string; maxFailedJoinsPerMinute?: number; minRequestTimeout?: string; auditMaxAge?: string; auditMaxRows?: number; logLevel: string }) => {
       const { host, port } = parseListen(o.listen);
       const { startHub } = await import('../hub.js');
       const running = await startHub({
@@ -90,6 +91,7 @@ export function buildProgram(): Command {
         maxUnauthenticatedPerAddress: o.maxUnauthenticatedPerAddress,
         handshakeTimeout: o.handshakeTimeout,
         maxFailedJoinsPerMinute: o.maxFailedJoinsPerMinute,
+        minRequestTimeout: o.minRequestTimeout,
         auditMaxAge: o.auditMaxAge,
         auditMaxRows: o.auditMaxRows,
         logLevel: o.logLevel,
