@@ -12,8 +12,7 @@ import { openApiDocument } from './openapi.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
 import { errorStatus } from './status-response.js';
-import { parseFieldSelector } from './field-selector.js';
-import { parseLabelSelector } from './label-selector.js';
+import { checkGetRevision, checkQuery, listRequest, operationOf, prettyJson } from './query-parameters.js';
 import { watchResponse } from './watch.js';
 
 export interface ApiOptions {
@@ -143,18 +142,22 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     c.set('principal', authenticate(tokenLookup, c.req.header('authorization'), clock.now().getTime()));
     await next();
   });
+  app.use(`${API_PREFIX}/*`, prettyJson);
 
   app.all(`${API_PREFIX}/*`, async (c) => {
     const path = parseResourcePath(c.req.path.slice(API_PREFIX.length));
     const p = c.get('principal');
     const method = c.req.method;
     const status = path.subresource === 'status';
+    // Every query parameter is one the verb takes (query-parameters.ts), before anything is read or written.
+    const op = operationOf(method, !!path.name, c.req.query('watch'));
+    if (op) checkQuery(c.req.queries(), op);
     const dryRun = parseDryRun(c.req.queries('dryRun'), method);
     // A dry run runs the write whole (shape, admission, authorization, the store's own checks) and rolls it back.
     const write = <T extends ResourceObject>(fn: () => T, rehearse = dryRun): T => (rehearse ? withoutSecret(store.dryRun(fn)) : fn());
     if (method === 'GET' && !path.name) {
-      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000 });
-      return c.json(service.list(p, path, parseLabelSelector(c.req.query('labelSelector')), parseFieldSelector(c.req.query('fieldSelector'))));
+      if (op === 'watch') return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000 });
+      return c.json(service.list(p, path, listRequest((name) => c.req.query(name))));
     }
     if (method === 'POST' && !path.name) {
       const body = await jsonBody(c);
@@ -164,6 +167,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     let result: ResourceObject;
     switch (method) {
       case 'GET':
+        checkGetRevision(c.req.query('resourceVersion'), store.revision());
         result = service.get(p, path);
         break;
       case 'PUT': {
