@@ -85,6 +85,7 @@ export class ResourceService {
   list(p: Principal, path: ResourcePath, req: ListRequest = {}): ListResult {
     this.can(p, 'list', path);
     const scope = { kind: path.kind.kind, namespace: path.namespace };
+    const asked = listRevision(req, this.store.revision());
     const token = req.continue !== undefined ? decodeContinue(req.continue, scope) : undefined;
     const fields: KeyFieldTerm[] = (req.fieldSelector ?? []).map((t) => ({ field: t.field === 'metadata.name' ? 'name' : 'namespace', value: t.value, negated: t.negated }));
     if (path.kind.kind === 'Project' && p.role !== 'admin') fields.push({ field: 'name', value: p.project ?? '', negated: false });
@@ -94,7 +95,7 @@ export class ResourceService {
       fields,
       limit: req.limit,
       after: token?.after,
-      atRevision: token?.revision ?? listRevision(req, this.store.revision()),
+      atRevision: token?.revision ?? asked,
     });
     let items = page.items;
     if (path.kind.kind === 'Agent') {

@@ -86,12 +86,18 @@ function prepare<R>(db: Db, sql: string): Statement<unknown[], R> {
 }
 
 /** The WHERE clause shared by `objects` and `changes` (both have kind, namespace, name): scope, range and key fields. */
-function scopeSql(kind: string, opts: PageOptions, after: PageKey): { sql: string; params: unknown[] } {
-  const parts = ['kind = ?', '(namespace, name) > (?, ?)'];
-  const params: unknown[] = [kind, after.namespace, after.name];
-  if (opts.namespace !== undefined) {
-    parts.push('namespace = ?');
-    params.push(opts.namespace);
+function scopeSql(kind: string, opts: PageOptions, after: PageKey, kindColumn = 'kind'): { sql: string; params: unknown[] } {
+  const parts = [`${kindColumn} = ?`];
+  const params: unknown[] = [kind];
+  const ns = opts.namespace;
+  if (ns === undefined) {
+    parts.push('(namespace, name) > (?, ?)');
+    params.push(after.namespace, after.name);
+  } else {
+    // One project: `namespace = ? AND name > ?` is a range of the primary key; the row value is not.
+    parts.push('namespace = ?', 'name > ?');
+    params.push(ns, after.namespace === ns ? after.name : '');
+    if (after.namespace > ns) parts.push('0');
   }
   for (const f of opts.fields ?? []) {
     parts.push(`${f.field} ${f.negated ? '!=' : '='} ?`);
@@ -104,7 +110,8 @@ const byKey = (a: PageKey, b: PageKey): number => (a.namespace < b.namespace ? -
 
 /** What each object written after `at` in the range was at `at` (undefined: it did not exist then). */
 function stateAt(db: Db, kind: string, opts: PageOptions, after: PageKey, at: number): Array<{ key: PageKey; obj: ResourceObject | undefined }> {
-  const scope = scopeSql(kind, opts, after);
+  // `+kind`: read the log by revision (the writes since `at`, usually few), not every write of the kind.
+  const scope = scopeSql(kind, opts, after, '+kind');
   const keys = prepare<PageKey>(db, `SELECT DISTINCT namespace, name FROM changes WHERE revision > ? AND ${scope.sql}`).all(at, ...scope.params);
   const before = prepare<ChangeRow>(db, 'SELECT type, body FROM changes WHERE kind = ? AND namespace = ? AND name = ? AND revision <= ? ORDER BY revision DESC LIMIT 1');
   const firstAfter = prepare<ChangeRow>(db, 'SELECT type, body FROM changes WHERE kind = ? AND namespace = ? AND name = ? AND revision > ? ORDER BY revision LIMIT 1');
