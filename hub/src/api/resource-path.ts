@@ -1,6 +1,6 @@
 // Parses the Kubernetes-shaped resource paths of the admin API.
 import { API_GROUP, API_VERSION, findKind, type KindInfo } from '@outpost/proto';
-import { NotFoundError } from '../errors.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
 
 export const API_PREFIX = `/apis/${API_GROUP}/${API_VERSION}`;
 
@@ -14,7 +14,14 @@ export interface ResourcePath {
 
 /** `rest` is the path after API_PREFIX, e.g. "/namespaces/demo/clusters/pos/status". */
 export function parseResourcePath(rest: string): ResourcePath {
-  const parts = rest.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = rest.split('/').filter(Boolean).map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      // A lone or bad escape ("%", "%zz") throws URIError: the caller's mistake, not the hub's.
+      throw new BadRequestError(`the path segment "${segment}" is not valid percent-encoding; escape "%" as %25`);
+    }
+  });
   let namespace: string | undefined;
   if (parts[0] === 'namespaces' && parts.length >= 3) {
     namespace = parts[1];
