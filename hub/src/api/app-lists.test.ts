@@ -177,3 +177,10 @@ describe('query parameters', () => {
     expect((await call('GET', `${SITES}/a`)).text).not.toContain('\n');
   });
 });
+
+describe('bodies found by the fuzzer', () => {
+  it('refuses a POST of null as invalid, 422, not a 500', async () => {
+    const r = await call('POST', SITES, null);
+    expectRefused(r, 422, /must be an object, not null/);
+  });
+});

@@ -62,8 +62,54 @@ const body = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('', ' ', 'null', '[]', '{}', '{"kind":', 'kind: Site\nmetadata: {name: x}\n', '\u0000', '{"metadata":{"name":"pos","namespace":"demo"}}', `{"a":${'['.repeat(5000)}`) },
 );
 
-export function fuzzRequest(): fc.Arbitrary<FuzzRequest> {
-  return fc
+// Objects nearly right for their collection, so writes get past the shape check into admission and the
+// store: a valid base per kind, then a few fields set to anything.
+const BASES: ReadonlyArray<{ plural: string; namespaced: boolean; spec: Record<string, unknown> }> = [
+  { plural: 'projects', namespaced: false, spec: { displayName: 'Demo' } },
+  { plural: 'sites', namespaced: false, spec: { location: 'Hamburg' } },
+  { plural: 'seeds', namespaced: false, spec: { location: 'Frankfurt' } },
+  { plural: 'datacenters', namespaced: false, spec: { provider: 'edge', site: 'store-0412' } },
+  { plural: 'hosts', namespaced: false, spec: { site: 'store-0412', address: '10.0.0.1', sshPort: 22, sshUser: 'root' } },
+  { plural: 'clusters', namespaced: true, spec: { version: '1.33.0', datacenter: 'hamburg-stores', controlPlane: { mode: 'kubeadm', replicas: 1 } } },
+  { plural: 'releases', namespaced: false, spec: { version: '1.33.0', components: { kubelet: '1.33.0' } } },
+  { plural: 'sshkeys', namespaced: true, spec: { publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl x' } },
+  { plural: 'tokens', namespaced: false, spec: { type: 'api', role: 'viewer' } },
+  { plural: 'agents', namespaced: false, spec: { role: 'site', site: 'store-0412' } },
+];
+const FIELDS = ['spec.version', 'spec.datacenter', 'spec.controlPlane', 'spec.controlPlane.replicas', 'spec.controlPlane.mode', 'spec.site', 'spec.seed', 'spec.provider', 'spec.sshKeys', 'spec.workers', 'spec.role', 'spec.type', 'spec.ttl', 'spec.components', 'spec.members', 'metadata.labels', 'metadata.finalizers', 'metadata.resourceVersion', 'metadata.namespace', 'metadata.name', 'status', 'status.conditions', 'kind', 'apiVersion'];
+
+function setAt(o: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let at: Record<string, unknown> = o;
+  for (const k of keys.slice(0, -1)) {
+    const next = at[k];
+    if (typeof next !== 'object' || next === null) at[k] = {};
+    at = at[k] as Record<string, unknown>;
+  }
+  at[keys[keys.length - 1]!] = value;
+}
+
+const targeted: fc.Arbitrary<Omit<FuzzRequest, 'url' | 'query'> & { query: Array<[string, string]> }> = fc
+  .record({
+    base: fc.constantFrom(...BASES),
+    name: fc.constantFrom('demo', 'pos', 'store-0412', 'hamburg-stores', 'n1', 'n2', 'n3'),
+    method: fc.constantFrom('GET', 'GET', 'POST', 'POST', 'PUT', 'PATCH', 'DELETE'),
+    named: fc.boolean(),
+    status: fc.integer({ min: 0, max: 9 }).map((n) => n < 3),
+    edits: fc.array(fc.tuple(fc.constantFrom(...FIELDS), looseValue), { maxLength: 2 }),
+    labels: fc.option(fc.dictionary(fc.constantFrom('tier', 'env', 'outpost.dev/site'), fc.constantFrom('gold', 'silver', '', 'x')), { nil: undefined }),
+    query: fc.oneof({ weight: 3, arbitrary: fc.constant<Array<[string, string]>>([]) }, { weight: 1, arbitrary: query }),
+  })
+  .map(({ base, name, method, named, status, edits, labels, query }) => {
+    const o: Record<string, unknown> = { apiVersion: GROUP_VERSION, kind: KINDS.find((k) => k.plural === base.plural)!.kind, metadata: { name, ...(base.namespaced ? { namespace: 'demo' } : {}), ...(labels ? { labels } : {}) }, spec: structuredClone(base.spec) };
+    for (const [field, value] of edits) setAt(o, field, value);
+    const withName = named || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
+    const path = `${API}${base.namespaced ? '/namespaces/demo' : ''}/${base.plural}${withName && method !== 'POST' ? `/${name}${status ? '/status' : ''}` : ''}`;
+    const body = method === 'GET' ? undefined : method === 'PATCH' ? JSON.stringify(edits.length ? Object.fromEntries(edits.map(([f, v]) => [f.split('.')[0], v])) : { metadata: { labels: labels ?? { tier: 'gold' } } }) : method === 'DELETE' ? undefined : JSON.stringify(o);
+    return { method, path, query, body, contentType: method === 'PATCH' ? 'application/merge-patch+json' : 'application/json', auth: 'admin' };
+  });
+
+const random = fc
     .record({
       method: fc.constantFrom('GET', 'GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'),
       path,
@@ -73,9 +119,13 @@ export function fuzzRequest(): fc.Arbitrary<FuzzRequest> {
       contentType: fc.option(fc.constantFrom('application/json', 'application/merge-patch+json', 'application/json-patch+json', 'application/apply-patch+yaml', 'application/strategic-merge-patch+json', 'text/plain', 'application/json; charset=utf-8', ';;'), { nil: undefined }),
       auth: fc.oneof({ weight: 8, arbitrary: fc.constant('admin') }, { weight: 1, arbitrary: fc.constantFrom('Bearer nope.nope', 'Bearer ', 'Basic eA==', 'Bearer fuzz01.', 'Bearer ' + 'x'.repeat(5000)) }, { weight: 1, arbitrary: fc.constant(undefined) }),
     })
-    .map(({ method, path, query, rawQuery, body, contentType, auth }) => {
-      const q = [...query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`), ...(rawQuery ? [rawQuery] : [])];
-      const hasBody = method !== 'GET' && method !== 'HEAD';
-      return { method, path, query, url: q.length ? `${path}?${q.join('&')}` : path, body: hasBody ? body : undefined, contentType, auth };
-    });
+    .map(({ method, path, query, rawQuery, body, contentType, auth }) => ({ method, path, query: [...query, ...(rawQuery ? [[rawQuery, ''] as [string, string]] : [])], raw: rawQuery, body: method !== 'GET' && method !== 'HEAD' ? body : undefined, contentType, auth }));
+
+export function fuzzRequest(): fc.Arbitrary<FuzzRequest> {
+  return fc.oneof({ weight: 2, arbitrary: targeted.map((t) => ({ ...t, raw: undefined as string | undefined })) }, { weight: 1, arbitrary: random }).map(({ raw, ...r }) => {
+    // A raw piece (a bad escape) goes into the query as it is; the rest is encoded as a client would.
+    const q = r.query.filter(([k]) => k !== raw).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+    if (raw) q.push(raw);
+    return { ...r, url: q.length ? `${r.path}?${q.join('&')}` : r.path };
+  });
 }
