@@ -170,6 +170,13 @@ describe('query parameters', () => {
     await res.body!.cancel();
   });
 
+  it('documents in /openapi.json what a list takes, from the same table', async () => {
+    const doc = (await call('GET', '/openapi.json')).body;
+    const names = doc.paths[SITES].get.parameters.map((p: Json) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['labelSelector', 'fieldSelector', 'limit', 'continue', 'resourceVersion', 'resourceVersionMatch', 'watch', 'allowWatchBookmarks', 'timeoutSeconds']));
+    expect(names).not.toContain('dryRun');
+  });
+
   it('indents the answer with pretty=true', async () => {
     await sites(['a']);
     const r = await call('GET', `${SITES}/a?pretty=true`);

@@ -1,6 +1,7 @@
 // The OpenAPI document of the admin API, derived from the proto schema so it cannot drift from it.
 import { GROUP_VERSION, KINDS, lookupType, schemaRoot } from '@outpost/proto';
 import type protobuf from 'protobufjs';
+import { queryParameterDocs } from './query-parameters.js';
 import { API_PREFIX } from './resource-path.js';
 
 type Schema = Record<string, unknown>;
@@ -46,7 +47,7 @@ export function openApiDocument(version: string): Schema {
     const named = [...params, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }];
     const body = { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${k.kind}` } } } };
     paths[base] = {
-      get: { summary: `List or watch ${k.plural}`, parameters: [...params, { name: 'watch', in: 'query', schema: { type: 'boolean' } }, { name: 'resourceVersion', in: 'query', schema: { type: 'string' } }, { name: 'labelSelector', in: 'query', schema: { type: 'string' } }], responses: { '200': { description: 'OK' } } },
+      get: { summary: `List or watch ${k.plural}`, parameters: [...params, ...queryParameterDocs('list', 'watch')], responses: { '200': { description: 'OK' } } },
       post: { summary: `Create a ${k.kind}`, parameters: params, requestBody: body, responses: ok(k.kind) },
     };
     paths[`${base}/{name}`] = {

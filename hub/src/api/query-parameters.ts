@@ -78,6 +78,11 @@ export const PARAMETERS: Readonly<Record<Operation, readonly Name[]>> = {
 
 const isName = (n: string): n is Name => Object.hasOwn(P, n);
 
+/** The query parameters `ops` take, for /openapi.json: the document and the check read one table. */
+export function queryParameterDocs(...ops: Operation[]): Array<{ name: string; in: 'query'; schema: { type: 'string' } }> {
+  return [...new Set(ops.flatMap((op) => PARAMETERS[op]))].map((name) => ({ name, in: 'query', schema: { type: 'string' } }));
+}
+
 /** The operation of a request on a resource path; undefined for a method no resource takes. */
 export function operationOf(method: string, named: boolean, watch: string | undefined): Operation | undefined {
   if (method === 'GET') return named ? 'get' : watch === 'true' || watch === '1' ? 'watch' : 'list';
