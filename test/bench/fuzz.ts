@@ -29,6 +29,9 @@ for (const [name, v] of [['--runs', runs], ['--seed', seed], ['--max-seconds', m
   if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${name} must be a whole number`);
 }
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
+// The yaml library warns (process.emitWarning) on every map key that is a collection: fuzzed manifests
+// have many, and a million lines of them would bury the summary.
+process.removeAllListeners('warning');
 const deadline = Date.now() + maxSeconds * 1000;
 
 interface Finding {
