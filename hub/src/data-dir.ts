@@ -100,7 +100,23 @@ export function loadServingMaterial(dir: string): ServingMaterial {
   };
 }
 
-/** The HTTPS server's TLS options: the serving certificate, and the shared ticket keys when there are some. */
-export function serverTlsOptions(m: ServingMaterial): { key: string; cert: string; ticketKeys?: Buffer } {
-  return { key: m.keyPem, cert: m.certPem, ...(m.ticketKeys ? { ticketKeys: m.ticketKeys } : {}) };
+/**
+ * What the hub offers: TLS 1.2 and 1.3 only, and only AEAD suites with forward secrecy. TLS 1.3's suites
+ * are all AEAD; on 1.2, OpenSSL's default list also offers CBC suites with SHA-1 MACs (Lucky13 and the
+ * padding oracles), which no client of the hub needs. The serving key is ECDSA P-256, so the 1.2 suites
+ * are the ECDHE-ECDSA ones.
+ */
+export const TLS_MIN_VERSION = 'TLSv1.2';
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+].join(':');
+
+/** The HTTPS server's TLS options: the serving certificate, the protocols and suites above, and the shared ticket keys when there are some. */
+export function serverTlsOptions(m: ServingMaterial): { key: string; cert: string; minVersion: typeof TLS_MIN_VERSION; ciphers: string; honorCipherOrder: true; ticketKeys?: Buffer } {
+  return { key: m.keyPem, cert: m.certPem, minVersion: TLS_MIN_VERSION, ciphers: TLS_CIPHERS, honorCipherOrder: true, ...(m.ticketKeys ? { ticketKeys: m.ticketKeys } : {}) };
 }

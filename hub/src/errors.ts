@@ -6,6 +6,8 @@ export type Reason = StatusReason;
 
 export class HubError extends Error {
   override readonly name: string = 'HubError';
+  /** The Kubernetes CauseType of each of `causes` in the Status. */
+  readonly causeReason: string = 'FieldValueInvalid';
   constructor(
     readonly status: number,
     readonly reason: Reason,

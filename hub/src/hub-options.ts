@@ -1,6 +1,7 @@
 // The hub's options: one documented interface, one function that fills defaults and validates.
 import { HEARTBEAT_INTERVAL_MS, MAX_FRAME_BYTES } from '@outpost/proto';
 import { systemClock, type Clock } from './clock.js';
+import { descriptorLimit } from './descriptor-limit.js';
 import { parseDuration } from './duration.js';
 
 export interface HubOptions {
@@ -24,10 +25,31 @@ export interface HubOptions {
   gatewayProcesses?: number;
   /**
    * Connections at which one gateway process stops accepting and leaves new ones to its siblings; it
-   * accepts again below 95 % of this. Keep it under the process's descriptor limit (`ulimit -n`), with
-   * room for ~1,000 more: what the kernel had already queued for it. Default 18,000.
+   * accepts again below 95 % of this. Keep it under maxConnections, with room for what the kernel had
+   * already queued for it. Default: maxConnections less a tenth (at most 1,000), at most 18,000.
    */
   connectionsPerGatewayProcess?: number;
+  /**
+   * Connections one process holds at most (each gateway process its own); past it, new ones are closed
+   * at accept. Default: the descriptor limit (`ulimit -n`) less 5 % of it (at least 64, at most 1,000),
+   * kept for the database, logs and the hub's own sockets.
+   */
+  maxConnections?: number;
+  /**
+   * Of those, connections that have not yet shown a credential (an agent's, or an admin API token): the
+   * rest stay for connected agents and admin clients, whatever an attacker holds open. When full, a
+   * newcomer takes the place of the oldest connection silent for a second. Default: half of maxConnections.
+   */
+  maxUnauthenticatedConnections?: number;
+  /** Unauthenticated connections from one remote address (per process). Default: a quarter of maxUnauthenticatedConnections. */
+  maxUnauthenticatedPerAddress?: number;
+  /** A connection must finish TLS and send its first request within this, or is closed: a duration such as 10s. Default 10s. */
+  handshakeTimeout?: string;
+  /**
+   * Failed joins (wrong, used or expired bootstrap tokens) one remote address may make per minute: a burst
+   * of this many, then one every 60/N s; past it the join endpoint answers 429 with Retry-After. Default 10.
+   */
+  maxFailedJoinsPerMinute?: number;
   /** pino log level. Default info. */
   logLevel?: string;
   /** Audit rows older than this are pruned: a duration such as 30d, 12h or 90m. Default 90d. */
@@ -46,12 +68,30 @@ export class HubOptionsError extends Error {
 export type ResolvedHubOptions = Required<HubOptions> & {
   /** auditMaxAge in milliseconds. */
   auditMaxAgeMs: number;
+  /** handshakeTimeout in milliseconds. */
+  handshakeTimeoutMs: number;
+  /** The descriptor limit the connection limits' defaults were derived from. */
+  descriptorLimit: number;
 };
+
+/** Descriptors kept at least for the hub's database, logs, IPC and the sockets it opens itself. */
+const MIN_RESERVED_DESCRIPTORS = 64;
+
+/** maxConnections' default for a process allowed `descriptors` open files. */
+export function defaultMaxConnections(descriptors: number): number {
+  return Math.max(1, descriptors - Math.min(1000, Math.max(MIN_RESERVED_DESCRIPTORS, Math.ceil(descriptors * 0.05))));
+}
+
+/** A handshake timeout outside this would refuse slow links, or give idle sockets minutes. */
+const HANDSHAKE_TIMEOUT_RANGE_MS = [1000, 120_000] as const;
 
 /** Retention below this would prune what an operator is still looking at. */
 const MIN_AUDIT_AGE_MS = 60_000;
 
-export function resolveHubOptions(o: HubOptions): ResolvedHubOptions {
+/** `descriptors` is the process's descriptor limit (`ulimit -n`), read from the system unless given. */
+export function resolveHubOptions(o: HubOptions, descriptors = descriptorLimit()): ResolvedHubOptions {
+  const maxConnections = o.maxConnections ?? defaultMaxConnections(descriptors);
+  const maxUnauthenticatedConnections = o.maxUnauthenticatedConnections ?? Math.max(1, Math.floor(maxConnections / 2));
   const r: ResolvedHubOptions = {
     dataDir: o.dataDir,
     host: o.host ?? '127.0.0.1',
@@ -60,12 +100,19 @@ export function resolveHubOptions(o: HubOptions): ResolvedHubOptions {
     maxFrameBytes: o.maxFrameBytes ?? MAX_FRAME_BYTES,
     retainRevisions: o.retainRevisions ?? 100_000,
     gatewayProcesses: o.gatewayProcesses ?? 0,
-    connectionsPerGatewayProcess: o.connectionsPerGatewayProcess ?? 18_000,
+    connectionsPerGatewayProcess: o.connectionsPerGatewayProcess ?? Math.max(20, Math.min(18_000, maxConnections - Math.min(1000, Math.floor(maxConnections / 10)))),
+    maxConnections,
+    maxUnauthenticatedConnections,
+    maxUnauthenticatedPerAddress: o.maxUnauthenticatedPerAddress ?? Math.max(1, Math.floor(maxUnauthenticatedConnections / 4)),
+    handshakeTimeout: o.handshakeTimeout ?? '10s',
+    maxFailedJoinsPerMinute: o.maxFailedJoinsPerMinute ?? 10,
     logLevel: o.logLevel ?? 'info',
     auditMaxAge: o.auditMaxAge ?? '90d',
     auditMaxRows: o.auditMaxRows ?? 1_000_000,
     clock: o.clock ?? systemClock,
     auditMaxAgeMs: 0,
+    handshakeTimeoutMs: 0,
+    descriptorLimit: descriptors,
   };
   if (!r.dataDir) throw new HubOptionsError('the hub needs a data directory (--data DIR, made by `outpost hub init`)');
   if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535) throw new HubOptionsError(`port ${r.port} is not a TCP port (0-65535)`);
@@ -73,6 +120,17 @@ export function resolveHubOptions(o: HubOptions): ResolvedHubOptions {
   if (r.maxFrameBytes < 64 * 1024) throw new HubOptionsError(`max frame size ${r.maxFrameBytes} is too small (at least 64 KiB)`);
   if (!Number.isInteger(r.gatewayProcesses) || r.gatewayProcesses < 0 || r.gatewayProcesses > 64) throw new HubOptionsError(`gateway processes ${r.gatewayProcesses} is not a whole number from 0 to 64`);
   if (!Number.isInteger(r.connectionsPerGatewayProcess) || r.connectionsPerGatewayProcess < 20) throw new HubOptionsError(`connections per gateway process ${r.connectionsPerGatewayProcess} is not a whole number of at least 20`);
+  const whole = (n: number, min: number): boolean => Number.isInteger(n) && n >= min;
+  if (!whole(r.maxConnections, 1)) throw new HubOptionsError(`max connections ${r.maxConnections} is not a whole number of at least 1 (--max-connections N)`);
+  // Descriptors that run out fail silently (libuv closes what it cannot accept): keep some for the hub.
+  if (r.maxConnections > descriptors - MIN_RESERVED_DESCRIPTORS) throw new HubOptionsError(`max connections ${r.maxConnections} leaves less than ${MIN_RESERVED_DESCRIPTORS} of this process's descriptor limit of ${descriptors} for its database, logs and own sockets, so descriptors would run out first: raise \`ulimit -n\` or lower --max-connections`);
+  if (!whole(r.maxUnauthenticatedConnections, 1) || r.maxUnauthenticatedConnections > r.maxConnections) throw new HubOptionsError(`max unauthenticated connections ${r.maxUnauthenticatedConnections} is not a whole number from 1 to max connections (${r.maxConnections}) (--max-unauthenticated-connections N)`);
+  if (!whole(r.maxUnauthenticatedPerAddress, 1) || r.maxUnauthenticatedPerAddress > r.maxUnauthenticatedConnections) throw new HubOptionsError(`max unauthenticated connections per address ${r.maxUnauthenticatedPerAddress} is not a whole number from 1 to max unauthenticated connections (${r.maxUnauthenticatedConnections}) (--max-unauthenticated-per-address N)`);
+  if (r.gatewayProcesses > 0 && r.connectionsPerGatewayProcess > r.maxConnections) throw new HubOptionsError(`connections per gateway process ${r.connectionsPerGatewayProcess} is above max connections ${r.maxConnections}: a full gateway process would refuse connections instead of leaving them to the others; lower --connections-per-gateway-process`);
+  const handshake = parseDuration(r.handshakeTimeout);
+  if (handshake === undefined || handshake < HANDSHAKE_TIMEOUT_RANGE_MS[0] || handshake > HANDSHAKE_TIMEOUT_RANGE_MS[1]) throw new HubOptionsError(`handshake timeout "${r.handshakeTimeout}" is not a duration from 1s to 2m, such as --handshake-timeout 10s`);
+  r.handshakeTimeoutMs = handshake;
+  if (!whole(r.maxFailedJoinsPerMinute, 1)) throw new HubOptionsError(`max failed joins per minute ${r.maxFailedJoinsPerMinute} is not a whole number of at least 1 (--max-failed-joins-per-minute N)`);
   const age = parseDuration(r.auditMaxAge);
   if (age === undefined) throw new HubOptionsError(`audit max age "${r.auditMaxAge}" is not a duration: write a whole number and s, m, h or d, such as --audit-max-age 30d`);
   if (age < MIN_AUDIT_AGE_MS) throw new HubOptionsError(`audit max age ${r.auditMaxAge} is too short (at least 1m); pass --audit-max-age 30d or similar`);

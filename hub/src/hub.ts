@@ -11,10 +11,12 @@ import { getRequestListener } from '@hono/node-server';
 import { caCertHash, component, ComponentManager, ComponentStartError, type Agent, type Component, type NamedHealth } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
+import { apiTokenCheck } from './auth/api-token-check.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
 import { dataPaths, ensureTicketKeys, loadServingMaterial } from './data-dir.js';
 import { storeEvents, storeReads } from './gateway/agent-events.js';
 import { createAgentServer } from './gateway/agent-server.js';
+import type { ConnectionCounts } from './gateway/connection-guard.js';
 import { AgentGateway } from './gateway/gateway.js';
 import { GatewayProcesses } from './gateway/gateway-processes.js';
 import { Presence } from './gateway/presence.js';
@@ -78,7 +80,7 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   const presence = new Presence(store, { clock: opts.clock });
   const audit = new AuditRetention(store, { maxAgeMs: opts.auditMaxAgeMs, maxRows: opts.auditMaxRows, clock: opts.clock });
   const components = new ComponentManager();
-  const api = createApi({ store, presence, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health() });
+  const api = createApi({ store, presence, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute });
   let compactor: NodeJS.Timeout | undefined;
   components
     .add(component({ name: 'store', stop: () => store.close(), health: () => ({ ok: true, message: `revision ${store.revision()}` }) }))
@@ -94,6 +96,7 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
       start: () => void (compactor = setInterval(() => store.compact(store.revision() - opts.retainRevisions), 60_000).unref()),
       stop: () => clearInterval(compactor),
     }));
+  log.info({ ...connectionLimits(opts), descriptorLimit: opts.descriptorLimit, maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute }, 'connection limits (each process that serves the port)');
   const served = opts.gatewayProcesses > 0 ? gatewayProcessesServer(opts, store, presence, api.fetch, log) : inProcessServer(opts, store, presence, api.fetch, tls, log);
   for (const c of served.components) components.add(c);
   try {
@@ -122,10 +125,19 @@ interface Served {
   port(): number;
 }
 
+/** The connection limits of each process that serves the HTTPS port. */
+function connectionLimits(opts: ResolvedHubOptions): { maxConnections: number; maxUnauthenticated: number; maxUnauthenticatedPerAddress: number; handshakeTimeoutMs: number } {
+  return { maxConnections: opts.maxConnections, maxUnauthenticated: opts.maxUnauthenticatedConnections, maxUnauthenticatedPerAddress: opts.maxUnauthenticatedPerAddress, handshakeTimeoutMs: opts.handshakeTimeoutMs };
+}
+
+function describeConnections(c: ConnectionCounts): string {
+  return `${c.connections} of ${c.maxConnections} connections, ${c.unauthenticated} of ${c.maxUnauthenticated} unauthenticated`;
+}
+
 /** One process: API and agents on the HTTPS port. */
 function inProcessServer(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, tls: ReturnType<typeof loadServingMaterial>, log: Logger): Served {
   const gateway = new AgentGateway({ reads: storeReads(store), events: storeEvents(store, presence), heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log });
-  const { server, admission } = createAgentServer(tls, gateway, getRequestListener(fetch), log);
+  const { server, admission, connections } = createAgentServer(tls, gateway, getRequestListener(fetch), log, { ...connectionLimits(opts), trustsAuthorization: apiTokenCheck(store, opts.clock) });
   let unsubscribe: (() => void) | undefined;
   const https = component({
     name: 'https',
@@ -141,7 +153,7 @@ function inProcessServer(opts: ResolvedHubOptions, store: Store, presence: Prese
       await gateway.stop();
       await closeServer(server);
     },
-    health: () => ({ ok: server.listening, message: `${gateway.size} agents connected` }),
+    health: () => ({ ok: server.listening, message: `${gateway.size} agents connected; ${describeConnections(connections())}` }),
   });
   return { components: [https], port: () => (server.address() as AddressInfo).port };
 }
@@ -155,7 +167,7 @@ function gatewayProcessesServer(opts: ResolvedHubOptions, store: Store, presence
   apiServer.keepAliveTimeout = 0;
   const gateways = new GatewayProcesses({
     count: opts.gatewayProcesses,
-    config: { dataDir: opts.dataDir, host: opts.host, port: opts.port, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, logLevel: opts.logLevel, apiSocket, maxConnections: opts.connectionsPerGatewayProcess },
+    config: { dataDir: opts.dataDir, host: opts.host, port: opts.port, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, logLevel: opts.logLevel, apiSocket, maxConnections: opts.connectionsPerGatewayProcess, limits: connectionLimits(opts) },
     store,
     presence,
     log,

@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './common/index.js';
 export * from './resource-json.js';
 export { lookupType, root as schemaRoot } from './reflection.js';
+export { isFreeFormJson } from './validate-shape.js';
 export * from './wire/protocol.js';
 export * from './wire/codec.js';
 export * from './wire/reportable-kinds.js';

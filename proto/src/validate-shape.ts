@@ -51,9 +51,19 @@ function checkScalar(type: string, value: unknown, path: string, out: FieldProbl
   }
 }
 
+/**
+ * google.protobuf.Struct: a JSON object of any content (managedFields' fieldsV1, as Kubernetes has it).
+ * Its JSON form is the object itself, not the message's own `fields` map.
+ */
+export function isFreeFormJson(type: protobuf.ReflectionObject | null): boolean {
+  return type?.fullName === '.google.protobuf.Struct';
+}
+
 function checkValue(field: protobuf.Field, value: unknown, path: string, out: FieldProblem[]): void {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) checkMessage(resolved, value, path, out);
+  if (isFreeFormJson(resolved)) {
+    if (typeof value !== 'object' || Array.isArray(value)) out.push({ field: path, message: `must be an object, not ${describe(value)}` });
+  } else if (resolved instanceof protobuf.Type) checkMessage(resolved, value, path, out);
   else if (resolved instanceof protobuf.Enum) {
     if (!(typeof value === 'string' && value in resolved.values) && !(typeof value === 'number' && Object.values(resolved.values).includes(value))) {
       out.push({ field: path, message: `must be one of ${Object.keys(resolved.values).join(', ')}` });
@@ -84,4 +94,32 @@ export function checkMessage(type: protobuf.Type, value: unknown, path: string, 
       else v.forEach((item, i) => checkValue(field, item, `${at}[${i}]`, out));
     } else checkValue(field, v, at, out);
   }
+}
+
+/**
+ * `value` without the fields `type` does not declare, and where they were: for fieldValidation=Warn and
+ * Ignore, which drop unknown fields where Strict refuses them. Only what checkMessage would call unknown
+ * is dropped; a value of the wrong type stays, for the shape check to name.
+ */
+export function dropUnknownFields(type: protobuf.Type, value: unknown, path = ''): { value: unknown; dropped: string[] } {
+  const dropped: string[] = [];
+  const walk = (t: protobuf.Type, v: unknown, at: string): unknown => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(v)) {
+      const field = t.fields[key];
+      const here = join(at, key);
+      if (!field) {
+        dropped.push(here);
+        continue;
+      }
+      const resolved = field.resolvedType;
+      if (!(resolved instanceof protobuf.Type) || isFreeFormJson(resolved) || child === null || typeof child !== 'object') out[key] = child;
+      else if (field instanceof protobuf.MapField) out[key] = Object.fromEntries(Object.entries(child).map(([k, mv]) => [k, walk(resolved, mv, `${here}[${JSON.stringify(k)}]`)]));
+      else if (field.repeated) out[key] = Array.isArray(child) ? child.map((item, i) => walk(resolved, item, `${here}[${i}]`)) : child;
+      else out[key] = walk(resolved, child, here);
+    }
+    return out;
+  };
+  return { value: walk(type, value, path), dropped };
 }

@@ -45,7 +45,7 @@ describe('outpost client commands do not load the server', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('login, apply, get, token create, delete and --help load the client only', async () => {
+  it('login, apply, get, describe, diff, version, config, completion, token create/list, delete and --help load the client only', async () => {
     const manifest = join(dir, 'site.yaml');
     writeFileSync(manifest, 'apiVersion: outpost.dev/v1alpha1\nkind: Site\nmetadata: {name: s1}\nspec: {location: here}\n');
     const commands = [
@@ -53,8 +53,16 @@ describe('outpost client commands do not load the server', () => {
       ['apply', '-f', manifest],
       ['get', 'sites'],
       ['get', 'site', 's1', '-o', 'yaml'],
+      ['get', 'sites', '-o', 'wide', '-l', 'a=b'],
+      ['get', 'sites', '-o', 'jsonpath={.items[*].metadata.name}'],
+      ['describe', 'site', 's1'],
+      ['diff', '-f', manifest],
+      ['version'],
+      ['config', 'get-contexts'],
+      ['completion', 'bash'],
       ['token', 'create', '--site', 's1'],
-      ['delete', 'site', 's1'],
+      ['token', 'list'],
+      ['delete', '-f', manifest],
       ['--help'],
     ];
     for (const args of commands) {

@@ -70,6 +70,10 @@ describe('outpost CLI quickstart', () => {
       return /\strue\s+[1-9]\d*\s+\S+\s+\d+s\s+false\s/.test(t) && t;
     });
     expect(agentTable).toMatch(/^NAME\s+ROLE\s+SERVES\s+CONNECTED\s+ACKED\s+VERSION\s+LAST-SEEN\s+REVOKED\s+AGE\n/);
+    // -o wide adds where it connects from and since when; describe shows the presence in its own section.
+    expect((await outpost('get', 'agents', '-o', 'wide')).stdout).toMatch(/^NAME\s+ROLE\s+SERVES\s+CONNECTED\s+ACKED\s+VERSION\s+LAST-SEEN\s+REVOKED\s+ADDRESS\s+CONNECTED-SINCE\s+AGE\n\S+\s+site\s+store-0412\s+true\s+\d+\s+\S+\s+\d+s\s+false\s+\S*127\.0\.0\.1\S*\s+\S+Z\s+\d+s\n$/);
+    const agentName = (await outpost('get', 'agents', '-o', 'jsonpath={.items[0].metadata.name}')).stdout;
+    expect((await outpost('describe', 'agent', agentName)).stdout).toMatch(/\nPresence:\n  Connected:\s+true\n  Connected Since:\s+\S+Z \(\d+s ago\)\n  Last Seen:\s+\S+Z \(\d+s ago\)\n  Address:\s+\S*127\.0\.0\.1\S*\n  Acked Revision:\s+[1-9]\d*\n  Version:\s+\S+\n/);
     const table = await outpost('get', 'clusters');
     expect(table.stdout).toMatch(/^PROJECT\s+NAME\s+VERSION\s+DATACENTER\s+MODE\s+PHASE\s+CONDITIONS\s+AGE\n/);
     expect(table.stdout).toMatch(/Received=True/);

@@ -74,8 +74,11 @@ export class Proc {
   }
 }
 
-function startProc(bin: string, args: readonly string[], env?: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): Proc {
-  return new Proc(spawn(process.execPath, [...nodeArgs, bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+/** `nofile` lowers the child's descriptor limit (`ulimit -n`): the shell sets it and then becomes node. */
+function startProc(bin: string, args: readonly string[], env?: NodeJS.ProcessEnv, nodeArgs: readonly string[] = [], nofile?: number): Proc {
+  const argv = [...nodeArgs, bin, ...args];
+  const [file, fileArgs] = nofile ? ['/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...argv]] : [process.execPath, argv];
+  return new Proc(spawn(file, fileArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 export class TestHub {
@@ -93,6 +96,8 @@ export class TestHub {
   gatewayProcesses = 0;
   /** More `outpost hub serve` flags. */
   serveArgs: string[] = [];
+  /** The hub process's descriptor limit (`ulimit -n`), when lower than the test's. */
+  nofile: number | undefined;
 
   private constructor(private readonly heartbeatMs: number) {
     this.dir = mkdtempSync(join(tmpdir(), 'outpost-it-'));
@@ -100,7 +105,7 @@ export class TestHub {
   }
 
   /** `beforeServe` runs after `hub init` and before the hub process starts (to seed its store). */
-  static async start(opts: { heartbeatMs?: number; beforeServe?: (dataDir: string) => void; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; gatewayProcesses?: number; serveArgs?: string[] } = {}): Promise<TestHub> {
+  static async start(opts: { heartbeatMs?: number; beforeServe?: (dataDir: string) => void; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; gatewayProcesses?: number; serveArgs?: string[]; nofile?: number } = {}): Promise<TestHub> {
     const hub = new TestHub(opts.heartbeatMs ?? 1000);
     const init = await run(OUTPOST, ['hub', 'init', '--data', hub.dataDir]);
     if (init.code !== 0) throw new Error(`hub init failed: ${init.stderr}`);
@@ -112,6 +117,7 @@ export class TestHub {
     hub.nodeArgs = opts.nodeArgs ?? [];
     hub.gatewayProcesses = opts.gatewayProcesses ?? 0;
     hub.serveArgs = opts.serveArgs ?? [];
+    hub.nofile = opts.nofile;
     hub.port = await freePort();
     await hub.serve();
     return hub;
@@ -123,7 +129,7 @@ export class TestHub {
 
   /** (Re)starts the hub process on the same port and data. */
   async serve(): Promise<void> {
-    const proc = startProc(OUTPOST, ['hub', 'serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`, '--heartbeat', String(this.heartbeatMs), '--gateway-processes', String(this.gatewayProcesses), '--log-level', 'warn', ...this.serveArgs], this.env, this.nodeArgs);
+    const proc = startProc(OUTPOST, ['hub', 'serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`, '--heartbeat', String(this.heartbeatMs), '--gateway-processes', String(this.gatewayProcesses), '--log-level', 'warn', ...this.serveArgs], this.env, this.nodeArgs, this.nofile);
     this.proc = proc;
     await waitFor('the hub to listen', () => proc.stdout.includes('listening on') || (!proc.alive && Promise.reject(new Error(`hub exited: ${proc.stderr}`))), 20_000);
   }

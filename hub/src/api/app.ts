@@ -1,19 +1,22 @@
 // The admin API and the agents' join endpoint, as one Hono app. Tested in process with app.request().
-import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
+import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, PROTOCOL_MAJOR, PROTOCOL_MINOR, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type Principal } from '../auth/principal.js';
 import { JoinError, redeemBootstrapToken } from '../auth/agent-identity.js';
+import { JoinThrottle } from '../auth/join-throttle.js';
 import { systemClock, type Clock } from '../clock.js';
 import { BadRequestError, HubError } from '../errors.js';
 import type { PresenceFeed } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
 import { openApiDocument } from './openapi.js';
+import { clientAddress } from './client-address.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
 import { errorStatus } from './status-response.js';
 import { checkGetRevision, checkQuery, listRequest, operationOf, prettyJson } from './query-parameters.js';
 import { watchResponse } from './watch.js';
+import { applyBody, parseForce, patchType, warningHeader, writeOptions } from './write-options.js';
 
 export interface ApiOptions {
   store: Store;
@@ -26,6 +29,8 @@ export interface ApiOptions {
   log?: { warn(obj: object, msg: string): void };
   /** How often a watch that allows bookmarks gets one (Kubernetes: about every minute). */
   watchBookmarkEveryMs?: number;
+  /** Failed joins one remote address may make per minute before it is answered 429. Default 10. */
+  maxFailedJoinsPerMinute?: number;
   /** The hub's components, for /healthz. Default: the API alone, which is up if it answers. */
   health?: () => readonly NamedHealth[];
 }
@@ -110,16 +115,25 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const lines = parts.map((p) => `[${p.ok ? '+' : '-'}]${p.name} ${p.ok ? 'ok' : 'failed'}${p.message ? `: ${p.message}` : ''}`);
     return c.text(`${lines.join('\n')}\nhealthz check ${ok ? 'passed' : 'failed'}\n`, ok ? 200 : 503);
   });
-  app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision() }));
+  // protocol: the agent wire protocol this hub speaks, so `outpost version` can show it beside the hub's.
+  app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision(), protocol: `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}` }));
   app.get('/openapi.json', (c) => c.json(openApiDocument(opts.version)));
   app.get(CA_PATH, (c) => c.body(opts.caCertPem, 200, { 'content-type': 'application/x-pem-file' }));
+  const joins = new JoinThrottle({ maxFailuresPerMinute: opts.maxFailedJoinsPerMinute ?? 10 }, opts.log ?? { warn: () => undefined });
   app.post(JOIN_PATH, async (c) => {
     const body = (await jsonBody(c)) as { token?: unknown; version?: unknown };
     if (typeof body?.token !== 'string') throw new BadRequestError('join needs {"token": "<bootstrap token>"}');
+    const from = clientAddress(c);
+    const wait = joins.retryAfterSeconds(from);
+    if (wait !== undefined) {
+      const message = `too many failed joins from ${from}; try again in ${wait} s, with a token from \`outpost token create\` (copy it whole)`;
+      return c.json(statusBody(429, 'TooManyRequests', message, { retryAfterSeconds: wait }), 429, { 'retry-after': String(wait) });
+    }
     try {
       return c.json(redeemBootstrapToken(store, body.token, typeof body.version === 'string' ? body.version : 'unknown', clock));
     } catch (err) {
       if (!(err instanceof JoinError)) throw err;
+      joins.failed(from, err.code);
       // The code (TOKEN_USED, TOKEN_EXPIRED, ...) lets the agent say exactly why it cannot join.
       return c.json(statusBody(err.status, err.reason, err.message, { code: err.code }), err.status as 401);
     }
@@ -159,9 +173,15 @@ export function createApi(opts: ApiOptions): Hono<Env> {
       if (op === 'watch') return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000 });
       return c.json(service.list(p, path, listRequest((name) => c.req.query(name))));
     }
+    // Who writes (managedFields) and how unknown fields are met; Warn's warnings go out as Warning headers.
+    const w = writeOptions(c, p.name);
+    const warned = <T>(value: T): T => {
+      for (const text of w.warnings) c.header('Warning', warningHeader(text), { append: true });
+      return value;
+    };
     if (method === 'POST' && !path.name) {
       const body = await jsonBody(c);
-      return c.json(write(() => service.create(p, path, body)), 201);
+      return c.json(warned(write(() => service.create(p, path, body, w))), 201);
     }
     if (!path.name) throw new HubError(405, 'MethodNotAllowed', `${method} is not allowed on a collection; use GET or POST`);
     let result: ResourceObject;
@@ -172,16 +192,26 @@ export function createApi(opts: ApiOptions): Hono<Env> {
         break;
       case 'PUT': {
         const body = await jsonBody(c);
-        result = write(() => (status ? service.replaceStatus(p, path, body) : service.replace(p, path, body)));
+        result = warned(write(() => (status ? service.replaceStatus(p, path, body, w) : service.replace(p, path, body, w))));
         break;
       }
       case 'PATCH': {
-        const type = c.req.header('content-type') ?? '';
-        // Exact media types: strategic-merge-patch+json and json-patch+json have other semantics.
-        const media = type.split(';')[0]!.trim().toLowerCase();
-        if (media !== 'application/merge-patch+json' && media !== 'application/json') throw new HubError(415, 'UnsupportedMediaType', `PATCH supports application/merge-patch+json only, not ${type || 'no content-type'}`);
-        const body = await jsonBody(c);
-        result = write(() => (status ? service.patchStatus(p, path, body) : service.patch(p, path, body)));
+        const type = patchType(c.req.header('content-type'));
+        const force = parseForce(c, type);
+        if (type === 'apply') {
+          if (c.req.query('fieldManager') === undefined) throw new BadRequestError('server-side apply needs ?fieldManager=NAME, the manager that owns what it applies (kubectl apply --server-side sends it); nothing was written');
+          const body = applyBody(await c.req.text());
+          // 201 when the apply made the object, as kube-apiserver answers.
+          const existed = store.get(path.kind.kind, path.namespace ?? '', path.name) !== undefined;
+          const applied = warned(write(() => (status ? service.applyStatus(p, path, body, force, w) : service.apply(p, path, body, force, w))));
+          return c.json(applied, existed ? 200 : 201);
+        } else if (type === 'json') {
+          const body = await jsonBody(c);
+          result = warned(write(() => (status ? service.jsonPatchStatus(p, path, body, w) : service.jsonPatch(p, path, body, w))));
+        } else {
+          const body = await jsonBody(c);
+          result = warned(write(() => (status ? service.patchStatus(p, path, body, w) : service.patch(p, path, body, w))));
+        }
         break;
       }
       case 'DELETE': {

@@ -1,5 +1,5 @@
 // The OpenAPI document of the admin API, derived from the proto schema so it cannot drift from it.
-import { GROUP_VERSION, KINDS, lookupType, schemaRoot } from '@outpost/proto';
+import { GROUP_VERSION, isFreeFormJson, KINDS, lookupType, schemaRoot } from '@outpost/proto';
 import type protobuf from 'protobufjs';
 import { queryParameterDocs } from './query-parameters.js';
 import { API_PREFIX } from './resource-path.js';
@@ -16,6 +16,7 @@ const SCALARS: Record<string, Schema> = {
 
 function fieldSchema(field: protobuf.Field): Schema {
   const t = field.resolvedType;
+  if (isFreeFormJson(t)) return { type: 'object', additionalProperties: true };
   const item: Schema = t ? { $ref: `#/components/schemas/${t.name}` } : (SCALARS[field.type] ?? { type: 'integer', format: field.type });
   if ((field as unknown as protobuf.MapField).keyType !== undefined) return { type: 'object', additionalProperties: item };
   return field.repeated ? { type: 'array', items: item } : item;

@@ -28,7 +28,6 @@ const wholeNumber: Check = (v) => (/^[0-9]{1,15}$/.test(v) ? undefined : 'is not
 const integer: Check = (v) => (/^-?[0-9]{1,15}$/.test(v) ? undefined : 'is not a whole number');
 // Go's time.ParseDuration, which kube-apiserver reads `timeout` with: "30s", "1m30s", "500ms".
 const goDuration: Check = (v) => (/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/.test(v) ? undefined : 'is not a duration such as 30s or 1m');
-const fieldManager: Check = (v) => (v.length <= 128 && /^[\x20-\x7e]*$/.test(v) ? undefined : 'must be at most 128 printable characters');
 
 interface Parameter {
   check: Check;
@@ -52,9 +51,10 @@ const P = {
   pretty: { check: bool },
   timeout: { check: goDuration },
   dryRun: { check: any, repeated: true },
-  fieldManager: { check: fieldManager },
-  fieldValidation: { check: oneOf('Ignore', 'Warn', 'Strict') },
-  force: { check: bool },
+  // Their values are server-side apply's to check (write-options.ts), where they are acted on.
+  fieldManager: { check: any },
+  fieldValidation: { check: any },
+  force: { check: any },
   gracePeriodSeconds: { check: integer },
   propagationPolicy: { check: oneOf('Orphan', 'Background', 'Foreground') },
   orphanDependents: { check: bool },

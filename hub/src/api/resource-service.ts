@@ -1,5 +1,5 @@
 // The admin API's verbs on resources, apart from HTTP: shape check, admission, authorization, store.
-import { checkResourceShape, GROUP_VERSION, rfc3339, SchemaError, type Agent, type FieldProblem, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
+import { checkResourceShape, dropUnknownResourceFields, GROUP_VERSION, rfc3339, SchemaError, type Agent, type FieldProblem, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
 import { authorize, type Principal, type Verb } from '../auth/principal.js';
 import { hashSecret, randomToken } from '../auth/secrets.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -11,8 +11,11 @@ import type { Store } from '../store/store.js';
 import { admit, changedImmutableFields } from './admission.js';
 import { decodeContinue, encodeContinue } from './continue-token.js';
 import type { FieldSelector } from './field-selector.js';
+import { applyJsonPatch } from './json-patch.js';
 import type { LabelSelector } from './label-selector.js';
+import { recordUpdate, sameButForTimes, startingManagers, withManagers } from './managed-fields.js';
 import { mergePatch } from './merge-patch.js';
+import { applyConfiguration } from './server-side-apply.js';
 import type { ResourcePath } from './resource-path.js';
 
 export interface ListResult {
@@ -55,6 +58,19 @@ function listRevision(req: ListRequest, now: number): number | undefined {
   if (!/^[0-9]+$/.test(rv) || !Number.isSafeInteger(n)) throw new BadRequestError(`resourceVersion "${rv}" is not a revision number`);
   if (n > now) throw new BadRequestError(`resourceVersion ${n} is newer than the hub's revision ${now}; list without resourceVersion for the newest`);
   return req.resourceVersionMatch === 'Exact' ? n : undefined;
+}
+
+/** How a write treats fields the schema does not know (Kubernetes' fieldValidation). */
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+/** What a write says about itself besides its body: who writes (for managedFields) and how strictly. */
+export interface WriteOptions {
+  /** The field manager: ?fieldManager, else derived from the User-Agent (see defaultFieldManager). */
+  fieldManager: string;
+  /** Strict refuses unknown fields; Warn drops them and says so in `warnings`; Ignore drops them. */
+  fieldValidation: FieldValidation;
+  /** Filled by the write: what the response's Warning headers say. */
+  warnings: string[];
 }
 
 function named(path: ResourcePath): string {
@@ -114,36 +130,103 @@ export class ResourceService {
     return shown(this.store, this.store.mustGet(k.kind, k.namespace, k.name));
   }
 
-  create(p: Principal, path: ResourcePath, body: unknown): ResourceObject {
+  create(p: Principal, path: ResourcePath, body: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
     // Authorize before validating: a caller without rights learns nothing from validation errors.
     const claimedName = (body as { metadata?: { name?: unknown } } | null)?.metadata?.name;
     this.can(p, 'create', path, typeof claimedName === 'string' ? claimedName : undefined);
-    const obj = this.parse(path, body, { nameOptional: path.kind.kind === 'Token' });
-    this.can(p, 'create', path, obj.metadata.name ?? undefined);
+    const parsed = this.parse(path, this.knownFields(path, body, w), { nameOptional: path.kind.kind === 'Token' });
+    this.can(p, 'create', path, parsed.metadata.name ?? undefined);
+    const obj = this.managed(path, parsed, undefined, w);
     if (obj.kind === 'Token') return this.createToken(p, obj as Token);
     this.admit(obj, path);
     return this.store.create({ ...obj, status: undefined }, { actor: p.name });
   }
 
-  replace(p: Principal, path: ResourcePath, body: unknown): ResourceObject {
-    const obj = this.parse(path, body);
+  replace(p: Principal, path: ResourcePath, body: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
+    const obj = this.parse(path, this.knownFields(path, body, w));
     if (obj.metadata.name !== path.name) throw new BadRequestError(`metadata.name "${obj.metadata.name}" does not match the name in the path "${path.name}"`);
     this.can(p, 'update', path);
-    this.admit(obj, path, this.store.get(obj.kind, obj.metadata.namespace ?? '', obj.metadata.name ?? ''));
-    return shown(this.store, this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined }));
+    const current = this.store.get(obj.kind, obj.metadata.namespace ?? '', obj.metadata.name ?? '');
+    this.admit(obj, path, current);
+    const next = this.managed(path, this.keepImmutable(obj, path), current, w);
+    return shown(this.store, this.store.replace(next, { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined }));
   }
 
-  patch(p: Principal, path: ResourcePath, patch: unknown): ResourceObject {
+  /** RFC 7386 merge patch of the object (not its status). */
+  patch(p: Principal, path: ResourcePath, patch: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
     this.can(p, 'patch', path);
     const current = this.get(p, path);
     const { status: _ignored, ...patchable } = current;
-    const merged = mergePatch(patchable, patch);
-    const obj = this.parse(path, merged);
+    return this.update(p, path, current, mergePatch(patchable, patch), w);
+  }
+
+  /** RFC 6902 JSON patch of the object; what it does to status is not kept (status has its own path). */
+  jsonPatch(p: Principal, path: ResourcePath, patch: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
+    this.can(p, 'patch', path);
+    const current = this.get(p, path);
+    const patched = applyJsonPatch<unknown>(current, patch);
+    const isObject = patched !== null && typeof patched === 'object' && !Array.isArray(patched);
+    return this.update(p, path, current, isObject ? { ...patched, status: undefined } : patched, w);
+  }
+
+  /**
+   * Server-side apply of `config` by `w.fieldManager`: creates the object if it is missing, else merges
+   * it in, with ownership and conflicts as in server-side-apply.ts. A configuration that changes nothing
+   * writes nothing (no new revision, no poke), so a controller may apply every loop.
+   */
+  apply(p: Principal, path: ResourcePath, body: unknown, force: boolean, w: WriteOptions): ResourceObject {
+    this.can(p, 'patch', path);
+    const k = this.key(path);
+    const live = this.store.get(k.kind, k.namespace, k.name);
+    if (!live) this.can(p, 'create', path);
+    const config = this.appliedConfiguration(path, body, w);
+    const result = applyConfiguration({ kind: path.kind, live, config, manager: w.fieldManager, force, time: rfc3339(this.clock.now()) });
+    if (!live) {
+      if (result.kind === 'Token') return this.createToken(p, result as Token);
+      this.admit(result, path);
+      return this.store.create({ ...result, status: undefined }, { actor: p.name });
+    }
+    if (sameButForTimes(result, live)) return shown(this.store, live);
+    this.admit(result, path, live);
+    const expect = config.metadata.resourceVersion ?? live.metadata.resourceVersion ?? undefined;
+    return shown(this.store, this.store.replace(this.keepImmutable(result, path), { actor: p.name }, { expectResourceVersion: expect, exactFinalizers: true }));
+  }
+
+  /** An apply's body, checked as a create's would be, for the object the path names. */
+  private appliedConfiguration(path: ResourcePath, body: unknown, w: WriteOptions): ResourceObject {
+    const config = this.parse(path, this.knownFields(path, body, w));
+    if (config.metadata.name !== path.name) throw new BadRequestError(`metadata.name "${config.metadata.name}" does not match the name in the path "${path.name}"`);
+    if (config.metadata.managedFields?.length) throw new BadRequestError('an applied configuration must not set metadata.managedFields: the hub keeps them; leave them out');
+    return config;
+  }
+
+  /** A patch's result, checked and written as a replace that starts from `current`. */
+  private update(p: Principal, path: ResourcePath, current: ResourceObject, patched: unknown, w: WriteOptions): ResourceObject {
+    const obj = this.parse(path, this.knownFields(path, patched, w));
     this.admit(obj, path, current);
     const expect = obj.metadata.resourceVersion ?? current.metadata.resourceVersion ?? undefined;
-    // A merge patch starts from the stored finalizers, so what it leaves there is what the caller wants:
+    const next = this.managed(path, this.keepImmutable(obj, path), current, w);
+    // A patch starts from the stored finalizers, so what it leaves there is what the caller wants:
     // this is how an operator removes an agent's finalizer (`outpost delete --force`).
-    return shown(this.store, this.store.replace(this.keepImmutable(obj, path), { actor: p.name }, { expectResourceVersion: expect, exactFinalizers: true }));
+    return shown(this.store, this.store.replace(next, { actor: p.name }, { expectResourceVersion: expect, exactFinalizers: true }));
+  }
+
+  private defaults(p: Principal): WriteOptions {
+    return { fieldManager: p.name, fieldValidation: 'Strict', warnings: [] };
+  }
+
+  /** `body` as fieldValidation wants it: untouched under Strict (the shape check refuses unknown fields). */
+  private knownFields(path: ResourcePath, body: unknown, w: WriteOptions): unknown {
+    if (w.fieldValidation === 'Strict') return body;
+    const { value, dropped } = dropUnknownResourceFields(path.kind, body);
+    if (w.fieldValidation === 'Warn') w.warnings.push(...dropped.map((f) => `unknown field "${f}"`));
+    return value;
+  }
+
+  /** `next` with managedFields recording an Update by `w.fieldManager` from `current` (undefined: a create). */
+  private managed<T extends ResourceObject>(path: ResourcePath, next: T, current: ResourceObject | undefined, w: WriteOptions): T {
+    const managers = recordUpdate(path.kind, startingManagers(next, current), current, next, w.fieldManager, rfc3339(this.clock.now()));
+    return withManagers(next, managers);
   }
 
   delete(p: Principal, path: ResourcePath, resourceVersion?: string): ResourceObject {
@@ -154,17 +237,46 @@ export class ResourceService {
     return deleted;
   }
 
-  replaceStatus(p: Principal, path: ResourcePath, body: unknown): ResourceObject {
+  replaceStatus(p: Principal, path: ResourcePath, body: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
     this.can(p, 'update', path);
-    const obj = this.parse(path, body);
-    return shown(this.store, this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined }));
+    const obj = this.parse(path, this.knownFields(path, body, w));
+    const k = this.key(path);
+    return this.writeStatus(p, path, this.store.mustGet(k.kind, k.namespace, k.name), obj.status, obj.metadata.resourceVersion ?? undefined, w);
   }
 
-  patchStatus(p: Principal, path: ResourcePath, patch: unknown): ResourceObject {
+  patchStatus(p: Principal, path: ResourcePath, patch: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
     this.can(p, 'patch', path);
     const current = this.get(p, path);
-    const obj = this.parse(path, mergePatch(current, patch));
-    return shown(this.store, this.store.replaceStatus(this.key(path), obj.status, { actor: p.name }, { expectResourceVersion: current.metadata.resourceVersion ?? undefined }));
+    const obj = this.parse(path, this.knownFields(path, mergePatch(current, patch), w));
+    return this.writeStatus(p, path, current, obj.status, current.metadata.resourceVersion ?? undefined, w);
+  }
+
+  /** RFC 6902 JSON patch of the status; what it does elsewhere is not kept. */
+  jsonPatchStatus(p: Principal, path: ResourcePath, patch: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
+    this.can(p, 'patch', path);
+    const current = this.get(p, path);
+    const obj = this.parse(path, this.knownFields(path, applyJsonPatch<unknown>(current, patch), w));
+    return this.writeStatus(p, path, current, obj.status, current.metadata.resourceVersion ?? undefined, w);
+  }
+
+  /** Server-side apply of `body`'s status to an object that exists, by `w.fieldManager`. */
+  applyStatus(p: Principal, path: ResourcePath, body: unknown, force: boolean, w: WriteOptions): ResourceObject {
+    this.can(p, 'patch', path);
+    const k = this.key(path);
+    const live = this.store.mustGet(k.kind, k.namespace, k.name);
+    const config = this.appliedConfiguration(path, body, w);
+    const result = applyConfiguration({ kind: path.kind, live, config, manager: w.fieldManager, force, time: rfc3339(this.clock.now()), subresource: 'status' });
+    if (sameButForTimes(result, live)) return shown(this.store, live);
+    const expect = config.metadata.resourceVersion ?? live.metadata.resourceVersion ?? undefined;
+    return shown(this.store, this.store.replaceStatus(k, result.status, { actor: p.name }, { expectResourceVersion: expect, managedFields: result.metadata.managedFields ?? [] }));
+  }
+
+  /** A status write through the API, with an Update by `w.fieldManager` recorded for /status. */
+  private writeStatus(p: Principal, path: ResourcePath, current: ResourceObject, status: ResourceObject['status'], expect: string | undefined, w: WriteOptions): ResourceObject {
+    const next = { ...current, status };
+    const managers = recordUpdate(path.kind, startingManagers(undefined, current), current, next, w.fieldManager, rfc3339(this.clock.now()), 'status');
+    const managedFields = withManagers(next, managers).metadata.managedFields ?? [];
+    return shown(this.store, this.store.replaceStatus(this.key(path), status, { actor: p.name }, { expectResourceVersion: expect, managedFields }));
   }
 
   /** Checks shape, apiVersion, kind and the project of `body` against the path it was sent to. */

@@ -6,7 +6,7 @@ import { HubError } from '../errors.js';
 /** The Status for an error thrown while serving a request: a HubError as it says, anything else a 500. */
 export function errorStatus(err: unknown): StatusBody {
   if (err instanceof HubError) {
-    const causes = err.causes.map((c) => ({ field: c.field, message: c.message, reason: 'FieldValueInvalid' }));
+    const causes = err.causes.map((c) => ({ field: c.field, message: c.message, reason: err.causeReason }));
     return statusBody(err.status, err.reason, err.message, { causes });
   }
   return statusBody(500, 'InternalError', `internal error: ${(err as Error)?.message ?? String(err)}`);

@@ -3,15 +3,17 @@
 // when they run: the client commands on a laptop never load it (eslint forbids a static import of it
 // here; test/integration/cli-client-only.test.ts checks what a client command loads).
 import { readFileSync } from 'node:fs';
-import { isDeepStrictEqual } from 'node:util';
-import { caCertHash, findKind, isAgentFinalizer, KINDS, type KindInfo, type ResourceObject, type Token } from '@outpost/proto';
+import { caCertHash, KINDS, PROTOCOL_MAJOR, PROTOCOL_MINOR, type Token } from '@outpost/proto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import YAML from 'yaml';
 import { ApiClient, ApiError } from '../client/api-client.js';
 import { HUB_VERSION } from '../version.js';
-import { readConfig, writeConfig } from './config.js';
-import { parseManifests, readManifestSource } from './manifests.js';
-import { renderTable } from './table.js';
+import { apply, diff } from './apply.js';
+import { bashCompletion, zshCompletion } from './completion.js';
+import { ConfigError, configPath, readConfig, readConfigFile, selectContext, writeConfigFile, withContext } from './config.js';
+import { deleteFromFile, deleteResource } from './delete.js';
+import { describe, get, withoutSecret } from './get.js';
+import { formatData, formatList, outputArg, type Output } from './output.js';
+import { kindAndName, kindArg, scope, UsageError } from './usage.js';
 
 /** An option's argument as a whole number, or commander's error naming the option and the argument. */
 function wholeNumber(v: string): number {
@@ -20,39 +22,10 @@ function wholeNumber(v: string): number {
   return n;
 }
 
-class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
   if (!m) throw new UsageError(`--listen ${value} is not HOST:PORT (such as 127.0.0.1:8443 or [::1]:8443)`);
   return { host: (m[1] ?? m[2]) || '0.0.0.0', port: Number(m[3]) };
-}
-
-function kindArg(name: string): KindInfo {
-  const k = findKind(name);
-  if (!k) throw new UsageError(`unknown kind "${name}"; known kinds: ${KINDS.map((x) => x.plural).join(', ')}`);
-  return k;
-}
-
-function client(): ApiClient {
-  const cfg = readConfig();
-  return new ApiClient({ hub: cfg.hub, token: cfg.token, caCertPem: cfg.caCert });
-}
-
-function print(value: unknown, format: string): void {
-  process.stdout.write(format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : YAML.stringify(value));
-}
-
-/**
- * What `apply` owns of an object: the user-settable metadata and the spec. Agent finalizers are the hub's
- * (it keeps them on a replace), so a manifest without them is not a change.
- */
-function applied(o: ResourceObject): unknown {
-  const m = o.metadata;
-  const finalizers = (m.finalizers ?? []).filter((f) => !isAgentFinalizer(f));
-  return { labels: m.labels ?? {}, annotations: m.annotations ?? {}, finalizers, spec: JSON.parse(JSON.stringify(o.spec ?? {})) as unknown };
 }
 
 /** kubectl's --dry-run values; only the server's kind exists here (a client-side one would check less than the hub does). */
@@ -62,86 +35,14 @@ function dryRunArg(value: string | undefined): boolean {
   throw new UsageError(`--dry-run=${value} is not supported: use --dry-run=server (the hub checks everything and writes nothing) or leave it out`);
 }
 
-async function apply(file: string, dryRun: boolean): Promise<number> {
-  const { text, source } = readManifestSource(file);
-  const objects = parseManifests(text, source);
-  const api = client();
-  let failed = 0;
-  for (const obj of objects) {
-    const kind = kindArg(obj.kind);
-    const label = `${kind.singular}/${obj.metadata.name}`;
-    const namespace = obj.metadata.namespace ?? undefined;
-    if (kind.namespaced && !namespace) {
-      process.stderr.write(`error: ${label}: ${kind.kind} lives in a project; set metadata.namespace\n`);
-      failed++;
-      continue;
-    }
-    try {
-      let current: ResourceObject | undefined;
-      try {
-        current = await api.get(kind, obj.metadata.name ?? '', namespace);
-      } catch (err) {
-        if (!(err instanceof ApiError && err.status === 404 && err.reason === 'NotFound')) throw err;
-      }
-      const dry = dryRun ? ' (server dry run)' : '';
-      if (!current) {
-        const created = await api.create<Token>(obj, { dryRun });
-        process.stdout.write(`${label} created${dry}\n`);
-        if (created.kind === 'Token' && created.status?.token) process.stdout.write(`token: ${created.status.token}\n`);
-      } else if (isDeepStrictEqual(applied(obj), applied(current))) {
-        process.stdout.write(`${label} unchanged${dry}\n`);
-      } else {
-        await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata.resourceVersion } }, { dryRun });
-        process.stdout.write(`${label} configured${dry}\n`);
-      }
-    } catch (err) {
-      failed++;
-      process.stderr.write(`error: ${label}: ${(err as Error).message}\n`);
-    }
-  }
-  return failed ? 1 : 0;
-}
-
-/**
- * Deletes; an object with finalizers stays Terminating until they are released. `force` then removes
- * them (a live object would get its serving agent's finalizer straight back, so the delete comes first).
- */
-async function deleteResource(api: ApiClient, kind: KindInfo, name: string, namespace: string | undefined, force: boolean, dryRun: boolean): Promise<number> {
-  const label = `${kind.singular}/${name}`;
-  if (dryRun) {
-    if (force) throw new UsageError('--force and --dry-run=server do not go together: a forced delete cannot be rehearsed by the hub');
-    const would = await api.delete(kind, name, namespace, { dryRun });
-    const held = would.metadata.deletionTimestamp && would.metadata.finalizers?.length;
-    process.stdout.write(held ? `${label} would be Terminating, waiting for ${(would.metadata.finalizers ?? []).join(', ')} (server dry run)\n` : `${label} deleted (server dry run)\n`);
-    return 0;
-  }
-  const marked = await api.delete(kind, name, namespace);
-  const pending = marked.metadata.finalizers ?? [];
-  if (!marked.metadata.deletionTimestamp || pending.length === 0) {
-    process.stdout.write(`${label} deleted\n`);
-    return 0;
-  }
-  if (!force) {
-    const agents = pending.filter(isAgentFinalizer);
-    const why = agents.length ? "its agent tears down what it made, then the hub deletes it; if the agent is offline it waits for it" : 'the hub deletes it once they are removed';
-    process.stdout.write(`${label} is Terminating, waiting for ${pending.join(', ')}: ${why} (--force does not wait)\n`);
-    return 0;
-  }
-  try {
-    await api.patch(kind, name, { metadata: { finalizers: [] } }, namespace);
-  } catch (err) {
-    // Released meanwhile: the delete finished by itself.
-    if (!(err instanceof ApiError && err.status === 404)) throw err;
-  }
-  process.stderr.write(`warning: ${label} deleted without waiting for ${pending.join(', ')}: whatever its agent made for it is left in place, until that agent next connects and tears it down (for good if it never does)\n`);
-  process.stdout.write(`${label} deleted (forced)\n`);
-  return 0;
-}
+const PROTOCOL = `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}`;
+const repeatable = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function buildProgram(): Command {
   const program = new Command('outpost')
     .description('Outpost: Kubernetes clusters on sites nobody can reach. Run the hub and manage its resources.')
     .version(HUB_VERSION)
+    .option('--context <name>', 'the hub to talk to: a context of the config (outpost config get-contexts lists them); default: the current one')
     .showHelpAfterError('(outpost --help lists commands)')
     .exitOverride();
 
@@ -164,14 +65,34 @@ export function buildProgram(): Command {
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8443')
     .option('--heartbeat <ms>', 'heartbeat interval in milliseconds', (v) => Number(v))
     .option('--gateway-processes <n>', 'serve agents from N processes sharing the port (0: in this process)', (v) => Number(v))
-    .option('--connections-per-gateway-process <n>', 'a gateway process stops accepting at N connections, leaving new ones to the others (default 18000; keep below `ulimit -n` - 1000)', (v) => Number(v))
+    .option('--connections-per-gateway-process <n>', 'a gateway process stops accepting at N connections, leaving new ones to the others (default: --max-connections less a tenth, at most 1000 less, and at most 18000)', (v) => Number(v))
+    .option('--max-connections <n>', 'connections one process holds at most; past it new ones are closed at accept (default: `ulimit -n` less 5 %, at least 64 and at most 1000 kept for the hub itself)', wholeNumber)
+    .option('--max-unauthenticated-connections <n>', 'of those, connections that have not shown an agent credential or API token; the rest stay for connected agents and admins, and a newcomer replaces the oldest connection silent for 1 s (default: half of --max-connections)', wholeNumber)
+    .option('--max-unauthenticated-per-address <n>', 'unauthenticated connections from one remote address, per process (default: a quarter of --max-unauthenticated-connections)', wholeNumber)
+    .option('--handshake-timeout <duration>', 'a connection must finish TLS and send its first request within this, such as 10s (default 10s)')
+    .option('--max-failed-joins-per-minute <n>', 'failed joins one remote address may make per minute, in a burst or spread; more get 429 with Retry-After (default 10)', wholeNumber)
     .option('--audit-max-age <duration>', 'prune audit rows older than this, such as 30d or 12h (default 90d)')
     .option('--audit-max-rows <n>', 'keep at most N audit rows, the newest (default 1000000)', wholeNumber)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; auditMaxAge?: string; auditMaxRows?: number; logLevel: string }) => {
+    .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; maxConnections?: number; maxUnauthenticatedConnections?: number; maxUnauthenticatedPerAddress?: number; handshakeTimeout?: string; maxFailedJoinsPerMinute?: number; auditMaxAge?: string; auditMaxRows?: number; logLevel: string }) => {
       const { host, port } = parseListen(o.listen);
       const { startHub } = await import('../hub.js');
-      const running = await startHub({ dataDir: o.data, host, port, heartbeatIntervalMs: o.heartbeat, gatewayProcesses: o.gatewayProcesses, connectionsPerGatewayProcess: o.connectionsPerGatewayProcess, auditMaxAge: o.auditMaxAge, auditMaxRows: o.auditMaxRows, logLevel: o.logLevel });
+      const running = await startHub({
+        dataDir: o.data,
+        host,
+        port,
+        heartbeatIntervalMs: o.heartbeat,
+        gatewayProcesses: o.gatewayProcesses,
+        connectionsPerGatewayProcess: o.connectionsPerGatewayProcess,
+        maxConnections: o.maxConnections,
+        maxUnauthenticatedConnections: o.maxUnauthenticatedConnections,
+        maxUnauthenticatedPerAddress: o.maxUnauthenticatedPerAddress,
+        handshakeTimeout: o.handshakeTimeout,
+        maxFailedJoinsPerMinute: o.maxFailedJoinsPerMinute,
+        auditMaxAge: o.auditMaxAge,
+        auditMaxRows: o.auditMaxRows,
+        logLevel: o.logLevel,
+      });
       process.stdout.write(`outpost hub ${HUB_VERSION} listening on ${running.url} (CA hash ${running.caHash})\n`);
       await new Promise<void>((resolve) => {
         const shutdown = (): void => {
@@ -183,13 +104,20 @@ export function buildProgram(): Command {
       });
     });
 
+  /** The API client of the context this command talks to (--context NAME, else the current one). */
+  const client = (): ApiClient => {
+    const ctx = readConfig(program.opts<{ context?: string }>().context);
+    return new ApiClient({ hub: ctx.hub, token: ctx.token, caCertPem: ctx.caCert });
+  };
+
   program
     .command('login')
-    .description('remember a hub, an API token and the hub CA for the other commands')
+    .description('remember a hub, an API token and the hub CA as a named context, and make it current')
     .requiredOption('--hub <url>', 'hub URL, such as https://hub.example:8443')
     .requiredOption('--token-file <file>', 'file holding an API token (admin.token from `outpost hub init`)')
     .requiredOption('--ca-file <file>', "the hub's CA certificate (ca.crt from `outpost hub init`)")
-    .action(async (o: { hub: string; tokenFile: string; caFile: string }) => {
+    .option('--name <context>', "the context's name (default: the hub's host:port); logging in again under a name replaces it")
+    .action(async (o: { hub: string; tokenFile: string; caFile: string; name?: string }) => {
       let url: URL;
       try {
         url = new URL(o.hub);
@@ -202,8 +130,57 @@ export function buildProgram(): Command {
       caCertHash(caCert); // fails early on a file that is not a certificate
       const api = new ApiClient({ hub: url.origin, token, caCertPem: caCert });
       await api.list(kindArg('datacenters'));
-      const path = writeConfig({ hub: url.origin, token, caCert });
-      process.stdout.write(`logged in to ${url.origin}; config written to ${path}\n`);
+      const name = o.name ?? program.opts<{ context?: string }>().context ?? url.host;
+      const path = writeConfigFile(withContext(readConfigFile(), { name, hub: url.origin, token, caCert }));
+      process.stdout.write(`logged in to ${url.origin} as context "${name}" (now current); config written to ${path}\n`);
+    });
+
+  const config = program.command('config').description('the hubs this CLI knows (contexts), as kubectl config');
+  config
+    .command('get-contexts')
+    .description('list the contexts; * marks the current one')
+    .addOption(new Option('-o, --output <format>', 'name: only the names').choices(['name']))
+    .action((o: { output?: string }) => {
+      const cfg = readConfigFile();
+      if (o.output === 'name') {
+        process.stdout.write(cfg.contexts.map((c) => `${c.name}\n`).join(''));
+        return;
+      }
+      if (cfg.contexts.length === 0) {
+        process.stderr.write(`no contexts in ${configPath()}; run \`outpost login\` first\n`);
+        return;
+      }
+      const rows = [['CURRENT', 'NAME', 'HUB'], ...cfg.contexts.map((c) => [c.name === cfg.currentContext ? '*' : '', c.name, c.hub])];
+      const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+      process.stdout.write(rows.map((r) => `${r[0]!.padEnd(widths[0]! + 3)}${r[1]!.padEnd(widths[1]! + 3)}${r[2]}\n`).join(''));
+    });
+  config
+    .command('current-context')
+    .description('print the current context')
+    .action(() => {
+      const cfg = readConfigFile();
+      if (!cfg.currentContext) throw new ConfigError(`${configPath()} names no current context; choose one with \`outpost config use-context NAME\``);
+      process.stdout.write(`${cfg.currentContext}\n`);
+    });
+  config
+    .command('use-context')
+    .description('make a context the current one')
+    .argument('<context>', 'context name (outpost config get-contexts lists them)')
+    .action((name: string) => {
+      const cfg = readConfigFile();
+      selectContext(cfg, name);
+      writeConfigFile({ ...cfg, currentContext: name });
+      process.stdout.write(`Switched to context "${name}".\n`);
+    });
+  config
+    .command('delete-context')
+    .description('forget a context (its token stays valid at the hub: revoke it there with `outpost token revoke`)')
+    .argument('<context>', 'context name')
+    .action((name: string) => {
+      const cfg = readConfigFile();
+      selectContext(cfg, name);
+      writeConfigFile({ currentContext: cfg.currentContext === name ? '' : cfg.currentContext, contexts: cfg.contexts.filter((c) => c.name !== name) });
+      process.stdout.write(`deleted context "${name}" from ${configPath()}\n`);
     });
 
   program
@@ -212,43 +189,109 @@ export function buildProgram(): Command {
     .requiredOption('-f, --filename <file>', 'manifest file, or - for stdin')
     .option('--dry-run <mode>', 'server: the hub checks every object (shape, admission, conflicts) and writes nothing')
     .action(async (o: { filename: string; dryRun?: string }) => {
-      process.exitCode = await apply(o.filename, dryRunArg(o.dryRun));
+      process.exitCode = await apply(client(), o.filename, dryRunArg(o.dryRun));
     });
 
   program
+    .command('diff')
+    .description("what apply -f would change: the hub's dry run of it against the live objects, as a unified diff (exit 0: none, 1: differences, 2: an error)")
+    .requiredOption('-f, --filename <file>', 'manifest file, or - for stdin')
+    .action(async (o: { filename: string }) => {
+      // kubectl diff's exit codes: 1 means "differences", so every failure is 2.
+      try {
+        process.exitCode = await diff(client(), o.filename);
+      } catch (err) {
+        process.stderr.write(`error: ${(err as Error).message}\n`);
+        process.exitCode = 2;
+      }
+    });
+
+  const kindHelp = `kind: ${KINDS.map((k) => k.plural).join(', ')} (singular and short names work too; KIND/NAME names one)`;
+  program
     .command('get')
-    .description('list resources of a kind, or show one')
-    .argument('<kind>', `kind: ${KINDS.map((k) => k.plural).join(', ')} (singular and short names work too)`)
+    .description('list resources of a kind, or show one; -w then prints each change')
+    .argument('<kind>', kindHelp)
     .argument('[name]', 'one resource')
     .option('-n, --namespace <project>', 'project of project-scoped kinds (default: all projects)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'yaml', 'json']).default('table'))
-    .action(async (kindName: string, name: string | undefined, o: { namespace?: string; output: string }) => {
-      const kind = kindArg(kindName);
-      const api = client();
-      if (name) {
-        if (kind.namespaced && !o.namespace) throw new UsageError(`${kind.plural} live in a project: add -n PROJECT`);
-        const obj = await api.get(kind, name, o.namespace);
-        if (o.output === 'table') process.stdout.write(`${renderTable([obj], false)}\n`);
-        else print(obj, o.output);
-        return;
-      }
-      const list = await api.list(kind, o.namespace);
-      if (o.output === 'table') process.stdout.write(`${renderTable(list.items, kind.namespaced && !o.namespace)}\n`);
-      else print({ apiVersion: 'v1', kind: 'List', metadata: list.metadata, items: list.items }, o.output);
+    .option('-A, --all-namespaces', 'every project (the default when -n is left out)')
+    .option('-l, --selector <selector>', 'label selector, such as env=prod,tier!=db')
+    .option('--field-selector <selector>', 'field selector: metadata.name=NAME, metadata.namespace=PROJECT')
+    .option('-w, --watch', 'after the list, print each change as it happens, until interrupted')
+    .addOption(new Option('-o, --output <format>', 'wide, name, yaml, json or jsonpath=TEMPLATE (default: a table)').argParser(outputArg))
+    .action(async (kindWord: string, nameArg: string | undefined, o: { namespace?: string; allNamespaces?: boolean; selector?: string; fieldSelector?: string; watch?: boolean; output?: Output }) => {
+      const { kind, name } = kindAndName(kindWord, nameArg);
+      const namespace = scope(kind, o, name);
+      process.exitCode = await get(client(), kind, name, namespace, { output: o.output ?? { format: 'table' }, watch: o.watch, labelSelector: o.selector, fieldSelector: o.fieldSelector });
+    });
+
+  program
+    .command('describe')
+    .description('show a resource (or every one of a kind) in full: metadata, spec, status, conditions, last operation and errors')
+    .argument('<kind>', kindHelp)
+    .argument('[name]', 'one resource (default: all of the kind)')
+    .option('-n, --namespace <project>', 'project of project-scoped kinds')
+    .option('-A, --all-namespaces', 'every project')
+    .option('-l, --selector <selector>', 'label selector, such as env=prod')
+    .action(async (kindWord: string, nameArg: string | undefined, o: { namespace?: string; allNamespaces?: boolean; selector?: string }) => {
+      const { kind, name } = kindAndName(kindWord, nameArg);
+      process.exitCode = await describe(client(), kind, name, scope(kind, o, name), { labelSelector: o.selector });
     });
 
   program
     .command('delete')
-    .description('delete a resource')
-    .argument('<kind>', 'kind')
-    .argument('<name>', 'name')
+    .description('delete a resource, or what the manifests of -f FILE name (dependents first)')
+    .argument('[kind]', kindHelp)
+    .argument('[name]', 'name')
+    .option('-f, --filename <file>', 'delete every object this manifest file (or - for stdin) names')
     .option('-n, --namespace <project>', 'project of project-scoped kinds')
+    .option('--ignore-not-found', 'an object that does not exist is no error')
     .option('--force', "remove every finalizer and delete now, without waiting for the agent's teardown")
     .option('--dry-run <mode>', 'server: the hub checks the delete and says what it would do, deleting nothing')
-    .action(async (kindName: string, name: string, o: { namespace?: string; force?: boolean; dryRun?: string }) => {
-      const kind = kindArg(kindName);
-      if (kind.namespaced && !o.namespace) throw new UsageError(`${kind.plural} live in a project: add -n PROJECT`);
-      process.exitCode = await deleteResource(client(), kind, name, o.namespace, o.force ?? false, dryRunArg(o.dryRun));
+    .action(async (kindWord: string | undefined, nameArg: string | undefined, o: { filename?: string; namespace?: string; ignoreNotFound?: boolean; force?: boolean; dryRun?: string }) => {
+      const opts = { force: o.force ?? false, dryRun: dryRunArg(o.dryRun), ignoreNotFound: o.ignoreNotFound };
+      if (o.filename) {
+        if (kindWord) throw new UsageError(`-f ${o.filename} names what to delete; leave out "${[kindWord, nameArg].filter(Boolean).join(' ')}"`);
+        process.exitCode = await deleteFromFile(client(), o.filename, opts);
+        return;
+      }
+      if (!kindWord) throw new UsageError('say what to delete: KIND NAME, KIND/NAME, or -f FILE');
+      const { kind, name } = kindAndName(kindWord, nameArg);
+      if (!name) throw new UsageError(`say which ${kind.singular} to delete: outpost delete ${kind.singular} NAME`);
+      process.exitCode = await deleteResource(client(), kind, name, scope(kind, o, name), opts);
+    });
+
+  program
+    .command('version')
+    .description("this CLI's version and the hub's, and the agent wire protocol each speaks")
+    .option('--client', 'only the client: ask no hub')
+    .addOption(new Option('-o, --output <format>', 'yaml or json').choices(['yaml', 'json']))
+    .action(async (o: { client?: boolean; output?: 'yaml' | 'json' }) => {
+      const clientVersion = { version: HUB_VERSION, protocol: PROTOCOL };
+      let server: { version: string; revision: number; protocol?: string } | undefined;
+      let failure: Error | undefined;
+      if (!o.client) {
+        try {
+          server = await client().version();
+        } catch (err) {
+          failure = err as Error;
+        }
+      }
+      if (o.output) process.stdout.write(formatData({ clientVersion, ...(server ? { serverVersion: server } : {}) }, o.output));
+      else {
+        process.stdout.write(`Client Version: ${HUB_VERSION}\nClient Protocol: ${PROTOCOL}\n`);
+        if (server) process.stdout.write(`Server Version: ${server.version}\nServer Protocol: ${server.protocol ?? '<not said: a hub older than this CLI>'}\nServer Revision: ${server.revision}\n`);
+      }
+      if (failure) throw failure;
+    });
+
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(outpost completion bash), or zsh')
+    .argument('<shell>', 'bash or zsh')
+    .action((shell: string) => {
+      if (shell === 'bash') process.stdout.write(bashCompletion(program));
+      else if (shell === 'zsh') process.stdout.write(zshCompletion(program));
+      else throw new UsageError(`no completion for "${shell}": write outpost completion bash, or outpost completion zsh`);
     });
 
   const token = program.command('token').description('bootstrap tokens for agents, API tokens for people');
@@ -266,8 +309,8 @@ export function buildProgram(): Command {
       const chosen = [o.site, o.seed, o.api].filter(Boolean).length;
       if (chosen !== 1) throw new UsageError('say what the token is for: exactly one of --site NAME, --seed NAME or --api');
       if (o.api && !o.role) throw new UsageError('--api needs --role (admin, owner, editor or viewer)');
-      const cfg = readConfig();
-      const api = new ApiClient({ hub: cfg.hub, token: cfg.token, caCertPem: cfg.caCert });
+      const ctx = readConfig(program.opts<{ context?: string }>().context);
+      const api = new ApiClient({ hub: ctx.hub, token: ctx.token, caCertPem: ctx.caCert });
       const spec = o.api
         ? { type: 'api', role: o.role, project: o.project, ttl: o.ttl, description: o.description }
         : { type: 'bootstrap', site: o.site, seed: o.seed, ttl: o.ttl ?? '1h', description: o.description };
@@ -282,8 +325,37 @@ export function buildProgram(): Command {
       process.stderr.write(
         `bootstrap token ${created.metadata.name} for ${o.site ? `site ${o.site}` : `seed ${o.seed}`}, single use, expires ${created.spec?.expires}\n` +
           `run at the ${o.site ? 'site' : 'seed'}:\n\n` +
-          `  outpost-agent join --hub ${cfg.hub} --token ${secret} --ca-hash ${caCertHash(cfg.caCert)} --data /var/lib/outpost-agent\n\n`,
+          `  outpost-agent join --hub ${ctx.hub} --token ${secret} --ca-hash ${caCertHash(ctx.caCert)} --data /var/lib/outpost-agent\n\n`,
       );
+    });
+  token
+    .command('list')
+    .description('the tokens: id, type, what for, expiry, whether used (never a secret: the hub keeps only hashes)')
+    .addOption(new Option('-o, --output <format>', 'wide, name, yaml, json or jsonpath=TEMPLATE (default: a table)').argParser(outputArg))
+    .action(async (o: { output?: Output }) => {
+      const api = client();
+      const list = await api.list(kindArg('tokens'));
+      process.stdout.write(formatList(list.items.map(withoutSecret), list.metadata, o.output ?? { format: 'table' }, false));
+    });
+  token
+    .command('revoke')
+    .description('delete tokens, so they stop working at once (an agent that already joined keeps its own credential: revoke that with its Agent)')
+    .argument('<id...>', 'token id (the part before the dot; outpost token list shows them)')
+    .action(async (ids: string[]) => {
+      const api = client();
+      let failed = 0;
+      for (const id of ids) {
+        const name = id.split('.')[0]!;
+        try {
+          await api.delete(kindArg('tokens'), name);
+          process.stdout.write(`token/${name} revoked\n`);
+        } catch (err) {
+          failed++;
+          const notFound = err instanceof ApiError && err.status === 404;
+          process.stderr.write(`error: token/${name}: ${notFound ? `no such token (outpost token list shows the tokens there are)` : (err as Error).message}\n`);
+        }
+      }
+      process.exitCode = failed ? 1 : 0;
     });
   return program;
 }

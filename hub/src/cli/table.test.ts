@@ -113,3 +113,27 @@ describe('renderTable', () => {
     ]);
   });
 });
+
+describe('renderTable -o wide', () => {
+  it('adds the priority-1 columns of a kind, in place, and only when asked', () => {
+    const pos = obj('Cluster', 'pos', {
+      spec: { version: '1.33.0', datacenter: 'dc', controlPlane: { mode: 'kubeadm', replicas: 3 } },
+      status: { phase: 'Updating', endpoint: 'https://10.0.0.1:6443', lastOperation: { type: 'Upgrade', state: 'Processing', progress: 40, step: 'drain-h2' } },
+    } as Partial<ResourceObject>);
+    expect(cells(renderTable([pos], false, { wide: true }))).toEqual([
+      ['NAME', 'VERSION', 'DATACENTER', 'MODE', 'PHASE', 'CONDITIONS', 'REPLICAS', 'ENDPOINT', 'OPERATION', 'AGE'],
+      ['pos', '1.33.0', 'dc', 'kubeadm', 'Updating', '<none>', '3', 'https://10.0.0.1:6443', 'Upgrade Processing 40% (drain-h2)', '<none>'],
+    ]);
+    expect(cells(renderTable([pos], false))[0]).toEqual(['NAME', 'VERSION', 'DATACENTER', 'MODE', 'PHASE', 'CONDITIONS', 'AGE']);
+    const header = (o: ResourceObject): string[] => cells(renderTable([o], false, { wide: true }))[0]!;
+    expect(header(obj('Agent', 'a'))).toEqual(['NAME', 'ROLE', 'SERVES', 'CONNECTED', 'ACKED', 'VERSION', 'LAST-SEEN', 'REVOKED', 'ADDRESS', 'CONNECTED-SINCE', 'AGE']);
+    expect(header(obj('Host', 'h'))).toEqual(['NAME', 'SITE', 'ADDRESS', 'CLUSTER', 'ROLE', 'AGE']);
+    expect(header(obj('Token', 't'))).toEqual(['NAME', 'TYPE', 'FOR', 'EXPIRES', 'USED', 'AGENT', 'DESCRIPTION', 'AGE']);
+    // A kind without wide columns looks the same either way.
+    expect(renderTable([obj('Site', 's')], false, { wide: true })).toBe(renderTable([obj('Site', 's')], false));
+  });
+
+  it('leaves out the header for a watch', () => {
+    expect(renderTable([obj('Site', 's')], false, { noHeaders: true })).toBe('s      <none>   <none>');
+  });
+});

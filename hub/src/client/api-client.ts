@@ -36,8 +36,51 @@ export interface WriteOptions {
   dryRun?: boolean;
 }
 
+/**
+ * The query parameters the hub understands, and so the only ones this client sends (the hub answers 400
+ * to any other): a typo here is a compile error, not a request the hub refuses.
+ */
+export type QueryParam = 'labelSelector' | 'fieldSelector' | 'watch' | 'resourceVersion' | 'dryRun' | 'limit' | 'continue' | 'fieldManager';
+export type Query = Partial<Record<QueryParam, string>>;
+
+/** `path?query`, leaving out parameters that are unset or empty. */
+export function withQuery(path: string, query: Query): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v) q.set(k, v);
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
+
 function withDryRun(path: string, opts: WriteOptions): string {
-  return opts.dryRun ? `${path}?dryRun=All` : path;
+  return withQuery(path, { dryRun: opts.dryRun ? 'All' : undefined });
+}
+
+export interface ListOptions {
+  /** Kubernetes label selector, such as `env=prod,tier!=db`. */
+  labelSelector?: string;
+  /** Kubernetes field selector, such as `metadata.name=pos`. */
+  fieldSelector?: string;
+}
+
+export interface WatchOptions extends ListOptions {
+  /** Events after this revision (a list's metadata.resourceVersion); default: from now. */
+  resourceVersion?: string;
+  /** Ends the watch. */
+  signal?: AbortSignal;
+}
+
+/** One line of a watch: Kubernetes' watch event. */
+export interface WatchEvent<T = ResourceObject> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+/** The hub's /version answer. */
+export interface HubVersion {
+  version: string;
+  revision: number;
+  /** The wire protocol the hub speaks (MAJOR.MINOR), from hubs that say it. */
+  protocol?: string;
 }
 
 export function resourcePath(kind: KindInfo, namespace?: string, name?: string): string {
@@ -95,8 +138,75 @@ export class ApiClient {
     return k;
   }
 
-  list<T = ResourceObject>(kind: KindInfo, namespace?: string): Promise<ListResponse<T>> {
-    return this.call('GET', resourcePath(kind, namespace));
+  list<T = ResourceObject>(kind: KindInfo, namespace?: string, opts: ListOptions = {}): Promise<ListResponse<T>> {
+    return this.call('GET', withQuery(resourcePath(kind, namespace), { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector }));
+  }
+
+  version(): Promise<HubVersion> {
+    return this.call('GET', '/version');
+  }
+
+  /**
+   * Watches a kind: calls `onEvent` for each event as it arrives, and resolves when the hub ends the
+   * stream or `signal` aborts (then without error). An error answer before the stream rejects as call() does.
+   */
+  watch<T = ResourceObject>(kind: KindInfo, namespace: string | undefined, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void): Promise<void> {
+    const path = withQuery(resourcePath(kind, namespace), { watch: 'true', labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, resourceVersion: opts.resourceVersion });
+    const url = new URL(path, this.opts.hub);
+    return new Promise<void>((resolve, reject) => {
+      if (opts.signal?.aborted) return resolve();
+      const req = request(url, {
+        method: 'GET',
+        ca: this.opts.caCertPem,
+        headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' },
+        ...(this.opts.httpsAgent ? { agent: this.opts.httpsAgent } : {}),
+      });
+      const stop = (): void => {
+        req.destroy();
+        resolve();
+      };
+      opts.signal?.addEventListener('abort', stop, { once: true });
+      req.on('response', (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const s = readStatus(text);
+            reject(new ApiError(status, s?.reason ?? 'Unknown', s?.message ?? `hub answered ${status}: ${text.slice(0, 200)}`, s?.details?.causes ?? []));
+          });
+          return;
+        }
+        let pending = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          pending += chunk;
+          let nl: number;
+          while ((nl = pending.indexOf('\n')) >= 0) {
+            const line = pending.slice(0, nl).trim();
+            pending = pending.slice(nl + 1);
+            if (!line) continue;
+            try {
+              onEvent(JSON.parse(line) as WatchEvent<T>);
+            } catch (err) {
+              req.destroy();
+              reject(err instanceof SyntaxError ? new ApiError(0, 'BadResponse', `the hub sent a watch line that is not JSON: ${line.slice(0, 200)}`, [], { cause: err }) : err);
+              return;
+            }
+          }
+        });
+        res.on('end', () => {
+          opts.signal?.removeEventListener('abort', stop);
+          resolve();
+        });
+      });
+      req.on('error', (err) => {
+        if (opts.signal?.aborted) return resolve();
+        reject(new ApiError(0, 'Unreachable', `cannot reach the hub at ${this.opts.hub}: ${err.message}`, [], { cause: err }));
+      });
+      req.end();
+    });
   }
 
   get<T = ResourceObject>(kind: KindInfo, name: string, namespace?: string): Promise<T> {

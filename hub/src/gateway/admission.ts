@@ -96,6 +96,8 @@ export function admitWhenReady(server: NetServer, log: { warn(o: object, m: stri
   const tlsListeners = server.listeners('connection');
   server.removeAllListeners('connection');
   const admission = new Admission<Socket>((socket) => {
+    // Closed while it waited (by the connection guard, to make room, or by its client): no TLS for it.
+    if (socket.destroyed) return;
     for (const l of tlsListeners) Reflect.apply(l, server, [socket]);
   }, opts);
   server.on('connection', (socket: Socket) => admission.offer(socket));

@@ -9,7 +9,10 @@ const HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'up
 export function apiProxy(socketPath: string): (req: IncomingMessage, res: ServerResponse) => void {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   return (req, res) => {
-    const headers = { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' };
+    // Not the client's hop headers either: its "Connection: close" would close the pooled connection
+    // to the primary under the next request sent on it (EPIPE, answered 503).
+    const headers: Record<string, string | string[]> = { 'x-forwarded-for': req.socket.remoteAddress ?? '' };
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_HEADERS.has(k) && k !== 'x-forwarded-for') headers[k] = v;
     let done = false;
     const up = request({ socketPath, agent, method: req.method, path: req.url, headers }, (r) => {
       const out: Record<string, string | string[]> = {};

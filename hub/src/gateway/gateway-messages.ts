@@ -2,6 +2,7 @@
 // way for each kind: events up (the primary writes them), pokes and closes down (the gateway sends them).
 import type { Status } from '@outpost/proto';
 import type { StatusRefusal } from './agent-status.js';
+import type { ConnectionLimitsOptions } from './connection-limits.js';
 
 /** How a gateway process is configured; passed in its environment as JSON. */
 export interface GatewayProcessConfig {
@@ -13,6 +14,8 @@ export interface GatewayProcessConfig {
   logLevel: string;
   /** Connections at which one gateway process stops accepting (its siblings take new ones). */
   maxConnections: number;
+  /** Each gateway process's connection limits (connection-limits.ts). */
+  limits: ConnectionLimitsOptions;
   /** The primary's admin API (plain HTTP on a unix socket in the data directory). */
   apiSocket: string;
 }

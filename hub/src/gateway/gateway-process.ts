@@ -4,6 +4,8 @@
 import cluster from 'node:cluster';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import pino from 'pino';
+import { apiTokenCheck } from '../auth/api-token-check.js';
+import { systemClock } from '../clock.js';
 import { loadServingMaterial, dataPaths } from '../data-dir.js';
 import { Store } from '../store/store.js';
 import { storeReads, type AgentEvents } from './agent-events.js';
@@ -46,7 +48,7 @@ const events: AgentEvents = {
 const store = new Store(dataPaths(config.dataDir).db, { readonly: true });
 const tls = loadServingMaterial(config.dataDir);
 const gateway = new AgentGateway({ reads: storeReads(store), events, heartbeatIntervalMs: config.heartbeatIntervalMs, maxFrameBytes: config.maxFrameBytes, log });
-const { server } = createAgentServer(tls, gateway, apiProxy(config.apiSocket), log);
+const { server } = createAgentServer(tls, gateway, apiProxy(config.apiSocket), log, { ...config.limits, trustsAuthorization: apiTokenCheck(store, systemClock) });
 // A full process leaves accepts to its siblings (accept-gate.ts) instead of refusing at accept. Counted
 // at accept, after admission's listener is in place (it takes over the 'connection' listeners before it).
 const gate = new AcceptGate(config.maxConnections, Math.floor(config.maxConnections * 0.95));
@@ -56,8 +58,8 @@ server.on('connection', (socket: Socket) => {
     if (gate.closed() === 'accept-again') listen();
   });
 });
-// A last guard for the descriptor limit: what the kernel had queued for this process when it stopped.
-server.maxConnections = config.maxConnections + 1000;
+// What the kernel had already queued for this process when it stopped is held to --max-connections by
+// the connection guard (agent-server.ts), which logs what it refuses, as node's maxConnections would not.
 
 process.on('message', (m: ToGateway) => {
   switch (m.t) {

@@ -2,7 +2,7 @@
 // per-view change logs agents pull from. Everything a write touches happens in one SQLite transaction.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { keyOf, rfc3339, type Agent, type Cluster, type Datacenter, type ObjectKey, type ResourceObject } from '@outpost/proto';
+import { keyOf, rfc3339, type Agent, type Cluster, type Datacenter, type ObjectKey, type ObjectMeta, type ResourceObject } from '@outpost/proto';
 import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } from '../errors.js';
 import type { Transaction } from 'better-sqlite3';
 import { systemClock, timestamp, type Clock } from '../clock.js';
@@ -29,6 +29,11 @@ export interface WriteContext {
 export interface WriteOptions {
   /** Refuse the write with ConflictError unless the object's resourceVersion is this. */
   expectResourceVersion?: string | undefined;
+}
+
+export interface StatusWriteOptions extends WriteOptions {
+  /** The API's record of who owns which status field (see hub/src/api/managed-fields.ts); kept when absent. */
+  managedFields?: ObjectMeta['managedFields'] | undefined;
 }
 
 export interface ReplaceOptions extends WriteOptions {
@@ -359,11 +364,14 @@ export class Store {
    * Writes only the status. Agents do not see it (views carry desired state), watches do. An Agent's
    * presence fields are dropped: they live in the presence table, not in the object.
    */
-  replaceStatus<T extends ResourceObject>(k: ObjectKey, status: T['status'], ctx: WriteContext, opts: WriteOptions = {}): T {
+  replaceStatus<T extends ResourceObject>(k: ObjectKey, status: T['status'], ctx: WriteContext, opts: StatusWriteOptions = {}): T {
     return this.transaction(() => {
       const current = this.mustGetForWrite<T>(k, opts);
       const revision = this.nextRevision();
-      const stored: T = { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) }, status: k.kind === 'Agent' ? withoutPresence(status as Agent['status']) : status };
+      const { managedFields: _was, ...meta } = current.metadata;
+      const managedFields = opts.managedFields ?? current.metadata.managedFields;
+      const metadata = { ...meta, ...(managedFields?.length ? { managedFields } : {}), resourceVersion: String(revision) };
+      const stored: T = { ...current, metadata, status: k.kind === 'Agent' ? withoutPresence(status as Agent['status']) : status };
       this.stmts.put.run(k.kind, k.namespace, k.name, revision, JSON.stringify(stored));
       this.stmts.logChange.run(revision, 'MODIFIED', k.kind, k.namespace, k.name, JSON.stringify(stored));
       this.stmts.audit.run(timestamp(this.clock), ctx.actor, 'update-status', k.kind, k.namespace, k.name, revision);

@@ -20,6 +20,11 @@ describe('statusBody', () => {
     expect(statusBody(422, 'Invalid', 'm', { causes }).details).toEqual({ causes });
     expect(statusBody(401, 'Unauthorized', 'm', { code: 'TOKEN_USED' }).details).toEqual({ code: 'TOKEN_USED' });
   });
+
+  it('says when to retry a 429, as Kubernetes does', () => {
+    expect(statusBody(429, 'TooManyRequests', 'm', { retryAfterSeconds: 6 }).details).toEqual({ retryAfterSeconds: 6 });
+    expect(statusBody(429, 'TooManyRequests', 'm', { retryAfterSeconds: 0 })).not.toHaveProperty('details');
+  });
 });
 
 describe('readStatus', () => {

@@ -14,6 +14,7 @@ export type StatusReason =
   | 'Gone'
   | 'Invalid'
   | 'UnsupportedMediaType'
+  | 'TooManyRequests'
   | 'InternalError'
   | 'ServiceUnavailable';
 
@@ -30,6 +31,8 @@ export interface StatusDetails {
   causes?: StatusCause[];
   /** Outpost's machine-readable refusal code, where a client acts on it (join: TOKEN_USED, TOKEN_EXPIRED, ...). */
   code?: string;
+  /** With 429: when to try again (also the Retry-After header), as Kubernetes' StatusDetails has it. */
+  retryAfterSeconds?: number;
 }
 
 export interface StatusBody {
@@ -49,7 +52,8 @@ export function statusBody(code: number, reason: StatusReason, message: string, 
   const d: StatusDetails = {};
   if (details?.causes?.length) d.causes = details.causes;
   if (details?.code) d.code = details.code;
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, ...(d.causes || d.code ? { details: d } : {}) };
+  if (details?.retryAfterSeconds) d.retryAfterSeconds = details.retryAfterSeconds;
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, ...(Object.keys(d).length ? { details: d } : {}) };
 }
 
 /** The Status in an HTTP error body, or undefined when the body is not one (a proxy's page, say). */
