@@ -1,6 +1,6 @@
 // The hub's data directory: what `outpost hub init` writes and `outpost hub serve` reads.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { caCertHash, type Token } from '@outpost/proto';
 import { hashSecret, randomToken } from './auth/secrets.js';
@@ -32,6 +32,21 @@ export function ensureTicketKeys(dir: string, now = Date.now()): void {
   writeFileSync(path, randomBytes(48), { mode: 0o600 });
 }
 
+/** The files only the hub user may read: private keys, the sealing key, the admin token. */
+const SECRET_FILES = ['caKey', 'hubKey', 'secretsKey', 'adminToken', 'ticketKeys'] as const;
+
+/**
+ * The data directory is the hub user's alone (0700) and so is every secret in it (0600). Run at init
+ * and at every start: a directory that existed before `hub init` (mkdir keeps its mode), a file
+ * rewritten in place (a write keeps the old mode) or one an operator copied in keeps no wider mode.
+ * hub.db and its WAL are made and fixed where they are opened (store/db.ts).
+ */
+export function secureDataDir(dir: string): void {
+  chmodSync(dir, 0o700);
+  const p = dataPaths(dir);
+  for (const name of SECRET_FILES) if (existsSync(p[name])) chmodSync(p[name], 0o600);
+}
+
 export class DataDirError extends Error {
   override readonly name = 'DataDirError';
 }
@@ -48,6 +63,7 @@ export async function initDataDir(dir: string, sans: readonly string[]): Promise
     if (existsSync(f)) throw new DataDirError(`${dir} is already initialised (${f} exists); refusing to overwrite a hub's keys. Use another --data directory, or remove this one if you mean to start over.`);
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  secureDataDir(dir);
   const ca = await createCa('outpost-hub-ca');
   const serving = await createServingCert(ca, sans);
   writeFileSync(p.caCert, ca.certPem, { mode: 0o644 });
@@ -76,6 +92,7 @@ export async function initDataDir(dir: string, sans: readonly string[]): Promise
   } finally {
     store.close();
   }
+  secureDataDir(dir);
   return { caHash: caCertHash(ca.certPem), adminTokenPath: p.adminToken, caCertPath: p.caCert };
 }
 

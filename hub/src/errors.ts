@@ -52,7 +52,7 @@ export class ConflictError extends HubError {
 
 export class InvalidError extends HubError {
   override readonly name = 'InvalidError';
-  constructor(object: ObjectName, problems: readonly FieldProblem[]) {
+  constructor(readonly object: ObjectName, problems: readonly FieldProblem[]) {
     super(422, 'Invalid', `${describe(object)} is invalid: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
   }
 }

@@ -12,8 +12,9 @@ import { caCertHash, component, ComponentManager, ComponentStartError, type Agen
 import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
 import { apiTokenCheck } from './auth/api-token-check.js';
+import { LOG_REDACTION } from './auth/log-redaction.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
-import { dataPaths, ensureTicketKeys, loadServingMaterial } from './data-dir.js';
+import { dataPaths, ensureTicketKeys, loadServingMaterial, secureDataDir } from './data-dir.js';
 import { storeEvents, storeReads } from './gateway/agent-events.js';
 import { createAgentServer } from './gateway/agent-server.js';
 import type { ConnectionCounts } from './gateway/connection-guard.js';
@@ -71,9 +72,10 @@ function closeServer(server: Server | ReturnType<typeof createHttpServer>): Prom
   });
 }
 
-export async function startHub(options: HubOptions, log: Logger = pino({ level: options.logLevel ?? 'info' }, pino.destination(2))): Promise<RunningHub> {
+export async function startHub(options: HubOptions, log: Logger = pino({ level: options.logLevel ?? 'info', redact: LOG_REDACTION }, pino.destination(2))): Promise<RunningHub> {
   const opts = resolveHubOptions(options);
   ensureTicketKeys(opts.dataDir);
+  secureDataDir(opts.dataDir);
   const tls = loadServingMaterial(opts.dataDir);
   const store = new Store(dataPaths(opts.dataDir).db, { clock: opts.clock });
   const controller = new ReleaseConditionController(store);

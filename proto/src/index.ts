@@ -1,5 +1,6 @@
 export * from './schema.js';
 export * from './kinds.js';
+export * from './printer-columns.js';
 export * from './errors.js';
 export * from './common/index.js';
 export * from './resource-json.js';

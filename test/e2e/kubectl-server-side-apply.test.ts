@@ -1,8 +1,8 @@
 // The test world's real kubectl against a real hub process over TLS: server-side apply (create,
 // re-apply, a server dry run, a second manager's conflict, --force-conflicts), kubectl patch --type=json, and
 // kubectl get in chunks (limit and continue) with set-based label selectors.
-// --validate=false: kubectl's default validation downloads /openapi/v2 or v3, which the hub does not serve
-// yet; it makes kubectl send fieldValidation=Ignore.
+// With kubectl's default validation: the hub's /openapi/v3 declares fieldValidation, so kubectl sends
+// fieldValidation=Strict and leaves validation to the hub.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,7 +72,7 @@ describe('kubectl server-side apply against the hub', () => {
 
   it('creates with apply --server-side, and a re-apply changes the object and drops what it no longer sends', async () => {
     writeManifest('1.33.0', { team: 'pos', tier: 'edge' });
-    const created = await kubectl('apply', '--server-side', '--validate=false', '-f', manifest);
+    const created = await kubectl('apply', '--server-side', '-f', manifest);
     expect(created).toEqual({ code: 0, stdout: 'cluster.outpost.dev/pos serverside-applied\n', stderr: '' });
     let obj = await get();
     expect(obj.spec.version).toBe('1.33.0');
@@ -80,11 +80,11 @@ describe('kubectl server-side apply against the hub', () => {
 
     writeManifest('1.33.1', { team: 'pos' });
     // A server dry run answers what the apply would do and writes nothing.
-    const dry = await kubectl('apply', '--server-side', '--validate=false', '--dry-run=server', '-f', manifest, '-o', 'json');
+    const dry = await kubectl('apply', '--server-side', '--dry-run=server', '-f', manifest, '-o', 'json');
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout).spec.version).toBe('1.33.1');
     expect((await get()).spec.version).toBe('1.33.0');
-    const again = await kubectl('apply', '--server-side', '--validate=false', '-f', manifest);
+    const again = await kubectl('apply', '--server-side', '-f', manifest);
     expect(again.code).toBe(0);
     obj = await get();
     expect(obj.spec.version).toBe('1.33.1');
@@ -93,21 +93,21 @@ describe('kubectl server-side apply against the hub', () => {
 
   it('gives a second manager the conflict, and --force-conflicts wins', async () => {
     writeManifest('1.34.0', { team: 'pos' });
-    const conflict = await kubectl('apply', '--server-side', '--validate=false', '--field-manager', 'upgrader', '-f', manifest);
+    const conflict = await kubectl('apply', '--server-side', '--field-manager', 'upgrader', '-f', manifest);
     expect(conflict.code).not.toBe(0);
     expect(conflict.stderr).toContain('Apply failed with 1 conflict: conflict with "kubectl": .spec.version');
     // kubectl knows it for an apply conflict and adds its own advice.
     expect(conflict.stderr).toContain('Please review the fields above--they currently have other managers.');
     expect((await get()).spec.version).toBe('1.33.1');
 
-    const forced = await kubectl('apply', '--server-side', '--validate=false', '--field-manager', 'upgrader', '--force-conflicts', '-f', manifest);
+    const forced = await kubectl('apply', '--server-side', '--field-manager', 'upgrader', '--force-conflicts', '-f', manifest);
     expect(forced).toMatchObject({ code: 0, stdout: 'cluster.outpost.dev/pos serverside-applied\n' });
     const obj = await get();
     expect(obj.spec.version).toBe('1.34.0');
     expect(obj.metadata.managedFields?.map((m) => `${m.manager}/${m.operation}`)).toEqual(['kubectl/Apply', 'upgrader/Apply']);
     // kubectl's own manager lost spec.version, so its re-apply of 1.33.1 now conflicts with upgrader.
     writeManifest('1.33.1', { team: 'pos' });
-    expect((await kubectl('apply', '--server-side', '--validate=false', '-f', manifest)).stderr).toContain('conflict with "upgrader": .spec.version');
+    expect((await kubectl('apply', '--server-side', '-f', manifest)).stderr).toContain('conflict with "upgrader": .spec.version');
   });
 
   it('patches with kubectl patch --type=json, and a failed test op changes nothing', async () => {

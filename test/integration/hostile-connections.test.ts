@@ -71,9 +71,13 @@ function logged(hub: TestHub, msg: RegExp): Array<Record<string, unknown>> {
 }
 
 /** Resolves with how the TLS handshake ended: the negotiated protocol and suite, or the error's code. */
-function handshake(port: number, o: ConnectionOptions): Promise<{ protocol?: string | null; cipher?: string; error?: string }> {
+/** tls.connect hands its options to net.connect, which takes localAddress; @types/node leaves it out. */
+type FromAddress = ConnectionOptions & { localAddress?: string };
+const tlsFrom = (o: FromAddress) => tlsConnect(o);
+
+function handshake(port: number, o: FromAddress): Promise<{ protocol?: string | null; cipher?: string; error?: string }> {
   return new Promise((resolve) => {
-    const s = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ...o }, () => {
+    const s = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ...o } as ConnectionOptions, () => {
       resolve({ protocol: s.getProtocol(), cipher: s.getCipher().name });
       s.destroy();
     });
@@ -138,8 +142,8 @@ describe('a hub with a small connection budget under idle-socket attack', () => 
 
   it('closes TLS left half done and headers sent a byte at a time at the same deadline', async () => {
     const started = performance.now();
-    const quiet = tlsConnect({ port: hub.port, host: '127.0.0.1', localAddress: '127.0.0.20', ca: hub.caCertPem, servername: 'localhost' });
-    const drip = tlsConnect({ port: hub.port, host: '127.0.0.1', localAddress: '127.0.0.20', ca: hub.caCertPem, servername: 'localhost' });
+    const quiet = tlsFrom({ port: hub.port, host: '127.0.0.1', localAddress: '127.0.0.20', ca: hub.caCertPem, servername: 'localhost' });
+    const drip = tlsFrom({ port: hub.port, host: '127.0.0.1', localAddress: '127.0.0.20', ca: hub.caCertPem, servername: 'localhost' });
     drip.once('secureConnect', () => drip.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'));
     const dripping = setInterval(() => drip.writable && drip.write('X'), 300);
     const closed = (s: typeof quiet) => new Promise<number>((r) => {

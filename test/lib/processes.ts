@@ -148,8 +148,14 @@ export class TestHub {
     return t.status.token;
   }
 
-  async stop(): Promise<void> {
-    await this.proc?.kill('SIGTERM');
+  /** SIGTERM, and SIGKILL after `graceMs`: a hub an attack has wedged must not outlive its test. */
+  async stop(graceMs = 15_000): Promise<void> {
+    const proc = this.proc;
+    if (proc) {
+      const killer = setTimeout(() => void proc.kill('SIGKILL'), graceMs);
+      await proc.kill('SIGTERM');
+      clearTimeout(killer);
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

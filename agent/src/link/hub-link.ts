@@ -2,7 +2,7 @@
 // heartbeat both ways, report statuses, and reconnect forever with capped exponential backoff and jitter.
 // When the hub is gone nothing here touches local state: the site keeps running what it last received.
 import {
-  AGENT_PATH, decodeEnvelope, encodeEnvelope, FrameError, HEARTBEAT_INTERVAL_MS, heartbeatDue, MAX_FRAME_BYTES, MISSED_HEARTBEATS_BEFORE_CLOSE,
+  AGENT_PATH, CloseCode, decodeEnvelope, encodeEnvelope, FrameError, HEARTBEAT_INTERVAL_MS, heartbeatDue, MAX_FRAME_BYTES, MISSED_HEARTBEATS_BEFORE_CLOSE,
   keyOfRef, PROTOCOL_MAJOR, PROTOCOL_MINOR, readStatus, resourceFromWire, type Change, type Envelope, type Welcome,
 } from '@outpost/proto';
 import { connect as netConnect, isIP } from 'node:net';
@@ -26,12 +26,25 @@ export interface HubLinkOptions {
   /** Called after every acked sync, changed or not, with the revision the agent now holds. */
   onSynced?(revision: number): void;
   backoff?: BackoffOptions;
+  /** The wait after the hub said another connection of this identity replaced this one; added to REPLACED_MIN_MS. */
+  replacedBackoff?: BackoffOptions;
   /** Local address to dial from (scale tests spread agents over 127.0.0.0/8). */
   localAddress?: string;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void; debug(o: object, m: string): void };
 }
 
 export type LinkState = 'idle' | 'connecting' | 'connected' | 'stopped';
+
+/**
+ * After the hub closed this link because another connection with this identity replaced it: at least this
+ * long, plus a backoff that grows with every replacement (30 s ceiling at first, 10 min at most). Two
+ * processes sharing one identity then take the link from each other a few times an hour, not every
+ * second, and each says why in its log.
+ */
+const REPLACED_MIN_MS = 15_000;
+const REPLACED_BACKOFF: BackoffOptions = { baseMs: 30_000, capMs: 600_000 };
+/** A link that stayed up this long was not in a tug of war: replacements count afresh. */
+const REPLACED_RESET_MS = 600_000;
 
 /** For the TCP connect, and then for TLS and the WebSocket upgrade. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -50,6 +63,8 @@ function contextFor(caCertPem: string): SecureContext {
 export class HubLink {
   private ws: WebSocket | undefined;
   private readonly backoff: Backoff;
+  private readonly replacedBackoff: Backoff;
+  private connectedAt = 0;
   private state: LinkState = 'idle';
   private welcome: Welcome | undefined;
   private syncing = false;
@@ -68,6 +83,7 @@ export class HubLink {
 
   constructor(private readonly opts: HubLinkOptions) {
     this.backoff = new Backoff(opts.backoff);
+    this.replacedBackoff = new Backoff(opts.replacedBackoff ?? REPLACED_BACKOFF);
   }
 
   get linkState(): LinkState {
@@ -174,8 +190,20 @@ export class HubLink {
     if (this.state === 'stopped') return;
     const wasConnected = this.state === 'connected';
     this.state = 'idle';
+    if (code === CloseCode.replaced) return this.onReplaced(reason);
     const delay = this.backoff.next();
     (wasConnected ? this.opts.log.info.bind(this.opts.log) : this.opts.log.debug.bind(this.opts.log))({ code, reason, retryInMs: delay }, 'disconnected from hub; will reconnect');
+    this.retryTimer = setTimeout(() => this.dial(), delay);
+  }
+
+  /** The hub closed this link for a newer connection of this identity: not this process's own (see onDisconnect). */
+  private onReplaced(reason: string): void {
+    if (Date.now() - this.connectedAt > REPLACED_RESET_MS) this.replacedBackoff.reset();
+    const delay = REPLACED_MIN_MS + this.replacedBackoff.next();
+    this.opts.log.warn(
+      { reason, retryInMs: delay },
+      `the hub closed this connection: another connection with this agent's identity (${this.opts.agentId}) replaced it. If a second outpost-agent runs with a copy of this data directory, stop it, or join it with its own bootstrap token; this agent waits ${Math.round(delay / 1000)} s before connecting again`,
+    );
     this.retryTimer = setTimeout(() => this.dial(), delay);
   }
 
@@ -213,6 +241,7 @@ export class HubLink {
     if (welcome.protocolMajor !== PROTOCOL_MAJOR) return this.abort(`hub speaks protocol ${welcome.protocolMajor}, this agent ${PROTOCOL_MAJOR}`);
     this.welcome = welcome;
     this.state = 'connected';
+    this.connectedAt = Date.now();
     this.opts.log.info({ view: welcome.view, hubRevision: welcome.hubRevision, localRevision: this.opts.state.revision() }, 'connected to hub');
     const interval = welcome.heartbeatIntervalMs || HEARTBEAT_INTERVAL_MS;
     this.heartbeatTimer = setInterval(() => {

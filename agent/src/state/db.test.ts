@@ -1,5 +1,5 @@
 // Migrations of state.db: a file written before migrations existed, a fresh one, and one from a newer agent.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -86,5 +86,28 @@ describe('state.db migrations', () => {
     const db = new Database(path, { readonly: true });
     expect(db.pragma('user_version', { simple: true })).toBe(4);
     db.close();
+  });
+});
+
+describe('state.db file modes', () => {
+  const mode = (f: string): string => (statSync(f).mode & 0o777).toString(8);
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'outpost-state-modes-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('makes state.db and its WAL readable by the agent user only, and fixes a mode an older agent left open', () => {
+    const file = join(dir, 'state.db');
+    const files = [file, `${file}-wal`, `${file}-shm`];
+    const db = openStateDb(file);
+    db.prepare(`INSERT INTO meta (key, value) VALUES ('probe', 1)`).run();
+    expect(files.map(mode)).toEqual(['600', '600', '600']);
+    db.close();
+    chmodSync(file, 0o644);
+    const reopened = openStateDb(file);
+    reopened.prepare(`UPDATE meta SET value = 2 WHERE key = 'probe'`).run();
+    expect(files.map(mode)).toEqual(['600', '600', '600']);
+    reopened.close();
   });
 });

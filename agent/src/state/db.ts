@@ -1,4 +1,5 @@
 // Opens the agent's state.db and brings its schema up to date.
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
 
@@ -17,6 +18,7 @@ export class StateSchemaError extends Error {
 }
 
 export function openStateDb(path: string): Db {
+  ownerOnly(path);
   const db = new Database(path);
   try {
     // WAL with synchronous=NORMAL loses nothing when the process is killed; only a power cut can lose the
@@ -24,11 +26,22 @@ export function openStateDb(path: string): Db {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     migrate(db, path);
+    ownerOnly(path);
   } catch (err) {
     db.close();
     throw err;
   }
   return db;
+}
+
+/**
+ * state.db holds the agent's view (hosts, SSH keys, cluster CAs): it, its WAL and -shm are the agent
+ * user's alone (0600). The file is made before SQLite makes it with the umask's mode (SQLite gives the
+ * WAL and -shm the database file's); modes left open by an older agent are fixed at each start.
+ */
+function ownerOnly(path: string): void {
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }
 
 function migrate(db: Db, path: string): void {

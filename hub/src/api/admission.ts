@@ -2,7 +2,8 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Cluster, Datacenter, FieldProblem, Host, ResourceObject, SSHKey, Token } from '@outpost/proto';
 import { ROLES } from '../auth/principal.js';
-import { parseDuration } from '../duration.js';
+import { parseExpiry } from '../auth/token-expiry.js';
+import { MAX_DURATION_DAYS, parseDuration } from '../duration.js';
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 /** A Kubernetes release version: 1.33.0, v1.33.0, 1.33.0-rc.1. */
@@ -100,7 +101,8 @@ function token(t: Token, lookup: AdmissionLookup, out: Problems): void {
     if (s.role !== 'admin' && !s.project) out.push({ field: 'spec.project', message: 'a project role needs the project it applies to' });
     if (s.project && !lookup.exists('Project', '', s.project)) out.push({ field: 'spec.project', message: `project "${s.project}" does not exist` });
   } else out.push({ field: 'spec.type', message: 'must be "bootstrap" (for an agent to join) or "api" (for people and automation)' });
-  if (s?.ttl && parseDuration(s.ttl) === undefined) out.push({ field: 'spec.ttl', message: `"${s.ttl}" is not a duration such as 30m, 1h or 7d` });
+  if (s?.ttl && parseDuration(s.ttl) === undefined) out.push({ field: 'spec.ttl', message: `"${s.ttl}" is not a duration such as 30m, 1h or 7d (at most ${MAX_DURATION_DAYS}d)` });
+  if (s?.expires && parseExpiry(s.expires) === undefined) out.push({ field: 'spec.expires', message: `"${s.expires}" is not an RFC 3339 time such as 2026-12-31T00:00:00Z; or leave it out and give spec.ttl` });
 }
 
 /** A field fixed at creation: changing it means a new object. */

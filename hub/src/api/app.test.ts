@@ -84,8 +84,8 @@ async function seed(withCluster = true): Promise<void> {
 const revision = async (): Promise<number> => (await call('GET', '/version', undefined, null)).body.revision;
 
 /** A watch's events, one at a time; a test fails when none comes within 2 s. */
-async function openWatch(path: string): Promise<{ next(): Promise<Json>; close(): Promise<void> }> {
-  const res = await app.request(path, { headers: { authorization: `Bearer ${admin}` } });
+async function openWatch(path: string, headers: Record<string, string> = {}): Promise<{ next(): Promise<Json>; close(): Promise<void> }> {
+  const res = await app.request(path, { headers: { authorization: `Bearer ${admin}`, ...headers } });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toBe('application/json');
   const reader = res.body!.getReader();
@@ -657,7 +657,7 @@ describe('discovery', () => {
     const r = await call('GET', '/openapi.json', undefined, null);
     expect(r.status).toBe(200);
     expect(r.body.info.version).toBe('0.0.0-test');
-    const clusterPath = r.body.paths[`${API}/namespaces/{project}/clusters/{name}`];
+    const clusterPath = r.body.paths[`${API}/namespaces/{namespace}/clusters/{name}`];
     expect(Object.keys(clusterPath).sort()).toEqual(['delete', 'get', 'patch', 'put']);
     expect(r.body.paths[`${API}/sites/{name}/status`]).toBeDefined();
     expect(r.body.components.schemas.Cluster.properties).toHaveProperty('spec');
@@ -677,9 +677,24 @@ describe('discovery', () => {
     expect(groups.body.groups[0].preferredVersion.groupVersion).toBe(GV);
   });
 
+  it('answers aggregated discovery when asked, every resource in one document, and the legacy one otherwise', async () => {
+    const accept = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
+    const r = await call('GET', '/apis', undefined, null, { accept });
+    expect(r.res.headers.get('content-type')).toBe('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
+    expect(r.body.kind).toBe('APIGroupDiscoveryList');
+    const [group] = r.body.items;
+    expect(group.metadata.name).toBe('outpost.dev');
+    const clusters = group.versions[0].resources.find((x: Json) => x.resource === 'clusters');
+    expect(clusters).toMatchObject({ scope: 'Namespaced', singularResource: 'cluster', responseKind: { group: 'outpost.dev', version: 'v1alpha1', kind: 'Cluster' }, categories: ['outpost'] });
+    expect(clusters.subresources).toEqual([{ subresource: 'status', responseKind: { group: 'outpost.dev', version: 'v1alpha1', kind: 'Cluster' }, verbs: ['get', 'update', 'patch'] }]);
+    expect(group.versions[0].resources.find((x: Json) => x.resource === 'sites').scope).toBe('Cluster');
+    const legacy = await call('GET', '/apis', undefined, null, { accept: 'application/json' });
+    expect([legacy.body.kind, legacy.res.headers.get('vary')]).toEqual(['APIGroupList', 'Accept']);
+  });
+
   it('serves health, version and the CA', async () => {
     expect((await call('GET', '/healthz', undefined, null)).body).toBe('ok');
-    expect((await call('GET', '/version', undefined, null)).body).toEqual({ version: '0.0.0-test', revision: store.revision(), protocol: '1.0' });
+    expect((await call('GET', '/version', undefined, null)).body).toEqual({ version: '0.0.0-test', revision: store.revision(), protocol: '1.0', major: '0', minor: '0', gitVersion: 'v0.0.0-test', platform: `${process.platform}/${process.arch}` });
     const ca = await call('GET', '/agent/v1/ca.crt', undefined, null);
     expect(ca.res.headers.get('content-type')).toBe('application/x-pem-file');
     expect(ca.body).toContain('BEGIN CERTIFICATE');
@@ -971,5 +986,67 @@ describe('agent presence', () => {
     } finally {
       await watch.close();
     }
+  });
+});
+
+describe("kubectl's requests", () => {
+  const TABLE = { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json' };
+
+  it('answers a list and a get with a Table of the printer columns, rows carrying metadata unless told otherwise', async () => {
+    await seed();
+    const list = await call('GET', CLUSTERS, undefined, admin, TABLE);
+    expect([list.status, list.body.kind, list.body.apiVersion, list.body.metadata.resourceVersion]).toEqual([200, 'Table', 'meta.k8s.io/v1', String(store.revision())]);
+    expect(list.body.columnDefinitions.map((c: Json) => c.name)).toEqual(['Name', 'Version', 'Datacenter', 'Mode', 'Phase', 'Conditions', 'Replicas', 'Endpoint', 'Operation', 'Age']);
+    expect(list.body.rows[0].cells.slice(0, 5)).toEqual(['pos', '1.33.0', 'hamburg-stores', 'kubeadm', '<none>']);
+    expect(list.body.rows[0].object).toMatchObject({ kind: 'PartialObjectMetadata', metadata: { name: 'pos', namespace: 'demo' } });
+    expect(list.body.rows[0].object.spec).toBeUndefined();
+    const one = await call('GET', `${CLUSTERS}/pos?includeObject=Object`, undefined, admin, TABLE);
+    expect(one.body.rows).toHaveLength(1);
+    expect(one.body.rows[0].object).toMatchObject({ kind: 'Cluster', spec: { version: '1.33.0' } });
+    expect((await call('GET', `${CLUSTERS}/pos?includeObject=None`, undefined, admin, TABLE)).body.rows[0].object).toBeNull();
+    expectStatus(await call('GET', `${CLUSTERS}?includeObject=Everything`, undefined, admin, TABLE), 400, 'BadRequest', /includeObject=Everything is not Object, Metadata or None/);
+    // Plain JSON still answers with the objects, and an Accept the hub cannot serve is told what it can.
+    expect((await call('GET', CLUSTERS, undefined, admin, { accept: 'application/json' })).body.kind).toBe('ClusterList');
+    expectStatus(await call('GET', CLUSTERS, undefined, admin, { accept: 'application/vnd.kubernetes.protobuf' }), 406, 'NotAcceptable', /serves application\/json/);
+    // A Table needs the same token as the objects themselves.
+    expect((await call('GET', `${API}/namespaces/other/clusters`, undefined, null, TABLE)).status).toBe(401);
+  });
+
+  it('sends Tables in a watch, the column definitions in the first event only', async () => {
+    await seed();
+    const w = await openWatch(`${CLUSTERS}?watch=true&resourceVersion=0`, TABLE);
+    try {
+      const first = await w.next();
+      expect([first.type, first.object.kind, first.object.rows[0].cells[0]]).toEqual(['ADDED', 'Table', 'pos']);
+      expect(first.object.columnDefinitions).toHaveLength(10);
+      await call('PATCH', `${CLUSTERS}/pos`, { spec: { version: '1.33.1' } });
+      const second = await w.next();
+      expect([second.type, second.object.rows[0].cells[1], second.object.columnDefinitions]).toEqual(['MODIFIED', '1.33.1', undefined]);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('names the refused object in an Invalid Status, as kubectl reads it', async () => {
+    await seed(false);
+    const r = await call('POST', `${CLUSTERS}?fieldValidation=Strict`, cluster({ replica: 3 }));
+    expectStatus(r, 422, 'Invalid', /spec.replica: unknown field/);
+    // kubectl says 'The Cluster "pos" is invalid: ...' from these.
+    expect(r.body.details).toMatchObject({ group: 'outpost.dev', kind: 'Cluster', name: 'pos' });
+    expect((await call('POST', `${CLUSTERS}?fieldValidation=Strict`, cluster())).status).toBe(201);
+  });
+
+  it('serves /openapi/v3 pointing at the group version by hash, and /openapi/v2 in JSON or protobuf', async () => {
+    const index = await call('GET', '/openapi/v3', undefined, null);
+    const url: string = index.body.paths['apis/outpost.dev/v1alpha1'].serverRelativeURL;
+    const gv = await call('GET', url, undefined, null);
+    expect([gv.status, gv.body.openapi, gv.res.headers.get('cache-control')]).toEqual([200, '3.0.0', 'public, immutable']);
+    expect((await call('GET', '/openapi/v3/apis/outpost.dev/v1alpha1?hash=stale', undefined, null)).res.headers.get('cache-control')).toBeNull();
+    expect((await call('GET', '/openapi/v2', undefined, null, { accept: 'application/json' })).body.swagger).toBe('2.0');
+    const pb = await app.request('/openapi/v2', { headers: { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
+    expect([pb.status, pb.headers.get('content-type')]).toEqual([200, 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf']);
+    // A gnostic Document: field 1 (swagger, length-delimited) first, holding "2.0".
+    expect([...new Uint8Array(await pb.arrayBuffer()).slice(0, 5)]).toEqual([0x0a, 3, ...Buffer.from('2.0')]);
+    expectStatus(await call('GET', '/openapi/v2', undefined, null, { accept: 'application/yaml' }), 406, 'NotAcceptable', /served as application\/json or application\/com.github.proto-openapi.spec.v2.v1.0\+protobuf, not application\/yaml/);
   });
 });

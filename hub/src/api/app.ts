@@ -1,5 +1,5 @@
 // The admin API and the agents' join endpoint, as one Hono app. Tested in process with app.request().
-import { GROUP_VERSION, KINDS, CA_PATH, JOIN_PATH, PROTOCOL_MAJOR, PROTOCOL_MINOR, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
+import { CA_PATH, JOIN_PATH, PROTOCOL_MAJOR, PROTOCOL_MINOR, statusBody, type NamedHealth, type ResourceObject } from '@outpost/proto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type Principal } from '../auth/principal.js';
@@ -9,13 +9,15 @@ import { systemClock, type Clock } from '../clock.js';
 import { BadRequestError, HubError } from '../errors.js';
 import type { PresenceFeed } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
-import { openApiDocument } from './openapi.js';
 import { clientAddress } from './client-address.js';
+import { discoveryRoutes } from './discovery-routes.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
 import { errorStatus } from './status-response.js';
+import { parseJson, requireJsonMedia } from './json-body.js';
 import { checkGetRevision, checkQuery, listRequest, operationOf, prettyJson } from './query-parameters.js';
-import { watchResponse } from './watch.js';
+import { tableRequest, tableWatchObjects, toTable } from './table.js';
+import { watchResponse, type WatchOptions } from './watch.js';
 import { applyBody, parseForce, patchType, warningHeader, writeOptions } from './write-options.js';
 
 export interface ApiOptions {
@@ -31,6 +33,8 @@ export interface ApiOptions {
   watchBookmarkEveryMs?: number;
   /** Failed joins one remote address may make per minute before it is answered 429. Default 10. */
   maxFailedJoinsPerMinute?: number;
+  /** A watch's bounds: buffered bytes, token recheck interval, default lifetime (see watch.ts for the defaults). */
+  watchLimits?: Omit<WatchOptions, 'bookmarkEveryMs' | 'recheck' | 'present'>;
   /** The hub's components, for /healthz. Default: the API alone, which is up if it answers. */
   health?: () => readonly NamedHealth[];
 }
@@ -38,12 +42,7 @@ export interface ApiOptions {
 type Env = { Variables: { principal: Principal } };
 
 async function jsonBody(c: Context): Promise<unknown> {
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new BadRequestError(`request body is not JSON (${(cause as Error).message}); the CLI converts YAML for you: outpost apply -f FILE`, { cause });
-  }
+  return parseJson(await c.req.text());
 }
 
 /**
@@ -104,7 +103,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     if (!(err instanceof HubError)) opts.log?.warn({ err }, 'admin API request failed');
     return c.json(body, body.code as 400);
   });
-  app.notFound((c) => c.json(errorStatus(new HubError(404, 'NotFound', `no such path ${c.req.path}; see /openapi.json`)), 404));
+  app.notFound((c) => c.json(errorStatus(new HubError(404, 'NotFound', `no such path ${c.req.path}; see /openapi/v3`)), 404));
   app.use('*', bodyLimit({ maxSize: 3 * 1024 * 1024, onError: () => { throw new BadRequestError('request body is larger than 3 MiB'); } }));
 
   // As kube-apiserver's: "ok" or 503 with what is wrong; ?verbose lists every component ([+] or [-]).
@@ -115,9 +114,12 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const lines = parts.map((p) => `[${p.ok ? '+' : '-'}]${p.name} ${p.ok ? 'ok' : 'failed'}${p.message ? `: ${p.message}` : ''}`);
     return c.text(`${lines.join('\n')}\nhealthz check ${ok ? 'passed' : 'failed'}\n`, ok ? 200 : 503);
   });
-  // protocol: the agent wire protocol this hub speaks, so `outpost version` can show it beside the hub's.
-  app.get('/version', (c) => c.json({ version: opts.version, revision: store.revision(), protocol: `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}` }));
-  app.get('/openapi.json', (c) => c.json(openApiDocument(opts.version)));
+  // Also in kube-apiserver's version.Info shape, so `kubectl version` reads the hub's version; protocol: the
+  // agent wire protocol this hub speaks, so `outpost version` can show it beside the hub's.
+  const [major = '', minor = ''] = opts.version.split('.');
+  app.get('/version', (c) =>
+    c.json({ version: opts.version, revision: store.revision(), protocol: `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}`, major, minor, gitVersion: `v${opts.version}`, platform: `${process.platform}/${process.arch}` }),
+  );
   app.get(CA_PATH, (c) => c.body(opts.caCertPem, 200, { 'content-type': 'application/x-pem-file' }));
   const joins = new JoinThrottle({ maxFailuresPerMinute: opts.maxFailedJoinsPerMinute ?? 10 }, opts.log ?? { warn: () => undefined });
   app.post(JOIN_PATH, async (c) => {
@@ -139,18 +141,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     }
   });
 
-  app.get('/apis', (c) => c.json({ kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'outpost.dev', versions: [{ groupVersion: GROUP_VERSION, version: 'v1alpha1' }], preferredVersion: { groupVersion: GROUP_VERSION, version: 'v1alpha1' } }] }));
-  app.get(API_PREFIX, (c) =>
-    c.json({
-      kind: 'APIResourceList',
-      apiVersion: 'v1',
-      groupVersion: GROUP_VERSION,
-      resources: KINDS.flatMap((k) => [
-        { name: k.plural, singularName: k.singular, namespaced: k.namespaced, kind: k.kind, shortNames: k.shortNames, verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-        { name: `${k.plural}/status`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: ['get', 'update', 'patch'] },
-      ]),
-    }),
-  );
+  app.route('/', discoveryRoutes(opts.version));
 
   app.use(`${API_PREFIX}/*`, async (c, next) => {
     c.set('principal', authenticate(tokenLookup, c.req.header('authorization'), clock.now().getTime()));
@@ -167,11 +158,22 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     const op = operationOf(method, !!path.name, c.req.query('watch'));
     if (op) checkQuery(c.req.queries(), op);
     const dryRun = parseDryRun(c.req.queries('dryRun'), method);
+    const table = method === 'GET' ? tableRequest(c.req.header('accept'), c.req.query('includeObject')) : undefined;
     // A dry run runs the write whole (shape, admission, authorization, the store's own checks) and rolls it back.
     const write = <T extends ResourceObject>(fn: () => T, rehearse = dryRun): T => (rehearse ? withoutSecret(store.dryRun(fn)) : fn());
     if (method === 'GET' && !path.name) {
-      if (op === 'watch') return watchResponse(c, store, presence, p, path, { bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000 });
-      return c.json(service.list(p, path, listRequest((name) => c.req.query(name))));
+      if (op === 'watch') {
+        // A watch outlives its request: the token it was opened with is checked again while it runs.
+        const authorization = c.req.header('authorization');
+        const recheck = (): void => void authenticate(tokenLookup, authorization, clock.now().getTime());
+        const present = table ? tableWatchObjects(path.kind.kind, table, () => clock.now().getTime()) : undefined;
+        return watchResponse(c, store, presence, p, path, { ...opts.watchLimits, bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000, recheck, present });
+      }
+      const list = service.list(p, path, listRequest((name) => c.req.query(name)));
+      if (!table) return c.json(list);
+      // A Table carries the list's continue and remainingItemCount too: kubectl get pages through Tables.
+      const t = toTable(path.kind.kind, list.items, list.metadata.resourceVersion, table, { now: clock.now().getTime() });
+      return c.json({ ...t, metadata: { ...t.metadata, ...list.metadata } });
     }
     // Who writes (managedFields) and how unknown fields are met; Warn's warnings go out as Warning headers.
     const w = writeOptions(c, p.name);
@@ -180,6 +182,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
       return value;
     };
     if (method === 'POST' && !path.name) {
+      requireJsonMedia(c.req.header('content-type'));
       const body = await jsonBody(c);
       return c.json(warned(write(() => service.create(p, path, body, w))), 201);
     }
@@ -189,8 +192,10 @@ export function createApi(opts: ApiOptions): Hono<Env> {
       case 'GET':
         checkGetRevision(c.req.query('resourceVersion'), store.revision());
         result = service.get(p, path);
+        if (table) return c.json(toTable(path.kind.kind, [result], result.metadata.resourceVersion ?? undefined, table, { now: clock.now().getTime() }));
         break;
       case 'PUT': {
+        requireJsonMedia(c.req.header('content-type'));
         const body = await jsonBody(c);
         result = warned(write(() => (status ? service.replaceStatus(p, path, body, w) : service.replace(p, path, body, w))));
         break;

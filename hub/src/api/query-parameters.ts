@@ -7,7 +7,7 @@
 // Accepted and what the hub does with them:
 //   timeout (kubectl --request-timeout): every verb answers without waiting on anything, so within it.
 //   pretty: JSON answers are indented (a watch stays one event a line, as Kubernetes').
-//   includeObject=Object (kubectl --sort-by): whole objects are what lists serve.
+//   includeObject (kubectl --sort-by sends Object): what a Table's rows carry (table.ts).
 //   fieldManager, fieldValidation, force: server-side apply's (and field validation's) parameters.
 //   gracePeriodSeconds, propagationPolicy, orphanDependents: nothing to act on (no pods, no dependents).
 import type { MiddlewareHandler } from 'hono';
@@ -47,7 +47,8 @@ const P = {
   timeoutSeconds: { check: wholeNumber },
   // The hub's watch replays from resourceVersion; a watch that opens with the current state (true) is not served.
   sendInitialEvents: { check: (v: string) => (v === 'false' ? undefined : v === 'true' ? 'is not supported: list, then watch from the list\'s resourceVersion' : 'is not true or false') },
-  includeObject: { check: (v: string) => (v === 'Object' ? undefined : v === 'None' || v === 'Metadata' ? 'is not supported: the hub serves whole objects (Object)' : 'is not one of Object, Metadata, None') },
+  // Which part of each Table row's object is sent (table.ts checks it).
+  includeObject: { check: any },
   pretty: { check: bool },
   timeout: { check: goDuration },
   dryRun: { check: any, repeated: true },
@@ -68,8 +69,8 @@ const WRITE: Name[] = [...COMMON, 'dryRun', 'fieldManager', 'fieldValidation'];
 /** The table: what each verb takes. */
 export const PARAMETERS: Readonly<Record<Operation, readonly Name[]>> = {
   list: [...COMMON, 'labelSelector', 'fieldSelector', 'limit', 'continue', 'resourceVersion', 'resourceVersionMatch', 'watch', 'timeoutSeconds', 'includeObject'],
-  watch: [...COMMON, 'labelSelector', 'fieldSelector', 'resourceVersion', 'watch', 'allowWatchBookmarks', 'timeoutSeconds', 'sendInitialEvents'],
-  get: [...COMMON, 'resourceVersion'],
+  watch: [...COMMON, 'labelSelector', 'fieldSelector', 'resourceVersion', 'watch', 'allowWatchBookmarks', 'timeoutSeconds', 'sendInitialEvents', 'includeObject'],
+  get: [...COMMON, 'resourceVersion', 'includeObject'],
   create: WRITE,
   update: WRITE,
   patch: [...WRITE, 'force'],
@@ -78,10 +79,6 @@ export const PARAMETERS: Readonly<Record<Operation, readonly Name[]>> = {
 
 const isName = (n: string): n is Name => Object.hasOwn(P, n);
 
-/** The query parameters `ops` take, for /openapi.json: the document and the check read one table. */
-export function queryParameterDocs(...ops: Operation[]): Array<{ name: string; in: 'query'; schema: { type: 'string' } }> {
-  return [...new Set(ops.flatMap((op) => PARAMETERS[op]))].map((name) => ({ name, in: 'query', schema: { type: 'string' } }));
-}
 
 /** The operation of a request on a resource path; undefined for a method no resource takes. */
 export function operationOf(method: string, named: boolean, watch: string | undefined): Operation | undefined {

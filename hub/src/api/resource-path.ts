@@ -12,16 +12,17 @@ export interface ResourcePath {
   subresource: 'status' | undefined;
 }
 
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BadRequestError(`the path segment "${segment}" is not percent-encoded correctly (a % must start %XX with two hex digits, of UTF-8); encode names with encodeURIComponent`);
+  }
+}
+
 /** `rest` is the path after API_PREFIX, e.g. "/namespaces/demo/clusters/pos/status". */
 export function parseResourcePath(rest: string): ResourcePath {
-  const parts = rest.split('/').filter(Boolean).map((segment) => {
-    try {
-      return decodeURIComponent(segment);
-    } catch {
-      // A lone or bad escape ("%", "%zz") throws URIError: the caller's mistake, not the hub's.
-      throw new BadRequestError(`the path segment "${segment}" is not valid percent-encoding; escape "%" as %25`);
-    }
-  });
+  const parts = rest.split('/').filter(Boolean).map(decodeSegment);
   let namespace: string | undefined;
   if (parts[0] === 'namespaces' && parts.length >= 3) {
     namespace = parts[1];

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import { admit, changedImmutableFields } from './admission.js';
 import { decodeContinue, encodeContinue } from './continue-token.js';
 import type { FieldSelector } from './field-selector.js';
+import { requireObject } from './json-body.js';
 import { applyJsonPatch } from './json-patch.js';
 import type { LabelSelector } from './label-selector.js';
 import { recordUpdate, sameButForTimes, startingManagers, withManagers } from './managed-fields.js';
@@ -83,6 +84,23 @@ export function shown<T extends ResourceObject>(store: Store, obj: T): T {
   return obj.kind === 'Agent' ? (withPresence(obj as Agent, store.presence.get(obj.metadata.name ?? '')) as T) : obj;
 }
 
+/**
+ * A body's metadata.name and metadata.namespace, where it gives them, must be the path's (Kubernetes
+ * answers 400 here too). A namespace left out is filled from the path later; a name left out of a
+ * body sent to a named path is refused as "required" by the shape check.
+ */
+function checkIdentity(path: ResourcePath, body: unknown): void {
+  const meta = body !== null && typeof body === 'object' ? (body as { metadata?: unknown }).metadata : undefined;
+  if (meta === null || typeof meta !== 'object') return;
+  const { name, namespace } = meta as { name?: unknown; namespace?: unknown };
+  if (path.name !== undefined && name !== undefined && name !== null && name !== path.name) {
+    throw new BadRequestError(`metadata.name ${JSON.stringify(name)} does not match the name in the path "${path.name}"; a write changes only the object its path names (to rename, create the new object and delete the old one)`);
+  }
+  if (path.kind.namespaced && path.namespace !== undefined && namespace !== undefined && namespace !== null && namespace !== '' && namespace !== path.namespace) {
+    throw new BadRequestError(`metadata.namespace ${JSON.stringify(namespace)} does not match the project in the path "${path.namespace}"; send it to /namespaces/${typeof namespace === 'string' ? namespace : '<project>'}/${path.kind.plural} instead`);
+  }
+}
+
 export class ResourceService {
   constructor(
     private readonly store: Store,
@@ -143,18 +161,18 @@ export class ResourceService {
   }
 
   replace(p: Principal, path: ResourcePath, body: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
-    const obj = this.parse(path, this.knownFields(path, body, w));
-    if (obj.metadata.name !== path.name) throw new BadRequestError(`metadata.name "${obj.metadata.name}" does not match the name in the path "${path.name}"`);
     this.can(p, 'update', path);
+    const obj = this.parse(path, this.knownFields(path, body, w));
     const current = this.store.get(obj.kind, obj.metadata.namespace ?? '', obj.metadata.name ?? '');
     this.admit(obj, path, current);
     const next = this.managed(path, this.keepImmutable(obj, path), current, w);
-    return shown(this.store, this.store.replace(next, { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion ?? undefined }));
+    return shown(this.store, this.store.replace(next, { actor: p.name }, { expectResourceVersion: obj.metadata.resourceVersion || undefined }));
   }
 
   /** RFC 7386 merge patch of the object (not its status). */
   patch(p: Principal, path: ResourcePath, patch: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
     this.can(p, 'patch', path);
+    requireObject(patch, 'a merge patch');
     const current = this.get(p, path);
     const { status: _ignored, ...patchable } = current;
     return this.update(p, path, current, mergePatch(patchable, patch), w);
@@ -188,14 +206,13 @@ export class ResourceService {
     }
     if (sameButForTimes(result, live)) return shown(this.store, live);
     this.admit(result, path, live);
-    const expect = config.metadata.resourceVersion ?? live.metadata.resourceVersion ?? undefined;
+    const expect = config.metadata.resourceVersion || live.metadata.resourceVersion || undefined;
     return shown(this.store, this.store.replace(this.keepImmutable(result, path), { actor: p.name }, { expectResourceVersion: expect, exactFinalizers: true }));
   }
 
   /** An apply's body, checked as a create's would be, for the object the path names. */
   private appliedConfiguration(path: ResourcePath, body: unknown, w: WriteOptions): ResourceObject {
     const config = this.parse(path, this.knownFields(path, body, w));
-    if (config.metadata.name !== path.name) throw new BadRequestError(`metadata.name "${config.metadata.name}" does not match the name in the path "${path.name}"`);
     if (config.metadata.managedFields?.length) throw new BadRequestError('an applied configuration must not set metadata.managedFields: the hub keeps them; leave them out');
     return config;
   }
@@ -204,7 +221,9 @@ export class ResourceService {
   private update(p: Principal, path: ResourcePath, current: ResourceObject, patched: unknown, w: WriteOptions): ResourceObject {
     const obj = this.parse(path, this.knownFields(path, patched, w));
     this.admit(obj, path, current);
-    const expect = obj.metadata.resourceVersion ?? current.metadata.resourceVersion ?? undefined;
+    // Optimistic concurrency always holds: a patch that names no resourceVersion (or an empty one) is
+    // checked against the version it was merged onto, never written unconditionally.
+    const expect = obj.metadata.resourceVersion || current.metadata.resourceVersion || undefined;
     const next = this.managed(path, this.keepImmutable(obj, path), current, w);
     // A patch starts from the stored finalizers, so what it leaves there is what the caller wants:
     // this is how an operator removes an agent's finalizer (`outpost delete --force`).
@@ -246,6 +265,7 @@ export class ResourceService {
 
   patchStatus(p: Principal, path: ResourcePath, patch: unknown, w: WriteOptions = this.defaults(p)): ResourceObject {
     this.can(p, 'patch', path);
+    requireObject(patch, 'a merge patch');
     const current = this.get(p, path);
     const obj = this.parse(path, this.knownFields(path, mergePatch(current, patch), w));
     return this.writeStatus(p, path, current, obj.status, current.metadata.resourceVersion ?? undefined, w);
@@ -267,7 +287,7 @@ export class ResourceService {
     const config = this.appliedConfiguration(path, body, w);
     const result = applyConfiguration({ kind: path.kind, live, config, manager: w.fieldManager, force, time: rfc3339(this.clock.now()), subresource: 'status' });
     if (sameButForTimes(result, live)) return shown(this.store, live);
-    const expect = config.metadata.resourceVersion ?? live.metadata.resourceVersion ?? undefined;
+    const expect = config.metadata.resourceVersion || live.metadata.resourceVersion || undefined;
     return shown(this.store, this.store.replaceStatus(k, result.status, { actor: p.name }, { expectResourceVersion: expect, managedFields: result.metadata.managedFields ?? [] }));
   }
 
@@ -279,8 +299,15 @@ export class ResourceService {
     return shown(this.store, this.store.replaceStatus(this.key(path), status, { actor: p.name }, { expectResourceVersion: expect, managedFields }));
   }
 
-  /** Checks shape, apiVersion, kind and the project of `body` against the path it was sent to. */
+  /**
+   * Checks shape, apiVersion, kind and the project of `body` against the path it was sent to. The path is
+   * authoritative: a body (or a merged patch) that names another object or project is refused before
+   * anything else is looked at, since authorization was decided by the path, and a write keyed by the
+   * body would land on an object the caller was never authorized for.
+   */
   private parse(path: ResourcePath, body: unknown, opts: { nameOptional?: boolean } = {}): ResourceObject {
+    requireObject(body, `a ${path.kind.kind}`);
+    checkIdentity(path, body);
     // Named as the manifest names it, so an operator with many objects knows which one to fix.
     const claimed = (body as { metadata?: { name?: unknown } } | null)?.metadata?.name;
     const what = { kind: path.kind.kind, namespace: path.namespace, name: typeof claimed === 'string' && claimed ? claimed : path.name ?? '(unnamed)' };
@@ -292,7 +319,7 @@ export class ResourceService {
       shape.push(...err.problems);
     }
     if (shape.length) throw new InvalidError(what, [...shape, ...this.admissionDespite(shape, body)]);
-    const obj = body as ResourceObject;
+    const obj = body as unknown as ResourceObject;
     const problems = [];
     if (obj.apiVersion !== GROUP_VERSION) problems.push({ field: 'apiVersion', message: `must be ${GROUP_VERSION}, not ${JSON.stringify(obj.apiVersion ?? null)}` });
     if (obj.kind !== path.kind.kind) problems.push({ field: 'kind', message: `must be ${path.kind.kind} at this path, not ${JSON.stringify(obj.kind ?? null)}` });
@@ -302,7 +329,6 @@ export class ResourceService {
     const ns = obj.metadata.namespace ?? '';
     if (path.kind.namespaced) {
       if (!path.namespace) throw new BadRequestError(`${path.kind.plural} live in a project: use /namespaces/<project>/${path.kind.plural}`);
-      if (ns && ns !== path.namespace) throw new BadRequestError(`metadata.namespace "${ns}" does not match the project in the path "${path.namespace}"`);
       return { ...obj, metadata: { ...obj.metadata, namespace: path.namespace } };
     }
     if (ns) throw new InvalidError(what, [{ field: 'metadata.namespace', message: `${path.kind.kind} is not in a project; remove metadata.namespace` }]);

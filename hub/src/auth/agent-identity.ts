@@ -5,6 +5,7 @@ import { systemClock, timestamp, type Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { seedView, siteView } from '../store/views.js';
+import { tokenExpired } from './token-expiry.js';
 import { BOOTSTRAP_TOKEN_RE, hashSecret, newAgentSecret, secretMatches, splitToken } from './secrets.js';
 
 export type JoinErrorCode = 'TOKEN_MALFORMED' | 'TOKEN_UNKNOWN' | 'TOKEN_EXPIRED' | 'TOKEN_USED' | 'TARGET_GONE';
@@ -42,7 +43,7 @@ export function redeemBootstrapToken(store: Store, tokenString: string, version:
     if (token.status?.used) {
       throw new JoinError('TOKEN_USED', `bootstrap token ${id} was already used at ${token.status.usedAt} by agent ${token.status.agent}; tokens are single use: create a new one with \`outpost token create\``);
     }
-    if (token.spec.expires && Date.parse(token.spec.expires) <= clock.now().getTime()) {
+    if (tokenExpired(token, clock.now().getTime())) {
       throw new JoinError('TOKEN_EXPIRED', `bootstrap token ${id} expired at ${token.spec.expires}; create a new one with \`outpost token create\``);
     }
     const role = token.spec.seed ? 'seed' : 'site';

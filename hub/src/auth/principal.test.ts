@@ -40,4 +40,12 @@ describe('authenticate', () => {
     const expired = { ...token, spec: { ...token.spec, expires: '2000-01-01T00:00:00Z' } };
     expect(() => authenticate({ ...lookup, token: () => expired }, `Bearer abcdef.${'s'.repeat(32)}`)).toThrow(/expired/);
   });
+  it('fails closed on an expiry it cannot read: such a token has expired, it does not live for ever', () => {
+    for (const expires of ['next tuesday', '2099-13-45T99:00:00Z', '4102444800', '2099']) {
+      const unreadable = { ...token, spec: { ...token.spec, expires } };
+      expect(() => authenticate({ ...lookup, token: () => unreadable }, `Bearer abcdef.${'s'.repeat(32)}`), expires).toThrow(/expired/);
+    }
+    const later = { ...token, spec: { ...token.spec, expires: '2099-01-01T00:00:00.5+02:00' } };
+    expect(authenticate({ ...lookup, token: () => later }, `Bearer abcdef.${'s'.repeat(32)}`).name).toBe('abcdef');
+  });
 });

@@ -2,6 +2,7 @@
 import type { KindInfo, Token } from '@outpost/proto';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import { secretMatches, splitToken } from './secrets.js';
+import { tokenExpired } from './token-expiry.js';
 
 export type Role = 'admin' | 'owner' | 'editor' | 'viewer';
 export const ROLES: readonly Role[] = ['admin', 'owner', 'editor', 'viewer'];
@@ -31,7 +32,7 @@ export function authenticate(lookup: TokenLookup, authorization: string | undefi
   if (!parts || !token || !cred || token.spec?.type !== 'api' || !secretMatches(parts.secret, cred.hash)) {
     throw new UnauthorizedError('API token not recognised: check the token, or ask an admin for a new one (outpost token create --api)');
   }
-  if (token.spec.expires && Date.parse(token.spec.expires) <= now) {
+  if (tokenExpired(token, now)) {
     throw new UnauthorizedError(`API token ${parts.id} expired at ${token.spec.expires}; ask an admin for a new one`);
   }
   return { name: parts.id, role: (token.spec.role as Role) || 'viewer', project: token.spec.project || undefined };

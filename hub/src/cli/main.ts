@@ -13,6 +13,7 @@ import { ConfigError, configPath, readConfig, readConfigFile, selectContext, wri
 import { deleteFromFile, deleteResource } from './delete.js';
 import { describe, get, withoutSecret } from './get.js';
 import { formatData, formatList, outputArg, type Output } from './output.js';
+import { registerKubeconfig } from './kubeconfig.js';
 import { kindAndName, kindArg, scope, UsageError } from './usage.js';
 
 /** An option's argument as a whole number, or commander's error naming the option and the argument. */
@@ -357,6 +358,7 @@ export function buildProgram(): Command {
       }
       process.exitCode = failed ? 1 : 0;
     });
+  registerKubeconfig(program);
   return program;
 }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pb, type Cluster, type Host, type ResourceObject, type Status } from '@outpost/proto';
+import { ErrorCode, MAX_STATUS_CONDITIONS, pb, type Cluster, type Host, type ResourceObject, type Status } from '@outpost/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Store } from '../store/store.js';
 import { siteView } from '../store/views.js';
@@ -52,6 +52,26 @@ describe('applyAgentStatus', () => {
     const revision = store.revision();
     expect(applyAgentStatus(store, 'a1', VIEW, report(), NOW)).toBeUndefined();
     expect(store.revision()).toBe(revision);
+  });
+
+  it('refuses a status with more conditions than are kept, or too large, and writes nothing', () => {
+    const revision = store.revision();
+    const conditions = (n: number, message = '') => Array.from({ length: n }, (_, i) => ({ type: `T${i}`, status: 'True', message }));
+    const many = applyAgentStatus(store, 'a1', VIEW, wire({ seq: 1, ref: clusterRef, cluster: { phase: 'Running', conditions: conditions(MAX_STATUS_CONDITIONS + 1) } }), NOW);
+    expect(many).toMatchObject({ code: ErrorCode.statusTooLarge });
+    expect(many?.message).toMatch(/carries 65 conditions; at most 64 are kept/);
+    const big = applyAgentStatus(store, 'a1', VIEW, wire({ seq: 2, ref: clusterRef, cluster: { phase: 'Running', conditions: conditions(10, 'm'.repeat(8000)) } }), NOW);
+    expect(big?.message).toMatch(/would be \d+ bytes of JSON; at most 65536 are kept/);
+    expect(store.revision()).toBe(revision);
+    expect(cluster().status).toBeUndefined();
+  });
+
+  it('counts the conditions already kept: new types sent a few at a time add up to the cap, not past it', () => {
+    const some = (from: number) => Array.from({ length: 40 }, (_, i) => ({ type: `T${from + i}`, status: 'True' }));
+    expect(applyAgentStatus(store, 'a1', VIEW, wire({ seq: 1, ref: clusterRef, cluster: { conditions: some(0) } }), NOW)).toBeUndefined();
+    const more = applyAgentStatus(store, 'a1', VIEW, wire({ seq: 2, ref: clusterRef, cluster: { conditions: some(40) } }), NOW);
+    expect(more?.message).toMatch(/would hold 80 conditions with the ones already recorded/);
+    expect(cluster().status?.conditions).toHaveLength(40);
   });
 
   it('refuses a Host status with Cluster fields, naming each field, and writes nothing', () => {

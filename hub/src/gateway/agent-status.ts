@@ -2,7 +2,7 @@
 // hub process, or in the primary when the gateway is spread over processes.
 import { isDeepStrictEqual } from 'node:util';
 import {
-  checkReportedStatus, ErrorCode, keyOfRef, parseRfc3339, rfc3339, SchemaError, setCondition,
+  checkReportedStatus, ErrorCode, MAX_STATUS_BYTES, MAX_STATUS_CONDITIONS, keyOfRef, parseRfc3339, rfc3339, SchemaError, setCondition,
   type ClusterStatus, type Condition, type HostStatus, type ResourceObject, type Status,
 } from '@outpost/proto';
 import type { Store } from '../store/store.js';
@@ -31,6 +31,10 @@ export function mergeReportedStatus(current: { conditions?: Condition[] | null }
   return { ...fields, ...(conditions.length > 0 ? { conditions } : {}) };
 }
 
+function tooLarge(what: string, why: string): StatusRefusal {
+  return { code: ErrorCode.statusTooLarge, message: `status of ${what} refused: it ${why} (every write of a status goes into the change log whole); report fewer or shorter conditions and messages` };
+}
+
 function record(store: Store, agentId: string, view: string, status: Status, now: Date): StatusRefusal | undefined {
   const ref = status.ref;
   const key = keyOfRef(ref);
@@ -43,11 +47,18 @@ function record(store: Store, agentId: string, view: string, status: Status, now
     if (!(err instanceof SchemaError)) throw err;
     return { code: ErrorCode.invalidStatus, message: `status of ${what} refused: ${err.message}` };
   }
+  const sentConditions = reported.body.conditions?.length ?? 0;
+  if (sentConditions > MAX_STATUS_CONDITIONS) return tooLarge(what, `carries ${sentConditions} conditions; at most ${MAX_STATUS_CONDITIONS} are kept`);
   const current = store.get<ResourceObject<object, { conditions?: Condition[] }>>(key.kind, key.namespace, key.name);
   if (!current) return undefined;
   // About an earlier object of that name (deleted and created again since the agent observed it): moot.
   if (ref?.uid && current.metadata.uid && ref.uid !== current.metadata.uid) return undefined;
   const next = mergeReportedStatus(current.status, reported.body, now);
+  // Caps on what is kept, not only on what was sent: conditions merge by type, so new types add up.
+  const kept = next.conditions?.length ?? 0;
+  if (kept > MAX_STATUS_CONDITIONS) return tooLarge(what, `would hold ${kept} conditions with the ones already recorded; at most ${MAX_STATUS_CONDITIONS} are kept`);
+  const bytes = Buffer.byteLength(JSON.stringify(next));
+  if (bytes > MAX_STATUS_BYTES) return tooLarge(what, `would be ${bytes} bytes of JSON; at most ${MAX_STATUS_BYTES} are kept`);
   // A report that changes nothing (an agent restarted with its outbox unsent, say) costs no revision.
   if (!isDeepStrictEqual(next, current.status)) store.replaceStatus(key, next, { actor: `agent:${agentId}` });
   return undefined;

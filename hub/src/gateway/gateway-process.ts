@@ -6,6 +6,7 @@ import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import pino from 'pino';
 import { apiTokenCheck } from '../auth/api-token-check.js';
 import { systemClock } from '../clock.js';
+import { LOG_REDACTION } from '../auth/log-redaction.js';
 import { loadServingMaterial, dataPaths } from '../data-dir.js';
 import { Store } from '../store/store.js';
 import { storeReads, type AgentEvents } from './agent-events.js';
@@ -18,7 +19,7 @@ import { GATEWAY_CONFIG_ENV, type AgentEvent, type FromGateway, type GatewayProc
 
 if (!cluster.isWorker) throw new Error('gateway-process is started by the hub (outpost hub serve --gateway-processes N), not by hand');
 const config = JSON.parse(process.env[GATEWAY_CONFIG_ENV] ?? '{}') as GatewayProcessConfig;
-const log = pino({ level: config.logLevel, base: { gateway: cluster.worker?.id } }, pino.destination(2));
+const log = pino({ level: config.logLevel, base: { gateway: cluster.worker?.id }, redact: LOG_REDACTION }, pino.destination(2));
 const send = (m: FromGateway): void => void process.send?.(m);
 
 // Events go up batched per tick; status replies come back by id.

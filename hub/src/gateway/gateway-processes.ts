@@ -12,6 +12,7 @@ import { applyAgentStatus } from './agent-status.js';
 import { GATEWAY_CONFIG_ENV, type AgentEvent, type FromGateway, type GatewayProcessConfig, type ToGateway } from './gateway-messages.js';
 import { PokeBatch } from './poke-batch.js';
 import type { Presence } from './presence.js';
+import { replacedReason, ReplacementLog } from './replacements.js';
 
 const ENTRY = fileURLToPath(new URL('./gateway-process.js', import.meta.url));
 
@@ -27,12 +28,14 @@ export interface GatewayProcessesOptions {
 interface Holder {
   worker: number;
   conn: number;
+  address: string;
 }
 
 export class GatewayProcesses {
   private readonly workers = new Map<number, Worker>();
   private readonly holders = new Map<string, Holder>();
   private stopping = false;
+  private readonly replacements = new ReplacementLog();
   private readonly pokes = new PokeBatch((views, revision) => this.broadcast({ t: 'poke', views: [...views], revision }));
 
   constructor(private readonly opts: GatewayProcessesOptions) {
@@ -81,8 +84,11 @@ export class GatewayProcesses {
       case 'connected': {
         const previous = this.holders.get(e.agentId);
         // The same agent on another worker: the older connection goes, as it would within one process.
-        if (previous && previous.worker !== worker.id) this.send(previous.worker, { t: 'close', agentId: e.agentId, code: CloseCode.replaced, reason: 'replaced by a newer connection of the same agent', conn: previous.conn });
-        this.holders.set(e.agentId, { worker: worker.id, conn: e.conn });
+        if (previous && previous.worker !== worker.id) {
+          this.replacements.replaced(this.opts.log, e.agentId, `${previous.address} (gateway ${previous.worker})`, `${e.address} (gateway ${worker.id})`);
+          this.send(previous.worker, { t: 'close', agentId: e.agentId, code: CloseCode.replaced, reason: replacedReason(e.address), conn: previous.conn });
+        }
+        this.holders.set(e.agentId, { worker: worker.id, conn: e.conn, address: e.address });
         return presence.connected(e.agentId, e.version, e.address);
       }
       case 'acked':

@@ -62,4 +62,21 @@ describe('AuditRetention', () => {
       retention.stop();
     }
   });
+
+  it('prunes as soon as a flood of writes outgrows the maximum, not at the next ten-minute pass', async () => {
+    const retention = new AuditRetention(store, { maxAgeMs: 90 * DAY, maxRows: 100, clock, checkEveryMs: 10 });
+    retention.start();
+    try {
+      // A slack of 100 rows: a trickle of writes past the maximum is no pass.
+      for (let i = 0; i < 150; i++) store.create(site(`s${i}`), ctx);
+      expect(retention.overgrown()).toBe(false);
+      for (let i = 150; i < 1000; i++) store.create(site(`s${i}`), ctx);
+      expect(retention.overgrown()).toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(store.auditCount()).toBe(100);
+      expect(retention.overgrown()).toBe(false);
+    } finally {
+      retention.stop();
+    }
+  });
 });

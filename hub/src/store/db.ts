@@ -1,4 +1,5 @@
 // Opens the hub's SQLite file and brings its schema up to date.
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
 
@@ -16,6 +17,7 @@ export function openDb(path: string, opts: { readonly?: boolean } = {}): Db {
     if (version !== MIGRATIONS.length) throw new Error(`hub.db has schema version ${version}, this hub reads ${MIGRATIONS.length}; start the hub's primary first`);
     return db;
   }
+  ownerOnly(path);
   const db = new Database(path);
   // WAL: readers never block the writer. synchronous=NORMAL in WAL mode loses nothing when the process
   // is killed (the WAL is in the OS page cache); only a power cut can lose the last transactions.
@@ -25,7 +27,19 @@ export function openDb(path: string, opts: { readonly?: boolean } = {}): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  ownerOnly(path);
   return db;
+}
+
+/**
+ * hub.db holds every object and the hashes of every credential: it, its WAL and its shared memory are
+ * the hub user's alone (0600). The file is made before SQLite makes it (SQLite would take the umask,
+ * 0644 by default, and gives the WAL and -shm the database file's mode); files left world-readable by
+ * an older hub are fixed each time the hub opens them.
+ */
+function ownerOnly(path: string): void {
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }
 
 function migrate(db: Db): void {

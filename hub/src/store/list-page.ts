@@ -49,11 +49,11 @@ export interface Page<T extends ResourceObject = ResourceObject> {
   remaining?: number;
 }
 
-/** The revision a page was asked at is no longer readable: list again from the start. */
+/** The revision a page was asked at is no longer readable: list again from the start (410 Expired, as kube-apiserver answers an expired continue). */
 export class ListExpiredError extends HubError {
   override readonly name = 'ListExpiredError';
   constructor(revision: number, why: string) {
-    super(410, 'Gone', `the list at resourceVersion ${revision} can no longer be continued: ${why}; list again without continue (or with a newer resourceVersion)`);
+    super(410, 'Expired', `the list at resourceVersion ${revision} can no longer be continued: ${why}; list again without continue (or with a newer resourceVersion)`);
   }
 }
 

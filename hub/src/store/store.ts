@@ -108,8 +108,8 @@ export class Store {
       logChange: db.prepare<[number, string, string, string, string, string]>(
         `INSERT INTO changes (revision, type, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
-      changesSince: db.prepare<[number], { revision: number; type: ChangeType; body: string }>(
-        `SELECT revision, type, body FROM changes WHERE revision > ? ORDER BY revision`,
+      changesSince: db.prepare<[number, number], { revision: number; type: ChangeType; body: string }>(
+        `SELECT revision, type, body FROM changes WHERE revision > ? ORDER BY revision LIMIT ?`,
       ),
       clustersInDc: db.prepare<[string], Row>(`SELECT body FROM objects WHERE kind = 'Cluster' AND json_extract(body, '$.spec.datacenter') = ?`),
       clustersUsingKey: db.prepare<[string, string], Row>(
@@ -144,6 +144,8 @@ export class Store {
       compactChanges: db.prepare<[number]>(`DELETE FROM changes WHERE revision <= ?`),
       compactViewChanges: db.prepare<[number]>(`DELETE FROM view_changes WHERE revision <= ?`),
       auditCount: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM audit`),
+      // Two index lookups, not a scan: an upper bound of the rows (ids only grow, the oldest go first).
+      auditSpan: db.prepare<[], { n: number }>(`SELECT coalesce(max(id) - min(id) + 1, 0) AS n FROM audit`),
       // The id of the newest row beyond the newest `keep` (ids only grow): it and all below it go.
       auditBeyond: db.prepare<[number], { id: number }>(`SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET ?`),
       pruneAudit: db.prepare<{ before: string; upToId: number; limit: number }>(
@@ -399,10 +401,13 @@ export class Store {
     });
   }
 
-  /** Writes from the global change log after `revision`, for watches. Undefined when compacted past it. */
-  changesSince(revision: number): StoreChange[] | undefined {
+  /**
+   * Writes from the global change log after `revision`, for watches: the first `limit` of them (all
+   * when -1), so a watch from long ago reads the log a page at a time. Undefined when compacted past it.
+   */
+  changesSince(revision: number, limit = -1): StoreChange[] | undefined {
     if (revision < this.compactedRevision()) return undefined;
-    return this.stmts.changesSince.all(revision).map((r) => ({ revision: r.revision, type: r.type, object: JSON.parse(r.body) as ResourceObject }));
+    return this.stmts.changesSince.all(revision, limit).map((r) => ({ revision: r.revision, type: r.type, object: JSON.parse(r.body) as ResourceObject }));
   }
 
   /**
@@ -450,6 +455,11 @@ export class Store {
   /** Rows in the audit log. */
   auditCount(): number {
     return this.stmts.auditCount.get()!.n;
+  }
+
+  /** At least the rows in the audit log, found in constant time (ids only grow; pruning takes the oldest). */
+  auditSpan(): number {
+    return this.stmts.auditSpan.get()!.n;
   }
 
   /**

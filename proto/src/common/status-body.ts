@@ -12,7 +12,9 @@ export type StatusReason =
   | 'AlreadyExists'
   | 'Conflict'
   | 'Gone'
+  | 'Expired'
   | 'Invalid'
+  | 'NotAcceptable'
   | 'UnsupportedMediaType'
   | 'TooManyRequests'
   | 'InternalError'
@@ -28,6 +30,10 @@ export interface StatusCause {
 }
 
 export interface StatusDetails {
+  /** The object refused, as Kubernetes names it (kubectl says `The Cluster "pos" is invalid`). */
+  name?: string;
+  group?: string;
+  kind?: string;
   causes?: StatusCause[];
   /** Outpost's machine-readable refusal code, where a client acts on it (join: TOKEN_USED, TOKEN_EXPIRED, ...). */
   code?: string;
@@ -50,6 +56,9 @@ export interface StatusBody {
 /** A failure Status; `details` is left out when it says nothing. */
 export function statusBody(code: number, reason: StatusReason, message: string, details?: StatusDetails): StatusBody {
   const d: StatusDetails = {};
+  if (details?.name) d.name = details.name;
+  if (details?.group) d.group = details.group;
+  if (details?.kind) d.kind = details.kind;
   if (details?.causes?.length) d.causes = details.causes;
   if (details?.code) d.code = details.code;
   if (details?.retryAfterSeconds) d.retryAfterSeconds = details.retryAfterSeconds;

@@ -42,6 +42,11 @@ export const CloseCode = {
   unauthorized: 4401,
   unsupportedProtocol: 4426,
   heartbeatTimeout: 4408,
+  /**
+   * Another connection with this agent's credential took over. Reason names the newer connection's
+   * address; an agent told this backs off long (two processes sharing one identity would otherwise
+   * replace each other for ever).
+   */
   replaced: 4409,
 } as const;
 
@@ -53,5 +58,19 @@ export const ErrorCode = {
   notInView: 'NOT_IN_VIEW',
   /** A Status that is not a well-formed report of its object's kind; the message names the field. */
   invalidStatus: 'INVALID_STATUS',
+  /** A Status above MAX_STATUS_BYTES or with more than MAX_STATUS_CONDITIONS conditions; not recorded. */
+  statusTooLarge: 'STATUS_TOO_LARGE',
+  /** Frames above the hub's rate for this agent: not refused, coalesced (the latest per object lands later). */
+  rateLimited: 'RATE_LIMITED',
+  /** An Ack of a revision this connection was never sent; not recorded. */
+  invalidAck: 'INVALID_ACK',
   internal: 'INTERNAL',
 } as const;
+
+/**
+ * The largest status the hub keeps for one object (its JSON, after merging the report's conditions into
+ * the stored ones), and the most conditions it may carry: every write of it goes into the change log
+ * whole, so an unbounded one fills the disk (Fleet #1650).
+ */
+export const MAX_STATUS_BYTES = 64 * 1024;
+export const MAX_STATUS_CONDITIONS = 64;
