@@ -133,6 +133,10 @@ describe('kubectl server-side apply against the hub', () => {
     expect(all.code).toBe(0);
     expect(all.stdout).toBe(['s1', 's2', 's3', 's4', 'store'].map((n) => `site.outpost.dev/${n}\n`).join(''));
     expect(all.stderr.match(/sites\?continue=/g)).toHaveLength(2);
+    // The table kubectl prints by default is paged too: the hub's Table carries metadata.continue.
+    const table = await kubectl('get', 'sites.outpost.dev', '--chunk-size=2', '--no-headers', '-v=6');
+    expect(table.stdout.trimEnd().split('\n').map((row) => row.split(/\s+/)[0])).toEqual(['s1', 's2', 's3', 's4', 'store']);
+    expect(table.stderr.match(/sites\?continue=/g)).toHaveLength(2);
     const gold = await kubectl('get', 'sites.outpost.dev', '--chunk-size=1', '-l', 'tier in (gold)', '-o', 'name');
     expect(gold).toEqual({ code: 0, stdout: 'site.outpost.dev/s1\nsite.outpost.dev/s3\n', stderr: '' });
     expect((await kubectl('get', 'sites.outpost.dev', '-l', 'tier!=gold,tier', '-o', 'name')).stdout).toBe('site.outpost.dev/s2\n');
