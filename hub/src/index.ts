@@ -6,3 +6,6 @@ export { Store } from './store/store.js';
 export { createApi } from './api/app.js';
 export { ApiClient, ApiError, resourcePath } from './client/api-client.js';
 export { hashSecret, randomToken } from './auth/secrets.js';
+// For the fuzzer (test/bench/fuzz): the CLI's manifest reader and the presence feed an in-process API needs.
+export { ManifestError, parseManifests } from './cli/manifests.js';
+export { Presence } from './gateway/presence.js';

@@ -69,6 +69,8 @@ describe('resource JSON', () => {
     }
     expect(() => checkResourceShape(kind, cluster)).not.toThrow();
     expect(() => checkResourceShape(kind, [])).toThrow(/must be an object/);
+    // Found by the fuzzer (test/bench/fuzz): a POST of `null` passed and was a 500 further on.
+    expect(() => checkResourceShape(kind, null)).toThrow(/must be an object, not null/);
   });
 });
 

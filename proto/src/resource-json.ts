@@ -8,7 +8,9 @@ import { checkMessage, dropUnknownFields } from './validate-shape.js';
 /** Checks that `value` is a well-formed resource of `kind` in JSON form; throws SchemaError listing every problem. */
 export function checkResourceShape(kind: KindInfo, value: unknown): asserts value is ResourceObject {
   const problems: FieldProblem[] = [];
-  checkMessage(lookupType(kind.kind), value, '', problems);
+  // checkMessage lets an absent message be (a field left out); a document that is null is no resource.
+  if (value === null || value === undefined) problems.push({ field: '(document)', message: `must be an object, not ${value === null ? 'null' : 'nothing'}` });
+  else checkMessage(lookupType(kind.kind), value, '', problems);
   if (problems.length > 0) throw new SchemaError(problems);
 }
 

@@ -1,5 +1,6 @@
 // The test world's real kubectl against a real hub process over TLS: server-side apply (create,
-// re-apply, a server dry run, a second manager's conflict, --force-conflicts) and kubectl patch --type=json.
+// re-apply, a server dry run, a second manager's conflict, --force-conflicts), kubectl patch --type=json, and
+// kubectl get in chunks (limit and continue) with set-based label selectors.
 // With kubectl's default validation: the hub's /openapi/v3 declares fieldValidation, so kubectl sends
 // fieldValidation=Strict and leaves validation to the hub.
 import { execFile } from 'node:child_process';
@@ -122,5 +123,23 @@ describe('kubectl server-side apply against the hub', () => {
     expect(failed.stderr).toContain('operation 0 (test /spec/version) failed');
     obj = await get();
     expect(obj.spec.sshKeys).toEqual(['ops']);
+  });
+
+  // kubectl get sends limit (--chunk-size, 500 by default) and follows metadata.continue; -l goes to the hub as it is.
+  it('lists in chunks with continue, and with set-based selectors', async () => {
+    const labelled = (name: string, tier?: string) => ({ ...site(name), metadata: { name, ...(tier ? { labels: { tier } } : {}) } });
+    await hub.apply(labelled('s1', 'gold'), labelled('s2', 'silver'), labelled('s3', 'gold'), labelled('s4'));
+    const all = await kubectl('get', 'sites.outpost.dev', '--chunk-size=2', '-o', 'name', '-v=6');
+    expect(all.code).toBe(0);
+    expect(all.stdout).toBe(['s1', 's2', 's3', 's4', 'store'].map((n) => `site.outpost.dev/${n}\n`).join(''));
+    expect(all.stderr.match(/sites\?continue=/g)).toHaveLength(2);
+    // The table kubectl prints by default is paged too: the hub's Table carries metadata.continue.
+    const table = await kubectl('get', 'sites.outpost.dev', '--chunk-size=2', '--no-headers', '-v=6');
+    expect(table.stdout.trimEnd().split('\n').map((row) => row.split(/\s+/)[0])).toEqual(['s1', 's2', 's3', 's4', 'store']);
+    expect(table.stderr.match(/sites\?continue=/g)).toHaveLength(2);
+    const gold = await kubectl('get', 'sites.outpost.dev', '--chunk-size=1', '-l', 'tier in (gold)', '-o', 'name');
+    expect(gold).toEqual({ code: 0, stdout: 'site.outpost.dev/s1\nsite.outpost.dev/s3\n', stderr: '' });
+    expect((await kubectl('get', 'sites.outpost.dev', '-l', 'tier!=gold,tier', '-o', 'name')).stdout).toBe('site.outpost.dev/s2\n');
+    expect((await kubectl('get', 'sites.outpost.dev', '-l', '!tier', '-o', 'name')).stdout).toBe('site.outpost.dev/s4\nsite.outpost.dev/store\n');
   });
 });

@@ -87,7 +87,10 @@ describe('outpost CLI, kubectl habits', () => {
     // The hub judges a selector: one it cannot read is its error, exit 1.
     const badSelector = await outpost('get', 'sites', '-l', 'tier in (edge');
     expect(badSelector.code).toBe(1);
-    expect(badSelector.stderr).toMatch(/^error: labelSelector term "tier in \(edge" /);
+    expect(badSelector.stderr).toMatch(/^error: labelSelector "tier in \(edge" is not a label selector: found end of string in the values of 'in'/);
+    // Set-based selectors as kubectl's: in, notin, !key.
+    expect((await outpost('get', 'sites', '-l', 'tier in (edge,core),!nope', '-o', 'name')).stdout).toBe('site/kiel\nsite/ulm\n');
+    expect((await outpost('get', 'sites', '-l', 'tier notin (edge)', '-o', 'name')).stdout).toBe('site/only-a\nsite/ulm\n');
     const badPath = await outpost('get', 'sites', '-o', 'jsonpath={.items[*]');
     expect([badPath.code, badPath.stderr.split('\n')[0]]).toEqual([2, `error: option '-o, --output <format>' argument 'jsonpath={.items[*]' is invalid. error parsing jsonpath {.items[*]: unclosed action (a "{" without its "}")`]);
     const badFormat = await outpost('get', 'sites', '-o', 'xml');

@@ -15,8 +15,7 @@ import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
 import { errorStatus } from './status-response.js';
 import { parseJson, requireJsonMedia } from './json-body.js';
-import { parseFieldSelector } from './field-selector.js';
-import { parseLabelSelector } from './label-selector.js';
+import { checkGetRevision, checkQuery, listRequest, operationOf, prettyJson } from './query-parameters.js';
 import { tableRequest, tableWatchObjects, toTable } from './table.js';
 import { watchResponse, type WatchOptions } from './watch.js';
 import { applyBody, parseForce, patchType, warningHeader, writeOptions } from './write-options.js';
@@ -148,26 +147,33 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     c.set('principal', authenticate(tokenLookup, c.req.header('authorization'), clock.now().getTime()));
     await next();
   });
+  app.use(`${API_PREFIX}/*`, prettyJson);
 
   app.all(`${API_PREFIX}/*`, async (c) => {
     const path = parseResourcePath(c.req.path.slice(API_PREFIX.length));
     const p = c.get('principal');
     const method = c.req.method;
     const status = path.subresource === 'status';
+    // Every query parameter is one the verb takes (query-parameters.ts), before anything is read or written.
+    const op = operationOf(method, !!path.name, c.req.query('watch'));
+    if (op) checkQuery(c.req.queries(), op);
     const dryRun = parseDryRun(c.req.queries('dryRun'), method);
     const table = method === 'GET' ? tableRequest(c.req.header('accept'), c.req.query('includeObject')) : undefined;
     // A dry run runs the write whole (shape, admission, authorization, the store's own checks) and rolls it back.
     const write = <T extends ResourceObject>(fn: () => T, rehearse = dryRun): T => (rehearse ? withoutSecret(store.dryRun(fn)) : fn());
     if (method === 'GET' && !path.name) {
-      if (c.req.query('watch') === 'true' || c.req.query('watch') === '1') {
+      if (op === 'watch') {
         // A watch outlives its request: the token it was opened with is checked again while it runs.
         const authorization = c.req.header('authorization');
         const recheck = (): void => void authenticate(tokenLookup, authorization, clock.now().getTime());
         const present = table ? tableWatchObjects(path.kind.kind, table, () => clock.now().getTime()) : undefined;
         return watchResponse(c, store, presence, p, path, { ...opts.watchLimits, bookmarkEveryMs: opts.watchBookmarkEveryMs ?? 60_000, recheck, present });
       }
-      const list = service.list(p, path, parseLabelSelector(c.req.query('labelSelector')), parseFieldSelector(c.req.query('fieldSelector')));
-      return c.json(table ? toTable(path.kind.kind, list.items, list.metadata.resourceVersion, table, { now: clock.now().getTime() }) : list);
+      const list = service.list(p, path, listRequest((name) => c.req.query(name)));
+      if (!table) return c.json(list);
+      // A Table carries the list's continue and remainingItemCount too: kubectl get pages through Tables.
+      const t = toTable(path.kind.kind, list.items, list.metadata.resourceVersion, table, { now: clock.now().getTime() });
+      return c.json({ ...t, metadata: { ...t.metadata, ...list.metadata } });
     }
     // Who writes (managedFields) and how unknown fields are met; Warn's warnings go out as Warning headers.
     const w = writeOptions(c, p.name);
@@ -184,6 +190,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     let result: ResourceObject;
     switch (method) {
       case 'GET':
+        checkGetRevision(c.req.query('resourceVersion'), store.revision());
         result = service.get(p, path);
         if (table) return c.json(toTable(path.kind.kind, [result], result.metadata.resourceVersion ?? undefined, table, { now: clock.now().getTime() }));
         break;

@@ -113,6 +113,10 @@ const WATCH_QUERY: Schema[] = [
   { name: 'fieldSelector', in: 'query', schema: { type: 'string' } },
   { name: 'allowWatchBookmarks', in: 'query', schema: { type: 'boolean' } },
   { name: 'timeoutSeconds', in: 'query', schema: { type: 'integer' } },
+  // Paging (query-parameters.ts has every verb's parameters).
+  { name: 'limit', in: 'query', schema: { type: 'integer' } },
+  { name: 'continue', in: 'query', schema: { type: 'string' } },
+  { name: 'resourceVersionMatch', in: 'query', schema: { type: 'string', enum: ['NotOlderThan', 'Exact'] } },
 ];
 const MERGE_PATCH = 'application/merge-patch+json';
 

@@ -6,11 +6,14 @@ import { systemClock, type Clock } from '../clock.js';
 import { parseDuration } from '../duration.js';
 import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
 import { withPresence } from '../store/presence-table.js';
+import type { KeyFieldTerm } from '../store/list-page.js';
 import type { Store } from '../store/store.js';
 import { admit, changedImmutableFields } from './admission.js';
-import { matchesFields, type FieldSelector } from './field-selector.js';
+import { decodeContinue, encodeContinue } from './continue-token.js';
+import type { FieldSelector } from './field-selector.js';
 import { requireObject } from './json-body.js';
 import { applyJsonPatch } from './json-patch.js';
+import type { LabelSelector } from './label-selector.js';
 import { recordUpdate, sameButForTimes, startingManagers, withManagers } from './managed-fields.js';
 import { mergePatch } from './merge-patch.js';
 import { applyConfiguration } from './server-side-apply.js';
@@ -19,8 +22,43 @@ import type { ResourcePath } from './resource-path.js';
 export interface ListResult {
   apiVersion: string;
   kind: string;
-  metadata: { resourceVersion: string };
+  metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
   items: ResourceObject[];
+}
+
+/** A list request's options, as Kubernetes' ListOptions (the query parameters, checked for form). */
+export interface ListRequest {
+  labelSelector?: LabelSelector | undefined;
+  fieldSelector?: FieldSelector | undefined;
+  /** At most this many items; 0 or undefined for all. */
+  limit?: number | undefined;
+  /** metadata.continue of the page before. */
+  continue?: string | undefined;
+  resourceVersion?: string | undefined;
+  resourceVersionMatch?: 'NotOlderThan' | 'Exact' | undefined;
+}
+
+/**
+ * The revision a list is read at. Kubernetes: unset or "0", the newest (any is allowed for "0", and
+ * the newest is one); N with NotOlderThan (the default), the newest if it is N or later; N with Exact,
+ * the store as it was at N, which the change log answers back to the compacted revision (410 before).
+ * A continued list is read at its first page's revision, so the pages together are one snapshot.
+ */
+function listRevision(req: ListRequest, now: number): number | undefined {
+  const rv = req.resourceVersion;
+  if (req.continue !== undefined) {
+    if ((rv ?? '') !== '' || req.resourceVersionMatch) throw new BadRequestError('resourceVersion and resourceVersionMatch cannot be given with continue: a continued list is read at the revision of its first page');
+    return undefined;
+  }
+  if (req.resourceVersionMatch && !rv) throw new BadRequestError(`resourceVersionMatch=${req.resourceVersionMatch} needs a resourceVersion`);
+  if (!rv || rv === '0') {
+    if (req.resourceVersionMatch === 'Exact') throw new BadRequestError('resourceVersionMatch=Exact needs a resourceVersion other than 0');
+    return undefined;
+  }
+  const n = Number(rv);
+  if (!/^[0-9]+$/.test(rv) || !Number.isSafeInteger(n)) throw new BadRequestError(`resourceVersion "${rv}" is not a revision number`);
+  if (n > now) throw new BadRequestError(`resourceVersion ${n} is newer than the hub's revision ${now}; list without resourceVersion for the newest`);
+  return req.resourceVersionMatch === 'Exact' ? n : undefined;
 }
 
 /** How a write treats fields the schema does not know (Kubernetes' fieldValidation). */
@@ -77,16 +115,31 @@ export class ResourceService {
     return { kind: path.kind.kind, namespace: path.namespace ?? '', name: named(path) };
   }
 
-  list(p: Principal, path: ResourcePath, labelSelector?: Record<string, string>, fieldSelector?: FieldSelector): ListResult {
+  /** One page (or all) of a collection, read from the store by key range with the selectors in SQL. */
+  list(p: Principal, path: ResourcePath, req: ListRequest = {}): ListResult {
     this.can(p, 'list', path);
-    let items = this.store.list(path.kind.kind, { namespace: path.namespace, labelSelector });
-    if (fieldSelector) items = items.filter((o) => matchesFields(fieldSelector, o));
-    if (path.kind.kind === 'Project' && p.role !== 'admin') items = items.filter((o) => o.metadata.name === p.project);
+    const scope = { kind: path.kind.kind, namespace: path.namespace };
+    const asked = listRevision(req, this.store.revision());
+    const token = req.continue !== undefined ? decodeContinue(req.continue, scope) : undefined;
+    const fields: KeyFieldTerm[] = (req.fieldSelector ?? []).map((t) => ({ field: t.field === 'metadata.name' ? 'name' : 'namespace', value: t.value, negated: t.negated }));
+    if (path.kind.kind === 'Project' && p.role !== 'admin') fields.push({ field: 'name', value: p.project ?? '', negated: false });
+    const page = this.store.listPage(path.kind.kind, {
+      namespace: path.namespace,
+      labelSelector: req.labelSelector,
+      fields,
+      limit: req.limit,
+      after: token?.after,
+      atRevision: token?.revision ?? asked,
+    });
+    let items = page.items;
     if (path.kind.kind === 'Agent') {
       const presence = this.store.presence.all();
       items = items.map((a) => withPresence(a as Agent, presence.get(a.metadata.name ?? '')));
     }
-    return { apiVersion: GROUP_VERSION, kind: `${path.kind.kind}List`, metadata: { resourceVersion: String(this.store.revision()) }, items };
+    const metadata: ListResult['metadata'] = { resourceVersion: String(page.revision) };
+    if (page.next) metadata.continue = encodeContinue({ ...scope, revision: page.revision, after: page.next });
+    if (page.remaining !== undefined) metadata.remainingItemCount = page.remaining;
+    return { apiVersion: GROUP_VERSION, kind: `${path.kind.kind}List`, metadata, items };
   }
 
   get(p: Principal, path: ResourcePath): ResourceObject {

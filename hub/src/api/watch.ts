@@ -106,7 +106,7 @@ export function watchResponse(c: Context, store: Store, presence: PresenceFeed, 
   // out. Seeded from the current state, which is the state at resourceVersion for every object the backlog
   // does not touch; one it does touch and that matches now may reach the watcher as MODIFIED where ADDED
   // was due, which informers take as an add.
-  const held = selector ? new Set(store.list(path.kind.kind, { namespace: path.namespace, labelSelector: { ...selector } }).filter(inScope).map((o) => keyString(keyOf(o)))) : undefined;
+  const held = selector ? new Set(store.list(path.kind.kind, { namespace: path.namespace, labelSelector: selector }).filter(inScope).map((o) => keyString(keyOf(o)))) : undefined;
   /** The event type this watcher gets for a change, or undefined for none. */
   const typeFor = (type: string, o: ResourceObject): string | undefined => {
     if (!inScope(o)) return undefined;

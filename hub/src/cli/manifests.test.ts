@@ -15,6 +15,13 @@ function errorOf(text: string, source = 'test.yaml'): ManifestError {
 }
 
 describe('parseManifests', () => {
+  // Found by the fuzzer (test/bench/fuzz): the yaml library throws ReferenceError from toJS().
+  it('refuses an alias to no anchor, and an alias bomb, as invalid YAML naming the document', () => {
+    expect(errorOf('kind: Site\nmetadata: {name: a}\n---\n<<: *a\n').message).toMatch(/^test\.yaml, document 2: invalid YAML: Unresolved alias/);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`), 'kind: Site', 'metadata: {name: x}'].join('\n');
+    expect(errorOf(bomb).message).toMatch(/^test\.yaml, document 1: invalid YAML: Excessive alias count/);
+  });
+
   it('reads multi-document YAML and skips empty documents', () => {
     const text = [
       '---',

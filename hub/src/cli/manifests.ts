@@ -23,7 +23,14 @@ export function parseManifests(text: string, source: string): ResourceObject[] {
     if (doc.errors.length > 0) {
       throw new ManifestError(`${source}, document ${i + 1}: invalid YAML: ${doc.errors[0]!.message}`);
     }
-    const value: unknown = doc.toJS();
+    let value: unknown;
+    try {
+      value = doc.toJS();
+    } catch (err) {
+      // The yaml library resolves aliases here, not while parsing: an alias to no anchor, or one that
+      // expands past its alias limit (a "billion laughs"), throws a ReferenceError.
+      throw new ManifestError(`${source}, document ${i + 1}: invalid YAML: ${(err as Error).message}`, { cause: err });
+    }
     if (value === null || value === undefined) return; // an empty document between separators
     const items = isList(value) ? value.items : [value];
     for (const item of items) {

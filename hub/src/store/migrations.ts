@@ -75,4 +75,9 @@ export const MIGRATIONS: readonly string[] = [
   -- Audit retention deletes by age.
   CREATE INDEX audit_time ON audit (time);
   `,
+  `
+  -- An object's writes in the change log, so a continued list reads what the object was at the list's
+  -- revision without scanning the log (list-page.ts).
+  CREATE INDEX changes_object ON changes (kind, namespace, name, revision);
+  `,
 ];

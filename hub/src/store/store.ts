@@ -8,6 +8,8 @@ import type { Transaction } from 'better-sqlite3';
 import { systemClock, timestamp, type Clock } from '../clock.js';
 import { finalizersFor, servingFinalizers } from './agent-finalizers.js';
 import { openDb, type Db } from './db.js';
+import { readPage, type Page, type PageOptions } from './list-page.js';
+import type { LabelRequirements } from './label-requirement.js';
 import { PresenceTable, withoutPresence } from './presence-table.js';
 import { ALL_AGENTS_VIEW, dependentsOf, viewsOf, type ViewLookup } from './views.js';
 
@@ -52,7 +54,7 @@ export interface ViewSync {
 
 export interface ListOptions {
   namespace?: string | undefined;
-  labelSelector?: Record<string, string> | undefined;
+  labelSelector?: LabelRequirements | undefined;
 }
 
 type Listener = (changes: readonly StoreChange[], touchedViews: ReadonlySet<string>) => void;
@@ -79,6 +81,8 @@ export class Store {
   private readonly lookup: ViewLookup;
   /** syncView's reads as one transaction, made once: syncView runs for every agent's every pull. */
   private readonly readViewTx: Transaction<(view: string, since: number) => ViewSync>;
+  /** A page's reads (revision, rows, change log) as one read transaction, as syncView's. */
+  private readonly readPageTx: Transaction<(kind: string, opts: PageOptions) => Page<ResourceObject>>;
 
   /** Agents' presence, beside the objects: no revision, change-log or audit row (presence-table.ts). */
   readonly presence: PresenceTable;
@@ -154,6 +158,7 @@ export class Store {
       clustersUsingKey: (ns, key) => this.stmts.clustersUsingKey.all(ns, key).map((r) => JSON.parse(r.body) as Cluster),
     };
     this.readViewTx = db.transaction((view: string, since: number) => this.readView(view, since));
+    this.readPageTx = db.transaction((kind: string, opts: PageOptions) => readPage(db, kind, opts, this.revision(), this.compactedRevision()));
   }
 
   close(): void {
@@ -185,12 +190,22 @@ export class Store {
     return obj;
   }
 
+  /** Every object of `kind` (in `namespace`) that the selector matches, in key order. */
   list<T extends ResourceObject = ResourceObject>(kind: string, opts: ListOptions = {}): T[] {
-    const rows = opts.namespace !== undefined ? this.stmts.listKindNs.all(kind, opts.namespace) : this.stmts.listKind.all(kind);
-    const items = rows.map((r) => JSON.parse(r.body) as T);
-    const sel = opts.labelSelector;
-    if (!sel) return items;
-    return items.filter((o) => Object.entries(sel).every(([k, v]) => o.metadata.labels?.[k] === v));
+    if (!opts.labelSelector) {
+      const rows = opts.namespace !== undefined ? this.stmts.listKindNs.all(kind, opts.namespace) : this.stmts.listKind.all(kind);
+      return rows.map((r) => JSON.parse(r.body) as T);
+    }
+    return this.listPage<T>(kind, { namespace: opts.namespace, labelSelector: opts.labelSelector }).items;
+  }
+
+  /**
+   * One page of a list, read by key range in SQL (see list-page.ts): up to `limit` matching objects
+   * after `after`, as they were at `atRevision` (default now). Throws ListExpiredError when that
+   * revision's state of the range can no longer be read from the change log.
+   */
+  listPage<T extends ResourceObject = ResourceObject>(kind: string, opts: PageOptions): Page<T> {
+    return this.readPageTx.deferred(kind, opts) as Page<T>;
   }
 
   /** The Agents serving one Seed or Site (normally one; more only while a newer join replaces it). */
