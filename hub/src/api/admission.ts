@@ -69,8 +69,12 @@ function servedMode(dc: Datacenter): 'hosted' | 'kubeadm' | undefined {
   return dc.spec?.seed ? 'hosted' : dc.spec?.site ? 'kubeadm' : undefined;
 }
 
+function server(dc: Datacenter): string {
+  return dc.spec?.seed ? `seed "${dc.spec.seed}"` : `site "${dc.spec?.site}"`;
+}
+
 function servedBy(dc: Datacenter): string {
-  return `datacenter "${dc.metadata.name}" is served by ${dc.spec?.seed ? `seed "${dc.spec.seed}"` : `site "${dc.spec?.site}"`}`;
+  return `datacenter "${dc.metadata.name}" is served by ${server(dc)}`;
 }
 
 /** How many clusters a message names before it says "and N more". */
@@ -104,7 +108,7 @@ function strandedClusters(d: Datacenter, lookup: AdmissionLookup, out: Problems)
   const other = mode === 'hosted' ? 'kubeadm' : 'hosted';
   out.push({
     field: mode === 'hosted' ? 'spec.seed' : 'spec.site',
-    message: `${servedBy(d)}, which runs ${mode} control planes only, but the datacenter holds ${other} clusters (${named}); delete those clusters first, or create a new Datacenter for it`,
+    message: `${servedBy(d)}, which runs ${mode} control planes only, but the datacenter holds ${other} clusters (${named}); delete those clusters first, or keep this datacenter as it is and create a new one for ${server(d)}`,
   });
 }
 
