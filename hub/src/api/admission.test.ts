@@ -19,7 +19,7 @@ function catalogue(...objects: ResourceObject[]): AdmissionLookup {
   return {
     exists: (kind, ns, name) => all.has(key(kind, ns, name)),
     get: <T extends ResourceObject>(kind: string, ns: string, name: string) => all.get(key(kind, ns, name)) as T | undefined,
-    list: <T extends ResourceObject>(kind: string) => [...all.values()].filter((o) => o.kind === kind) as T[],
+    clustersIn: (datacenter) => [...all.values()].filter((o): o is Cluster => o.kind === 'Cluster' && (o as Cluster).spec?.datacenter === datacenter),
   };
 }
 

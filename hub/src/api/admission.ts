@@ -11,8 +11,8 @@ const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 export interface AdmissionLookup {
   exists(kind: string, namespace: string, name: string): boolean;
   get<T extends ResourceObject>(kind: string, namespace: string, name: string): T | undefined;
-  /** Every object of `kind`, in every project. */
-  list<T extends ResourceObject>(kind: string): T[];
+  /** The Clusters placed in a Datacenter, in every project. */
+  clustersIn(datacenter: string): Cluster[];
 }
 
 type Problems = FieldProblem[];
@@ -100,8 +100,8 @@ function datacenter(d: Datacenter, lookup: AdmissionLookup, out: Problems): void
 function strandedClusters(d: Datacenter, lookup: AdmissionLookup, out: Problems): void {
   const mode = servedMode(d);
   const stranded = lookup
-    .list<Cluster>('Cluster')
-    .filter((c) => c.spec?.datacenter === d.metadata.name && c.spec?.controlPlane?.mode && c.spec.controlPlane.mode !== mode)
+    .clustersIn(d.metadata.name ?? '')
+    .filter((c) => c.spec?.controlPlane?.mode && c.spec.controlPlane.mode !== mode)
     .map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
   if (!stranded.length) return;
   const named = stranded.slice(0, NAMED_CLUSTERS).join(', ') + (stranded.length > NAMED_CLUSTERS ? ` and ${stranded.length - NAMED_CLUSTERS} more` : '');

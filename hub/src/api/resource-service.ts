@@ -358,7 +358,7 @@ export class ResourceService {
     return {
       exists: (kind: string, ns: string, name: string) => this.store.get(kind, ns, name) !== undefined,
       get: <T extends ResourceObject>(kind: string, ns: string, name: string) => this.store.get<T>(kind, ns, name),
-      list: <T extends ResourceObject>(kind: string) => this.store.list<T>(kind),
+      clustersIn: (datacenter: string) => this.store.clustersIn(datacenter),
     };
   }
 
