@@ -1,17 +1,18 @@
 // What the schema cannot say: names, versions, references and choices. Every problem names its field.
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Cluster, Datacenter, FieldProblem, Host, ResourceObject, SSHKey, Token } from '@outpost/proto';
+import { KUBE_VERSION_RE, releaseVersion, versionStepProblem, type Cluster, type Datacenter, type FieldProblem, type Host, type Release, type ResourceObject, type SSHKey, type Token } from '@outpost/proto';
 import { ROLES } from '../auth/principal.js';
 import { parseExpiry } from '../auth/token-expiry.js';
 import { MAX_DURATION_DAYS, parseDuration } from '../duration.js';
+import { checkComponents } from './release-components.js';
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-/** A Kubernetes release version: 1.33.0, v1.33.0, 1.33.0-rc.1. */
-export const KUBE_VERSION_RE = /^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/;
 
 export interface AdmissionLookup {
   exists(kind: string, namespace: string, name: string): boolean;
   get<T extends ResourceObject>(kind: string, namespace: string, name: string): T | undefined;
+  /** The Clusters placed in a Datacenter, in every project. */
+  clustersIn(datacenter: string): Cluster[];
 }
 
 type Problems = FieldProblem[];
@@ -48,10 +49,10 @@ function cluster(c: Cluster, lookup: AdmissionLookup, out: Problems): void {
   const mode = s.controlPlane?.mode;
   if (!mode) out.push({ field: 'spec.controlPlane.mode', message: 'is required: "hosted" (pods on a seed) or "kubeadm" (on site hosts)' });
   else if (mode !== 'hosted' && mode !== 'kubeadm') out.push({ field: 'spec.controlPlane.mode', message: `"${mode}" is not one of hosted, kubeadm` });
-  else if (dc?.spec?.seed && mode !== 'hosted') out.push({ field: 'spec.controlPlane.mode', message: `datacenter "${s.datacenter}" is served by seed "${dc.spec.seed}", which runs hosted control planes only` });
-  else if (dc?.spec?.site && mode !== 'kubeadm') out.push({ field: 'spec.controlPlane.mode', message: `datacenter "${s.datacenter}" is served by site "${dc.spec.site}", which runs kubeadm control planes only` });
+  else if (dc && servedMode(dc) && servedMode(dc) !== mode) out.push({ field: 'spec.controlPlane.mode', message: `${servedBy(dc)}, which runs ${servedMode(dc)} control planes only; use mode ${servedMode(dc)}, or a datacenter served by a ${mode === 'hosted' ? 'seed' : 'site'}` });
+  // 0 and unset are one value on the wire (proto3 uint32), so both mean the default, 1.
   const replicas = s.controlPlane?.replicas;
-  if (replicas !== undefined && replicas !== null && replicas !== 1 && replicas !== 3) out.push({ field: 'spec.controlPlane.replicas', message: `must be 1 or 3, not ${replicas}` });
+  if (replicas && replicas !== 1 && replicas !== 3) out.push({ field: 'spec.controlPlane.replicas', message: `must be 1 or 3, not ${replicas} (leave it out for 1): etcd needs an odd number of members, and 3 is enough to lose one` });
   checkCidr(s.network?.podCidr, 'spec.network.podCidr', out);
   checkCidr(s.network?.serviceCidr, 'spec.network.serviceCidr', out);
   (s.sshKeys ?? []).forEach((k: string, i: number) => checkName(k, `spec.sshKeys[${i}]`, out));
@@ -63,6 +64,22 @@ function cluster(c: Cluster, lookup: AdmissionLookup, out: Problems): void {
   });
 }
 
+/** The control-plane mode the Datacenter's server runs: a seed hosts them as pods, a site runs kubeadm. */
+function servedMode(dc: Datacenter): 'hosted' | 'kubeadm' | undefined {
+  return dc.spec?.seed ? 'hosted' : dc.spec?.site ? 'kubeadm' : undefined;
+}
+
+function server(dc: Datacenter): string {
+  return dc.spec?.seed ? `seed "${dc.spec.seed}"` : `site "${dc.spec?.site}"`;
+}
+
+function servedBy(dc: Datacenter): string {
+  return `datacenter "${dc.metadata.name}" is served by ${server(dc)}`;
+}
+
+/** How many clusters a message names before it says "and N more". */
+const NAMED_CLUSTERS = 5;
+
 function datacenter(d: Datacenter, lookup: AdmissionLookup, out: Problems): void {
   const s = d.spec;
   if (!s?.provider) out.push({ field: 'spec.provider', message: 'is required (baremetal, edge, ...)' });
@@ -72,6 +89,27 @@ function datacenter(d: Datacenter, lookup: AdmissionLookup, out: Problems): void
   }
   if (s?.seed && !lookup.exists('Seed', '', s.seed)) out.push({ field: 'spec.seed', message: `seed "${s.seed}" does not exist; create it first` });
   if (s?.site && !lookup.exists('Site', '', s.site)) out.push({ field: 'spec.site', message: `site "${s.site}" does not exist; create it first` });
+  strandedClusters(d, lookup, out);
+}
+
+/**
+ * A Datacenter moved from a site to a seed (or back) would leave its clusters with a control-plane mode
+ * the new server cannot run, and their mode is immutable: refuse the move, naming them. Clusters being
+ * deleted count too: their server still has to release their finalizers.
+ */
+function strandedClusters(d: Datacenter, lookup: AdmissionLookup, out: Problems): void {
+  const mode = servedMode(d);
+  const stranded = lookup
+    .clustersIn(d.metadata.name ?? '')
+    .filter((c) => c.spec?.controlPlane?.mode && c.spec.controlPlane.mode !== mode)
+    .map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
+  if (!stranded.length) return;
+  const named = stranded.slice(0, NAMED_CLUSTERS).join(', ') + (stranded.length > NAMED_CLUSTERS ? ` and ${stranded.length - NAMED_CLUSTERS} more` : '');
+  const other = mode === 'hosted' ? 'kubeadm' : 'hosted';
+  out.push({
+    field: mode === 'hosted' ? 'spec.seed' : 'spec.site',
+    message: `${servedBy(d)}, which runs ${mode} control planes only, but the datacenter holds ${other} clusters (${named}); delete those clusters first, or keep this datacenter as it is and create a new one for ${server(d)}`,
+  });
 }
 
 function host(h: Host, lookup: AdmissionLookup, out: Problems): void {
@@ -105,6 +143,14 @@ function token(t: Token, lookup: AdmissionLookup, out: Problems): void {
   if (s?.expires && parseExpiry(s.expires) === undefined) out.push({ field: 'spec.expires', message: `"${s.expires}" is not an RFC 3339 time such as 2026-12-31T00:00:00Z; or leave it out and give spec.ttl` });
 }
 
+function release(r: Release, out: Problems): void {
+  const version = releaseVersion(r);
+  if (!KUBE_VERSION_RE.test(version)) {
+    out.push({ field: r.spec?.version ? 'spec.version' : 'metadata.name', message: `"${version}" is not a Kubernetes version: a Release stands for one, such as "1.33.0" (set spec.version, or name the Release by it)` });
+  }
+  checkComponents(r.spec?.components, out);
+}
+
 /** A field fixed at creation: changing it means a new object. */
 interface ImmutableField {
   field: string;
@@ -123,15 +169,20 @@ const IMMUTABLE: Readonly<Record<string, readonly ImmutableField[]>> = {
 };
 
 /**
- * Immutable fields that `next` changes from `current`, for replace and patch. A field left empty is the
- * required-field check's to report, not this one's.
+ * Problems with changing `current` into `next`, for replace and patch: immutable fields it changes, and
+ * a Cluster version step the Release rules refuse. A field left empty or malformed is the field checks'
+ * to report, not this one's.
  */
-export function changedImmutableFields(current: ResourceObject, next: ResourceObject): FieldProblem[] {
+export function admitChange(current: ResourceObject, next: ResourceObject): FieldProblem[] {
   const out: Problems = [];
   for (const f of IMMUTABLE[next.kind] ?? []) {
     const was = f.value(current);
     const now = f.value(next);
     if (was && now && now !== was) out.push({ field: f.field, message: `is immutable (was ${JSON.stringify(was)}); ${f.instead}` });
+  }
+  if (next.kind === 'Cluster') {
+    const step = versionStepProblem((current as Cluster).spec?.version, (next as Cluster).spec?.version);
+    if (step) out.push({ field: 'spec.version', message: step });
   }
   return out;
 }
@@ -146,6 +197,9 @@ export function admit(obj: ResourceObject, lookup: AdmissionLookup): FieldProble
       break;
     case 'Datacenter':
       datacenter(obj as Datacenter, lookup, out);
+      break;
+    case 'Release':
+      release(obj as Release, out);
       break;
     case 'Host':
       host(obj as Host, lookup, out);

@@ -44,7 +44,7 @@ describe('the OpenAPI v3 document', () => {
     const spec = doc.components.schemas.ClusterSpec.properties;
     expect(spec.controlPlane).toEqual({ allOf: [{ $ref: '#/components/schemas/ControlPlane' }], description: 'Where and how the control plane runs: hosted on a seed, or kubeadm on site hosts.' });
     expect(spec.network).toEqual({ $ref: '#/components/schemas/ClusterNetwork' });
-    expect(doc.components.schemas.ControlPlane.properties.replicas).toEqual({ type: 'integer', format: 'int32', description: '1 or 3.' });
+    expect(doc.components.schemas.ControlPlane.properties.replicas).toEqual({ type: 'integer', format: 'int32', description: '1 or 3; 0 or unset means 1.' });
     expect(doc.components.schemas.ControlPlane.properties.hostSelector).toMatchObject({ type: 'object', additionalProperties: { type: 'string' } });
     expect(doc.components.schemas.ObjectMeta.properties.generation).toMatchObject({ type: 'integer', format: 'int64' });
     expect(doc.components.schemas.Cluster.description).toMatch(/^A user cluster/);

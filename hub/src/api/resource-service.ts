@@ -8,7 +8,7 @@ import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
 import { withPresence } from '../store/presence-table.js';
 import type { KeyFieldTerm } from '../store/list-page.js';
 import type { Store } from '../store/store.js';
-import { admit, changedImmutableFields } from './admission.js';
+import { admit, admitChange } from './admission.js';
 import { decodeContinue, encodeContinue } from './continue-token.js';
 import type { FieldSelector } from './field-selector.js';
 import { requireObject } from './json-body.js';
@@ -358,16 +358,17 @@ export class ResourceService {
     return {
       exists: (kind: string, ns: string, name: string) => this.store.get(kind, ns, name) !== undefined,
       get: <T extends ResourceObject>(kind: string, ns: string, name: string) => this.store.get<T>(kind, ns, name),
+      clustersIn: (datacenter: string) => this.store.clustersIn(datacenter),
     };
   }
 
-  /** Admission problems of `obj`, with the immutable fields it changes from `current` (replace, patch), in one answer. */
+  /** Admission problems of `obj`, with those of changing it from `current` (replace, patch: immutable fields, version steps), in one answer. */
   private admit(obj: ResourceObject, path: ResourcePath, current?: ResourceObject): void {
     if (path.kind.namespaced && !this.store.get('Project', '', path.namespace ?? '')) {
       throw new NotFoundError({ kind: 'Project', name: path.namespace ?? '' });
     }
     const problems = admit(obj, this.lookup());
-    if (current) problems.push(...changedImmutableFields(current, obj));
+    if (current) problems.push(...admitChange(current, obj));
     if (problems.length) throw new InvalidError({ kind: obj.kind, namespace: obj.metadata.namespace ?? undefined, name: obj.metadata.name ?? '' }, problems);
   }
 

@@ -208,6 +208,11 @@ export class Store {
     return this.readPageTx.deferred(kind, opts) as Page<T>;
   }
 
+  /** The Clusters placed in `datacenter`, in every project (by the index on spec.datacenter). */
+  clustersIn(datacenter: string): Cluster[] {
+    return this.stmts.clustersInDc.all(datacenter).map((r) => JSON.parse(r.body) as Cluster);
+  }
+
   /** The Agents serving one Seed or Site (normally one; more only while a newer join replaces it). */
   agentsServing(role: 'seed' | 'site', target: string): Agent[] {
     return this.stmts.agentsServing.all(role, target).map((r) => JSON.parse(r.body) as Agent);
@@ -490,8 +495,7 @@ export class Store {
    * that lacks the new agent's finalizer gets it (a replace of its own, so watches and agents see it).
    */
   private holdClustersOf(datacenter: string, ctx: WriteContext): void {
-    for (const row of this.stmts.clustersInDc.all(datacenter)) {
-      const c = JSON.parse(row.body) as Cluster;
+    for (const c of this.clustersIn(datacenter)) {
       if (c.metadata.deletionTimestamp) continue;
       const has = new Set(c.metadata.finalizers ?? []);
       if (servingFinalizers(c, viewsOf(c, this.lookup)).every((f) => has.has(f))) continue;
@@ -528,8 +532,7 @@ export class Store {
     this.pending.push({ revision, type, object: logged });
 
     this.updateMembership(k, after, revision, true, views);
-    const clustersInDc = (dc: string): Cluster[] => this.stmts.clustersInDc.all(dc).map((r) => JSON.parse(r.body) as Cluster);
-    for (const dep of dependentsOf(before, after, clustersInDc)) {
+    for (const dep of dependentsOf(before, after, (dc) => this.clustersIn(dc))) {
       this.updateMembership(dep, this.get(dep.kind, dep.namespace, dep.name), revision, false);
     }
   }
