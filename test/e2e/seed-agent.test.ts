@@ -88,7 +88,7 @@ current-context: seed
       const names = world.kubectl('get', 'namespaces', '-l', `outpost.dev/cluster=${LONG}`, '-o', 'jsonpath={.items[*].metadata.name}').trim();
       return names || undefined;
     }, 60_000, 250);
-    expect(long).toMatch(/^cluster-p-point-of-sale-and-inventory-for-every-sto-[0-9a-f]{10}$/);
+    expect(long).toMatch(/^cluster-p-point-of-sale-and-inventory-for-every-stor-[0-9a-f]{10}$/);
     expect(long.length).toBeLessThanOrEqual(63);
   });
 
