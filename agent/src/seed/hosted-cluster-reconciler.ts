@@ -74,12 +74,14 @@ export class HostedClusterReconciler implements Reconciler {
     const generation = obj.metadata.generation ?? 0;
     const ns = namespaceOf(obj);
     const seen = new Reachability();
+    // The flow reports a step's failure by message; the reason a condition gives needs to know which it was.
+    let taken: NamespaceTakenError | undefined;
     const namespaceStep: FlowStep = {
       name: 'namespace',
       timeoutMs: 60_000,
       run: async (signal) => {
         const existing = await seen.track(this.o.api.getNamespace(ns.name, signal));
-        if (existing && !belongsTo(existing.labels, ns.labels)) throw new NamespaceTakenError(ns.name, existing.labels);
+        if (existing && !belongsTo(existing.labels, ns.labels)) throw (taken = new NamespaceTakenError(ns.name, existing.labels));
         // Applying to a Terminating namespace succeeds and is lost a moment later: wait for it to go first.
         if (existing?.phase === 'Terminating') throw new Error(`namespace ${ns.name} on the seed is still being deleted (an earlier cluster of this name); it is created again once it is gone`);
         await seen.track(this.o.api.applyNamespace(ns.name, ns.labels, signal));
@@ -92,7 +94,7 @@ export class HostedClusterReconciler implements Reconciler {
     } catch (err) {
       const reachable = seen.condition(generation);
       const conditions = [...(reachable ? [reachable] : [])];
-      if (!seen.unreachable && !ctx.signal.aborted) conditions.push({ type: 'NamespaceReady', status: 'False', reason: err instanceof NamespaceTakenError ? 'NamespaceTaken' : 'NotApplied', message: flowMessage(err), observedGeneration: generation });
+      if (!seen.unreachable && !ctx.signal.aborted) conditions.push({ type: 'NamespaceReady', status: 'False', reason: taken ? 'NamespaceTaken' : 'NotApplied', message: flowMessage(err), observedGeneration: generation });
       // The phase stays Creating: the control plane is not there yet, and the queue retries with backoff.
       ctx.report({ phase: 'Creating', observedGeneration: generation, conditions });
       throw err;
