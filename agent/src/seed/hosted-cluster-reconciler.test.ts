@@ -13,12 +13,15 @@ class MemorySeed implements SeedApi {
   /** Gets a deleted namespace answers before it is gone (the namespace controller's work). */
   terminatingGets = 0;
   down = false;
+  /** Accepts connections and never answers: calls end only when their signal fires. */
+  wedged = false;
 
   private check(): void {
     if (this.down) throw new SeedUnreachableError(this.server, new Error('connect ECONNREFUSED'));
   }
-  async getNamespace(name: string): Promise<SeedNamespace | undefined> {
+  async getNamespace(name: string, signal: AbortSignal): Promise<SeedNamespace | undefined> {
     this.check();
+    if (this.wedged) return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
     const ns = this.namespaces.get(name);
     if (ns?.phase === 'Terminating' && this.terminatingGets-- <= 0) this.namespaces.delete(name);
     return this.namespaces.get(name);
@@ -89,6 +92,15 @@ describe('HostedClusterReconciler', () => {
     await expect(new HostedClusterReconciler({ api: seed }).reconcile(hosted(), ctx)).rejects.toThrow('ECONNREFUSED');
     expect(conditionsOf(reports)).toEqual({ SeedReachable: ['False', 'Unreachable'] });
     expect(reports.at(-1)?.phase).toBe('Creating');
+  });
+
+  it('counts a seed that does not answer within the step timeout as unreachable', async () => {
+    const seed = new MemorySeed();
+    seed.wedged = true;
+    const { ctx, reports } = context();
+    await expect(new HostedClusterReconciler({ api: seed, stepTimeoutMs: 20 }).reconcile(hosted(), ctx)).rejects.toThrow('timed out after 20 ms');
+    expect(conditionsOf(reports)).toEqual({ SeedReachable: ['False', 'Unreachable'] });
+    expect(reports.flatMap((r) => r.conditions ?? []).find((c) => c.type === 'SeedReachable')?.message).toContain('https://seed.test:6443');
   });
 
   it('finalizes by deleting the namespace and returning only once it is gone', async () => {

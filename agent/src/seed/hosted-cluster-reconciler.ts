@@ -3,7 +3,7 @@
 // really work are in the flow: today that is the namespace. Deleting the Cluster deletes the namespace, and
 // the finalizer is released only once the seed says it is gone.
 import type { Cluster, Condition, ResourceObject } from '@outpost/proto';
-import { Flow, sleep, systemClock, type FlowStep } from '../engine/index.js';
+import { Flow, sleep, StepTimeoutError, systemClock, type FlowStep } from '../engine/index.js';
 import { runFlow } from '../reconcile/flow-run.js';
 import type { ReconcileContext, ReconcileOutcome, Reconciler } from '../reconcile/reconciler.js';
 import { NamespaceTakenError, SeedUnreachableError } from './errors.js';
@@ -12,6 +12,8 @@ import type { SeedApi } from './seed-api.js';
 
 export interface HostedClusterOptions {
   api: SeedApi;
+  /** How long the namespace step waits for the seed before that attempt fails as unreachable. Default 60 s. */
+  stepTimeoutMs?: number;
   /** How often a deletion looks whether the namespace is gone yet. Default 1 s. */
   deletePollMs?: number;
   /** How long one attempt waits for the namespace to go before it fails (and is retried with backoff). Default 10 minutes. */
@@ -33,7 +35,10 @@ class Reachability {
   unreachable: SeedUnreachableError | undefined;
   answered = false;
 
-  async track<T>(call: Promise<T>): Promise<T> {
+  constructor(private readonly server: string) {}
+
+  /** `signal` is the step's: a call cut short by the step's timeout got no answer in time, which is unreachable too. */
+  async track<T>(call: Promise<T>, signal: AbortSignal): Promise<T> {
     try {
       const v = await call;
       this.answered = true;
@@ -41,7 +46,9 @@ class Reachability {
       return v;
     } catch (err) {
       if (err instanceof SeedUnreachableError) this.unreachable = err;
-      else this.answered = true;
+      else if (signal.aborted && signal.reason instanceof StepTimeoutError) this.unreachable = new SeedUnreachableError(this.server, signal.reason);
+      // Cut short by the flow's abort (the object changed, the agent stops): that says nothing of the seed.
+      else if (!signal.aborted) this.answered = true;
       throw err;
     }
   }
@@ -59,10 +66,12 @@ export class HostedClusterReconciler implements Reconciler {
   readonly kind = 'Cluster';
   private readonly deletePollMs: number;
   private readonly deleteTimeoutMs: number;
+  private readonly stepTimeoutMs: number;
 
   constructor(private readonly o: HostedClusterOptions) {
     this.deletePollMs = o.deletePollMs ?? 1_000;
     this.deleteTimeoutMs = o.deleteTimeoutMs ?? 600_000;
+    this.stepTimeoutMs = o.stepTimeoutMs ?? 60_000;
   }
 
   /** controlPlane.mode is fixed at creation (the hub refuses a change), so ownership never moves. */
@@ -73,18 +82,18 @@ export class HostedClusterReconciler implements Reconciler {
   async reconcile(obj: ResourceObject, ctx: ReconcileContext): Promise<ReconcileOutcome> {
     const generation = obj.metadata.generation ?? 0;
     const ns = namespaceOf(obj);
-    const seen = new Reachability();
+    const seen = new Reachability(this.o.api.server);
     // The flow reports a step's failure by message; the reason a condition gives needs to know which it was.
     let taken: NamespaceTakenError | undefined;
     const namespaceStep: FlowStep = {
       name: 'namespace',
-      timeoutMs: 60_000,
+      timeoutMs: this.stepTimeoutMs,
       run: async (signal) => {
-        const existing = await seen.track(this.o.api.getNamespace(ns.name, signal));
+        const existing = await seen.track(this.o.api.getNamespace(ns.name, signal), signal);
         if (existing && !belongsTo(existing.labels, ns.labels)) throw (taken = new NamespaceTakenError(ns.name, existing.labels));
         // Applying to a Terminating namespace succeeds and is lost a moment later: wait for it to go first.
         if (existing?.phase === 'Terminating') throw new Error(`namespace ${ns.name} on the seed is still being deleted (an earlier cluster of this name); it is created again once it is gone`);
-        await seen.track(this.o.api.applyNamespace(ns.name, ns.labels, signal));
+        await seen.track(this.o.api.applyNamespace(ns.name, ns.labels, signal), signal);
       },
     };
     // Later steps (the PKI's Secrets, etcd, kube-apiserver, ...) join this flow as they are built, each after "namespace".
@@ -115,21 +124,21 @@ export class HostedClusterReconciler implements Reconciler {
   async finalize(lastKnown: ResourceObject, ctx: ReconcileContext): Promise<void> {
     const generation = lastKnown.metadata.generation ?? 0;
     const ns = namespaceOf(lastKnown);
-    const seen = new Reachability();
+    const seen = new Reachability(this.o.api.server);
     const api = this.o.api;
     const deleteStep: FlowStep = {
       name: 'delete-namespace',
       timeoutMs: this.deleteTimeoutMs,
       run: async (signal) => {
-        const existing = await seen.track(api.getNamespace(ns.name, signal));
+        const existing = await seen.track(api.getNamespace(ns.name, signal), signal);
         if (!existing) return;
         // A namespace of this name that is not this cluster's is not this cluster's to delete.
         if (!belongsTo(existing.labels, ns.labels)) {
           ctx.log.warn({ namespace: ns.name, labels: existing.labels }, 'the seed namespace belongs to another cluster; left alone');
           return;
         }
-        await seen.track(api.deleteNamespace(ns.name, signal));
-        while (await seen.track(api.getNamespace(ns.name, signal))) await sleep(systemClock, this.deletePollMs, signal);
+        await seen.track(api.deleteNamespace(ns.name, signal), signal);
+        while (await seen.track(api.getNamespace(ns.name, signal), signal)) await sleep(systemClock, this.deletePollMs, signal);
       },
     };
     ctx.report({ phase: 'Deleting' });
