@@ -4,6 +4,7 @@ import { findKind } from '@outpost/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentObjects, names } from '../lib/agent-state.js';
 import { cluster, datacenter, project, release, seed, siteWorld } from '../lib/fixtures.js';
+import { unreachableSeedKubeconfig } from '../lib/seed-kubeconfig.js';
 import { TestAgent, TestHub, waitFor } from '../lib/processes.js';
 
 const K = (n: string) => findKind(n)!;
@@ -22,7 +23,9 @@ describe('views', () => {
     hub = await TestHub.start();
     await hub.apply(project('p'), release('1.33.0'), ...siteWorld('a'), ...siteWorld('b'), seed('seed1'), datacenter('dc-seed', { seed: 'seed1' }), cluster('hosted', 'p', 'dc-seed', { mode: 'hosted' }));
     [a, b, s] = await Promise.all([TestAgent.join(hub, { site: 'a' }, 'a'), TestAgent.join(hub, { site: 'b' }, 'b'), TestAgent.join(hub, { seed: 'seed1' }, 'seed')]);
-    for (const x of [a, b, s]) x.start();
+    for (const x of [a, b]) x.start();
+    // A seed's agent needs its seed's Kubernetes API; this test is about views, so none answers.
+    s.start([], { kubeconfig: (await unreachableSeedKubeconfig(hub.dir)).path });
   });
   afterAll(async () => {
     await Promise.all([a, b, s].map((x) => x?.stop()));

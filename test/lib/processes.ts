@@ -180,9 +180,13 @@ export class TestAgent {
     return (JSON.parse(readFileSync(join(this.dataDir, 'identity.json'), 'utf8')) as { agentId: string }).agentId;
   }
 
-  /** `outpost-agent run`, with more flags (such as --log-level) when given. */
-  start(args: readonly string[] = []): this {
-    this.proc = startProc(OUTPOST_AGENT, ['run', '--data', this.dataDir, ...args]);
+  /**
+   * `outpost-agent run`, with more flags (such as --log-level) when given; a seed's agent with
+   * `kubeconfig` (its --kubeconfig). `env` is added to the process's environment.
+   */
+  start(args: readonly string[] = [], opts: { kubeconfig?: string; env?: NodeJS.ProcessEnv } = {}): this {
+    const kubeconfig = opts.kubeconfig !== undefined ? ['--kubeconfig', opts.kubeconfig] : [];
+    this.proc = startProc(OUTPOST_AGENT, ['run', '--data', this.dataDir, ...kubeconfig, ...args], opts.env);
     return this;
   }
 

@@ -2,7 +2,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { startAgent } from '../agent.js';
-import { join, JoinFailed } from '../identity.js';
+import { join, JoinFailed, loadIdentity } from '../identity.js';
+import { ReceivedReconciler } from '../reconcile/received-reconciler.js';
+import { HostedClusterReconciler, KubeSeedApi, SeedConfigError, seedKubeConfig } from '../seed/index.js';
 import { AGENT_VERSION } from '../version.js';
 
 /** pino's levels an operator may choose, quietest last. */
@@ -29,9 +31,13 @@ export function buildProgram(): Command {
     .command('run')
     .description('connect to the hub and keep this Seed or Site in step with it, until SIGTERM')
     .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
+    .option('--kubeconfig <file>', "a Seed's agent: the seed's Kubernetes API (default: the pod's in-cluster config)")
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stderr)').choices(LOG_LEVELS).default('info'))
-    .action(async (o: { data: string; logLevel: (typeof LOG_LEVELS)[number] }) => {
-      const agent = await startAgent({ dataDir: o.data }, pino({ level: o.logLevel }, pino.destination(2)));
+    .action(async (o: { data: string; kubeconfig?: string; logLevel: (typeof LOG_LEVELS)[number] }) => {
+      const seed = seedKubeConfig({ view: loadIdentity(o.data).view, kubeconfig: o.kubeconfig, env: process.env });
+      // Every Cluster is acknowledged; a seed's hosted ones are also made real through its Kubernetes API.
+      const reconcilers = [new ReceivedReconciler(), ...(seed ? [new HostedClusterReconciler({ api: new KubeSeedApi(seed) })] : [])];
+      const agent = await startAgent({ dataDir: o.data, reconcilers }, pino({ level: o.logLevel }, pino.destination(2)));
       process.stdout.write(`outpost-agent ${AGENT_VERSION} running\n`);
       await new Promise<void>((resolve) => {
         const shutdown = (): void => void agent.stop().then(resolve);
@@ -51,6 +57,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof JoinFailed) {
       process.stderr.write(`error: join failed (${err.code}): ${err.message}\n`);
       return 1;
+    }
+    if (err instanceof SeedConfigError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
     }
     process.stderr.write(`error: ${(err as Error).message}\n`);
     return 1;

@@ -1,0 +1,82 @@
+// The seed's Kubernetes API as the hosted control plane needs it, behind a narrow interface so the
+// reconciler's logic is testable; KubeSeedApi is the real one (@kubernetes/client-node, server-side apply
+// with its own field manager), exercised against the test world's apiserver in test/e2e/seed-agent.test.ts.
+import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { SeedUnreachableError } from './errors.js';
+
+/** Who the seed's managedFields name as owner of what the agent applied. */
+export const FIELD_MANAGER = 'outpost-agent';
+
+export interface SeedNamespace {
+  labels: Record<string, string>;
+  /** Active or Terminating. */
+  phase: string;
+}
+
+export interface SeedApi {
+  /** The apiserver's URL, for messages. */
+  readonly server: string;
+  getNamespace(name: string, signal: AbortSignal): Promise<SeedNamespace | undefined>;
+  /** Server-side apply: the agent owns the labels it sets and nothing else. */
+  applyNamespace(name: string, labels: Record<string, string>, signal: AbortSignal): Promise<void>;
+  /** Starts deleting; a namespace already gone is fine. */
+  deleteNamespace(name: string, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Rejects when `signal` fires. client-node's calls take no AbortSignal, so a call to a wedged apiserver is
+ * left to its socket while the step moves on; every call here is idempotent, so a late answer harms nothing.
+ */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+export class KubeSeedApi implements SeedApi {
+  readonly server: string;
+  private readonly objects: KubernetesObjectApi;
+
+  constructor(kc: KubeConfig) {
+    this.server = kc.getCurrentCluster()?.server ?? '(no server)';
+    this.objects = KubernetesObjectApi.makeApiClient(kc);
+  }
+
+  async getNamespace(name: string, signal: AbortSignal): Promise<SeedNamespace | undefined> {
+    try {
+      const ns = await this.call(this.objects.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }), signal);
+      return { labels: ns.metadata?.labels ?? {}, phase: (ns as { status?: { phase?: string } }).status?.phase ?? '' };
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async applyNamespace(name: string, labels: Record<string, string>, signal: AbortSignal): Promise<void> {
+    const spec: KubernetesObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
+    // force: the agent is the one writer of these fields; a conflict means someone edited them by hand.
+    await this.call(this.objects.patch(spec, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply), signal);
+  }
+
+  async deleteNamespace(name: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.call(this.objects.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }), signal);
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return;
+      throw err;
+    }
+  }
+
+  /** An HTTP answer (ApiException) comes back as is; no answer at all is SeedUnreachableError. */
+  private async call<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+    try {
+      return await abortable(p, signal);
+    } catch (err) {
+      if (err instanceof ApiException || signal.aborted) throw err;
+      throw new SeedUnreachableError(this.server, err);
+    }
+  }
+}
