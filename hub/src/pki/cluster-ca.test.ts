@@ -6,7 +6,7 @@ const DAY = 86_400_000;
 
 describe('cluster keys', () => {
   it('makes three distinct self-signed CAs valid for ten years and a service-account key pair', async () => {
-    const keys = await createClusterKeys('demo/c1');
+    const keys = await createClusterKeys();
     const cas = [keys.ca, keys.frontProxyCa, keys.etcdCa].map((k) => new X509Certificate(k.certPem));
     expect(new Set(cas.map((c) => c.fingerprint256)).size).toBe(3);
     for (const c of cas) {
@@ -14,14 +14,14 @@ describe('cluster keys', () => {
       expect(c.verify(c.publicKey)).toBe(true);
       expect(new Date(c.validTo).getTime() - Date.now()).toBeGreaterThan(3649 * DAY);
     }
-    expect(cas.map((c) => c.subject)).toEqual(['CN=demo/c1 kubernetes-ca', 'CN=demo/c1 front-proxy-ca', 'CN=demo/c1 etcd-ca']);
+    expect(cas.map((c) => c.subject)).toEqual(['CN=kubernetes', 'CN=front-proxy-ca', 'CN=etcd-ca']);
     // The service-account pair signs and checks, as kube-apiserver's token signer does.
     const sig = sign('sha256', Buffer.from('token'), createPrivateKey(keys.serviceAccount.privateKeyPem));
     expect(verify('sha256', Buffer.from('token'), createPublicKey(keys.serviceAccount.publicKeyPem), sig)).toBe(true);
   });
 
   it('signs an admin client certificate that chains to the cluster CA alone, expiring as asked', async () => {
-    const keys = await createClusterKeys('c');
+    const keys = await createClusterKeys();
     const notAfter = new Date(Math.floor((Date.now() + 3_600_000) / 1000) * 1000);
     const client = await createAdminClientCert(keys.ca, 'tok123', notAfter);
     const cert = new X509Certificate(client.certPem);

@@ -20,11 +20,12 @@ export interface ClusterKeys {
   serviceAccount: { publicKeyPem: string; privateKeyPem: string };
 }
 
-export async function createClusterKeys(cluster: string): Promise<ClusterKeys> {
+/** The CAs take kubeadm's common names, so a cluster whose kubeadm uses them as an external CA looks as kubeadm's own. */
+export async function createClusterKeys(): Promise<ClusterKeys> {
   const [ca, frontProxyCa, etcdCa, sa] = await Promise.all([
-    createCa(`${cluster} kubernetes-ca`, CLUSTER_CA_VALID_DAYS),
-    createCa(`${cluster} front-proxy-ca`, CLUSTER_CA_VALID_DAYS),
-    createCa(`${cluster} etcd-ca`, CLUSTER_CA_VALID_DAYS),
+    createCa('kubernetes', CLUSTER_CA_VALID_DAYS),
+    createCa('front-proxy-ca', CLUSTER_CA_VALID_DAYS),
+    createCa('etcd-ca', CLUSTER_CA_VALID_DAYS),
     // ECDSA P-256, which kube-apiserver and kube-controller-manager take for service-account keys (ES256).
     generateKeyPairAsync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }),
   ]);
