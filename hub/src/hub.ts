@@ -79,11 +79,13 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   ensureTicketKeys(opts.dataDir);
   secureDataDir(opts.dataDir);
   const tls = loadServingMaterial(opts.dataDir);
+  // Read before the store opens: a hub without its sealing key must not start (nor leave hub.db open).
+  const secretsKey = readSecretsKey(dataPaths(opts.dataDir).secretsKey);
   const store = new Store(dataPaths(opts.dataDir).db, { clock: opts.clock });
   const controller = new ReleaseConditionController(store);
   const presence = new Presence(store, { clock: opts.clock });
   const audit = new AuditRetention(store, { maxAgeMs: opts.auditMaxAgeMs, maxRows: opts.auditMaxRows, clock: opts.clock });
-  const clusterPki = new ClusterPki(store, readSecretsKey(dataPaths(opts.dataDir).secretsKey), { clock: opts.clock });
+  const clusterPki = new ClusterPki(store, secretsKey, { clock: opts.clock });
   const components = new ComponentManager();
   const api = createApi({ store, presence, clusterPki, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
   let compactor: NodeJS.Timeout | undefined;
