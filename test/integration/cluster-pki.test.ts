@@ -2,7 +2,7 @@
 // key are made with it and sealed in hub.db (no private key, in any encoding, is in the file or its WAL);
 // `outpost kubeconfig CLUSTER` prints an admin kubeconfig whose client certificate chains to the cluster
 // CA and expires as asked, audited; a viewer is refused; the Cluster's final delete removes its PKI.
-import { X509Certificate, createDecipheriv, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
@@ -10,20 +10,12 @@ import { findKind } from '@outpost/proto';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { openKeys, pkiRow as readPkiRow } from '../lib/cluster-pki.js';
 import { cluster, datacenter, project, site } from '../lib/fixtures.js';
 import { OUTPOST, run, TestHub } from '../lib/processes.js';
 
 const PREFIX = '/apis/outpost.dev/v1alpha1';
 const CLUSTER = findKind('Cluster')!;
-
-interface PkiRow {
-  uid: string;
-  ca_cert: string;
-  front_proxy_ca_cert: string;
-  etcd_ca_cert: string;
-  service_account_public_key: string;
-  sealed_keys: Buffer;
-}
 
 type Kubeconfig = {
   clusters: Array<{ name: string; cluster: { server: string; 'certificate-authority-data': string } }>;
@@ -47,7 +39,7 @@ describe('cluster PKI of record', () => {
       d.close();
     }
   };
-  const pkiRow = (name: string): PkiRow | undefined => db((d) => d.prepare(`SELECT * FROM cluster_pki WHERE namespace = 'p' AND name = ?`).get(name) as PkiRow | undefined);
+  const pkiRow = (name: string) => readPkiRow(hub.dataDir, 'p', name);
 
   /** One admin API call with its HTTP status. */
   function http(method: string, path: string, token: string, body?: unknown, contentType = 'application/json'): Promise<{ code: number; body: { message?: string; kubeconfig?: string } }> {
@@ -90,24 +82,21 @@ describe('cluster PKI of record', () => {
   });
 
   it('makes each Cluster three CAs and a service-account key, and keeps no private key readable in hub.db or its WAL', () => {
-    const rows = ['c1', 'c2'].map((n) => pkiRow(n)!);
+    const names = ['c1', 'c2'];
+    const rows = names.map((n) => pkiRow(n)!);
     const uid = db((d) => (JSON.parse((d.prepare(`SELECT body FROM objects WHERE kind = 'Cluster' AND name = 'c1'`).get() as { body: string }).body) as { metadata: { uid: string } }).metadata.uid);
     expect(rows[0]!.uid).toBe(uid);
     expect(rows[0]!.ca_cert).not.toBe(rows[1]!.ca_cert);
     for (const r of rows) for (const pem of [r.ca_cert, r.front_proxy_ca_cert, r.etcd_ca_cert]) expect(new X509Certificate(pem).ca).toBe(true);
 
-    // Open the sealed keys as the hub does (AES-256-GCM with secrets.key: version, nonce, body, tag), to
-    // know exactly which bytes must not be in the file.
-    const key = Buffer.from(readFileSync(join(hub.dataDir, 'secrets.key'), 'utf8').trim(), 'base64');
     const files = ['hub.db', 'hub.db-wal'].map((f) => join(hub.dataDir, f)).filter(existsSync);
     const bytes = Buffer.concat(files.map((f) => readFileSync(f)));
     // The public certificates are there: the search reads the right bytes.
     expect(bytes.includes(Buffer.from(rows[0]!.ca_cert.split('\n')[1]!))).toBe(true);
     expect(bytes.includes(Buffer.from('PRIVATE KEY'))).toBe(false);
-    for (const r of rows) {
-      const s = r.sealed_keys;
-      const d = createDecipheriv('aes-256-gcm', key, s.subarray(1, 13)).setAAD(Buffer.from(`cluster-pki/p/${r === rows[0] ? 'c1' : 'c2'}/${r.uid}`)).setAuthTag(s.subarray(s.length - 16));
-      const keys = JSON.parse(Buffer.concat([d.update(s.subarray(13, s.length - 16)), d.final()]).toString('utf8')) as Record<string, string>;
+    // The sealed keys opened (test/lib/cluster-pki.ts), to know exactly which bytes must not be in the file.
+    for (const [i, r] of rows.entries()) {
+      const keys = openKeys(hub.dataDir, 'p', names[i]!, r);
       expect(Object.keys(keys).sort()).toEqual(['ca', 'etcdCa', 'frontProxyCa', 'serviceAccount']);
       for (const pem of Object.values(keys)) {
         const k = createPrivateKey(pem);
