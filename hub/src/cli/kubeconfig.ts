@@ -8,6 +8,8 @@ import YAML from 'yaml';
 import { ApiClient } from '../client/api-client.js';
 import { API_PREFIX } from '../api/resource-path.js';
 import { parseDuration } from '../duration.js';
+// A type only, erased at build: the CLI loads nothing of the server (cli-client-only.test.ts).
+import type { AdminKubeconfig } from '../pki/cluster-pki.js';
 import { readConfig, type CliConfig } from './config.js';
 import { UsageError } from './usage.js';
 
@@ -89,7 +91,7 @@ export function registerKubeconfig(program: Command): void {
       if (o.name !== undefined) throw new UsageError('--name is for --hub; a cluster\'s entries are named outpost-PROJECT-CLUSTER');
       const api = new ApiClient({ hub: ctx.hub, token: ctx.token, caCertPem: ctx.caCert });
       const seconds = expirationSeconds(o.expiration);
-      const answer = await api.call<{ kubeconfig: string; expirationTimestamp: string }>('POST', clusterKubeconfigPath(o.namespace, cluster), seconds === undefined ? {} : { expirationSeconds: seconds });
+      const answer = await api.call<AdminKubeconfig>('POST', clusterKubeconfigPath(o.namespace, cluster), seconds === undefined ? {} : { expirationSeconds: seconds });
       emit(answer.kubeconfig, o.output, `cluster ${cluster} (expires ${answer.expirationTimestamp})`);
       if (!o.output) process.stderr.write(`this kubeconfig expires at ${answer.expirationTimestamp}\n`);
     });
