@@ -22,6 +22,8 @@ import { AgentGateway } from './gateway/gateway.js';
 import { GatewayProcesses } from './gateway/gateway-processes.js';
 import { Presence } from './gateway/presence.js';
 import { resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './hub-options.js';
+import { readSecretsKey } from './auth/seal.js';
+import { ClusterPki } from './pki/cluster-pki.js';
 import { AuditRetention } from './store/audit-retention.js';
 import { Store, type StoreChange } from './store/store.js';
 import { HUB_VERSION } from './version.js';
@@ -77,15 +79,20 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   ensureTicketKeys(opts.dataDir);
   secureDataDir(opts.dataDir);
   const tls = loadServingMaterial(opts.dataDir);
+  // Read before the store opens: a hub without its sealing key must not start (nor leave hub.db open).
+  const secretsKey = readSecretsKey(dataPaths(opts.dataDir).secretsKey);
   const store = new Store(dataPaths(opts.dataDir).db, { clock: opts.clock });
   const controller = new ReleaseConditionController(store);
   const presence = new Presence(store, { clock: opts.clock });
   const audit = new AuditRetention(store, { maxAgeMs: opts.auditMaxAgeMs, maxRows: opts.auditMaxRows, clock: opts.clock });
+  const clusterPki = new ClusterPki(store, secretsKey, { clock: opts.clock });
   const components = new ComponentManager();
-  const api = createApi({ store, presence, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
+  const api = createApi({ store, presence, clusterPki, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
   let compactor: NodeJS.Timeout | undefined;
+  let unhookPki: (() => void) | undefined;
   components
     .add(component({ name: 'store', stop: () => store.close(), health: () => ({ ok: true, message: `revision ${store.revision()}` }) }))
+    .add(component({ name: 'cluster-pki', start: () => void (unhookPki = clusterPki.start()), stop: () => unhookPki?.() }))
     .add(component({ name: 'release-controller', start: () => controller.resyncAll(), stop: () => controller.stop() }))
     // After a crash every agent still says connected: nobody is until they dial in again (one UPDATE of
     // the presence table, before any agent can connect).

@@ -11,10 +11,10 @@ import { OUTPOST, run, TestHub, type RunResult } from '../lib/processes.js';
 
 const TRACER = fileURLToPath(new URL('../lib/trace-loads.mjs', import.meta.url));
 
-/** What of the server a module list holds: hub modules outside cli/ and client/ (bar two leaves), and the server's packages. */
+/** What of the server a module list holds: hub modules outside cli/ and client/ (bar three leaves), and the server's packages. */
 function serverModules(urls: readonly string[]): string[] {
   const hubDist = /\/hub\/dist\/(.+)$/;
-  const clientSide = /^(cli\/|client\/|version\.js$|errors\.js$|api\/resource-path\.js$)/;
+  const clientSide = /^(cli\/|client\/|version\.js$|errors\.js$|duration\.js$|api\/resource-path\.js$)/;
   const serverPackages = /\/node_modules\/(better-sqlite3|ws|pino|hono|@hono\/node-server|@peculiar\/x509|reflect-metadata)\//;
   return urls.filter((u) => {
     const m = hubDist.exec(u);
@@ -60,6 +60,7 @@ describe('outpost client commands do not load the server', () => {
       ['version'],
       ['config', 'get-contexts'],
       ['completion', 'bash'],
+      ['kubeconfig', '--hub'],
       ['token', 'create', '--site', 's1'],
       ['token', 'list'],
       ['delete', '-f', manifest],

@@ -9,7 +9,9 @@ import { systemClock, type Clock } from '../clock.js';
 import { BadRequestError, HubError } from '../errors.js';
 import type { PresenceFeed } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
+import type { ClusterPki } from '../pki/cluster-pki.js';
 import { clientAddress } from './client-address.js';
+import { aroundClusterCreate, clusterKubeconfigRoutes } from './cluster-kubeconfig.js';
 import { discoveryRoutes } from './discovery-routes.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
 import { ResourceService } from './resource-service.js';
@@ -37,6 +39,8 @@ export interface ApiOptions {
   watchLimits?: Omit<WatchOptions, 'bookmarkEveryMs' | 'recheck' | 'present'>;
   /** The hub's components, for /healthz. Default: the API alone, which is up if it answers. */
   health?: () => readonly NamedHealth[];
+  /** Every Cluster's CAs, made with it; and the kubeconfig subresource. Without it neither is served. */
+  clusterPki?: ClusterPki;
 }
 
 type Env = { Variables: { principal: Principal } };
@@ -148,6 +152,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     await next();
   });
   app.use(`${API_PREFIX}/*`, prettyJson);
+  if (opts.clusterPki) app.route('/', clusterKubeconfigRoutes(opts.clusterPki));
 
   app.all(`${API_PREFIX}/*`, async (c) => {
     const path = parseResourcePath(c.req.path.slice(API_PREFIX.length));
@@ -184,7 +189,8 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     if (method === 'POST' && !path.name) {
       requireJsonMedia(c.req.header('content-type'));
       const body = await jsonBody(c);
-      return c.json(warned(write(() => service.create(p, path, body, w))), 201);
+      const around = await aroundClusterCreate(opts.clusterPki, p, path, false);
+      return c.json(warned(write(() => around(() => service.create(p, path, body, w)))), 201);
     }
     if (!path.name) throw new HubError(405, 'MethodNotAllowed', `${method} is not allowed on a collection; use GET or POST`);
     let result: ResourceObject;
@@ -208,7 +214,8 @@ export function createApi(opts: ApiOptions): Hono<Env> {
           const body = applyBody(await c.req.text());
           // 201 when the apply made the object, as kube-apiserver answers.
           const existed = store.get(path.kind.kind, path.namespace ?? '', path.name) !== undefined;
-          const applied = warned(write(() => (status ? service.applyStatus(p, path, body, force, w) : service.apply(p, path, body, force, w))));
+          const around = await aroundClusterCreate(opts.clusterPki, p, path, existed || status);
+          const applied = warned(write(() => around(() => (status ? service.applyStatus(p, path, body, force, w) : service.apply(p, path, body, force, w)))));
           return c.json(applied, existed ? 200 : 201);
         } else if (type === 'json') {
           const body = await jsonBody(c);

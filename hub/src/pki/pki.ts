@@ -50,27 +50,46 @@ export async function createCa(commonName: string, validDays = 3650): Promise<Ke
   return { certPem: pem(cert.toString('pem')), keyPem: await keyPem(keys.privateKey) };
 }
 
-/** A serving certificate for `sans` (DNS names or IP addresses), signed by `ca`. */
-export async function createServingCert(ca: KeyPairPem, sans: readonly string[], validDays = 825): Promise<KeyPairPem> {
+type LeafSubject = NonNullable<Parameters<typeof x509.X509CertificateGenerator.create>[0]['subject']>;
+
+/** A leaf key pair for `subject`, valid from a minute ago until `notAfter`, signed by `ca`. */
+async function signLeaf(ca: KeyPairPem, subject: LeafSubject, notAfter: Date, extensions: (caCert: x509.X509Certificate) => x509.Extension[]): Promise<KeyPairPem> {
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.keyPem), ALG, false, ['sign']);
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: `CN=${sans[0] ?? 'outpost-hub'}`,
+    subject,
     issuer: caCert.subject,
     notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + validDays * DAY_MS),
+    notAfter,
     signingKey: caKey as never,
     publicKey: keys.publicKey as never,
     signingAlgorithm: ALG,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(sans.map((s) => (isIP(s) ? { type: 'ip' as const, value: s } : { type: 'dns' as const, value: s }))),
+      ...extensions(caCert),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
   return { certPem: pem(cert.toString('pem')), keyPem: await keyPem(keys.privateKey) };
+}
+
+/** A serving certificate for `sans` (DNS names or IP addresses), signed by `ca`. */
+export function createServingCert(ca: KeyPairPem, sans: readonly string[], validDays = 825): Promise<KeyPairPem> {
+  return signLeaf(ca, `CN=${sans[0] ?? 'outpost-hub'}`, new Date(Date.now() + validDays * DAY_MS), () => [
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+    new x509.SubjectAlternativeNameExtension(sans.map((s) => (isIP(s) ? { type: 'ip' as const, value: s } : { type: 'dns' as const, value: s }))),
+  ]);
+}
+
+/**
+ * A client certificate (clientAuth) for Kubernetes' x509 authentication, signed by `ca`: `commonName` is
+ * the user, each of `organizations` a group. Given as attributes, not a
+ * string, so a comma or '=' in a name stays part of it.
+ */
+export function createClientCert(ca: KeyPairPem, subject: { commonName: string; organizations: readonly string[] }, notAfter: Date): Promise<KeyPairPem> {
+  const name = [...subject.organizations.map((o) => ({ O: [o] })), { CN: [subject.commonName] }];
+  return signLeaf(ca, name, notAfter, () => [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])]);
 }

@@ -80,4 +80,20 @@ export const MIGRATIONS: readonly string[] = [
   -- revision without scanning the log (list-page.ts).
   CREATE INDEX changes_object ON changes (kind, namespace, name, revision);
   `,
+  `
+  -- Each Cluster's PKI, made with it and deleted with it (cluster-pki-table.ts). The certificates and the
+  -- service-account public key are public and stored as they are; the private keys only sealed with
+  -- secrets.key, bound to the Cluster's uid, so nothing secret is plaintext in this file.
+  CREATE TABLE cluster_pki (
+    namespace TEXT NOT NULL, name TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    ca_cert TEXT NOT NULL,
+    front_proxy_ca_cert TEXT NOT NULL,
+    etcd_ca_cert TEXT NOT NULL,
+    service_account_public_key TEXT NOT NULL,
+    sealed_keys BLOB NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY (namespace, name)
+  ) WITHOUT ROWID;
+  `,
 ];

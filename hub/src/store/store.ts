@@ -7,6 +7,7 @@ import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } fro
 import type { Transaction } from 'better-sqlite3';
 import { systemClock, timestamp, type Clock } from '../clock.js';
 import { finalizersFor, servingFinalizers } from './agent-finalizers.js';
+import { ClusterPkiTable } from './cluster-pki-table.js';
 import { openDb, type Db } from './db.js';
 import { readPage, type Page, type PageOptions } from './list-page.js';
 import type { LabelRequirements } from './label-requirement.js';
@@ -59,6 +60,9 @@ export interface ListOptions {
 
 type Listener = (changes: readonly StoreChange[], touchedViews: ReadonlySet<string>) => void;
 
+/** Runs inside an object's create transaction, after it is stored; throwing rolls the create back. */
+export type CreateHook = (stored: ResourceObject) => void;
+
 interface Row {
   body: string;
 }
@@ -86,6 +90,9 @@ export class Store {
 
   /** Agents' presence, beside the objects: no revision, change-log or audit row (presence-table.ts). */
   readonly presence: PresenceTable;
+  /** Each Cluster's sealed PKI: written by a create hook, removed here when the Cluster is finally deleted. */
+  readonly clusterPki: ClusterPkiTable;
+  private readonly createHooks = new Map<string, CreateHook[]>();
   private readonly clock: Clock;
 
   /** `readonly`: a gateway process's reader; writes throw. `clock`: the time of timestamps and audit rows. */
@@ -153,6 +160,7 @@ export class Store {
       ),
     };
     this.presence = new PresenceTable(db);
+    this.clusterPki = new ClusterPkiTable(db);
     this.lookup = {
       datacenter: (name) => this.get<Datacenter>('Datacenter', '', name),
       clustersUsingKey: (ns, key) => this.stmts.clustersUsingKey.all(ns, key).map((r) => JSON.parse(r.body) as Cluster),
@@ -216,6 +224,24 @@ export class Store {
   /** The Agents serving one Seed or Site (normally one; more only while a newer join replaces it). */
   agentsServing(role: 'seed' | 'site', target: string): Agent[] {
     return this.stmts.agentsServing.all(role, target).map((r) => JSON.parse(r.body) as Agent);
+  }
+
+  /**
+   * Adds a write that rides in every create of `kind`, in its transaction (a Cluster's PKI row), so the
+   * object never exists without it. Returns a function that removes the hook.
+   */
+  onCreate(kind: string, hook: CreateHook): () => void {
+    const hooks = this.createHooks.get(kind) ?? [];
+    this.createHooks.set(kind, [...hooks, hook]);
+    return () => this.createHooks.set(kind, (this.createHooks.get(kind) ?? []).filter((h) => h !== hook));
+  }
+
+  /**
+   * An audit row for something done that is not a write of an object (a kubeconfig handed out), at no
+   * revision.
+   */
+  recordAudit(ctx: WriteContext, verb: string, k: ObjectKey): void {
+    this.stmts.audit.run(timestamp(this.clock), ctx.actor, verb, k.kind, k.namespace, k.name, null);
   }
 
   /** Runs `fn` in one transaction; listeners hear about its writes only after it commits. */
@@ -298,6 +324,7 @@ export class Store {
         },
       };
       this.commitWrite(revision, 'ADDED', undefined, stored, ctx, 'create', views);
+      for (const hook of this.createHooks.get(stored.kind) ?? []) hook(stored);
       if (stored.kind === 'Datacenter') this.holdClustersOf(k.name, ctx);
       return stored;
     });
@@ -526,6 +553,7 @@ export class Store {
     if (after) this.stmts.put.run(k.kind, k.namespace, k.name, revision, JSON.stringify(after));
     else this.stmts.del.run(k.kind, k.namespace, k.name);
     if (!after && k.kind === 'Agent') this.presence.remove(k.name);
+    if (!after && k.kind === 'Cluster') this.clusterPki.remove(k.namespace, k.name);
     const logged = after ?? { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
     this.stmts.logChange.run(revision, type, k.kind, k.namespace, k.name, JSON.stringify(logged));
     this.stmts.audit.run(timestamp(this.clock), ctx.actor, verb, k.kind, k.namespace, k.name, revision);
