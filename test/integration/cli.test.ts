@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findKind, type ResourceObject } from '@outpost/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OUTPOST, OUTPOST_AGENT, Proc, run, TestHub, waitFor } from '../lib/processes.js';
 import { spawn } from 'node:child_process';
@@ -41,6 +42,9 @@ describe('outpost CLI quickstart', () => {
     expect([badMode.code, badMode.stderr]).toEqual([2, 'error: --dry-run=client is not supported: use --dry-run=server (the hub checks everything and writes nothing) or leave it out\n']);
     const first = await outpost('apply', '-f', MANIFEST);
     expect(first.stdout).toBe('project/demo created\nsite/store-0412 created\ndatacenter/hamburg-stores created\ncluster/pos created\n');
+    // The CLI's writes are managed as "outpost" (its User-Agent), not under the token's name.
+    const applied = await hub.api().get<ResourceObject>(findKind('clusters')!, 'pos', 'demo');
+    expect(applied.metadata.managedFields?.map((m) => m.manager)).toEqual(['outpost']);
     const second = await outpostIn(readFileSync(MANIFEST, 'utf8'), 'apply', '-f', '-');
     expect(second.stdout).toBe('project/demo unchanged\nsite/store-0412 unchanged\ndatacenter/hamburg-stores unchanged\ncluster/pos unchanged\n');
   });

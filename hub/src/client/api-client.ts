@@ -2,6 +2,10 @@
 import { request, type Agent } from 'node:https';
 import { findKind, readStatus, type KindInfo, type ResourceObject } from '@outpost/proto';
 import { API_PREFIX } from '../api/resource-path.js';
+import { HUB_VERSION } from '../version.js';
+
+/** As kubectl's: the hub records a write's field manager from the part before the slash ("outpost"). */
+const USER_AGENT = `outpost/${HUB_VERSION} (${process.platform}/${process.arch})`;
 
 export interface ApiClientOptions {
   hub: string;
@@ -103,6 +107,7 @@ export class ApiClient {
           headers: {
             authorization: `Bearer ${this.opts.token}`,
             accept: 'application/json',
+            'user-agent': USER_AGENT,
             ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
           },
           timeout: this.opts.timeoutMs ?? 30_000,
@@ -158,7 +163,7 @@ export class ApiClient {
       const req = request(url, {
         method: 'GET',
         ca: this.opts.caCertPem,
-        headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' },
+        headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json', 'user-agent': USER_AGENT },
         ...(this.opts.httpsAgent ? { agent: this.opts.httpsAgent } : {}),
       });
       const stop = (): void => {
