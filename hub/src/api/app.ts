@@ -53,10 +53,9 @@ async function jsonBody(c: Context): Promise<unknown> {
  * `?dryRun=All` (Kubernetes' only value) on a write verb; anything else is refused rather than ignored,
  * since a dry run taken for a real write is the one mistake an operator cannot take back.
  */
-function parseDryRun(values: string[] | undefined, method: string): boolean {
+function parseDryRun(values: string[] | undefined): boolean {
   if (!values?.length) return false;
   if (values.some((v) => v !== 'All')) throw new BadRequestError(`dryRun=${values.join(',')} is not supported: the only value is All (kubectl --dry-run=server sends it); nothing was written`);
-  if (method === 'GET') throw new BadRequestError('dryRun applies to writes (POST, PUT, PATCH, DELETE), not to GET');
   return true;
 }
 
@@ -162,7 +161,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     // Every query parameter is one the verb takes (query-parameters.ts), before anything is read or written.
     const op = operationOf(method, !!path.name, c.req.query('watch'));
     if (op) checkQuery(c.req.queries(), op);
-    const dryRun = parseDryRun(c.req.queries('dryRun'), method);
+    const dryRun = parseDryRun(c.req.queries('dryRun'));
     const table = method === 'GET' ? tableRequest(c.req.header('accept'), c.req.query('includeObject')) : undefined;
     // A dry run runs the write whole (shape, admission, authorization, the store's own checks) and rolls it back.
     const write = <T extends ResourceObject>(fn: () => T, rehearse = dryRun): T => (rehearse ? withoutSecret(store.dryRun(fn)) : fn());
@@ -229,7 +228,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
       case 'DELETE': {
         if (status) throw new HubError(405, 'MethodNotAllowed', 'DELETE is not allowed on /status');
         const options = await deleteOptions(c);
-        result = write(() => service.delete(p, path, options.preconditions?.resourceVersion ?? c.req.query('resourceVersion')), dryRun || parseDryRun(options.dryRun, method));
+        result = write(() => service.delete(p, path, options.preconditions?.resourceVersion ?? c.req.query('resourceVersion')), dryRun || parseDryRun(options.dryRun));
         break;
       }
       default:

@@ -406,8 +406,10 @@ export class Store {
       const managedFields = opts.managedFields ?? current.metadata.managedFields;
       const metadata = { ...meta, ...(managedFields?.length ? { managedFields } : {}), resourceVersion: String(revision) };
       const stored: T = { ...current, metadata, status: k.kind === 'Agent' ? withoutPresence(status as Agent['status']) : status };
-      this.stmts.put.run(k.kind, k.namespace, k.name, revision, JSON.stringify(stored));
-      this.stmts.logChange.run(revision, 'MODIFIED', k.kind, k.namespace, k.name, JSON.stringify(stored));
+      // One encoding for the row and its change-log entry: this is every agent status report's path.
+      const body = JSON.stringify(stored);
+      this.stmts.put.run(k.kind, k.namespace, k.name, revision, body);
+      this.stmts.logChange.run(revision, 'MODIFIED', k.kind, k.namespace, k.name, body);
       this.stmts.audit.run(timestamp(this.clock), ctx.actor, 'update-status', k.kind, k.namespace, k.name, revision);
       this.pending.push({ revision, type: 'MODIFIED', object: stored });
       return stored;
@@ -550,12 +552,14 @@ export class Store {
   private commitWrite(revision: number, type: ChangeType, before: ResourceObject | undefined, after: ResourceObject | undefined, ctx: WriteContext, verb: string, views?: readonly string[]): void {
     const obj = (after ?? before)!;
     const k = keyOf(obj);
-    if (after) this.stmts.put.run(k.kind, k.namespace, k.name, revision, JSON.stringify(after));
+    // A written object's row and change-log entry are the same JSON: encoded once.
+    const afterJson = after ? JSON.stringify(after) : undefined;
+    if (afterJson !== undefined) this.stmts.put.run(k.kind, k.namespace, k.name, revision, afterJson);
     else this.stmts.del.run(k.kind, k.namespace, k.name);
     if (!after && k.kind === 'Agent') this.presence.remove(k.name);
     if (!after && k.kind === 'Cluster') this.clusterPki.remove(k.namespace, k.name);
     const logged = after ?? { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
-    this.stmts.logChange.run(revision, type, k.kind, k.namespace, k.name, JSON.stringify(logged));
+    this.stmts.logChange.run(revision, type, k.kind, k.namespace, k.name, afterJson ?? JSON.stringify(logged));
     this.stmts.audit.run(timestamp(this.clock), ctx.actor, verb, k.kind, k.namespace, k.name, revision);
     this.pending.push({ revision, type, object: logged });
 
