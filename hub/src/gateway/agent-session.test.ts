@@ -11,6 +11,8 @@ interface Harness {
   /** Write callbacks of frames not yet "written" (with `manualWrites`): the peer is not reading. */
   unwritten: Array<() => void>;
   reads: { syncs: number; acked: number[]; warnings: Array<{ o: Record<string, unknown>; m: string }>; terminated: boolean; paused: boolean };
+  /** The revision the hub's reads answer with (7 unless a test moves it on). */
+  hub: { revision: number };
 }
 
 function session(opts: { manualWrites?: boolean; snapshotBytes?: number } = {}): Harness {
@@ -18,6 +20,7 @@ function session(opts: { manualWrites?: boolean; snapshotBytes?: number } = {}):
   const frames: Envelope[] = [];
   const unwritten: Array<() => void> = [];
   const reads: Harness['reads'] = { syncs: 0, acked: [], warnings: [], terminated: false, paused: false };
+  const hub = { revision: 7 };
   // A snapshot of one Site whose location makes it about `snapshotBytes` long.
   const upserts = opts.snapshotBytes ? [{ apiVersion: 'outpost.dev/v1alpha1', kind: 'Site', metadata: { name: 's1' }, spec: { location: 'x'.repeat(opts.snapshotBytes) } }] : [];
   const ctx: SessionContext = {
@@ -25,9 +28,9 @@ function session(opts: { manualWrites?: boolean; snapshotBytes?: number } = {}):
       authenticate: () => ({ refused: 'unused' }),
       syncView: () => {
         reads.syncs++;
-        return { snapshot: false, revision: 7, upserts, removals: [] };
+        return { snapshot: false, revision: hub.revision, upserts, removals: [] };
       },
-      revision: () => 7,
+      revision: () => hub.revision,
     },
     events: { connected: () => undefined, acked: (_a, r) => reads.acked.push(r), seen: () => undefined, disconnected: () => undefined, status: () => undefined },
     statuses: { offer: () => undefined },
@@ -50,7 +53,7 @@ function session(opts: { manualWrites?: boolean; snapshotBytes?: number } = {}):
   };
   const s = new AgentSession(ctx, peer, 'a1', 'site/s1', 1, '127.0.0.1');
   s.onFrame(encodeEnvelope({ hello: { agentId: 'a1', version: 'test', lastRevision: 0, protocolMajor: PROTOCOL_MAJOR, protocolMinor: PROTOCOL_MINOR } }));
-  return { s, sent, frames, unwritten, reads };
+  return { s, sent, frames, unwritten, reads, hub };
 }
 
 describe('AgentSession heartbeats', () => {
@@ -72,6 +75,32 @@ describe('AgentSession heartbeats', () => {
     s.heartbeat(Date.now() + 3 * INTERVAL + 1);
     expect(s.closed).toBe(true);
     expect(sent).toEqual(['welcome']);
+  });
+});
+
+describe('AgentSession pokes', () => {
+  const pokes = (h: Harness) => h.frames.filter((f) => f.body === 'poke').map((f) => Number(f.poke?.revision));
+
+  it('sends no Poke for a write its last answer already held, and so still pokes the next write', () => {
+    const h = session();
+    // The agent's Sync is read (revision 7) in the same tick as the write at 7, before its Poke goes out.
+    h.s.onFrame(encodeEnvelope({ sync: { since: 0 } }));
+    h.s.poke(7);
+    h.s.poke(8);
+    expect(pokes(h)).toEqual([8]);
+  });
+
+  it('sends one Poke until the agent syncs past it, then pokes again', () => {
+    const h = session();
+    h.s.onFrame(encodeEnvelope({ sync: { since: 0 } }));
+    h.s.poke(8);
+    h.s.poke(9);
+    expect(pokes(h)).toEqual([8]);
+    h.hub.revision = 9;
+    h.s.onFrame(encodeEnvelope({ sync: { since: 7 } }));
+    h.s.poke(9);
+    h.s.poke(10);
+    expect(pokes(h)).toEqual([8, 10]);
   });
 });
 

@@ -81,8 +81,16 @@ export class AgentSession {
   readonly agentId: string;
   readonly view: string;
   private helloed = false;
-  /** A Poke is out and the agent has not been answered a Sync since: more writes need no further Poke. */
-  private pokeOutstanding = false;
+  /**
+   * The revision of the last Poke sent. While it is above `agentRevision` the agent has a Poke it will act
+   * on, so more writes need no further Poke.
+   */
+  private pokedRevision = 0;
+  /**
+   * The newest revision the agent holds or is being sent: the `since` of its Syncs and the revision of
+   * each answer. A Poke at or below it is one the agent ignores (it has that revision already).
+   */
+  private agentRevision = 0;
   lastHeardAt = Date.now();
   /** When this hub last sent the agent anything (see heartbeatDue). */
   private lastSentAt = 0;
@@ -182,8 +190,11 @@ export class AgentSession {
    * gateway calls this once per batch of writes, so writes in one tick share one Poke.
    */
   poke(revision: number): void {
-    if (!this.ready || this.pokeOutstanding) return;
-    this.pokeOutstanding = true;
+    if (!this.ready) return;
+    // A write can be answered before its Poke goes out (a Sync read it in the same tick). Marking such a
+    // Poke outstanding would wait for a Sync the agent never sends, and silence every later Poke.
+    if (revision <= this.agentRevision || this.pokedRevision > this.agentRevision) return;
+    this.pokedRevision = revision;
     this.send({ poke: { revision } });
   }
 
@@ -246,6 +257,7 @@ export class AgentSession {
       return;
     }
     this.helloed = true;
+    this.agentRevision = Number(hello.lastRevision ?? 0);
     this.ctx.events.connected(this.agentId, this.conn, hello.version ?? 'unknown', this.address);
     this.send({
       welcome: {
@@ -261,6 +273,7 @@ export class AgentSession {
 
   private onSync(since: number): void {
     this.syncWanted = since;
+    this.agentRevision = Math.max(this.agentRevision, since);
     this.answerSync();
   }
 
@@ -280,8 +293,8 @@ export class AgentSession {
     const since = this.syncWanted;
     this.syncWanted = undefined;
     // Read now: the answer holds every write so far, so the next write needs a Poke again.
-    this.pokeOutstanding = false;
     const sync = this.ctx.reads.syncView(this.view, since);
+    this.agentRevision = Math.max(this.agentRevision, sync.revision);
     const frames = changesFrames(sync, since, Math.min(CHANGES_CHUNK_BYTES, this.ctx.maxFrameBytes / 2));
     let bytes = 0;
     this.ackWanted = sync.revision;
