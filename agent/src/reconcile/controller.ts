@@ -6,7 +6,7 @@ import { keyFromString, type Cluster, type Component, type ComponentHealth, type
 import { WorkQueue, type BackoffOptions, type Clock, type FlowJournal, type ReconcileResult } from '../engine/index.js';
 import { isBeingDeleted, keyOf, keyString, type AppliedChange, type LocalState, type ObjectKey } from '../state/local-state.js';
 import { clustersUsing, CLUSTER_INPUTS } from './dependencies.js';
-import type { ReconcileContext, ReconcileLog, Reconciler, StatusPatch } from './reconciler.js';
+import { NO_CLUSTER_SECRETS, type ClusterSecrets, type ReconcileContext, type ReconcileLog, type Reconciler, type StatusPatch } from './reconciler.js';
 import { StatusBook } from './status-book.js';
 
 /** What the controller needs of the agent's local state (see LocalState for each). */
@@ -16,6 +16,8 @@ export interface ControllerOptions {
   state: ControllerState;
   reconcilers: readonly Reconciler[];
   journal: FlowJournal;
+  /** The CAs the hub delivered for the Clusters this agent serves. Default: none. */
+  secrets?: ClusterSecrets;
   /** This agent's finalizer (agentFinalizer(view)): released once every owner has finalized an object. */
   finalizer: string;
   /** Called after statuses were queued, so the hub link sends them. */
@@ -156,6 +158,7 @@ export class ReconcileController implements Component {
       journal: this.o.journal,
       log: this.o.log,
       view: { get: (k) => state.get(k), list: (kind) => state.list(kind) },
+      secrets: this.o.secrets ?? NO_CLUSTER_SECRETS,
       report: (patch: StatusPatch) => {
         this.statuses.merge(key, patch);
         this.scheduleFlush();

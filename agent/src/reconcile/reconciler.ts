@@ -1,7 +1,7 @@
 // Reconcilers plug in by kind. Several may serve one kind, each owning the objects it claims (the hosted
 // control plane owns Clusters with controlPlane.mode hosted, the kubeadm one the others). Each turns an
 // object into reality, says how it went, and tears down what it made when the object goes.
-import type { KindName, ResourceObject, StatusTypes } from '@outpost/proto';
+import type { ClusterKeys, KindName, ResourceObject, StatusTypes } from '@outpost/proto';
 import type { FlowJournal } from '../engine/index.js';
 import type { ObjectKey } from '../state/local-state.js';
 
@@ -18,6 +18,17 @@ export interface ViewReader {
   list(kind: string): ResourceObject[];
 }
 
+/**
+ * The secrets the hub delivered to this agent alone: the CAs of each Cluster it serves, keyed by the
+ * Cluster's uid (a Cluster deleted and made again under its name has new ones).
+ */
+export interface ClusterSecrets {
+  clusterKeys(uid: string): ClusterKeys | undefined;
+}
+
+/** Until the hub has delivered any. */
+export const NO_CLUSTER_SECRETS: ClusterSecrets = { clusterKeys: () => undefined };
+
 export interface ReconcileLog {
   debug(o: object, m: string): void;
   info(o: object, m: string): void;
@@ -28,6 +39,7 @@ export interface ReconcileContext {
   /** Fires when the object changes, is deleted or the agent stops: return (or throw) promptly. */
   readonly signal: AbortSignal;
   readonly view: ViewReader;
+  readonly secrets: ClusterSecrets;
   /** Where flows keep their place, so a kill -9 resumes at the step it was on. */
   readonly journal: FlowJournal;
   /** Sends progress now (a flow's lastOperation, say), merged into the object's status; the work goes on. */

@@ -2,7 +2,7 @@
 import type { ResourceObject } from '@outpost/proto';
 import { describe, expect, it } from 'vitest';
 import { FlowFailedError, MemoryFlowJournal } from '../engine/index.js';
-import type { ReconcileContext, StatusPatch } from '../reconcile/reconciler.js';
+import { NO_CLUSTER_SECRETS, type ReconcileContext, type StatusPatch } from '../reconcile/reconciler.js';
 import { NamespaceTakenError, SeedUnreachableError } from './errors.js';
 import { HostedClusterReconciler } from './hosted-cluster-reconciler.js';
 import type { SeedApi, SeedNamespace } from './seed-api.js';
@@ -43,7 +43,7 @@ const OURS = { 'outpost.dev/project': 'p', 'outpost.dev/cluster': 'web' };
 function context(): { ctx: ReconcileContext; reports: StatusPatch[] } {
   const reports: StatusPatch[] = [];
   const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined };
-  const ctx: ReconcileContext = { signal: new AbortController().signal, view: { get: () => undefined, list: () => [] }, journal: new MemoryFlowJournal(), report: (p) => reports.push(p), log: quiet };
+  const ctx: ReconcileContext = { signal: new AbortController().signal, view: { get: () => undefined, list: () => [] }, journal: new MemoryFlowJournal(), secrets: NO_CLUSTER_SECRETS, report: (p) => reports.push(p), log: quiet };
   return { ctx, reports };
 }
 

@@ -2,23 +2,15 @@
 // etcd/ca, sa): made by the hub when the Cluster is created, so the hub is every cluster's CA of record.
 import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
-import { createCa, createClientCert, type KeyPairPem } from './pki.js';
+import type { ClusterKeys, KeyPairPem } from '@outpost/proto';
+import { createCa, createClientCert } from './pki.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
 /** CAs live long (kubeadm's 10 years): a cluster keeps them across seeds and upgrades. */
 export const CLUSTER_CA_VALID_DAYS = 3650;
 
-export interface ClusterKeys {
-  /** Signs the API server's serving certificate and every client certificate (kubeadm's ca.crt). */
-  ca: KeyPairPem;
-  /** Signs the API server's client certificate to aggregated API servers (front-proxy-ca.crt). */
-  frontProxyCa: KeyPairPem;
-  /** etcd's own CA (etcd/ca.crt). */
-  etcdCa: KeyPairPem;
-  /** Signs and checks service-account tokens (sa.key / sa.pub). */
-  serviceAccount: { publicKeyPem: string; privateKeyPem: string };
-}
+export type { ClusterKeys } from '@outpost/proto';
 
 /** The CAs take kubeadm's common names, so a cluster whose kubeadm uses them as an external CA looks as kubeadm's own. */
 export async function createClusterKeys(): Promise<ClusterKeys> {

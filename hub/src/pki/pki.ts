@@ -13,10 +13,9 @@ type KeyPair = webcrypto.CryptoKeyPair;
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
 
-export interface KeyPairPem {
-  certPem: string;
-  keyPem: string;
-}
+import type { KeyPairPem } from '@outpost/proto';
+
+export type { KeyPairPem } from '@outpost/proto';
 
 /** PEM with a final newline, so PEMs can be concatenated into a chain. */
 function pem(text: string): string {

@@ -5,3 +5,4 @@ export * from './ca-cert-hash.js';
 export * from './object-key.js';
 export * from './status-body.js';
 export * from './versions.js';
+export * from './cluster-keys.js';
