@@ -3,7 +3,9 @@
 import { agentFinalizer, component, ComponentManager, type NamedHealth } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { loadIdentity, statePath } from './identity.js';
+import { ClusterKeysFetcher } from './link/cluster-keys-fetcher.js';
 import { HubLink } from './link/hub-link.js';
+import { AGENT_LOG_REDACTION } from './log-redaction.js';
 import { ReceivedReconciler } from './reconcile/received-reconciler.js';
 import { ReconcileController } from './reconcile/controller.js';
 import type { Reconciler } from './reconcile/reconciler.js';
@@ -29,9 +31,18 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-export async function startAgent(opts: AgentOptions, log: Logger = pino({ level: 'info' }, pino.destination(2))): Promise<RunningAgent> {
+export async function startAgent(opts: AgentOptions, log: Logger = pino({ level: 'info', redact: AGENT_LOG_REDACTION }, pino.destination(2))): Promise<RunningAgent> {
   const identity = loadIdentity(opts.dataDir);
   const state = new SqliteLocalState(statePath(opts.dataDir));
+  // The CAs of the Clusters this agent serves, pulled from the hub once per Cluster and kept in state.db.
+  const keys = state.clusterKeys();
+  const fetcher = new ClusterKeysFetcher({
+    state,
+    keys,
+    request: (refs) => link.requestSecrets(refs),
+    onKeys: (key) => reconcile.requeue(key),
+    log,
+  });
   // Each calls the other only once started, so neither needs the other to exist first.
   const link = new HubLink({
     hubUrl: identity.hub,
@@ -40,7 +51,13 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
     caCertPem: identity.caCertPem,
     version: AGENT_VERSION,
     state,
-    onApplied: (changes) => reconcile.changed(changes),
+    onApplied: (changes) => {
+      reconcile.changed(changes);
+      fetcher.check();
+    },
+    onConnected: () => fetcher.connected(),
+    onDisconnected: () => fetcher.disconnected(),
+    onSecrets: (secrets) => fetcher.received(secrets),
     backoff: opts.backoff,
     log,
   });
@@ -48,6 +65,7 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
     state,
     reconcilers: opts.reconcilers ?? [new ReceivedReconciler()],
     journal: state.flowJournal(),
+    secrets: keys,
     finalizer: agentFinalizer(identity.view),
     onStatus: () => link.flushStatuses(),
     log,
@@ -57,6 +75,7 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
   const components = new ComponentManager()
     .add(component({ name: 'local-state', stop: () => state.close(), health: () => ({ ok: true, message: `revision ${state.revision()}` }) }))
     .add(reconcile)
+    .add(component({ name: 'cluster-keys', stop: () => fetcher.stop(), health: () => ({ ok: true, message: `CAs of ${keys.uids().length} clusters held` }) }))
     // It dials on start and reconnects by itself until stopped.
     .add(component({ name: 'hub-link', start: () => link.start(), stop: () => link.stop(), health: () => ({ ok: link.linkState === 'connected', message: link.linkState }) }));
   await components.start();

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { startAgent } from '../agent.js';
 import { join, JoinFailed, loadIdentity } from '../identity.js';
+import { AGENT_LOG_REDACTION } from '../log-redaction.js';
 import { ReceivedReconciler } from '../reconcile/received-reconciler.js';
 import { HostedClusterReconciler, KubeSeedApi, SeedConfigError, seedKubeConfig } from '../seed/index.js';
 import { AGENT_VERSION } from '../version.js';
@@ -37,7 +38,7 @@ export function buildProgram(): Command {
       const seed = seedKubeConfig({ view: loadIdentity(o.data).view, kubeconfig: o.kubeconfig, env: process.env });
       // Every Cluster is acknowledged; a seed's hosted ones are also made real through its Kubernetes API.
       const reconcilers = [new ReceivedReconciler(), ...(seed ? [new HostedClusterReconciler({ api: new KubeSeedApi(seed) })] : [])];
-      const agent = await startAgent({ dataDir: o.data, reconcilers }, pino({ level: o.logLevel }, pino.destination(2)));
+      const agent = await startAgent({ dataDir: o.data, reconcilers }, pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2)));
       process.stdout.write(`outpost-agent ${AGENT_VERSION} running\n`);
       await new Promise<void>((resolve) => {
         const shutdown = (): void => void agent.stop().then(resolve);

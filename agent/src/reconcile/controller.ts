@@ -96,6 +96,14 @@ export class ReconcileController implements Component {
     }
   }
 
+  /**
+   * Runs `key` again without cutting a run in flight short (the hub just delivered its CAs, say: a
+   * reconciler that found none sees them on this run).
+   */
+  requeue(key: ObjectKey): void {
+    if (this.kinds.has(key.kind)) this.enqueue(key, false);
+  }
+
   private enqueue(key: ObjectKey, cancelInFlight: boolean): void {
     this.queue.add(keyString(key), { cancelInFlight });
   }
