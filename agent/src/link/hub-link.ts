@@ -3,7 +3,7 @@
 // When the hub is gone nothing here touches local state: the site keeps running what it last received.
 import {
   AGENT_PATH, CloseCode, decodeEnvelope, encodeEnvelope, FrameError, HEARTBEAT_INTERVAL_MS, heartbeatDue, MAX_FRAME_BYTES, MISSED_HEARTBEATS_BEFORE_CLOSE,
-  keyOfRef, PROTOCOL_MAJOR, PROTOCOL_MINOR, readStatus, resourceFromWire, SECRETS_SINCE_MINOR, type Change, type Envelope, type ObjectRef, type Secrets, type Welcome,
+  keyOfRef, PROTOCOL_MAJOR, PROTOCOL_MINOR, readStatus, resourceFromWire, hubAnswersSecrets, type Change, type Envelope, type ObjectRef, type Secrets, type Welcome,
 } from '@outpost/proto';
 import { connect as netConnect, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -121,7 +121,7 @@ export class HubLink {
    * SecretsRequest (protocol 1.1 on: a 1.0 hub would close the link on a body it does not know).
    */
   requestSecrets(refs: ObjectRef[]): boolean {
-    if (this.state !== 'connected' || (this.welcome?.protocolMinor ?? 0) < SECRETS_SINCE_MINOR) return false;
+    if (this.state !== 'connected' || !hubAnswersSecrets(this.welcome)) return false;
     this.send({ secretsRequest: { clusters: refs } });
     return true;
   }
@@ -267,7 +267,7 @@ export class HubLink {
       if (heartbeatDue(now, this.lastSentAt, interval)) this.send({ heartbeat: { sentAtMs: now } });
     }, interval);
     this.resetDeadline(interval);
-    if ((welcome.protocolMinor ?? 0) < SECRETS_SINCE_MINOR) {
+    if (!hubAnswersSecrets(welcome)) {
       this.opts.log.warn({ hubProtocol: `${welcome.protocolMajor}.${welcome.protocolMinor}` }, 'this hub delivers no cluster CAs (protocol 1.1 on does); reconcilers that need them wait until the hub is upgraded');
     }
     this.sync();

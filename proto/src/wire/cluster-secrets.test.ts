@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterKeys } from '../common/cluster-keys.js';
 import { clusterKeysFromWire, clusterKeysToWire } from './cluster-secrets.js';
 import { decodeEnvelope, encodeEnvelope } from './codec.js';
+import { hubAnswersSecrets, PROTOCOL_MAJOR } from './protocol.js';
 
 const keys: ClusterKeys = {
   ca: { certPem: 'ca-cert', keyPem: 'ca-key' },
@@ -22,5 +23,15 @@ describe('cluster keys on the wire', () => {
     expect(clusterKeysFromWire(undefined)).toBeUndefined();
     expect(clusterKeysFromWire({ ...clusterKeysToWire(keys), etcdCa: { certPem: 'etcd-cert' } })).toBeUndefined();
     expect(clusterKeysFromWire({ ...clusterKeysToWire(keys), serviceAccountPrivateKeyPem: '' })).toBeUndefined();
+  });
+});
+
+describe('hubAnswersSecrets', () => {
+  it('is true from protocol 1.1 on only: a 1.0 hub would close the link on the unknown body', () => {
+    expect(hubAnswersSecrets(undefined)).toBe(false);
+    expect(hubAnswersSecrets({ protocolMajor: PROTOCOL_MAJOR, protocolMinor: 0 })).toBe(false);
+    expect(hubAnswersSecrets({ protocolMajor: PROTOCOL_MAJOR })).toBe(false);
+    expect(hubAnswersSecrets({ protocolMajor: PROTOCOL_MAJOR, protocolMinor: 1 })).toBe(true);
+    expect(hubAnswersSecrets({ protocolMajor: PROTOCOL_MAJOR, protocolMinor: 7 })).toBe(true);
   });
 });

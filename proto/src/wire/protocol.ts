@@ -20,6 +20,11 @@ export const PROTOCOL_MINOR = 1;
  * the agent, since it only ever answers.
  */
 export const SECRETS_SINCE_MINOR = 1;
+
+/** Whether a hub that said `welcome` in its Welcome answers SecretsRequest (an agent asks no other). */
+export function hubAnswersSecrets(welcome: { protocolMajor?: number | null; protocolMinor?: number | null } | undefined): boolean {
+  return welcome?.protocolMajor === PROTOCOL_MAJOR && (welcome.protocolMinor ?? 0) >= SECRETS_SINCE_MINOR;
+}
 /** Refs in one SecretsRequest; a request with more is answered with TOO_MANY for the rest. */
 export const MAX_SECRETS_PER_REQUEST = 32;
 
