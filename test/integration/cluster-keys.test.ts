@@ -112,6 +112,18 @@ describe.each([0, 2])('cluster CAs delivered to their agent only (gateway proces
     }
   });
 
+  it('asks for nothing again once it holds the keys: over a hub restart each delivery stays one', async () => {
+    const before = audits();
+    const connects = (a: TestAgent): number => a.proc!.stderr.split('connected to hub').length - 1;
+    const [seedConnects, siteConnects] = [connects(seedAgent), connects(siteAgent)];
+    await hub.proc!.kill('SIGTERM');
+    await hub.serve();
+    await waitFor('both agents back', () => connects(seedAgent) > seedConnects && connects(siteAgent) > siteConnects, 30_000);
+    // A request would be answered within a tick of the Welcome; give it time to show.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(audits()).toEqual(before);
+  });
+
   it("forgets a Cluster's keys once it is deleted and finalized", async () => {
     await hub.api().delete(CLUSTER, 'kubeadm1', 'p');
     await waitFor('kubeadm1 gone from the hub', async () => !(await hub.api().list(CLUSTER, 'p')).items.some((c) => (c as { metadata: { name: string } }).metadata.name === 'kubeadm1'));
