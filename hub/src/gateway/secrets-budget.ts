@@ -19,7 +19,7 @@ export interface SecretsSplit {
 export class SecretsBudget {
   private readonly bucket: TokenBucket;
 
-  constructor(now: number, budget = SECRETS_BUDGET) {
+  constructor(now: number, private readonly budget = SECRETS_BUDGET) {
     this.bucket = new TokenBucket(budget.clusters, budget.clustersPerSecond, now);
   }
 
@@ -33,7 +33,7 @@ export class SecretsBudget {
       } else if (this.bucket.take(now)) {
         asked.push(ref);
       } else {
-        refused.push(missing(ref, SecretsMissing.rateLimited, `this connection asked for more than ${SECRETS_BUDGET.clustersPerSecond} clusters' CAs a second (bursts of ${SECRETS_BUDGET.clusters}); ask again in ${Math.ceil(this.bucket.msUntil(now) / 1000)} s`));
+        refused.push(missing(ref, SecretsMissing.rateLimited, `this connection asked for more than ${this.budget.clustersPerSecond} clusters' CAs a second (bursts of ${this.budget.clusters}); ask again in ${Math.ceil(this.bucket.msUntil(now) / 1000)} s`));
       }
     });
     return { asked, refused };
