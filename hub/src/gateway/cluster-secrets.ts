@@ -58,7 +58,7 @@ export function storeSecrets(store: Store, pki: ClusterPki, log: SecretsLog): Se
       let entries: ClusterSecret[];
       try {
         // One transaction: every delivery of the answer is audited, or none is and nothing is handed out.
-      entries = store.transaction(() => answerSecrets(store, pki, log, agentId, view, refs));
+        entries = store.transaction(() => answerSecrets(store, pki, log, agentId, view, refs));
       } catch (err) {
         // The audit write failed (disk full, say): nothing is handed out.
         log.warn({ agent: agentId, err: (err as Error).message }, 'could not answer a SecretsRequest; no keys delivered');
