@@ -3,7 +3,7 @@
 // When the hub is gone nothing here touches local state: the site keeps running what it last received.
 import {
   AGENT_PATH, CloseCode, decodeEnvelope, encodeEnvelope, FrameError, HEARTBEAT_INTERVAL_MS, heartbeatDue, MAX_FRAME_BYTES, MISSED_HEARTBEATS_BEFORE_CLOSE,
-  keyOfRef, PROTOCOL_MAJOR, PROTOCOL_MINOR, readStatus, resourceFromWire, hubAnswersSecrets, type Change, type Envelope, type ObjectRef, type Secrets, type Welcome,
+  keyOfRef, PROTOCOL_MAJOR, PROTOCOL_MINOR, processLoopStall, readStatus, resourceFromWire, hubAnswersSecrets, type Change, type Envelope, type ObjectRef, type Secrets, type Welcome,
 } from '@outpost/proto';
 import { connect as netConnect, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -11,6 +11,8 @@ import { connect as tlsConnect, createSecureContext, type ConnectionOptions, typ
 import WebSocket from 'ws';
 import { Backoff, type BackoffOptions } from '../engine/backoff.js';
 import type { AppliedChange, IncomingChange, LocalState } from '../state/local-state.js';
+import { hintedDelay, retryAfterMs } from './retry-hint.js';
+import { SilenceWatch } from './silence-watch.js';
 
 export interface HubLinkOptions {
   hubUrl: string;
@@ -55,6 +57,13 @@ const REPLACED_RESET_MS = 600_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
+ * The share of the silence limit a link that has just opened gets on top of it: a hub back from a
+ * restart answers a whole fleet's Hellos at once (see silence-watch.ts). With three heartbeat
+ * intervals as the limit, the first frames may take four and a half.
+ */
+const OPEN_GRACE_SHARE = 0.5;
+
+/**
  * One TLS context per pinned CA, made once: given only `ca`, every dial parses the PEM and builds a
  * context again, which cost a reconnecting fleet of simulated agents a fifth of its CPU.
  */
@@ -77,6 +86,10 @@ export class HubLink {
   private partial: Change[] = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  /** When the hub counts as silent; one timer per link, re-armed only when it fires (not per frame). */
+  private readonly silence = new SilenceWatch(processLoopStall(), HEARTBEAT_INTERVAL_MS * MISSED_HEARTBEATS_BEFORE_CLOSE);
+  /** The wait the hub asked for when it last refused an upgrade for load (503 with Retry-After). */
+  private retryHintMs: number | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   /** The last TLS session ticket from the hub: a reconnect resumes it instead of a full handshake. */
   private tlsSession: Buffer | undefined;
@@ -85,6 +98,10 @@ export class HubLink {
   connects = 0;
   /** Connections that resumed a TLS session (no certificate sent, signed or checked). */
   resumedConnects = 0;
+  /** Links this agent closed because the hub was silent (the storm test counts them). */
+  silentCloses = 0;
+  /** Upgrades the hub refused for load, with a Retry-After this agent honoured. */
+  shedRefusals = 0;
 
   constructor(private readonly opts: HubLinkOptions) {
     this.backoff = new Backoff(opts.backoff);
@@ -143,7 +160,9 @@ export class HubLink {
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
       this.connects++;
-      this.resetDeadline(HEARTBEAT_INTERVAL_MS);
+      this.silence.setLimit(HEARTBEAT_INTERVAL_MS * MISSED_HEARTBEATS_BEFORE_CLOSE);
+      this.silence.opened(performance.now(), OPEN_GRACE_SHARE);
+      this.armDeadline();
       this.send({ hello: { agentId: this.opts.agentId, version: this.opts.version, lastRevision: this.opts.state.revision(), protocolMajor: PROTOCOL_MAJOR, protocolMinor: PROTOCOL_MINOR, capabilities: ['status/v1'] } });
     });
     ws.on('message', (data: Buffer, isBinary) => {
@@ -157,7 +176,10 @@ export class HubLink {
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const message = readStatus(text)?.message ?? text;
-        this.opts.log.warn({ status: res.statusCode, message }, 'hub refused the connection');
+        this.retryHintMs = res.statusCode === 503 ? retryAfterMs(res.headers['retry-after'], Date.now()) : undefined;
+        if (this.retryHintMs !== undefined) this.shedRefusals++;
+        // Refused for load is the hub working as meant: debug, not a warning per agent of a fleet.
+        (this.retryHintMs !== undefined ? this.opts.log.debug : this.opts.log.warn).call(this.opts.log, { status: res.statusCode, message }, 'hub refused the connection');
         ws.terminate();
       });
     });
@@ -207,7 +229,10 @@ export class HubLink {
     const wasConnected = this.state === 'connected';
     this.state = 'idle';
     if (code === CloseCode.replaced) return this.onReplaced(reason);
-    const delay = this.backoff.next();
+    // The hub said when it has room: that, with jitter, and no growth of the backoff for it.
+    const hint = this.retryHintMs;
+    this.retryHintMs = undefined;
+    const delay = hint !== undefined ? hintedDelay(hint) : this.backoff.next();
     (wasConnected ? this.opts.log.info.bind(this.opts.log) : this.opts.log.debug.bind(this.opts.log))({ code, reason, retryInMs: delay }, 'disconnected from hub; will reconnect');
     this.retryTimer = setTimeout(() => this.dial(), delay);
   }
@@ -224,7 +249,7 @@ export class HubLink {
   }
 
   private onFrame(frame: Buffer): void {
-    this.resetDeadline(this.welcome?.heartbeatIntervalMs || HEARTBEAT_INTERVAL_MS);
+    this.silence.heard(performance.now());
     let env;
     try {
       env = decodeEnvelope(frame, this.welcome?.maxFrameBytes || MAX_FRAME_BYTES);
@@ -266,7 +291,8 @@ export class HubLink {
       const now = Date.now();
       if (heartbeatDue(now, this.lastSentAt, interval)) this.send({ heartbeat: { sentAtMs: now } });
     }, interval);
-    this.resetDeadline(interval);
+    this.silence.setLimit(interval * MISSED_HEARTBEATS_BEFORE_CLOSE);
+    this.armDeadline();
     if (!hubAnswersSecrets(welcome)) {
       this.opts.log.warn({ hubProtocol: `${welcome.protocolMajor}.${welcome.protocolMinor}` }, 'this hub delivers no cluster CAs (protocol 1.1 on does); reconcilers that need them wait until the hub is upgraded');
     }
@@ -318,9 +344,22 @@ export class HubLink {
     this.ws?.terminate();
   }
 
-  private resetDeadline(intervalMs: number): void {
+  /**
+   * Arms the silence timer for when the hub would be silent. When it fires, the verdict waits one turn
+   * of the loop (setImmediate runs after the poll phase): after a stall, timers run before the socket
+   * reads, and a frame already waiting in the buffer is heard first. Then re-armed, or silent.
+   */
+  private armDeadline(): void {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = setTimeout(() => this.abort(`hub silent for ${MISSED_HEARTBEATS_BEFORE_CLOSE} heartbeat intervals`), intervalMs * MISSED_HEARTBEATS_BEFORE_CLOSE);
+    const ws = this.ws;
+    this.deadlineTimer = setTimeout(() => {
+      setImmediate(() => {
+        if (ws !== this.ws || !ws) return;
+        if (this.silence.remaining(performance.now()) > 0) return this.armDeadline();
+        this.silentCloses++;
+        this.abort(`hub silent for ${MISSED_HEARTBEATS_BEFORE_CLOSE} heartbeat intervals`);
+      });
+    }, Math.max(1, this.silence.remaining(performance.now())));
   }
 
   private clearTimers(): void {

@@ -2,7 +2,9 @@
 // TLS server only while this process keeps up: a queue in front of TLS, drained while the event loop lags
 // by less than maxLagMs, at most admitPerSample per sample. A storm then costs the agents some waiting,
 // not failed handshakes that push them to long backoffs; a connection that waited past maxWaitMs (its
-// agent is about to give up anyway) is closed without any TLS work.
+// agent is about to give up anyway) is closed without any TLS work. At most maxInFlight admitted
+// connections may be in their TLS handshake at once: admission paces accepts to what the process
+// completes, so a storm cannot start more handshakes than the loop finishes.
 import type { Server as NetServer, Socket } from 'node:net';
 
 export interface AdmissionOptions {
@@ -14,6 +16,8 @@ export interface AdmissionOptions {
   admitPerSample?: number;
   /** A connection queued this long is closed. Default 5 s (agents give a handshake 10 s). */
   maxWaitMs?: number;
+  /** Admitted connections still in their TLS handshake at most. Default 200. */
+  maxInFlight?: number;
 }
 
 interface Waiting<S> {
@@ -25,6 +29,8 @@ export class Admission<S extends { destroy(): void }> {
   private lagMs = 0;
   private queue: Array<Waiting<S>> = [];
   private admittedThisSample = 0;
+  private inFlight = 0;
+  private drainSoon = false;
   private readonly timer: NodeJS.Timeout;
   private readonly o: Required<AdmissionOptions>;
   /** Connections closed after waiting too long, for logs and the bench. */
@@ -35,7 +41,7 @@ export class Admission<S extends { destroy(): void }> {
     opts: AdmissionOptions = {},
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.o = { maxLagMs: opts.maxLagMs ?? 100, sampleEveryMs: opts.sampleEveryMs ?? 20, admitPerSample: opts.admitPerSample ?? 50, maxWaitMs: opts.maxWaitMs ?? 5000 };
+    this.o = { maxLagMs: opts.maxLagMs ?? 100, sampleEveryMs: opts.sampleEveryMs ?? 20, admitPerSample: opts.admitPerSample ?? 50, maxWaitMs: opts.maxWaitMs ?? 5000, maxInFlight: opts.maxInFlight ?? 200 };
     let expected = now() + this.o.sampleEveryMs;
     this.timer = setInterval(() => {
       const t = now();
@@ -51,8 +57,26 @@ export class Admission<S extends { destroy(): void }> {
     return this.queue.length;
   }
 
+  /** Admitted and not yet settled (see settled). */
+  get handshaking(): number {
+    return this.inFlight;
+  }
+
   private get open(): boolean {
-    return this.lagMs <= this.o.maxLagMs && this.admittedThisSample < this.o.admitPerSample;
+    return this.lagMs <= this.o.maxLagMs && this.admittedThisSample < this.o.admitPerSample && this.inFlight < this.o.maxInFlight;
+  }
+
+  /** An admitted connection finished its handshake or closed: room for the next one at once. */
+  settled(): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    // Drained on the next turn, not from inside a drain that admitted a socket already closed.
+    if (this.queue.length && !this.drainSoon) {
+      this.drainSoon = true;
+      setImmediate(() => {
+        this.drainSoon = false;
+        this.drain();
+      });
+    }
   }
 
   /** For the server's 'connection' event. */
@@ -63,6 +87,7 @@ export class Admission<S extends { destroy(): void }> {
 
   private pass(socket: S): void {
     this.admittedThisSample++;
+    this.inFlight++;
     this.admit(socket);
   }
 
@@ -92,14 +117,23 @@ export class Admission<S extends { destroy(): void }> {
  * Puts admission in front of an HTTPS server made with pauseOnConnect: its own (TLS) connection
  * listeners run for a socket only once that socket is admitted.
  */
-export function admitWhenReady(server: NetServer, log: { warn(o: object, m: string): void }, opts?: AdmissionOptions): { stop(): void } {
+export function admitWhenReady(server: NetServer, log: { warn(o: object, m: string): void }, opts?: AdmissionOptions): { stop(): void; backlog(): number } {
   const tlsListeners = server.listeners('connection');
   server.removeAllListeners('connection');
+  // In their TLS handshake, by peer: the TLS socket that finishes is not the TCP socket admitted.
+  const handshaking = new Set<string>();
+  const settle = (peer: string): void => {
+    if (handshaking.delete(peer)) admission.settled();
+  };
   const admission = new Admission<Socket>((socket) => {
     // Closed while it waited (by the connection guard, to make room, or by its client): no TLS for it.
-    if (socket.destroyed) return;
+    if (socket.destroyed) return admission.settled();
+    const peer = `${socket.remoteAddress}|${socket.remotePort}`;
+    handshaking.add(peer);
+    socket.once('close', () => settle(peer));
     for (const l of tlsListeners) Reflect.apply(l, server, [socket]);
   }, opts);
+  server.on('secureConnection', (tls: Socket) => settle(`${tls.remoteAddress}|${tls.remotePort}`));
   server.on('connection', (socket: Socket) => admission.offer(socket));
   let reported = 0;
   const report = setInterval(() => {
@@ -113,5 +147,6 @@ export function admitWhenReady(server: NetServer, log: { warn(o: object, m: stri
       clearInterval(report);
       admission.stop();
     },
+    backlog: () => admission.waiting + admission.handshaking,
   };
 }

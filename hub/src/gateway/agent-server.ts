@@ -5,11 +5,13 @@
 // process the proxy to it).
 import type { RequestListener } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { AGENT_PATH } from '@outpost/proto';
+import { AGENT_PATH, processLoopStall } from '@outpost/proto';
+import { RateLimitedWarning } from '../rate-limited-warning.js';
 import { serverTlsOptions, type ServingMaterial } from '../data-dir.js';
 import { admitWhenReady } from './admission.js';
 import { guardConnections, type ConnectionCounts, type ConnectionGuardOptions } from './connection-guard.js';
 import type { AgentGateway } from './gateway.js';
+import { CompletionRate, shedVerdict } from './shedding.js';
 import { refuseUpgrade } from './upgrade-refusal.js';
 
 export function createAgentServer(
@@ -26,8 +28,22 @@ export function createAgentServer(
     guard.request(req);
     onRequest(req, res);
   });
+  // Load shedding (shedding.ts): while the loop lags past its bound, new agent upgrades are refused
+  // with a Retry-After sized to the backlog, before any session work, so the sessions already here keep
+  // their heartbeats. Only agents' upgrades: the admin API and joins are few and answer operators.
+  const stall = processLoopStall();
+  const upgrades = new CompletionRate(performance.now());
   server.on('upgrade', (req, socket, head) => {
     guard.spoke(req);
+    const now = performance.now();
+    if (req.url?.startsWith(AGENT_PATH)) {
+      const verdict = shedVerdict({ lagMs: stall.stalledWithin(now - 1000, now), backlog: admission.backlog(), completedPerSecond: upgrades.rate(now) });
+      if (verdict.shed) {
+        shed.note({ retryAfterSeconds: verdict.retryAfterSeconds, backlog: admission.backlog() });
+        return refuseUpgrade(socket, 503, 'ServiceUnavailable', `the hub is overloaded; the agent connects again after ${verdict.retryAfterSeconds} s by itself`, verdict.retryAfterSeconds);
+      }
+      upgrades.completed();
+    }
     if (!gateway.handleUpgrade(req, socket, head)) return refuseUpgrade(socket, 404, 'NotFound', `no WebSocket endpoint at ${(req.url ?? '/').slice(0, 200)}; agents connect to ${AGENT_PATH}`);
     // The gateway refuses an upgrade (bad credential, shutting down) by ending the socket at once, and
     // accepts one synchronously (ws' handleUpgrade): a socket still open is an authenticated agent's.
@@ -36,11 +52,13 @@ export function createAgentServer(
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
   const admission = admitWhenReady(server, log);
   const guard = guardConnections(server, limits, log);
+  const shed = new RateLimitedWarning(log, 'overloaded: refused agent upgrades with 503 and Retry-After (they come back then, with jitter)');
   return {
     server,
     admission: {
       stop: () => {
         guard.stop();
+        shed.stop();
         admission.stop();
       },
     },

@@ -206,9 +206,10 @@ export class AgentSession {
     this.send({ poke: { revision } });
   }
 
-  heartbeat(now: number): void {
+  /** `stalledMs`: how long this process's loop was stalled lately; not counted as the agent's silence. */
+  heartbeat(now: number, stalledMs = 0): void {
     if (this.closed) return;
-    if (now - this.lastHeardAt > this.ctx.heartbeatIntervalMs * MISSED_HEARTBEATS_BEFORE_CLOSE) {
+    if (now - stalledMs - this.lastHeardAt > this.ctx.heartbeatIntervalMs * MISSED_HEARTBEATS_BEFORE_CLOSE) {
       this.ctx.log.info({ agent: this.agentId }, 'agent silent for three heartbeat intervals; closing');
       this.peer.close(CloseCode.heartbeatTimeout, 'heartbeat timeout');
       this.closed = true;
@@ -217,12 +218,12 @@ export class AgentSession {
     // Sending is not being heard: a peer that writes but never reads is as gone as a silent one, and
     // everything queued to it is held in this process's memory.
     // And once everything sent fits in the sockets' buffers, only the missing Ack of an answer shows it.
-    const stalledMs = this.unwritten > 0 ? now - this.stalledSince : 0;
-    const unackedMs = this.ackWantedSince ? now - this.ackWantedSince : 0;
+    const writeStalledMs = this.unwritten > 0 ? now - stalledMs - this.stalledSince : 0;
+    const unackedMs = this.ackWantedSince ? now - stalledMs - this.ackWantedSince : 0;
     const limitMs = this.ctx.heartbeatIntervalMs * NOT_READING_INTERVALS;
-    if (stalledMs > limitMs || unackedMs > limitMs || this.unwritten > MAX_UNWRITTEN_BYTES) {
+    if (writeStalledMs > limitMs || unackedMs > limitMs || this.unwritten > MAX_UNWRITTEN_BYTES) {
       this.ctx.log.warn(
-        { agent: this.agentId, remote: this.remote, unwrittenBytes: this.unwritten, stalledMs, unackedMs, unackedRevision: this.ackWanted || undefined },
+        { agent: this.agentId, remote: this.remote, unwrittenBytes: this.unwritten, stalledMs: writeStalledMs, unackedMs, unackedRevision: this.ackWanted || undefined },
         'agent is not reading what the hub sends; closing its connection (it reconnects and resumes from its last acked revision)',
       );
       this.dropNotReading();

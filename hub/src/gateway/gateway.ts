@@ -4,7 +4,7 @@
 // each of several gateway processes.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AGENT_PATH, CloseCode, ErrorCode, keyOfRef, keyString, MAX_STATUS_BYTES, type Status } from '@outpost/proto';
+import { AGENT_PATH, CloseCode, ErrorCode, keyOfRef, keyString, MISSED_HEARTBEATS_BEFORE_CLOSE, MAX_STATUS_BYTES, processLoopStall, type StallSource, type Status } from '@outpost/proto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { viewOf } from '../auth/agent-identity.js';
 import { ALL_AGENTS_VIEW } from '../store/views.js';
@@ -26,6 +26,8 @@ export interface GatewayOptions {
   log: SessionContext['log'];
   /** Statuses one agent may have recorded; default AGENT_STATUS_RATE. */
   statusRate?: StatusRate;
+  /** This process's loop stall (default processLoopStall()): time the hub could not hear is not agents' silence. */
+  stall?: StallSource;
 }
 
 /**
@@ -80,10 +82,18 @@ export class AgentGateway {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
     // One slice of the sessions per tick, not all of them at once: a sweep of 15,000 sessions in one go
     // holds the loop for tens of milliseconds, which every change in flight then waits for.
+    // Time this process's loop was stalled is taken off each session's silence (and its not-reading
+    // clocks): after a stall the sweep runs before the frames that arrived meanwhile are read, and a hub
+    // slowed by its own load must not drop the sessions it already completed. Counted over the window a
+    // silence spans, so a session heard after the stall may get a little more than its due, never less.
+    const stall = opts.stall ?? processLoopStall();
+    const windowMs = opts.heartbeatIntervalMs * MISSED_HEARTBEATS_BEFORE_CLOSE;
     let tick = 0;
     this.sweep = setInterval(() => {
+      const mono = performance.now();
       const now = Date.now();
-      for (const session of this.slices[tick % SWEEP_SLICES]!) session.heartbeat(now);
+      const stalledMs = stall.stalledWithin(mono - windowMs, mono);
+      for (const session of this.slices[tick % SWEEP_SLICES]!) session.heartbeat(now, stalledMs);
       if (tick++ % SWEEP_SLICES === 0) this.forgetIdleThrottles();
     }, opts.heartbeatIntervalMs / SWEEP_SLICES);
     this.sweep.unref();

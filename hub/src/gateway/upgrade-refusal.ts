@@ -4,7 +4,9 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { statusBody, type StatusReason } from '@outpost/proto';
 
-export function refuseUpgrade(socket: Duplex, code: number, reason: StatusReason, message: string): void {
+/** `retryAfterSeconds`: a Retry-After header, when the refusal is for load and says when to come back. */
+export function refuseUpgrade(socket: Duplex, code: number, reason: StatusReason, message: string, retryAfterSeconds?: number): void {
   const body = JSON.stringify(statusBody(code, reason, message));
-  socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const retry = retryAfterSeconds === undefined ? '' : `Retry-After: ${retryAfterSeconds}\r\n`;
+  socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`);
 }
