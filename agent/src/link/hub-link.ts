@@ -357,7 +357,7 @@ export class HubLink {
         if (ws !== this.ws || !ws) return;
         if (this.silence.remaining(performance.now()) > 0) return this.armDeadline();
         this.silentCloses++;
-        this.abort(`hub silent for ${MISSED_HEARTBEATS_BEFORE_CLOSE} heartbeat intervals`);
+        this.abort(`hub silent for ${MISSED_HEARTBEATS_BEFORE_CLOSE} heartbeat intervals${this.welcome ? '' : ' (no Welcome yet)'}`);
       });
     }, Math.max(1, this.silence.remaining(performance.now())));
   }

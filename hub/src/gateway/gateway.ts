@@ -88,14 +88,24 @@ export class AgentGateway {
     // silence spans, so a session heard after the stall may get a little more than its due, never less.
     const stall = opts.stall ?? processLoopStall();
     const windowMs = opts.heartbeatIntervalMs * MISSED_HEARTBEATS_BEFORE_CLOSE;
+    // Slices go by elapsed time, not by ticks: a loop that runs late (a starved process, one stopped
+    // and continued) loses ticks, and sweeping one slice per tick then sent each session its heartbeat
+    // every few intervals, which agents rightly took for silence. A late tick sweeps every slice due.
+    const sliceMs = opts.heartbeatIntervalMs / SWEEP_SLICES;
+    const started = performance.now();
     let tick = 0;
     this.sweep = setInterval(() => {
       const mono = performance.now();
       const now = Date.now();
       const stalledMs = stall.stalledWithin(mono - windowMs, mono);
-      for (const session of this.slices[tick % SWEEP_SLICES]!) session.heartbeat(now, stalledMs);
-      if (tick++ % SWEEP_SLICES === 0) this.forgetIdleThrottles();
-    }, opts.heartbeatIntervalMs / SWEEP_SLICES);
+      const due = Math.floor((mono - started) / sliceMs);
+      // At most one whole round per tick: after a long stall every session is swept once, not many times.
+      if (due - tick > SWEEP_SLICES) tick = due - SWEEP_SLICES;
+      for (; tick < due; tick++) {
+        for (const session of this.slices[tick % SWEEP_SLICES]!) session.heartbeat(now, stalledMs);
+        if (tick % SWEEP_SLICES === 0) this.forgetIdleThrottles();
+      }
+    }, sliceMs);
     this.sweep.unref();
   }
 

@@ -201,13 +201,7 @@ export class ScaleRun {
     if (this.opts.fleetProfileDir) await this.fleet.profile(true);
     const wal = join(this.hub.dataDir, 'hub.db-wal');
     this.log(`  hub.db ${sizeMiB(join(this.hub.dataDir, 'hub.db'))} MiB, WAL ${sizeMiB(wal)} MiB before the kill`);
-    const killedAt = Date.now();
-    // The whole hub: primary and gateway processes alike.
-    for (const pid of processTree(this.hubPid).slice(1)) process.kill(pid, 'SIGKILL');
-    await this.hub.proc!.kill('SIGKILL');
-    this.log(`  hub killed (${((Date.now() - killedAt) / 1000).toFixed(1)} s)`);
-    await this.hub.serve();
-    this.log(`  hub listening again (${((Date.now() - killedAt) / 1000).toFixed(1)} s)`);
+    const killedAt = await this.killAndRestart();
     const stopMonitor = this.monitor(killedAt);
     const version = await this.revision();
     const done = await Promise.race([
@@ -225,6 +219,41 @@ export class ScaleRun {
     const revisionAfterReconnect = await this.revision();
     this.log(`  revision before the kill ${revisionBeforeReconnect}, after the reconnect ${revisionAfterReconnect}`);
     return { reconnectSeconds: (done.at - killedAt) / 1000, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN, resumedShare, hubCpuSeconds, fleetCpuSeconds, revisionBeforeReconnect, revisionAfterReconnect };
+  }
+
+  /** kill -9 of the whole hub (primary and gateway processes alike), then started again; when it was killed. */
+  async killAndRestart(): Promise<number> {
+    const killedAt = Date.now();
+    const pids = processTree(this.hubPid);
+    for (const pid of pids.slice(1)) process.kill(pid, 'SIGKILL');
+    // A stopped process (the storm test's duty cycling) dies of SIGKILL too.
+    await this.hub.proc!.kill('SIGKILL');
+    this.log(`  hub killed (${((Date.now() - killedAt) / 1000).toFixed(1)} s)`);
+    await this.hub.serve();
+    this.log(`  hub listening again (${((Date.now() - killedAt) / 1000).toFixed(1)} s)`);
+    return killedAt;
+  }
+
+  /** Every agent connected at least `connects` times, connected now and holding the hub's revision. */
+  async reconnected(connects: number, timeoutMs: number): Promise<{ seconds: number }> {
+    const started = Date.now();
+    const stopMonitor = this.monitor(started, 2000);
+    const version = await this.revision();
+    await Promise.race([
+      this.fleet.allReconnected(version, connects),
+      sleep(timeoutMs).then(() => Promise.reject(new Error(`agents not all back within ${timeoutMs} ms: ${JSON.stringify(this.fleet.progress())}`))),
+    ]).finally(stopMonitor);
+    return { seconds: (Date.now() - started) / 1000 };
+  }
+
+  /** Polls `check` until true, with the storm monitor's lines meanwhile. */
+  async waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+    const stopMonitor = this.monitor(Date.now(), 2000);
+    await waitFor('condition', async () => ((await check()) ? true : undefined), timeoutMs, 100).finally(stopMonitor);
+  }
+
+  async hubRevision(): Promise<number> {
+    return this.revision();
   }
 
   /** The hub's global revision. */

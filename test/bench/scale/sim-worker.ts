@@ -26,11 +26,21 @@ const quiet = {
     countError(o);
   },
 };
+/** The link's own log for one agent: as quiet, and counts the agent's closes for silence. */
+const linkLog = (a: SimAgent) => ({
+  ...quiet,
+  warn: (o: { err?: string; message?: string; why?: string }) => {
+    if (o.why?.startsWith('hub silent')) a.silentCloses++;
+    quiet.warn(o);
+  },
+});
 
 interface SimAgent {
   link: HubLink;
   state: MemoryLocalState;
   syncedAt: number;
+  /** Links this agent closed because the hub was silent (counted from the link's log line). */
+  silentCloses: number;
   echo?: WebSocket;
 }
 
@@ -71,7 +81,7 @@ async function startAgent(token: string, index: number): Promise<void> {
     }
   }
   const state = new MemoryLocalState();
-  const sim = { state, syncedAt: 0 } as SimAgent;
+  const sim = { state, syncedAt: 0, silentCloses: 0 } as SimAgent;
   let link: HubLink | undefined;
   const reconcile = new ReconcileController({
     state,
@@ -91,7 +101,7 @@ async function startAgent(token: string, index: number): Promise<void> {
     onApplied: (changes) => reconcile.changed(changes),
     onSynced: (revision) => onSynced(sim, index, revision),
     ...(localAddress ? { localAddress } : {}),
-    log: quiet,
+    log: linkLog(sim),
   });
   sim.link = link;
   agents[index - config.firstAgent] = sim;
@@ -118,6 +128,19 @@ const progress = setInterval(() => {
   linkErrors = new Map();
   send({ t: 'progress', joined, connected: connectedCount(), failed, errors, ...(lastError ? { lastError } : {}) });
 }, 500);
+
+/** What the storm test asserts on: silence closes per agent, sheds honoured, and the revisions held. */
+function storm(): { silentCloses: number; maxSilentCloses: number; shedRefusals: number; minRevision: number; maxRevision: number } {
+  const live = agents.filter(Boolean);
+  const revisions = live.map((a) => a.state.revision());
+  return {
+    silentCloses: live.reduce((n, a) => n + a.silentCloses, 0),
+    maxSilentCloses: Math.max(0, ...live.map((a) => a.silentCloses)),
+    shedRefusals: live.reduce((n, a) => n + ((a.link as { shedRefusals?: number }).shedRefusals ?? 0), 0),
+    minRevision: Math.min(...revisions),
+    maxRevision: Math.max(...revisions),
+  };
+}
 
 function poll(check: () => boolean, done: () => void): void {
   const timer = setInterval(() => {
@@ -149,7 +172,7 @@ process.on('message', (m: ToWorker) => {
       );
       return;
     case 'stats':
-      send({ t: 'stats', id: m.id, connected: connectedCount(), synced: agents.filter((a) => a?.syncedAt).length, minConnects: Math.min(...agents.map((a) => a?.link.connects ?? 0)), warnings, connects: agents.reduce((n, a) => n + (a?.link.connects ?? 0), 0), resumed: agents.reduce((n, a) => n + (a?.link.resumedConnects ?? 0), 0) });
+      send({ t: 'stats', id: m.id, connected: connectedCount(), synced: agents.filter((a) => a?.syncedAt).length, minConnects: Math.min(...agents.map((a) => a?.link.connects ?? 0)), warnings, connects: agents.reduce((n, a) => n + (a?.link.connects ?? 0), 0), resumed: agents.reduce((n, a) => n + (a?.link.resumedConnects ?? 0), 0), ...storm() });
       return;
     case 'synced-times':
       send({ t: 'synced-times', id: m.id, times: agents.map((a) => a.syncedAt) });
