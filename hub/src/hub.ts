@@ -15,6 +15,7 @@ import { apiTokenCheck } from './auth/api-token-check.js';
 import { LOG_REDACTION } from './auth/log-redaction.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
 import { dataPaths, ensureTicketKeys, loadServingMaterial, secureDataDir } from './data-dir.js';
+import { recordedEvents } from './gateway/session-record.js';
 import { storeEvents, storeReads } from './gateway/agent-events.js';
 import { createAgentServer } from './gateway/agent-server.js';
 import type { ConnectionCounts } from './gateway/connection-guard.js';
@@ -147,7 +148,7 @@ function describeConnections(c: ConnectionCounts): string {
 
 /** One process: API and agents on the HTTPS port. */
 function inProcessServer(opts: ResolvedHubOptions, store: Store, presence: Presence, secrets: SecretsSource, fetch: Fetch, tls: ReturnType<typeof loadServingMaterial>, log: Logger): Served {
-  const gateway = new AgentGateway({ reads: storeReads(store), events: storeEvents(store, presence), secrets, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log });
+  const gateway = new AgentGateway({ reads: storeReads(store), events: recordedEvents(storeEvents(store, presence)), secrets, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log });
   const { server, admission, connections } = createAgentServer(tls, gateway, getRequestListener(fetch), log, { ...connectionLimits(opts), trustsAuthorization: apiTokenCheck(store, opts.clock) });
   let unsubscribe: (() => void) | undefined;
   const https = component({

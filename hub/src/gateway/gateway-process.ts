@@ -17,6 +17,7 @@ import { apiProxy } from './api-proxy.js';
 import { AcceptGate } from './accept-gate.js';
 import { createAgentServer } from './agent-server.js';
 import { AgentGateway } from './gateway.js';
+import { recordedEvents } from './session-record.js';
 import { GATEWAY_CONFIG_ENV, type AgentEvent, type FromGateway, type GatewayProcessConfig, type ToGateway } from './gateway-messages.js';
 
 if (!cluster.isWorker) throw new Error('gateway-process is started by the hub (outpost hub serve --gateway-processes N), not by hand');
@@ -65,7 +66,7 @@ const events: AgentEvents = {
 
 const store = new Store(dataPaths(config.dataDir).db, { readonly: true });
 const tls = loadServingMaterial(config.dataDir);
-const gateway = new AgentGateway({ reads: storeReads(store), events, secrets, heartbeatIntervalMs: config.heartbeatIntervalMs, maxFrameBytes: config.maxFrameBytes, log });
+const gateway = new AgentGateway({ reads: storeReads(store), events: recordedEvents(events), secrets, heartbeatIntervalMs: config.heartbeatIntervalMs, maxFrameBytes: config.maxFrameBytes, log });
 const { server } = createAgentServer(tls, gateway, apiProxy(config.apiSocket), log, { ...config.limits, trustsAuthorization: apiTokenCheck(store, systemClock) });
 // A full process leaves accepts to its siblings (accept-gate.ts) instead of refusing at accept. Counted
 // at accept, after admission's listener is in place (it takes over the 'connection' listeners before it).
