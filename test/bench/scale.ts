@@ -1,100 +1,164 @@
-// npm run bench:scale -- --agents N [--workers W] [--gateway-processes G] [--heartbeat MS] [--samples S] [--hub-cpu-prof DIR] [--fleet-cpu-prof DIR]
-// A real hub process and N simulated agents on loopback; prints the figures of issue 4 and writes them
-// to test/bench/results/scale-<N>.json. Bounded: every step has a time limit and the run stops itself.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// npm run bench:scale -- --agents N [--runs R] [--workers W] [--gateway-processes G] [--heartbeat MS] [--samples S] [--max-sim-stall-ms MS] [--hub-cpu-prof DIR] [--fleet-cpu-prof DIR]
+// npm run bench:scale -- --plot [FILE.json]   (draws FILE's series to FILE.svg; default the N given by --agents)
+// A real hub process and N simulated agents on loopback; prints the figures of issues 4 and 14 and writes
+// them to test/bench/results/scale-<N>.json: every run's figures, their median and spread (min, max),
+// and the series (connected, hub CPU, simulator CPU over time). Timings come from the hub's own record
+// of each session (Welcome sent, Ack received); the simulator's clocks are kept beside them. A run whose
+// simulator stalled past --max-sim-stall-ms measured the simulator, not the hub: it is marked invalid.
+// Bounded: every step has a time limit and the run stops itself.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { percentile, ScaleRun } from './scale/scale-run.js';
+import { seriesSvg } from './scale/plot.js';
+import { percentile, ScaleRun, type SeriesPoint } from './scale/scale-run.js';
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
   options: {
     agents: { type: 'string', default: '1000' },
+    runs: { type: 'string', default: '1' },
     workers: { type: 'string' },
     heartbeat: { type: 'string', default: '15000' },
     samples: { type: 'string', default: '1000' },
+    'max-sim-stall-ms': { type: 'string', default: '1000' },
     'hub-cpu-prof': { type: 'string' },
     'fleet-cpu-prof': { type: 'string' },
     'gateway-processes': { type: 'string' },
+    plot: { type: 'boolean', default: false },
   },
+  allowPositionals: true,
   strict: true,
 });
 const agents = Number(values.agents);
 if (!Number.isInteger(agents) || agents < 1) throw new Error(`--agents ${values.agents} is not a positive whole number`);
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs} is not a positive whole number`);
 const samples = Number(values.samples);
+const maxSimStallMs = Number(values['max-sim-stall-ms']);
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
+const dir = fileURLToPath(new URL('./results/', import.meta.url));
+
+if (values.plot) {
+  const file = positionals[0] ?? `${dir}scale-${agents}.json`;
+  const result = JSON.parse(readFileSync(file, 'utf8')) as { agents: number; series: SeriesPoint[][] };
+  const out = file.replace(/\.json$/, '.svg');
+  writeFileSync(out, seriesSvg(result.series, `${result.agents} agents: connected and CPU over each run`));
+  log(`wrote ${out}`);
+  process.exit(0);
+}
 
 const deadline = setTimeout(() => {
-  log('bench: time limit (2 h) reached; stopping');
+  log('bench: time limit (2 h per run) reached; stopping');
   process.exit(3);
-}, 2 * 3_600_000);
+}, runs * 2 * 3_600_000);
 deadline.unref();
 
-log(`bench:scale with ${agents} agents: seeding and starting the hub`);
-const run = await ScaleRun.prepare({ agents, heartbeatMs: Number(values.heartbeat), log, ...(values.workers ? { workers: Number(values.workers) } : {}), ...(values['gateway-processes'] ? { gatewayProcesses: Number(values['gateway-processes']) } : {}), ...(values['fleet-cpu-prof'] ? { fleetProfileDir: values['fleet-cpu-prof'] } : {}), ...(values['hub-cpu-prof'] ? { hubNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values['hub-cpu-prof']}`] } : {}) });
-try {
-  log('connecting the fleet');
-  const connectSeconds = await run.connectAll(Math.max(120_000, agents * 20));
-  log(`  all ${agents} connected in ${round(connectSeconds)} s; settling`);
-  await new Promise((r) => setTimeout(r, 5000));
-  // Each figure is logged as soon as it is measured: a run that fails later still leaves them.
-  const memory = run.hubMemory();
-  log(`  hubRssBytes ${memory.hubRssBytes}, bytesPerAgent ${memory.bytesPerAgent}, RSS per process (primary first) ${memory.perProcessMiB.join('/')} MiB`);
-  log('measuring idle CPU');
-  const idleHubCpuPercent = await run.idleCpuPercent(Math.max(10, Number(values.heartbeat) / 1000));
-  log(`  idleHubCpuPercent ${round(idleHubCpuPercent, 1)}`);
-  log(`measuring ${samples} changes`);
-  const changes = await run.changeLatencies(samples);
-  log(`  changeP50Ms ${round(percentile(changes, 50))}, changeP99Ms ${round(percentile(changes, 99))}`);
-  log('fleet-wide rollout');
-  const rollout = await run.fleetRolloutSeconds('1.33.9');
-  const fleetRolloutSeconds = rollout.seconds;
-  log(`  fleetRolloutSeconds ${round(fleetRolloutSeconds)}, CPU seconds: hub ${round(rollout.hubCpuSeconds, 1)}, fleet ${round(rollout.fleetCpuSeconds, 1)}`);
-  log('hub kill -9 and restart');
-  const reconnect = await run.killAndReconnect(Math.max(180_000, agents * 10));
-  log(`  reconnectSeconds ${round(reconnect.reconnectSeconds)}, maxAgentReconnectSeconds ${round(reconnect.maxAgentReconnectSeconds)}, TLS resumed ${round(reconnect.resumedShare)}, CPU seconds: hub ${round(reconnect.hubCpuSeconds, 1)}, fleet ${round(reconnect.fleetCpuSeconds, 1)}`);
-  log('bare ws echo baseline');
-  const baseline = await run.echoBaseline(samples);
-  const echo = baseline.rtts;
-  const result = {
-    agents,
-    gatewayProcesses: run.hub.gatewayProcesses,
-    connectSeconds: round(connectSeconds),
-    hubRssBytes: memory.hubRssBytes,
-    bytesPerAgent: memory.bytesPerAgent,
-    idleHubCpuPercent: round(idleHubCpuPercent, 1),
-    changeP50Ms: round(percentile(changes, 50)),
-    changeP99Ms: round(percentile(changes, 99)),
-    fleetRolloutSeconds: round(fleetRolloutSeconds),
-    rolloutHubCpuSeconds: round(rollout.hubCpuSeconds, 1),
-    rolloutFleetCpuSeconds: round(rollout.fleetCpuSeconds, 1),
-    reconnectSeconds: round(reconnect.reconnectSeconds),
-    reconnectP99Seconds: round(reconnect.p99Seconds),
-    maxAgentReconnectSeconds: round(reconnect.maxAgentReconnectSeconds),
-    reconnectTlsResumedShare: round(reconnect.resumedShare),
-    // Where the reconnect's time goes on this machine, where hub and simulated fleet share two cores.
-    reconnectHubCpuSeconds: round(reconnect.hubCpuSeconds, 1),
-    reconnectFleetCpuSeconds: round(reconnect.fleetCpuSeconds, 1),
-    // Presence takes no global revision: a reconnect of the whole fleet must leave it where it was.
-    revisionBeforeReconnect: reconnect.revisionBeforeReconnect,
-    revisionAfterReconnect: reconnect.revisionAfterReconnect,
-    baselineWsRttP50Ms: round(percentile(echo, 50), 3),
-    baselineWsRttP99Ms: round(percentile(echo, 99), 3),
-    changeP99Ratio: round(percentile(changes, 99) / percentile(echo, 99)),
-    baselineBytesPerConnection: baseline.bytesPerConnection,
-    measuredAt: new Date().toISOString(),
-  };
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}scale-${agents}.json`, `${JSON.stringify(result, null, 2)}\n`);
-  const width = Math.max(...Object.keys(result).map((k) => k.length));
-  process.stdout.write(`${Object.entries(result).map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`);
-  if (result.revisionAfterReconnect !== result.revisionBeforeReconnect) {
-    throw new Error(`the reconnect moved the hub's revision from ${result.revisionBeforeReconnect} to ${result.revisionAfterReconnect}: presence (or something the reconnect caused) consumed revisions`);
+type Figures = Record<string, number>;
+
+async function oneRun(n: number): Promise<{ figures: Figures; series: SeriesPoint[]; simStall: Record<string, number> }> {
+  log(`run ${n + 1} of ${runs}, ${agents} agents: seeding and starting the hub`);
+  const run = await ScaleRun.prepare({ agents, heartbeatMs: Number(values.heartbeat), log, ...(values.workers ? { workers: Number(values.workers) } : {}), ...(values['gateway-processes'] ? { gatewayProcesses: Number(values['gateway-processes']) } : {}), ...(values['fleet-cpu-prof'] ? { fleetProfileDir: values['fleet-cpu-prof'] } : {}), ...(values['hub-cpu-prof'] ? { hubNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values['hub-cpu-prof']}`] } : {}) });
+  // The simulator's worst loop stall (over the last minute, at the end of each phase): its bound says
+  // whether the phase measured the hub.
+  const simStall: Record<string, number> = {};
+  const stallOf = async (phase: string) => (simStall[phase] = (await run.fleet.stats()).maxStallMs);
+  try {
+    log('connecting the fleet');
+    const connectSeconds = await run.connectAll(Math.max(120_000, agents * 20));
+    await stallOf('connect');
+    log(`  all ${agents} connected in ${round(connectSeconds)} s; settling`);
+    run.phase = 'idle';
+    await new Promise((r) => setTimeout(r, 5000));
+    const memory = run.hubMemory();
+    log(`  hubRssBytes ${memory.hubRssBytes}, bytesPerAgent ${memory.bytesPerAgent}, RSS per process (primary first) ${memory.perProcessMiB.join('/')} MiB`);
+    log('measuring idle CPU');
+    const idleHubCpuPercent = await run.idleCpuPercent(Math.max(10, Number(values.heartbeat) / 1000));
+    log(`  idleHubCpuPercent ${round(idleHubCpuPercent, 1)}`);
+    run.phase = 'changes';
+    log(`measuring ${samples} changes`);
+    const changes = await run.changeLatencies(samples);
+    await stallOf('changes');
+    log(`  changeP50Ms ${round(percentile(changes.hub, 50))}, changeP99Ms ${round(percentile(changes.hub, 99))} (hub's Ack receipt; agent's clock: ${round(percentile(changes.fleet, 50))} / ${round(percentile(changes.fleet, 99))})`);
+    run.phase = 'rollout';
+    log('fleet-wide rollout');
+    const rollout = await run.fleetRolloutSeconds('1.33.9');
+    await stallOf('rollout');
+    log(`  fleetRolloutSeconds ${round(rollout.hubSeconds)} (hub's last Ack; agents' clocks ${round(rollout.seconds)}), CPU seconds: hub ${round(rollout.hubCpuSeconds, 1)}, fleet ${round(rollout.fleetCpuSeconds, 1)}`);
+    run.phase = 'reconnect';
+    log('hub kill -9 and restart');
+    const reconnect = await run.killAndReconnect(Math.max(180_000, agents * 10));
+    await stallOf('reconnect');
+    const stats = await run.fleet.stats();
+    log(`  reconnectSeconds ${round(reconnect.reconnectSeconds)}, hub's last Welcome ${round(reconnect.hubLastWelcomeSeconds)} s (p99 ${round(reconnect.hubWelcomeP99Seconds)}), TLS resumed ${round(reconnect.resumedShare)}, closes for silence ${stats.silentCloses} (most per agent ${stats.maxSilentCloses}), upgrades shed ${stats.shedRefusals}, CPU seconds: hub ${round(reconnect.hubCpuSeconds, 1)}, fleet ${round(reconnect.fleetCpuSeconds, 1)}`);
+    log('bare ws echo baseline');
+    run.phase = 'baseline';
+    const baseline = await run.echoBaseline(samples);
+    const echo = baseline.rtts;
+    if (reconnect.revisionAfterReconnect !== reconnect.revisionBeforeReconnect) {
+      throw new Error(`the reconnect moved the hub's revision from ${reconnect.revisionBeforeReconnect} to ${reconnect.revisionAfterReconnect}: presence (or something the reconnect caused) consumed revisions`);
+    }
+    const figures: Figures = {
+      connectSeconds: round(connectSeconds),
+      hubRssBytes: memory.hubRssBytes,
+      bytesPerAgent: memory.bytesPerAgent,
+      idleHubCpuPercent: round(idleHubCpuPercent, 1),
+      changeP50Ms: round(percentile(changes.hub, 50)),
+      changeP99Ms: round(percentile(changes.hub, 99)),
+      changeP99MsAgentClock: round(percentile(changes.fleet, 99)),
+      fleetRolloutSeconds: round(rollout.hubSeconds),
+      fleetRolloutSecondsAgentClock: round(rollout.seconds),
+      rolloutHubCpuSeconds: round(rollout.hubCpuSeconds, 1),
+      rolloutFleetCpuSeconds: round(rollout.fleetCpuSeconds, 1),
+      // From the kill to the hub's last first-Welcome (the hub's record), and to every agent back and synced (the fleet's).
+      reconnectSeconds: round(reconnect.hubLastWelcomeSeconds),
+      reconnectP99Seconds: round(reconnect.hubWelcomeP99Seconds),
+      reconnectAllSyncedSeconds: round(reconnect.reconnectSeconds),
+      reconnectTlsResumedShare: round(reconnect.resumedShare),
+      reconnectHubCpuSeconds: round(reconnect.hubCpuSeconds, 1),
+      reconnectFleetCpuSeconds: round(reconnect.fleetCpuSeconds, 1),
+      silentCloses: stats.silentCloses,
+      maxSilentClosesPerAgent: stats.maxSilentCloses,
+      upgradesShed: stats.shedRefusals,
+      revisionBeforeReconnect: reconnect.revisionBeforeReconnect,
+      revisionAfterReconnect: reconnect.revisionAfterReconnect,
+      baselineWsRttP50Ms: round(percentile(echo, 50), 3),
+      baselineWsRttP99Ms: round(percentile(echo, 99), 3),
+      changeP99Ratio: round(percentile(changes.hub, 99) / percentile(echo, 99)),
+      baselineBytesPerConnection: baseline.bytesPerConnection,
+    };
+    return { figures, series: run.series, simStall };
+  } finally {
+    await run.stop();
   }
-} finally {
-  await run.stop();
 }
+
+const all: Array<Awaited<ReturnType<typeof oneRun>>> = [];
+for (let n = 0; n < runs; n++) all.push(await oneRun(n));
+
+const keys = Object.keys(all[0]!.figures);
+const column = (k: string) => all.map((r) => r.figures[k]!).sort((a, b) => a - b);
+// The median of an even count is the mean of the middle two.
+const median = (xs: number[]) => (xs.length % 2 ? xs[(xs.length - 1) / 2]! : (xs[xs.length / 2 - 1]! + xs[xs.length / 2]!) / 2);
+const invalid = all.flatMap((r, n) => Object.entries(r.simStall).filter(([, ms]) => ms > maxSimStallMs).map(([phase, ms]) => `run ${n + 1}, ${phase}: simulator stalled ${ms} ms`));
+const result = {
+  agents,
+  runs,
+  command: `npm run bench:scale -- ${process.argv.slice(2).join(' ')}`,
+  gatewayProcesses: values['gateway-processes'] ? Number(values['gateway-processes']) : undefined,
+  // Each figure: the median of the runs, and [min, max] across them.
+  median: Object.fromEntries(keys.map((k) => [k, round(median(column(k)), 3)])),
+  spread: Object.fromEntries(keys.map((k) => [k, [column(k)[0], column(k).at(-1)]])),
+  valid: invalid.length === 0,
+  maxSimStallMs,
+  invalidBecause: invalid,
+  perRun: all.map((r) => ({ ...r.figures, simulatorMaxStallMs: r.simStall })),
+  series: all.map((r) => r.series),
+  measuredAt: new Date().toISOString(),
+};
+mkdirSync(dir, { recursive: true });
+writeFileSync(`${dir}scale-${agents}.json`, `${JSON.stringify(result, null, 2)}\n`);
+const width = Math.max(...keys.map((k) => k.length));
+process.stdout.write(`${keys.map((k) => `${k.padEnd(width)}  ${result.median[k]}  [${result.spread[k]!.join(', ')}]`).join('\n')}\nvalid: ${result.valid}${invalid.length ? ` (${invalid.join('; ')})` : ''}\n`);
 // Everything is stopped and written. A profiled 20,000-agent run once stayed alive here on some leftover
-// handle (not found yet); the run ends now rather than at the 2-hour limit.
+// handle (not found yet); the run ends now rather than at the time limit.
 process.exit(0);

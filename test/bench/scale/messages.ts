@@ -27,7 +27,7 @@ export type FromWorker =
   /** errors: why links failed since the last report, by message. */
   | { t: 'progress'; joined: number; connected: number; failed: number; errors: Record<string, number>; lastError?: string }
   | { t: 'reached'; id: number; at: number; maxAt?: number }
-  | { t: 'stats'; id: number; connected: number; synced: number; minConnects: number; warnings: number; connects: number; resumed: number; silentCloses: number; maxSilentCloses: number; shedRefusals: number; minRevision: number; maxRevision: number }
+  | { t: 'stats'; id: number; connected: number; synced: number; minConnects: number; warnings: number; connects: number; resumed: number; stalledMs: number; maxStallMs: number; silentCloses: number; maxSilentCloses: number; shedRefusals: number; minRevision: number; maxRevision: number }
   | { t: 'echo-connected'; id: number; connected: number }
   | { t: 'links-stopped'; id: number }
   | { t: 'profiled'; id: number }

@@ -1,8 +1,11 @@
 // One scale run: a real hub process on a seeded store, a simulated fleet in worker processes, and the
 // measurements of issue 4. The bench prints them; the smoke test checks the correctness half.
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
+import { SESSION_RECORD_ENV, type SessionRecordFile } from '@outpost/hub';
 import { findKind } from '@outpost/proto';
 import { Proc, processTree, TestHub, waitFor } from '../../lib/processes.js';
 import { clusterName, seedFleet } from './fleet.js';
@@ -56,8 +59,20 @@ function countedMessages(text: string): Array<[string, number]> {
   return [...counts];
 }
 
+/** One point of the series the bench writes (and `--plot` draws): seconds since the run began. */
+export interface SeriesPoint {
+  t: number;
+  phase: string;
+  connected: number;
+  hubCpuPercent: number;
+  fleetCpuPercent: number;
+}
+
 export class ScaleRun {
   fleet!: SimFleet;
+  readonly series: SeriesPoint[] = [];
+  private readonly runStartedAt = Date.now();
+  phase = 'connect';
   private baselineRss = 0;
   private readonly api;
   private readonly keepAlive = new HttpsAgent({ keepAlive: true, maxSockets: 4 });
@@ -67,6 +82,7 @@ export class ScaleRun {
     readonly hub: TestHub,
     readonly tokens: string[],
     private readonly opts: ScaleOptions,
+    private readonly recordDir: string,
   ) {
     this.api = hub.api(undefined, this.keepAlive);
     this.log = opts.log ?? (() => undefined);
@@ -75,8 +91,10 @@ export class ScaleRun {
   static async prepare(opts: ScaleOptions): Promise<ScaleRun> {
     let tokens: string[] = [];
     const gatewayProcesses = opts.gatewayProcesses ?? defaultGatewayProcesses(opts.agents);
-    const hub = await TestHub.start({ heartbeatMs: opts.heartbeatMs ?? 15_000, gatewayProcesses, beforeServe: (dir) => (tokens = seedFleet(dir, opts.agents)), ...(opts.hubNodeArgs ? { nodeArgs: opts.hubNodeArgs } : {}) });
-    const run = new ScaleRun(hub, tokens, opts);
+    // The hub's own record of Welcomes and Acks (hub/src/gateway/session-record.ts): what the figures are timed from.
+    const recordDir = mkdtempSync(join(tmpdir(), 'outpost-sessions-'));
+    const hub = await TestHub.start({ heartbeatMs: opts.heartbeatMs ?? 15_000, gatewayProcesses, env: { [SESSION_RECORD_ENV]: recordDir }, beforeServe: (dir) => (tokens = seedFleet(dir, opts.agents)), ...(opts.hubNodeArgs ? { nodeArgs: opts.hubNodeArgs } : {}) });
+    const run = new ScaleRun(hub, tokens, opts, recordDir);
     await sleep(500);
     run.baselineRss = treeStat(hub.proc!.child.pid!).rssBytes;
     return run;
@@ -118,6 +136,7 @@ export class ScaleRun {
       const warned = countedMessages(stderr.slice(stderrSeen)).map(([m, n]) => `; hub: ${m.slice(0, 120)} ×${n}`).join('');
       stderrSeen = stderr.length;
       const failures = this.fleet.takeLinkErrors().slice(0, 4).map(([why, n]) => `; agents: ${why.slice(0, 100)} ×${n}`).join('');
+      this.series.push({ t: Math.round((Date.now() - this.runStartedAt) / 100) / 10, phase: this.phase, connected: p.connected, hubCpuPercent: pct(lap.hub), fleetCpuPercent: pct(lap.fleet) });
       this.log(`  ${Math.round((Date.now() - startedAt) / 1000)} s: joined ${p.joined}, connected ${p.connected}, failed ${p.failed}; CPU hub ${pct(lap.hub)} %, fleet ${pct(lap.fleet)} %; hub fds ${fds}${p.lastError ? ` (last join error: ${p.lastError})` : ''}${failures}${warned}`);
     }, everyMs);
     return () => clearInterval(timer);
@@ -167,34 +186,60 @@ export class ScaleRun {
     return (lap.hub / lap.seconds) * 100;
   }
 
-  /** One cluster changed through the admin API -> its agent's ack, `samples` times, one at a time. */
-  async changeLatencies(samples: number): Promise<number[]> {
-    const out: number[] = [];
+  /**
+   * One cluster changed through the admin API -> its agent's ack, `samples` times, one at a time. Timed
+   * to the hub's receipt of the Ack (its session record), and, for comparison, to the agent's own clock.
+   */
+  async changeLatencies(samples: number): Promise<{ hub: number[]; fleet: number[] }> {
+    const fleet: number[] = [];
+    const asked: Array<{ started: number; revision: number }> = [];
     for (let s = 0; s < samples; s++) {
       const i = Math.floor(Math.random() * this.tokens.length);
       const started = preciseNow();
       const updated = await this.api.patch(K('clusters'), clusterName(i), { metadata: { labels: { sample: String(s) } } }, 'fleet');
-      const ackedAt = await this.fleet.agentReached(i, Number(updated.metadata.resourceVersion));
-      out.push(ackedAt - started);
+      const revision = Number(updated.metadata.resourceVersion);
+      const ackedAt = await this.fleet.agentReached(i, revision);
+      fleet.push(ackedAt - started);
+      asked.push({ started, revision });
     }
-    return out.sort((a, b) => a - b);
+    // Samples go one at a time and only the changed cluster's agent is poked: the first Ack at or past a
+    // sample's revision after it started is that agent's.
+    const acks = Object.values((await this.hubSessions()).acks).flat().sort((a, b) => a[1] - b[1]);
+    let k = 0;
+    const hub: number[] = [];
+    for (const { started, revision } of asked) {
+      while (k < acks.length && acks[k]![1] < started) k++;
+      let j = k;
+      while (j < acks.length && acks[j]![0] < revision) j++;
+      if (j < acks.length) hub.push(acks[j]![1] - started);
+    }
+    return { hub: hub.sort((a, b) => a - b), fleet: fleet.sort((a, b) => a - b) };
+  }
+
+  /** When the hub first received an Ack at or past `revision` from each agent, after `since` (epoch ms). */
+  private async firstAcks(revision: number, since: number): Promise<number[]> {
+    const record = await this.hubSessions();
+    return Object.values(record.acks).map((list) => Math.min(...list.filter(([r, at]) => r >= revision && at >= since).map(([, at]) => at)));
   }
 
   /** A change in every agent's view (a new Release) -> every agent acked it. */
-  async fleetRolloutSeconds(version: string): Promise<{ seconds: number; hubCpuSeconds: number; fleetCpuSeconds: number }> {
+  async fleetRolloutSeconds(version: string): Promise<{ seconds: number; hubSeconds: number; hubCpuSeconds: number; fleetCpuSeconds: number }> {
     const cpu = this.cpuMeter();
-    const started = Date.now();
+    const started = preciseNow();
     const rel = await this.api.create({ apiVersion: 'outpost.dev/v1alpha1', kind: 'Release', metadata: { name: version }, spec: { version } });
-    const last = await this.fleet.allReached(Number(rel.metadata.resourceVersion));
+    const revision = Number(rel.metadata.resourceVersion);
+    const last = await this.fleet.allReached(revision);
     const lap = cpu();
-    return { seconds: (last - started) / 1000, hubCpuSeconds: lap.hub, fleetCpuSeconds: lap.fleet };
+    // The hub's side: the last of the fleet's Acks of the release, as the hub received them.
+    const hubLast = Math.max(...(await this.firstAcks(revision, started)));
+    return { seconds: (last - started) / 1000, hubSeconds: (hubLast - started) / 1000, hubCpuSeconds: lap.hub, fleetCpuSeconds: lap.fleet };
   }
 
   /**
    * kill -9 the hub, start it again, until every agent is back and resynced. Also the hub's global
    * revision before the kill and once all are back: presence takes no revision, so they must be equal.
    */
-  async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number; hubCpuSeconds: number; fleetCpuSeconds: number; revisionBeforeReconnect: number; revisionAfterReconnect: number }> {
+  async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; hubWelcomeP99Seconds: number; hubLastWelcomeSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number; hubCpuSeconds: number; fleetCpuSeconds: number; revisionBeforeReconnect: number; revisionAfterReconnect: number }> {
     const before = await this.fleet.stats();
     const revisionBeforeReconnect = await this.revision();
     const cpu = this.cpuMeter();
@@ -218,7 +263,12 @@ export class ScaleRun {
     await sleep(2000);
     const revisionAfterReconnect = await this.revision();
     this.log(`  revision before the kill ${revisionBeforeReconnect}, after the reconnect ${revisionAfterReconnect}`);
-    return { reconnectSeconds: (done.at - killedAt) / 1000, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN, resumedShare, hubCpuSeconds, fleetCpuSeconds, revisionBeforeReconnect, revisionAfterReconnect };
+    // The hub's side: when it sent each agent its first Welcome after the kill.
+    const welcomes = Object.values((await this.hubSessions()).welcomes)
+      .map((list) => Math.min(...list.filter((at) => at >= killedAt)))
+      .map((at) => (at - killedAt) / 1000)
+      .sort((a, b) => a - b);
+    return { reconnectSeconds: (done.at - killedAt) / 1000, hubWelcomeP99Seconds: percentile(welcomes, 99), hubLastWelcomeSeconds: welcomes.at(-1) ?? NaN, p99Seconds: percentile(times, 99), maxAgentReconnectSeconds: times.at(-1) ?? NaN, resumedShare, hubCpuSeconds, fleetCpuSeconds, revisionBeforeReconnect, revisionAfterReconnect };
   }
 
   /** kill -9 of the whole hub (primary and gateway processes alike), then started again; when it was killed. */
@@ -286,9 +336,30 @@ export class ScaleRun {
     }
   }
 
+  /**
+   * The hub's record of every session (Welcome and Ack times by agent), from each process that serves
+   * agents: asked for with SIGUSR2, merged. Read between phases, never during one.
+   */
+  async hubSessions(): Promise<SessionRecordFile> {
+    const pids = this.hub.gatewayProcesses > 0 ? processTree(this.hubPid).slice(1) : [this.hubPid];
+    const files = pids.map((pid) => join(this.recordDir, `sessions-${pid}.json`));
+    // Removed first and waited for anew: file times are coarser than the clock, so "newer than asked" misleads.
+    for (const f of files) rmSync(f, { force: true });
+    for (const pid of pids) process.kill(pid, 'SIGUSR2');
+    await waitFor(`the session records of hub processes ${pids.join(', ')} in ${this.recordDir}`, () => files.every((f) => existsSync(f)), 30_000, 50);
+    const merged: SessionRecordFile = { welcomes: {}, acks: {} };
+    for (const f of files) {
+      const r = JSON.parse(readFileSync(f, 'utf8')) as SessionRecordFile;
+      for (const [agent, list] of Object.entries(r.welcomes)) (merged.welcomes[agent] ??= []).push(...list);
+      for (const [agent, list] of Object.entries(r.acks)) (merged.acks[agent] ??= []).push(...list);
+    }
+    return merged;
+  }
+
   async stop(): Promise<void> {
     await this.fleet?.stop();
     this.keepAlive.destroy();
     await this.hub.stop();
+    rmSync(this.recordDir, { recursive: true, force: true });
   }
 }

@@ -112,7 +112,7 @@ export class SimFleet {
     return { at: Math.max(...replies.map((r) => r.at)), lastSyncAt: Math.max(...replies.map((r) => r.maxAt ?? r.at)) };
   }
 
-  async stats(): Promise<{ connected: number; synced: number; minConnects: number; warnings: number; connects: number; resumed: number; silentCloses: number; maxSilentCloses: number; shedRefusals: number; minRevision: number; maxRevision: number }> {
+  async stats(): Promise<{ connected: number; synced: number; minConnects: number; warnings: number; connects: number; resumed: number; stalledMs: number; maxStallMs: number; silentCloses: number; maxSilentCloses: number; shedRefusals: number; minRevision: number; maxRevision: number }> {
     const replies = await Promise.all(this.workers.map((w) => this.ask<Extract<Reply, { t: 'stats' }>>(w.child, { t: 'stats' })));
     return {
       connected: replies.reduce((n, r) => n + r.connected, 0),
@@ -121,6 +121,8 @@ export class SimFleet {
       warnings: replies.reduce((n, r) => n + r.warnings, 0),
       connects: replies.reduce((n, r) => n + r.connects, 0),
       resumed: replies.reduce((n, r) => n + r.resumed, 0),
+      stalledMs: Math.max(...replies.map((r) => r.stalledMs)),
+      maxStallMs: Math.max(...replies.map((r) => r.maxStallMs)),
       silentCloses: replies.reduce((n, r) => n + r.silentCloses, 0),
       maxSilentCloses: Math.max(...replies.map((r) => r.maxSilentCloses)),
       shedRefusals: replies.reduce((n, r) => n + r.shedRefusals, 0),

@@ -4,10 +4,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { engine, HubLink, MemoryLocalState, ReceivedReconciler, ReconcileController, redeemToken } from '@outpost/agent';
-import { agentFinalizer } from '@outpost/proto';
+import { agentFinalizer, processLoopStall } from '@outpost/proto';
 import WebSocket from 'ws';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
 
+// This process's own loop stall (the links use the same one): the bench marks a run whose simulator
+// stalled past its bound invalid, since then it measured the simulator, not the hub.
+const stall = processLoopStall();
 const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as WorkerConfig;
 const send = (m: FromWorker): void => void process.send?.(m);
 
@@ -130,10 +133,13 @@ const progress = setInterval(() => {
 }, 500);
 
 /** What the storm test asserts on: silence closes per agent, sheds honoured, and the revisions held. */
-function storm(): { silentCloses: number; maxSilentCloses: number; shedRefusals: number; minRevision: number; maxRevision: number } {
+function storm(): { stalledMs: number; maxStallMs: number; silentCloses: number; maxSilentCloses: number; shedRefusals: number; minRevision: number; maxRevision: number } {
   const live = agents.filter(Boolean);
   const revisions = live.map((a) => a.state.revision());
+  const now = performance.now();
   return {
+    stalledMs: Math.round(stall.stalled(now)),
+    maxStallMs: Math.round(stall.maxRecent(now)),
     silentCloses: live.reduce((n, a) => n + a.silentCloses, 0),
     maxSilentCloses: Math.max(0, ...live.map((a) => a.silentCloses)),
     shedRefusals: live.reduce((n, a) => n + ((a.link as { shedRefusals?: number }).shedRefusals ?? 0), 0),
