@@ -43,4 +43,22 @@ describe('Admission', () => {
     expect(admitted).toEqual([fresh]);
     a.stop();
   });
+
+  it('admits no more than maxInFlight handshakes at once, and the next as soon as one settles', () => {
+    vi.useFakeTimers();
+    const t = 0;
+    const admitted: object[] = [];
+    const a = new Admission((s) => admitted.push(s), { maxInFlight: 2, admitPerSample: 100, sampleEveryMs: 20 }, () => t);
+    const s = [socket(), socket(), socket()];
+    for (const x of s) a.offer(x);
+    expect(admitted).toEqual([s[0], s[1]]);
+    expect(a.handshaking).toBe(2);
+    vi.advanceTimersByTime(40); // on time: still full
+    expect(admitted).toHaveLength(2);
+    a.settled();
+    vi.advanceTimersByTime(0); // the drain waits one turn (setImmediate)
+    expect(admitted).toEqual(s);
+    expect(a.handshaking).toBe(2);
+    a.stop();
+  });
 });
