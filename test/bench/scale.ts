@@ -1,5 +1,6 @@
 // npm run bench:scale -- --agents N [--runs R] [--workers W] [--gateway-processes G] [--heartbeat MS] [--samples S] [--max-sim-stall-ms MS] [--hub-cpu-prof DIR] [--fleet-cpu-prof DIR]
 // npm run bench:scale -- --plot [FILE.json]   (draws FILE's series to FILE.svg; default the N given by --agents)
+// npm run bench:scale -- --table FILE.json...  (prints the README's table of medians and spreads, a column per file)
 // A real hub process and N simulated agents on loopback; prints the figures of issues 4 and 14 and writes
 // them to test/bench/results/scale-<N>.json: every run's figures, their median and spread (min, max),
 // and the series (connected, hub CPU, simulator CPU over time). Timings come from the hub's own record
@@ -24,6 +25,7 @@ const { values, positionals } = parseArgs({
     'fleet-cpu-prof': { type: 'string' },
     'gateway-processes': { type: 'string' },
     plot: { type: 'boolean', default: false },
+    table: { type: 'boolean', default: false },
   },
   allowPositionals: true,
   strict: true,
@@ -44,6 +46,15 @@ if (values.plot) {
   const out = file.replace(/\.json$/, '.svg');
   writeFileSync(out, seriesSvg(result.series, `${result.agents} agents: connected and CPU over each run`));
   log(`wrote ${out}`);
+  process.exit(0);
+}
+
+if (values.table) {
+  const files = positionals.map((f) => ({ name: f.replace(/^.*\//, ''), r: JSON.parse(readFileSync(f, 'utf8')) as { median: Record<string, number>; spread: Record<string, [number, number]>; valid: boolean; invalidBecause: string[] } }));
+  const keys = [...new Set(files.flatMap((f) => Object.keys(f.r.median)))];
+  const cell = (f: (typeof files)[number], k: string) => (k in f.r.median ? `${f.r.median[k]} [${f.r.spread[k]!.join(', ')}]` : '—');
+  const lines = [`| figure | ${files.map((f) => `\`${f.name}\``).join(' | ')} |`, `|---|${files.map(() => '---').join('|')}|`, ...keys.map((k) => `| ${k} | ${files.map((f) => cell(f, k)).join(' | ')} |`), `| valid | ${files.map((f) => (f.r.valid ? 'yes' : `no: ${f.r.invalidBecause.join('; ')}`)).join(' | ')} |`];
+  process.stdout.write(`${lines.join('\n')}\n`);
   process.exit(0);
 }
 
