@@ -14,6 +14,7 @@ import { deleteFromFile, deleteResource } from './delete.js';
 import { describe, get, withoutSecret } from './get.js';
 import { formatData, formatList, outputArg, type Output } from './output.js';
 import { registerKubeconfig } from './kubeconfig.js';
+import { registerRelease } from './release-import.js';
 import { kindAndName, kindArg, scope, UsageError } from './usage.js';
 
 /** An option's argument as a whole number, or commander's error naming the option and the argument. */
@@ -363,6 +364,7 @@ export function buildProgram(): Command {
       process.exitCode = failed ? 1 : 0;
     });
   registerKubeconfig(program);
+  registerRelease(program, client);
   return program;
 }
 

@@ -56,3 +56,12 @@ export function missingArtifacts(spec: { components?: Record<string, string> | n
 export function describeMissing(missing: readonly RequiredArtifact[]): string {
   return missing.map((m) => `${m.type} ${m.name} (${m.why})`).join(', ');
 }
+
+/**
+ * A release directory, as `outpost release import DIR` reads it and `npm run world -- release` writes it:
+ * the Release in `release.yaml`, and each artifact in the folder of its type, under the name a host
+ * installs it by (bin/kubeadm, cni/bridge); image archives (docker-archive or OCI layout tars) in images/,
+ * each named inside by the references it holds.
+ */
+export const RELEASE_MANIFEST = 'release.yaml';
+export const RELEASE_DIRS: Readonly<Record<ArtifactType, string>> = { binary: 'bin', cni: 'cni', image: 'images' };
