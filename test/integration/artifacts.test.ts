@@ -219,3 +219,23 @@ describe('artifacts: release import, blobs by digest, the agent cache', () => {
     expect(existsSync(join(agent.dataDir, 'artifacts', 'tmp', `${d.slice(7)}.partial`))).toBe(false);
   });
 });
+
+describe('artifacts through gateway processes', () => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await TestHub.start({ gatewayProcesses: 1 });
+  });
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  it('streams an upload to the primary and a Range read back, through the gateway process', async () => {
+    const blob = randomBytes(3 * MiB);
+    const d = digestOf(blob);
+    expect((await blobRequest(hub, 'HEAD', d, { token: hub.adminToken })).status).toBe(404);
+    expect((await blobRequest(hub, 'PUT', d, { token: hub.adminToken, body: blob })).status).toBe(201);
+    const part = await blobRequest(hub, 'GET', d, { token: hub.adminToken, range: `bytes=${MiB}-` });
+    expect(part.status).toBe(206);
+    expect(part.body.equals(blob.subarray(MiB))).toBe(true);
+  });
+});

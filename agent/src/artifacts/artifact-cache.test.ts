@@ -57,6 +57,19 @@ describe('ArtifactCache', () => {
     expect(src.opened).toEqual([{ digest: d, from: 4000 }]);
   });
 
+  it('leaves a partial another live process is writing alone, and takes over one whose process is gone', async () => {
+    const blob = randomBytes(1000);
+    const d = digestOf(blob);
+    const cache = new ArtifactCache({ dataDir: tmp(), maxBytes: 1e6, source: source(new Map([[d, blob]])) });
+    const lock = cache.partialPath(d).replace(/\.partial$/, '.lock');
+    writeFileSync(lock, String(process.ppid));
+    await expect(cache.fetch(d, blob.length)).rejects.toThrow(`process ${process.ppid} is downloading it`);
+    // No such process (pid_max is below 2^22): a download killed with -9 left it.
+    writeFileSync(lock, String(2 ** 22 + 1));
+    expect(readFileSync(await cache.fetch(d, blob.length)).equals(blob)).toBe(true);
+    expect(existsSync(lock)).toBe(false);
+  });
+
   it('deletes a partial whose bytes are not the digest, and says so', async () => {
     const blob = randomBytes(10_000);
     const d = digestOf(blob);

@@ -2,11 +2,11 @@
 // or from a bundle (adopt). Reconcilers ask by digest and get a path only to bytes whose digest was checked.
 // A download goes to tmp/<hex>.partial, named by its digest so that after a crash or kill -9 the next ask
 // resumes it with a Range from where it stopped (hashing what is there first); asks in flight for one
-// digest share one download. The cache keeps under its size limit by evicting what no current Cluster's
+// digest share one download, and a lock file keeps a second process (`artifacts fetch`) off the partial. The cache keeps under its size limit by evicting what no current Cluster's
 // Release uses first (eviction.ts). Files 0600, directories 0700.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { chmod, copyFile, open, rename, rm, stat, truncate, utimes } from 'node:fs/promises';
+import { chmod, copyFile, open, readFile, rename, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -135,6 +135,35 @@ export class ArtifactCache implements Artifacts {
     if (!source) throw new ArtifactFetchError(digest, 'not in the cache, and this agent has no hub to download from (offline): import a bundle that carries it');
     if (size > this.o.maxBytes) throw new ArtifactTooLarge(digest, size, this.o.maxBytes);
     await this.makeRoom(digest, size);
+    const release = await this.lock(digest);
+    try {
+      return await this.downloadLocked(digest, size, source, signal, onProgress);
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * One process at a time appends to a digest's partial (the agent, or an `artifacts fetch` beside it): a
+   * lock file holding the owner's pid, taken over when that process is gone (killed mid-download).
+   */
+  private async lock(digest: string): Promise<() => Promise<void>> {
+    const path = join(this.tmp, `${hexOf(digest)}.lock`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await writeFile(path, String(process.pid), { flag: 'wx', mode: 0o600 });
+        return () => rm(path, { force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const owner = Number(await readFile(path, 'utf8').catch(() => ''));
+        if (owner && owner !== process.pid && alive(owner)) throw new ArtifactFetchError(digest, `process ${owner} is downloading it into this cache now; ask again once it is done`);
+        await rm(path, { force: true });
+      }
+    }
+    throw new ArtifactFetchError(digest, `cannot take the download lock ${path}; remove it if no agent is running`);
+  }
+
+  private async downloadLocked(digest: string, size: number, source: BlobSource, signal?: AbortSignal, onProgress?: (p: FetchProgress) => void): Promise<string> {
     const partial = this.partialPath(digest);
     const hash = createHash('sha256');
     // What an earlier, interrupted download left: hashed now, so only the rest comes over the link.
@@ -218,6 +247,16 @@ export class ArtifactCache implements Artifacts {
       await rm(this.path(d), { force: true });
       this.o.log?.info({ digest: d }, 'artifact evicted to keep the cache under --artifact-cache-size');
     }
+  }
+}
+
+/** Whether a process of this pid runs (signal 0 tests, sends nothing). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
