@@ -103,29 +103,28 @@ function readRelease(dir: string): Release {
 }
 
 /**
- * Reads and hashes the directory. `onFile` hears of each file as it is hashed (the long part on a large
- * release). Throws ReleaseDirError naming a stray file or every missing artifact.
+ * Reads and hashes the directory. `onFile` hears of each file (and how many there are) as it is hashed,
+ * the long part on a large release. Throws ReleaseDirError naming a stray file or every missing artifact.
  */
-export async function readReleaseDir(dir: string, onFile?: (file: string, size: number) => void): Promise<ReleaseDir> {
+export async function readReleaseDir(dir: string, onFile?: (file: string, size: number, files: number) => void): Promise<ReleaseDir> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ReleaseDirError(`${dir} is not a directory; pass a release directory (such as one \`npm run world -- release --dir D\` writes)`);
   const release = readRelease(dir);
   const known = new Set<string>([RELEASE_MANIFEST, ...Object.values(RELEASE_DIRS)]);
   const stray = readdirSync(dir).filter((f) => !known.has(f));
   if (stray.length) throw new ReleaseDirError(`${dir} holds ${stray.map((f) => `"${f}"`).join(', ')}, which is no part of a release: artifacts go in ${Object.values(RELEASE_DIRS).join('/, ')}/ by type, beside ${RELEASE_MANIFEST}; nothing was uploaded`);
   const artifacts: DirArtifact[] = [];
-  for (const type of ARTIFACT_TYPES) {
+  const listed = ARTIFACT_TYPES.flatMap((type) => {
     const sub = join(dir, RELEASE_DIRS[type]);
-    if (!existsSync(sub)) continue;
-    for (const name of readdirSync(sub).sort()) {
-      const file = join(sub, name);
-      const st = statSync(file);
-      if (!st.isFile()) throw new ReleaseDirError(`${relative(dir, file)} is not a file; ${RELEASE_DIRS[type]}/ holds one file per artifact; nothing was uploaded`);
-      onFile?.(file, st.size);
-      const digest = await sha256(file);
-      const base = { file, type, digest, size: st.size };
-      if (type === 'image') for (const ref of await imageReferences(file)) artifacts.push({ ...base, name: ref, platform: '' });
-      else artifacts.push({ ...base, name, platform: elfPlatform(file) });
-    }
+    return existsSync(sub) ? readdirSync(sub).sort().map((name) => ({ type, name, file: join(sub, name) })) : [];
+  });
+  for (const { type, name, file } of listed) {
+    const st = statSync(file);
+    if (!st.isFile()) throw new ReleaseDirError(`${relative(dir, file)} is not a file; ${RELEASE_DIRS[type]}/ holds one file per artifact; nothing was uploaded`);
+    onFile?.(file, st.size, listed.length);
+    const digest = await sha256(file);
+    const base = { file, type, digest, size: st.size };
+    if (type === 'image') for (const ref of await imageReferences(file)) artifacts.push({ ...base, name: ref, platform: '' });
+    else artifacts.push({ ...base, name, platform: elfPlatform(file) });
   }
   const missing = missingArtifacts({ components: release.spec?.components ?? {}, artifacts });
   if (missing.length) throw new ReleaseDirError(`${dir} lacks what Release ${release.metadata.name} needs: ${describeMissing(missing)}; add ${missing.length === 1 ? 'it' : 'them'} (binaries in ${RELEASE_DIRS.binary}/, CNI plugins in ${RELEASE_DIRS.cni}/, image archives in ${RELEASE_DIRS.image}/); nothing was uploaded`);

@@ -39,7 +39,20 @@ async function upsert(api: ApiClient, release: Release): Promise<'created' | 'up
 
 export async function importRelease(api: ApiClient, blobs: BlobClient, dir: string, out: ImportOutput): Promise<Release> {
   out.line(`reading ${dir}`);
-  const { release, artifacts } = await readReleaseDir(dir);
+  // Hashing a large release takes a while too: a bar over the files as they are hashed.
+  const hashing = out.tty ? new SingleBar({ format: 'hashing   [{bar}] {value}/{total} files | {file}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : undefined;
+  let hashed = 0;
+  hashing?.start(1, 0, { file: '' });
+  let read: Awaited<ReturnType<typeof readReleaseDir>>;
+  try {
+    read = await readReleaseDir(dir, (file, _size, total) => {
+      hashing?.setTotal(total);
+      hashing?.update(hashed++, { file });
+    });
+  } finally {
+    hashing?.stop();
+  }
+  const { release, artifacts } = read;
   // One upload per blob: an image archive named by two references is one file.
   const files = new Map<string, DirArtifact>();
   for (const a of artifacts) if (!files.has(a.digest)) files.set(a.digest, a);
