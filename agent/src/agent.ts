@@ -68,6 +68,8 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
   });
   const components = new ComponentManager()
     .add(component({ name: 'local-state', stop: () => state.close(), health: () => ({ ok: true, message: `revision ${state.revision()}` }) }))
+    // Before the reconcilers, so it stops after them: downloads end (partials kept) once nobody can ask.
+    .add(component({ name: 'artifact-cache', stop: () => artifacts?.stop(), health: () => ({ ok: true, message: artifacts ? `${artifacts.usedBytes()} bytes cached` : 'none (a seed pulls from the Release\'s registry)' }) }))
     .add(reconcile)
     // It dials on start and reconnects by itself until stopped.
     .add(component({ name: 'hub-link', start: () => link.start(), stop: () => link.stop(), health: () => ({ ok: link.linkState === 'connected', message: link.linkState }) }));

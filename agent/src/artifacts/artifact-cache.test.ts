@@ -111,3 +111,17 @@ describe('ArtifactCache', () => {
     await expect(cache.fetch(digestOf(randomBytes(2000)), 2000)).rejects.toThrow(/raise --artifact-cache-size/);
   });
 });
+
+describe('ArtifactCache cancellation', () => {
+  it("an asker's abort ends its wait, not the download another asker shares", async () => {
+    const blob = randomBytes(10_000);
+    const d = digestOf(blob);
+    const cache = new ArtifactCache({ dataDir: tmp(), maxBytes: 1e6, source: source(new Map([[d, blob]])) });
+    const gaveUp = new AbortController();
+    const first = cache.fetch(d, blob.length, gaveUp.signal);
+    const second = cache.fetch(d, blob.length);
+    gaveUp.abort(new Error('object changed'));
+    await expect(first).rejects.toThrow('object changed');
+    expect(readFileSync(await second).equals(blob)).toBe(true);
+  });
+});

@@ -50,6 +50,7 @@ export class ArtifactCache implements Artifacts {
   private readonly blobs: string;
   private readonly tmp: string;
   private readonly inflight = new Map<string, Promise<string>>();
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: ArtifactCacheOptions) {
     this.root = join(o.dataDir, 'artifacts');
@@ -84,11 +85,19 @@ export class ArtifactCache implements Artifacts {
   fetch(digest: string, size: number, signal?: AbortSignal, onProgress?: (p: FetchProgress) => void): Promise<string> {
     hexOf(digest);
     if (this.has(digest)) return this.touch(digest);
-    const running = this.inflight.get(digest);
-    if (running) return running;
-    const p = this.download(digest, size, signal, onProgress).finally(() => this.inflight.delete(digest));
-    this.inflight.set(digest, p);
-    return p;
+    let running = this.inflight.get(digest);
+    if (!running) {
+      // Not the asker's signal: one asker giving up (its object changed) must not cut the download the
+      // others wait for. Only stop() ends downloads; each asker stops waiting on its own signal.
+      running = this.download(digest, size, this.stopping.signal, onProgress).finally(() => this.inflight.delete(digest));
+      this.inflight.set(digest, running);
+    }
+    return signal ? untilAborted(running, signal) : running;
+  }
+
+  /** Ends every download in flight (their partials stay, to be resumed). Idempotent. */
+  stop(): void {
+    this.stopping.abort(new Error('the agent is stopping'));
   }
 
   /**
@@ -248,6 +257,16 @@ export class ArtifactCache implements Artifacts {
       this.o.log?.info({ digest: d }, 'artifact evicted to keep the cache under --artifact-cache-size');
     }
   }
+}
+
+/** `p`, or a rejection as soon as `signal` aborts (p goes on for whoever else waits on it). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Whether a process of this pid runs (signal 0 tests, sends nothing). */
