@@ -40,6 +40,8 @@ describe("the test world's release, imported", () => {
     const release = await hub.api().get<Release>(findKind('releases')!, VERSIONS.kubernetes.replace(/^v/, ''));
     expect(missingArtifacts(release.spec)).toEqual([]);
     const artifacts = release.spec?.artifacts ?? [];
+    // The images at the pinned versions, whatever other versions' archives the world holds beside them.
+    expect(release.spec?.components?.['kube-apiserver']).toBe(`outpost.local/kube-apiserver:${VERSIONS.kubernetes}`);
     expect(artifacts.find((a) => a.type === 'image' && a.name === release.spec?.components?.['kube-apiserver'])).toBeTruthy();
     const kubeadm = artifacts.find((a) => a.type === 'binary' && a.name === 'kubeadm')!;
     expect(kubeadm.platform).toBe(`linux/${process.arch === 'x64' ? 'amd64' : process.arch}`);

@@ -10,6 +10,15 @@ import { REQUIRED_BINARIES, REQUIRED_CNI_PLUGINS, RELEASE_DIRS, RELEASE_MANIFEST
 import YAML from 'yaml';
 import { binary, imagesDir, VERSIONS } from './binaries.js';
 
+/** The tag each component's archive carries at the pinned versions (build-k8s.sh); pause and CoreDNS carry their own. */
+const PINNED_TAG: Record<string, string> = {
+  etcd: VERSIONS.etcd,
+  'kube-apiserver': VERSIONS.kubernetes,
+  'kube-controller-manager': VERSIONS.kubernetes,
+  'kube-scheduler': VERSIONS.kubernetes,
+  'kube-proxy': VERSIONS.kubernetes,
+};
+
 function place(from: string, to: string): void {
   if (existsSync(to)) return;
   try {
@@ -49,11 +58,16 @@ export function writeReleaseDir(dir: string): WrittenReleaseDir {
   const images = imagesDir();
   if (!existsSync(images)) throw new Error(`no test images in ${images}: run \`npm run world:build\``);
   for (const f of readdirSync(images).filter((n) => n.endsWith('.tar')).sort()) {
-    // Only the cluster's own images: the world's busybox is a test workload, no part of a Release.
-    const component = RELEASE_COMPONENTS.find((c) => f.startsWith(`${c}-`));
-    if (!component) continue;
-    const [ref] = repoTags(join(images, f));
-    if (!ref) throw new Error(`${join(images, f)} names no image: rebuild it with \`npm run world:build\``);
+    // Only the cluster's own images at the pinned versions: the world's busybox is a test workload, and
+    // archives of other versions (built for an upgrade test) belong to other Releases.
+    const ref = repoTags(join(images, f)).find((r) => {
+      const m = /^[^/]+\/([^:]+):(.+)$/.exec(r);
+      const component = RELEASE_COMPONENTS.find((c) => c === m?.[1]);
+      return component && (PINNED_TAG[component] ?? m?.[2]) === m?.[2];
+    });
+    if (!ref) continue;
+    const component = /^[^/]+\/([^:]+):/.exec(ref)![1]!;
+    if (components[component]) throw new Error(`two archives in ${images} hold ${component} at the pinned version (${components[component]}, ${ref}); rebuild with \`npm run world:build\``);
     components[component] = ref;
     place(join(images, f), join(dir, RELEASE_DIRS.image, f));
     files++;
