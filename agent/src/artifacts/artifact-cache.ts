@@ -111,6 +111,7 @@ export class ArtifactCache implements Artifacts {
     const actual = await hashFile(file);
     if (actual !== digest) throw new ArtifactDigestMismatch(digest, actual, file);
     const { size } = await stat(file);
+    if (size > this.o.maxBytes) throw new ArtifactTooLarge(digest, size, this.o.maxBytes);
     await this.makeRoom(digest, size);
     const target = this.path(digest);
     try {
