@@ -11,6 +11,7 @@ import { getRequestListener } from '@hono/node-server';
 import { caCertHash, component, ComponentManager, ComponentStartError, type Agent, type Component, type NamedHealth } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
+import { BlobStore } from './artifacts/blob-store.js';
 import { apiTokenCheck } from './auth/api-token-check.js';
 import { LOG_REDACTION } from './auth/log-redaction.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
@@ -88,7 +89,8 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   const audit = new AuditRetention(store, { maxAgeMs: opts.auditMaxAgeMs, maxRows: opts.auditMaxRows, clock: opts.clock });
   const clusterPki = new ClusterPki(store, secretsKey, { clock: opts.clock });
   const components = new ComponentManager();
-  const api = createApi({ store, presence, clusterPki, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
+  const blobs = { blobs: new BlobStore(dataPaths(opts.dataDir).blobs), maxUploadBytes: opts.maxUploadBytes, log };
+  const api = createApi({ store, presence, clusterPki, blobs, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
   let compactor: NodeJS.Timeout | undefined;
   let unhookPki: (() => void) | undefined;
   components
