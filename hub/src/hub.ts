@@ -11,6 +11,8 @@ import { getRequestListener } from '@hono/node-server';
 import { caCertHash, component, ComponentManager, ComponentStartError, type Agent, type Component, type NamedHealth } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
+import { BundleWriter } from './bundles/bundle-writer.js';
+import { bundleKeyPem, ensureBundleKey, loadBundleKey } from './bundles/signing-key.js';
 import { apiTokenCheck } from './auth/api-token-check.js';
 import { LOG_REDACTION } from './auth/log-redaction.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
@@ -79,6 +81,8 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   ensureTicketKeys(opts.dataDir);
   secureDataDir(opts.dataDir);
   const tls = loadServingMaterial(opts.dataDir);
+  if (ensureBundleKey(dataPaths(opts.dataDir).bundleKey)) log.info({ path: dataPaths(opts.dataDir).bundleKey }, 'made the bundle signing key this hub directory lacked (it predates bundles); agents pin it at their next connection');
+  const bundleKey = loadBundleKey(dataPaths(opts.dataDir).bundleKey);
   // Read before the store opens: a hub without its sealing key must not start (nor leave hub.db open).
   const secretsKey = readSecretsKey(dataPaths(opts.dataDir).secretsKey);
   const store = new Store(dataPaths(opts.dataDir).db, { clock: opts.clock });
@@ -87,7 +91,8 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   const audit = new AuditRetention(store, { maxAgeMs: opts.auditMaxAgeMs, maxRows: opts.auditMaxRows, clock: opts.clock });
   const clusterPki = new ClusterPki(store, secretsKey, { clock: opts.clock });
   const components = new ComponentManager();
-  const api = createApi({ store, presence, clusterPki, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
+  const bundles = { writer: new BundleWriter({ store, blobDir: join(opts.dataDir, 'blobs'), key: bundleKey, caCertPem: tls.caCertPem, version: HUB_VERSION }), publicKeyPem: bundleKey.publicKeyPem };
+  const api = createApi({ store, presence, clusterPki, bundles, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
   let compactor: NodeJS.Timeout | undefined;
   let unhookPki: (() => void) | undefined;
   components
@@ -145,7 +150,7 @@ function describeConnections(c: ConnectionCounts): string {
 
 /** One process: API and agents on the HTTPS port. */
 function inProcessServer(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, tls: ReturnType<typeof loadServingMaterial>, log: Logger): Served {
-  const gateway = new AgentGateway({ reads: storeReads(store), events: storeEvents(store, presence), heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log });
+  const gateway = new AgentGateway({ reads: storeReads(store), events: storeEvents(store, presence), heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log, bundleKey: bundleKeyPem(opts.dataDir) });
   const { server, admission, connections } = createAgentServer(tls, gateway, getRequestListener(fetch), log, { ...connectionLimits(opts), trustsAuthorization: apiTokenCheck(store, opts.clock) });
   let unsubscribe: (() => void) | undefined;
   const https = component({
