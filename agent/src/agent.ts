@@ -2,7 +2,7 @@
 // then the reconcilers that read it, then the hub link that feeds them), errors gathered.
 import { agentFinalizer, component, ComponentManager, type NamedHealth } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
-import { loadIdentity, statePath } from './identity.js';
+import { loadIdentity, saveIdentity, statePath } from './identity.js';
 import { HubLink } from './link/hub-link.js';
 import { ReceivedReconciler } from './reconcile/received-reconciler.js';
 import { ReconcileController } from './reconcile/controller.js';
@@ -18,10 +18,13 @@ export interface AgentOptions {
   concurrency?: number;
   /** How often every object is reconciled again to repair drift (default 10 minutes). */
   resyncMs?: number;
+  /** Reconcile what local state holds without dialling the hub (a site fed by bundles). */
+  offline?: boolean;
 }
 
 export interface RunningAgent {
-  link: HubLink;
+  /** Absent when offline. */
+  link: HubLink | undefined;
   state: SqliteLocalState;
   reconcile: ReconcileController;
   health(): NamedHealth[];
@@ -33,7 +36,7 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
   const identity = loadIdentity(opts.dataDir);
   const state = new SqliteLocalState(statePath(opts.dataDir));
   // Each calls the other only once started, so neither needs the other to exist first.
-  const link = new HubLink({
+  const link = opts.offline ? undefined : new HubLink({
     hubUrl: identity.hub,
     agentId: identity.agentId,
     credential: identity.credential,
@@ -41,6 +44,7 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
     version: AGENT_VERSION,
     state,
     onApplied: (changes) => reconcile.changed(changes),
+    onBundleKey: (pem) => pinBundleKey(opts.dataDir, pem, log),
     backoff: opts.backoff,
     log,
   });
@@ -49,17 +53,33 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
     reconcilers: opts.reconcilers ?? [new ReceivedReconciler()],
     journal: state.flowJournal(),
     finalizer: agentFinalizer(identity.view),
-    onStatus: () => link.flushStatuses(),
+    onStatus: () => link?.flushStatuses(),
     log,
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     ...(opts.resyncMs !== undefined ? { resyncMs: opts.resyncMs } : {}),
   });
   const components = new ComponentManager()
     .add(component({ name: 'local-state', stop: () => state.close(), health: () => ({ ok: true, message: `revision ${state.revision()}` }) }))
-    .add(reconcile)
-    // It dials on start and reconnects by itself until stopped.
-    .add(component({ name: 'hub-link', start: () => link.start(), stop: () => link.stop(), health: () => ({ ok: link.linkState === 'connected', message: link.linkState }) }));
+    .add(reconcile);
+  // It dials on start and reconnects by itself until stopped.
+  if (link) components.add(component({ name: 'hub-link', start: () => link.start(), stop: () => link.stop(), health: () => ({ ok: link.linkState === 'connected', message: link.linkState }) }));
   await components.start();
-  log.info({ agent: identity.agentId, hub: identity.hub, revision: state.revision() }, 'agent started');
+  log.info({ agent: identity.agentId, hub: identity.hub, revision: state.revision(), offline: !link }, link ? 'agent started' : 'agent started offline: reconciling what bundles brought, without dialling the hub');
   return { link, state, reconcile, health: () => components.health(), stop: () => components.stop() };
+}
+
+/**
+ * Pins the bundle key a Welcome told, over a link that is already pinned to the hub's CA, when the agent
+ * has none (it joined before the hub had one). A different key is not taken: a key change must be made
+ * deliberately, so it is only logged.
+ */
+function pinBundleKey(dataDir: string, pem: string, log: Logger): void {
+  const identity = loadIdentity(dataDir);
+  if (identity.bundleKey === pem) return;
+  if (identity.bundleKey) {
+    log.warn({ identity: dataDir }, "the hub's bundle signing key differs from the one this agent pinned; bundles are still checked against the pinned key. If the hub's key was replaced on purpose, remove bundleKey from identity.json to pin the new one");
+    return;
+  }
+  saveIdentity(dataDir, { ...identity, bundleKey: pem });
+  log.info({}, "pinned the hub's bundle signing key from its Welcome: this agent can now import air-gapped bundles");
 }

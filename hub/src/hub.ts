@@ -2,7 +2,7 @@
 // components with one lifecycle: started in order, stopped in reverse with errors gathered; stop() is safe
 // to call in any state. With gateway processes, this process keeps the
 // store's only writer and the admin API (on a unix socket they forward to) and they hold the agents.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -91,7 +91,7 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   const audit = new AuditRetention(store, { maxAgeMs: opts.auditMaxAgeMs, maxRows: opts.auditMaxRows, clock: opts.clock });
   const clusterPki = new ClusterPki(store, secretsKey, { clock: opts.clock });
   const components = new ComponentManager();
-  const bundles = { writer: new BundleWriter({ store, blobDir: join(opts.dataDir, 'blobs'), key: bundleKey, caCertPem: tls.caCertPem, version: HUB_VERSION }), publicKeyPem: bundleKey.publicKeyPem };
+  const bundles = { writer: new BundleWriter({ store, blobDir: join(opts.dataDir, 'blobs'), key: bundleKey, caCertPem: tls.caCertPem, caKeyPem: readFileSync(dataPaths(opts.dataDir).caKey, 'utf8'), version: HUB_VERSION }), publicKeyPem: bundleKey.publicKeyPem };
   const api = createApi({ store, presence, clusterPki, bundles, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
   let compactor: NodeJS.Timeout | undefined;
   let unhookPki: (() => void) | undefined;

@@ -33,4 +33,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 3: the engine's flow journal (SqliteFlowJournal also makes it if missing, IF NOT EXISTS).
   `${FLOW_JOURNAL_SCHEMA};`,
+  // 4: the air-gapped bundles imported, so the same bundle again is a no-op (bundles/bundle-import.ts).
+  `
+  CREATE TABLE bundles_imported (id TEXT PRIMARY KEY, target_revision INTEGER NOT NULL, imported TEXT NOT NULL) WITHOUT ROWID;
+  `,
 ];

@@ -1,13 +1,13 @@
 // Writes one air-gapped sync bundle for a site (the format: proto/src/bundle/bundle-format.ts): the
 // changes of its view from a base revision, as the gateway answers a Sync, and the artifacts its
 // Clusters' Releases list that the base did not carry, read from the hub's content store.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, sign } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  BUNDLE_FORMAT, blobMember, CHANGES_MEMBER, ENROLL_MEMBER, MANIFEST_MEMBER, MEMBER_MTIME, memberBytes, partsOf, pb, rfc3339, SIGNATURE_MEMBER, signatureText, siteView, TAIL_BYTES,
+  BUNDLE_FORMAT, blobMember, bundleKeyEndorsed, memberHeader, CHANGES_MEMBER, ENROLL_MEMBER, MANIFEST_MEMBER, memberBytes, partsOf, pb, rfc3339, SIGNATURE_MEMBER, signatureText, siteView, TAIL_BYTES,
   type BundleBlob, type BundleEnrollment, type BundleManifest, type BundleMember, type Cluster, type Release, type Site,
 } from '@outpost/proto';
 import tar from 'tar-stream';
@@ -35,6 +35,8 @@ export interface BundleWriterOptions {
   blobDir: string;
   key: BundleSigningKey;
   caCertPem: string;
+  /** The hub CA's key: it endorses the bundle key an enrolling bundle carries. */
+  caKeyPem: string;
   version: string;
 }
 
@@ -105,7 +107,7 @@ export class BundleWriter {
       if (req.enroll) {
         const joined = createAgent(store, 'site', req.site, `bundle-${randomUUID().slice(0, 8)}`, this.opts.version, { actor: `bundle:${req.site}` });
         agentId = joined.agentId;
-        enrollment = { hub: hubUrl, agentId, credential: joined.credential, caCertPem: this.opts.caCertPem, view: joined.view, bundleKey: this.opts.key.publicKeyPem };
+        enrollment = { hub: hubUrl, agentId, credential: joined.credential, caCertPem: this.opts.caCertPem, view: joined.view, bundleKey: this.opts.key.publicKeyPem, bundleKeyEndorsement: sign('sha256', bundleKeyEndorsed(this.opts.key.publicKeyPem), this.opts.caKeyPem).toString('hex') };
       }
       if (!agentId) throw conflict(`Site ${req.site} has no agent yet: make its first bundle with --enroll (a site that has never been online), or join its agent with a bootstrap token`);
       return { enrollment, sync: store.syncView(view, req.since), agentId, statusSeq: store.bundleLedger.statusSeq(agentId) };
@@ -151,7 +153,7 @@ export class BundleWriter {
     const pack = tar.pack();
     const digest = new LeadingDigest(signedBytes);
     const out = new PassThrough();
-    const entry = (name: string, size: number) => ({ name, size, mtime: MEMBER_MTIME, mode: 0o644, uid: 0, gid: 0, uname: '', gname: '' });
+    const entry = memberHeader;
     const fill = async (): Promise<void> => {
       const put = (name: string, data: Buffer): Promise<void> => new Promise((resolve, reject) => pack.entry(entry(name, data.length), data, (err) => (err ? reject(err) : resolve())));
       await put(MANIFEST_MEMBER, Buffer.from(manifestText));

@@ -13,6 +13,7 @@ import { ConfigError, configPath, readConfig, readConfigFile, selectContext, wri
 import { deleteFromFile, deleteResource } from './delete.js';
 import { describe, get, withoutSecret } from './get.js';
 import { formatData, formatList, outputArg, type Output } from './output.js';
+import { registerBundle } from './bundle.js';
 import { registerKubeconfig } from './kubeconfig.js';
 import { kindAndName, kindArg, scope, UsageError } from './usage.js';
 
@@ -361,6 +362,7 @@ export function buildProgram(): Command {
       process.exitCode = failed ? 1 : 0;
     });
   registerKubeconfig(program);
+  registerBundle(program);
   return program;
 }
 

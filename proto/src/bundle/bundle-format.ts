@@ -11,7 +11,7 @@
 // so a flipped byte anywhere in them fails it; what follows (the signature member and the end-of-archive
 // blocks) has a fixed size and is checked byte for byte. The manifest also lists each member's digest, so
 // the importer refuses a bad blob by name before it has read to the end.
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, verify, X509Certificate } from 'node:crypto';
 
 export const BUNDLE_FORMAT = 1;
 export const MANIFEST_MEMBER = 'manifest.json';
@@ -21,6 +21,11 @@ export const SIGNATURE_MEMBER = 'signature.json';
 export const BLOB_PREFIX = 'blobs/sha256/';
 /** All members carry this time: the stream is then a function of its contents alone. */
 export const MEMBER_MTIME = new Date(0);
+
+/** Every member's tar header fields: hub and agent build the same header from them. */
+export function memberHeader(name: string, size: number): { name: string; size: number; mtime: Date; mode: number; uid: number; gid: number; uname: string; gname: string } {
+  return { name, size, mtime: MEMBER_MTIME, mode: 0o644, uid: 0, gid: 0, uname: '', gname: '' };
+}
 
 export const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 
@@ -74,6 +79,23 @@ export interface BundleEnrollment {
   view: string;
   /** The hub's bundle signing key (SPKI PEM). */
   bundleKey: string;
+  /**
+   * The hub CA's signature (hex, SHA-256) of `bundleKeyEndorsed(bundleKey)`: the site pins the CA by
+   * --ca-hash, and takes the key only because that CA vouches for it (else anyone could carry the real CA
+   * certificate beside a key of their own).
+   */
+  bundleKeyEndorsement: string;
+}
+
+export const bundleKeyEndorsed = (bundleKeyPem: string): Buffer => Buffer.from(`outpost-bundle-key-v1\n${bundleKeyPem}`);
+
+/** Whether the CA of `caCertPem` endorsed `bundleKeyPem`. */
+export function endorsementValid(caCertPem: string, bundleKeyPem: string, endorsementHex: string): boolean {
+  try {
+    return verify('sha256', bundleKeyEndorsed(bundleKeyPem), new X509Certificate(caCertPem).publicKey, Buffer.from(endorsementHex, 'hex'));
+  } catch {
+    return false;
+  }
 }
 
 export const blobMember = (digest: string): string => `${BLOB_PREFIX}${digest.slice('sha256:'.length)}`;
