@@ -5,7 +5,7 @@ import { startAgent } from '../agent.js';
 import { BundleRefused, exportStatus, importBundle } from '../bundles/index.js';
 import { join, JoinFailed, loadIdentity } from '../identity.js';
 import { ReceivedReconciler } from '../reconcile/received-reconciler.js';
-import { HostedClusterReconciler, KubeSeedApi, SeedConfigError, seedKubeConfig } from '../seed/index.js';
+import { SeedConfigError } from '../seed/errors.js';
 import { AGENT_VERSION } from '../version.js';
 
 /** pino's levels an operator may choose, quietest last. */
@@ -36,6 +36,8 @@ export function buildProgram(): Command {
     .option('--offline', 'do not dial the hub: reconcile what bundles brought (`outpost-agent bundle import`)')
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stderr)').choices(LOG_LEVELS).default('info'))
     .action(async (o: { data: string; kubeconfig?: string; offline?: boolean; logLevel: (typeof LOG_LEVELS)[number] }) => {
+      // Loaded only here: the Kubernetes client costs every other command (a bundle import) most of its start.
+      const { HostedClusterReconciler, KubeSeedApi, seedKubeConfig } = await import('../seed/index.js');
       const seed = seedKubeConfig({ view: loadIdentity(o.data).view, kubeconfig: o.kubeconfig, env: process.env });
       // Every Cluster is acknowledged; a seed's hosted ones are also made real through its Kubernetes API.
       const reconcilers = [new ReceivedReconciler(), ...(seed ? [new HostedClusterReconciler({ api: new KubeSeedApi(seed) })] : [])];
