@@ -81,7 +81,7 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   ensureTicketKeys(opts.dataDir);
   secureDataDir(opts.dataDir);
   const tls = loadServingMaterial(opts.dataDir);
-  if (ensureBundleKey(dataPaths(opts.dataDir).bundleKey)) log.info({ path: dataPaths(opts.dataDir).bundleKey }, 'made the bundle signing key this hub directory lacked (it predates bundles); agents pin it at their next connection');
+  if (ensureBundleKey(dataPaths(opts.dataDir).bundleKey)) log.warn({ path: dataPaths(opts.dataDir).bundleKey }, 'made the bundle signing key this hub directory lacked (it predates bundles); agents pin it at their next connection');
   const bundleKey = loadBundleKey(dataPaths(opts.dataDir).bundleKey);
   // Read before the store opens: a hub without its sealing key must not start (nor leave hub.db open).
   const secretsKey = readSecretsKey(dataPaths(opts.dataDir).secretsKey);

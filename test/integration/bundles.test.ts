@@ -1,12 +1,13 @@
 // Air-gapped sync bundles with real processes: a hub, the `outpost` CLI that makes bundles, and
 // `outpost-agent` that imports them into a site that never has a network path to the hub.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from '@outpost/proto';
 import { agentDbDump, agentOutbox, bundleProject, bundleSite, Clis, putBlobs, release } from '../lib/bundles.js';
 import { agentLastStatus, agentRevision } from '../lib/agent-state.js';
-import { TestAgent, TestHub, waitFor } from '../lib/processes.js';
+import { OUTPOST_AGENT, TestAgent, TestHub, waitFor } from '../lib/processes.js';
 
 function received(c: Cluster): { status: string; observedGeneration?: number | null } | undefined {
   return c.status?.conditions?.find((x) => x.type === 'Received') as never;
@@ -164,6 +165,29 @@ describe('air-gapped sync bundles', () => {
     expect(agentDbDump(siteDir)).toBe(after);
   }, 90_000);
 
+  it('refuses a bundle when the disk fills during import, applying nothing', async () => {
+    // A full bundle again (since 0: its artifacts too), newer than what the site holds.
+    const again = join(hub.dir, 'full-again.tar');
+    await changeSpec(`c-${site}`);
+    expect((await clis.outpost('bundle', 'create', '--site', site, '-o', again)).code).toBe(0);
+    const before = agentDbDump(siteDir);
+    const cached = readdirSync(join(siteDir, 'artifacts', 'sha256')).length;
+    // The file size limit stands in for a full disk: with SIGXFSZ ignored, a write past it fails with EFBIG.
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('/bin/sh', ['-c', `trap '' XFSZ; ulimit -f 1000; exec "$0" "$@"`, process.execPath, OUTPOST_AGENT, 'bundle', 'import', '--data', siteDir, again], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/DISK.*the disk filled.*nothing was applied/);
+    expect(agentDbDump(siteDir)).toBe(before);
+    expect(readdirSync(join(siteDir, 'artifacts')).sort()).toEqual(['sha256']);
+    expect(readdirSync(join(siteDir, 'artifacts', 'sha256'))).toHaveLength(cached);
+    // With room, the same file imports.
+    expect((await clis.agent('bundle', 'import', '--data', siteDir, again)).code).toBe(0);
+  }, 60_000);
+
   it('splits into parts that import in order; a missing part is named, a wrong order refused', async () => {
     const otherDir = join(hub.dir, 'site-other');
     const base = join(hub.dir, 'split.tar');
@@ -220,4 +244,16 @@ describe('air-gapped sync bundles', () => {
     await waitFor('the next change online', async () => received(await cluster())?.observedGeneration === 3);
     await agent.stop();
   }, 90_000);
+});
+
+describe('a hub directory made before bundles', () => {
+  it('gets its bundle signing key when the hub starts, and says so', async () => {
+    const hub = await TestHub.start({ beforeServe: (dataDir) => rmSync(join(dataDir, 'bundle.key')) });
+    try {
+      expect(hub.proc!.stderr).toMatch(/made the bundle signing key this hub directory lacked/);
+      expect(statSync(join(hub.dataDir, 'bundle.key')).mode & 0o777).toBe(0o600);
+    } finally {
+      await hub.stop();
+    }
+  }, 30_000);
 });
