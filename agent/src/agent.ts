@@ -1,6 +1,6 @@
 // The agent process: components with one lifecycle, started in order and stopped in reverse (local state,
 // then the reconcilers that read it, then the hub link that feeds them), errors gathered.
-import { agentFinalizer, component, ComponentManager, type NamedHealth } from '@outpost/proto';
+import { agentFinalizer, component, ComponentManager, keyOf, type NamedHealth } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { loadIdentity, saveIdentity, statePath } from './identity.js';
 import { HubLink } from './link/hub-link.js';
@@ -61,6 +61,7 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
   const components = new ComponentManager()
     .add(component({ name: 'local-state', stop: () => state.close(), health: () => ({ ok: true, message: `revision ${state.revision()}` }) }))
     .add(reconcile);
+  if (!link) components.add(offlineWatch(state, reconcile));
   // It dials on start and reconnects by itself until stopped.
   if (link) components.add(component({ name: 'hub-link', start: () => link.start(), stop: () => link.stop(), health: () => ({ ok: link.linkState === 'connected', message: link.linkState }) }));
   await components.start();
@@ -82,4 +83,31 @@ function pinBundleKey(dataDir: string, pem: string, log: Logger): void {
   }
   saveIdentity(dataDir, { ...identity, bundleKey: pem });
   log.info({}, "pinned the hub's bundle signing key from its Welcome: this agent can now import air-gapped bundles");
+}
+
+/** How often an offline agent looks for a bundle imported while it runs (by `outpost-agent bundle import`). */
+const OFFLINE_POLL_MS = 2_000;
+
+/**
+ * An offline agent has no Sync to tell it what changed: a bundle is imported by another process, into the
+ * same state.db. When the revision moves, every object runs again, as a resync would (a site holds few).
+ */
+function offlineWatch(state: SqliteLocalState, reconcile: ReconcileController) {
+  let timer: NodeJS.Timeout | undefined;
+  let seen = state.revision();
+  return component({
+    name: 'offline-watch',
+    start: () => {
+      timer = setInterval(() => {
+        const now = state.revision();
+        if (now === seen) return;
+        seen = now;
+        const live = state.list().map((object) => ({ key: keyOf(object), object, deleted: false }));
+        const gone = state.tombstones().map((object) => ({ key: keyOf(object), object, deleted: true }));
+        reconcile.changed([...live, ...gone]);
+      }, OFFLINE_POLL_MS);
+    },
+    stop: () => clearInterval(timer),
+    health: () => ({ ok: true, message: `offline at revision ${seen}` }),
+  });
 }

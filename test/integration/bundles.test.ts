@@ -226,10 +226,14 @@ describe('air-gapped sync bundles', () => {
     await changeSpec('c-yard');
     const delta = join(hub.dir, 'yard.tar');
     expect((await clis.outpost('bundle', 'create', '--site', 'yard', '--since', String(onlineRevision), '-o', delta)).code).toBe(0);
+    // Imported while `run --offline` runs: it notices the new revision and reconciles.
+    const offline = new TestAgent(hub, agent.dataDir).start(['--offline']);
+    await waitFor('the offline agent to start', () => offline.proc!.stdout.includes('running offline'));
     expect((await clis.agent('bundle', 'import', '--data', agent.dataDir, delta)).code).toBe(0);
     const offlineRevision = agentRevision(agent.dataDir);
     expect(offlineRevision).toBeGreaterThan(onlineRevision);
-    await runOfflineUntil(agent.dataDir, () => (agentLastStatus(agent.dataDir, 'Cluster', 'p', 'c-yard') as { cluster?: { observedGeneration?: number } } | undefined)?.cluster?.observedGeneration === 2);
+    await waitFor('the offline agent to reconcile the imported change', () => (agentLastStatus(agent.dataDir, 'Cluster', 'p', 'c-yard') as { cluster?: { observedGeneration?: number } } | undefined)?.cluster?.observedGeneration === 2);
+    await offline.stop();
     const statusFile = join(hub.dir, 'yard-status.json');
     expect((await clis.agent('bundle', 'export-status', '--data', agent.dataDir, '-o', statusFile)).code).toBe(0);
     expect((await clis.outpost('bundle', 'import-status', statusFile)).code).toBe(0);

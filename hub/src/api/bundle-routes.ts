@@ -26,6 +26,26 @@ const wholeNumber = (v: unknown, name: string): number => {
   return v as number;
 };
 
+/**
+ * The hub URL an enrolled agent dials once it has a network: the one the CLI reached the hub at (behind
+ * gateway processes this process sees only their forwarded requests), else this request's, as https.
+ */
+function enrolledHub(given: unknown, requestUrl: string): string {
+  if (typeof given === 'string') {
+    let url: URL;
+    try {
+      url = new URL(given);
+    } catch {
+      throw new BadRequestError(`hub ${given} is not a URL; give the https://HOST:PORT the site's agent will reach this hub at`);
+    }
+    if (url.protocol !== 'https:') throw new BadRequestError(`hub must be https://, not ${url.protocol}`);
+    return url.origin;
+  }
+  const url = new URL(requestUrl);
+  url.protocol = 'https:';
+  return url.origin;
+}
+
 /** Mount after the API's authentication and before its catch-all resource route. */
 export function bundleRoutes(store: Store, writer: BundleWriter): Hono<Env> {
   const app = new Hono<Env>();
@@ -39,7 +59,7 @@ export function bundleRoutes(store: Store, writer: BundleWriter): Hono<Env> {
     if (carried !== undefined && (!Array.isArray(carried) || carried.some((d) => typeof d !== 'string'))) throw new BadRequestError('carried must be a list of sha256:<hex> digests');
     const { manifest, stream } = writer.create(
       { site: c.req.param('site'), since: wholeNumber(body.since, 'since'), carried: carried as string[] | undefined, maxPartBytes: wholeNumber(body.maxPartBytes, 'maxPartBytes'), enroll: body.enroll === true },
-      new URL(c.req.url).origin,
+      enrolledHub(body.hub, c.req.url),
     );
     return new Response(Readable.toWeb(stream) as ReadableStream, {
       status: 200,

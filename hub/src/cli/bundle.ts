@@ -156,7 +156,7 @@ async function create(ctx: CliConfig, o: CreateFlags): Promise<void> {
     }
   }
   const path = `${API_PREFIX}/sites/${encodeURIComponent(o.site)}/bundle`;
-  await post(ctx, path, { since, maxPartBytes, enroll: o.enroll === true, ...(carried ? { carried } : {}) }, async (_status, headers, res) => {
+  await post(ctx, path, { since, maxPartBytes, enroll: o.enroll === true, hub: ctx.hub, ...(carried ? { carried } : {}) }, async (_status, headers, res) => {
     const total = Number(headers['content-length']);
     const info = JSON.parse(String(headers['x-outpost-bundle'] ?? '{}')) as { agentId?: string; baseRevision?: number; targetRevision?: number; blobs?: number };
     const out = new PartWriter(o.output, total, maxPartBytes);
