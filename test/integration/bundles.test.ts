@@ -132,6 +132,13 @@ describe('air-gapped sync bundles', () => {
       expect(r.stderr).toMatch(/bundle refused \((TAMPERED|TRUNCATED|OLDER|GAP|FOREIGN|UNKNOWN_VERSION)\)/);
       expect(agentDbDump(siteDir)).toBe(before);
     }
+    // A manifest of another format version is refused by its number.
+    const versioned = Buffer.from(original);
+    versioned[original.indexOf('"format":1') + '"format":'.length] = '7'.charCodeAt(0);
+    writeFileSync(file, versioned);
+    const unknown = await clis.agent('bundle', 'import', '--data', siteDir, file);
+    expect(unknown.stderr).toMatch(/UNKNOWN_VERSION.*format version 7; this agent reads version 1/);
+    expect(agentDbDump(siteDir)).toBe(before);
     // A truncated copy is named so.
     writeFileSync(file, original.subarray(0, original.length - 3000));
     const cut = await clis.agent('bundle', 'import', '--data', siteDir, file);

@@ -113,7 +113,7 @@ export async function readBundle(files: readonly BundleFile[], opts: ReadOptions
         try {
           manifest = readManifest((await collect(entry, 1 << 24, MANIFEST_MEMBER)).toString('utf8'));
         } catch (err) {
-          if (err instanceof BundleFormatError) throw new BundleRefused(/format version/.test(err.message) ? 'UNKNOWN_VERSION' : 'TAMPERED', err.message, { cause: err });
+          if (err instanceof BundleFormatError) throw new BundleRefused(/is format version \d+;/.test(err.message) ? 'UNKNOWN_VERSION' : 'TAMPERED', err.message, { cause: err });
           throw err;
         }
         checkLength(manifest, files);

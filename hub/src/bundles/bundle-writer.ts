@@ -149,6 +149,7 @@ export class BundleWriter {
       if (next === manifestText) break;
       manifestText = next;
     }
+    if (memberBytes(Buffer.byteLength(manifestText)) + afterManifest !== manifest.totalBytes) throw new Error('the bundle manifest did not settle on its own length; this is a bug');
     const signedBytes = manifest.totalBytes - TAIL_BYTES;
     const pack = tar.pack();
     const digest = new LeadingDigest(signedBytes);
