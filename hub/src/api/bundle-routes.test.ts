@@ -40,7 +40,7 @@ describe('bundle routes', () => {
   });
 
   it('refuse a status bundle of an unknown agent, or one not signed with its credential', async () => {
-    const body = { kind: STATUS_EXPORT_KIND, format: 1, agentId: 'site-ship-x', view: 'site/ship', ackedRevision: 0, exported: '2026-01-01T00:00:00Z', statuses: [], lastSeq: 0 };
+    const body = { kind: STATUS_EXPORT_KIND as typeof STATUS_EXPORT_KIND, format: 1, agentId: 'site-ship-x', view: 'site/ship', ackedRevision: 0, exported: '2026-01-01T00:00:00Z', statuses: [], lastSeq: 0 };
     const unknown = await post(`${API}/statusbundles`, signStatusExport(body, credentialMacKey('s')));
     expect(unknown.status).toBe(403);
     expect(((await unknown.json()) as { message: string }).message).toMatch(/does not know/);
