@@ -118,7 +118,9 @@ describe('air-gapped sync bundles', () => {
   it('refuses a flipped byte anywhere, leaving the agent database exactly as it was', async () => {
     await changeSpec(`c-${site}`);
     const file = join(hub.dir, 'flip.tar');
-    await clis.outpost('bundle', 'create', '--site', site, '--since', String(agentRevision(siteDir)), '-o', file);
+    // --since a revision: the hub's own record of what its earlier bundles for this agent carried keeps the artifacts out.
+    const made = await clis.outpost('bundle', 'create', '--site', site, '--since', String(agentRevision(siteDir)), '-o', file);
+    expect(made.stdout).toMatch(/delta from revision \d+ .* 0 artifacts/);
     const original = readFileSync(file);
     const before = agentDbDump(siteDir);
     // The manifest, its header, the changes, padding, the signature, the end-of-archive blocks.

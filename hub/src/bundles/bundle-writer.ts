@@ -115,7 +115,7 @@ export class BundleWriter {
     // The answer to a Sync from `since`, as one Changes (a file has no frame limit).
     const [frame] = changesFrames(sync, req.since, Number.POSITIVE_INFINITY);
     const changes = Buffer.from(pb.Changes.encode(frame!.changes!).finish());
-    const carried = new Set([...(req.carried ?? []), ...(req.since ? store.bundleLedger.carriedUpTo(req.site, req.since) : [])]);
+    const carried = new Set([...(req.carried ?? []), ...(req.since ? store.bundleLedger.carriedUpTo(agentId, req.since) : [])]);
     const blobs: BundleBlob[] = [];
     for (const [digest, { size, what }] of [...neededBlobs(store, view)].sort(([a], [b]) => a.localeCompare(b))) {
       if (carried.has(digest)) continue;
@@ -167,7 +167,7 @@ export class BundleWriter {
     };
     fill().catch((err: unknown) => pack.destroy(err as Error));
     // Recorded once the whole stream has been read: only then did the base of a later delta carry these blobs.
-    out.once('end', () => store.bundleLedger.made(manifest.id, req.site, manifest.targetRevision, blobs.map((b) => b.digest), created));
+    out.once('end', () => store.bundleLedger.made(manifest.id, agentId, manifest.targetRevision, blobs.map((b) => b.digest), created));
     pipeline(pack, digest, out).catch((err: unknown) => out.destroy(err as Error));
     return { manifest, stream: out };
   }
