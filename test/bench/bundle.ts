@@ -5,10 +5,12 @@
 //                                                `outpost-agent bundle import` into an empty directory
 //   delta.*                                      the same after one spec change (`--since` the full bundle)
 //   sha256sum.seconds                            `sha256sum` of the full bundle's file, in the same run
+//                                                (each of the two: fastest of three runs, alternating)
 //   importThroughputVsSha256sum                  (bytes / importSeconds) / (bytes / sha256sum seconds)
 //   cliStartSeconds                              `outpost-agent --version`: the node start every import pays
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cluster } from '@outpost/proto';
@@ -47,8 +49,16 @@ async function main(): Promise<void> {
     const fullBytes = statSync(full).size;
     // Read once before timing anything that reads it, so every reader below meets the same warm page cache.
     execFileSync('sha256sum', [full]);
-    const [, sha256sumSeconds] = await timed(async () => execFileSync('sha256sum', [full]));
-    const [, importSeconds] = await timed(() => ok(clis.agent('bundle', 'import', '--data', site, '--ca-hash', hub.caHash, full), 'bundle import'));
+    // The machine is shared: each is measured three times, alternating, and the fastest run of each is kept.
+    const sha256sumRuns: number[] = [];
+    const importRuns: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      sha256sumRuns.push((await timed(async () => execFileSync('sha256sum', [full])))[1]);
+      const dir = i === 0 ? site : join(hub.dir, `site-${i}`);
+      importRuns.push((await timed(() => ok(clis.agent('bundle', 'import', '--data', dir, '--ca-hash', hub.caHash, full), 'bundle import')))[1]);
+    }
+    const sha256sumSeconds = Math.min(...sha256sumRuns);
+    const importSeconds = Math.min(...importRuns);
     const [, cliStartSeconds] = await timed(() => ok(clis.agent('--version'), 'outpost-agent --version'));
 
     const api = hub.api();
@@ -63,11 +73,12 @@ async function main(): Promise<void> {
     const sha256sumThroughput = fullBytes / sha256sumSeconds;
     const result = {
       date: new Date().toISOString(),
-      machine: `${execFileSync('nproc').toString().trim()} cores, node ${process.version}`,
+      machine: `${execFileSync('nproc').toString().trim()} cores, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (other work shares this machine)`,
       artifacts: `${blobCount} random files of ${Math.floor(mib / blobCount)} MiB put straight into the hub's content store (<data>/blobs/sha256/<hex>) and listed in the Release's spec.artifacts: the artifacts part (outpost release import, the test world's Release) is not merged into this branch`,
       full: { bytes: fullBytes, blobs: blobCount, createSeconds, importSeconds, importBytesPerSecond: Math.round(importThroughput) },
       delta: { bytes: deltaBytes, fractionOfFull: deltaBytes / fullBytes, createSeconds: deltaCreateSeconds, importSeconds: deltaImportSeconds },
-      sha256sum: { seconds: sha256sumSeconds, bytesPerSecond: Math.round(sha256sumThroughput) },
+      sha256sum: { seconds: sha256sumSeconds, bytesPerSecond: Math.round(sha256sumThroughput), runs: sha256sumRuns },
+      importRuns,
       importThroughputVsSha256sum: importThroughput / sha256sumThroughput,
       cliStartSeconds,
       goals: { importThroughputAtLeastHalfOfSha256sum: importThroughput >= sha256sumThroughput / 2, deltaImportUnderOneSecond: deltaImportSeconds < 1 },
