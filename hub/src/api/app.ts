@@ -12,6 +12,8 @@ import type { Store } from '../store/store.js';
 import type { ClusterPki } from '../pki/cluster-pki.js';
 import { clientAddress } from './client-address.js';
 import { blobRoutes, type BlobRoutesOptions } from './blob-routes.js';
+import type { BundleWriter } from '../bundles/bundle-writer.js';
+import { bundleRoutes } from './bundle-routes.js';
 import { aroundClusterCreate, clusterKubeconfigRoutes } from './cluster-kubeconfig.js';
 import { discoveryRoutes } from './discovery-routes.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
@@ -44,6 +46,8 @@ export interface ApiOptions {
   clusterPki?: ClusterPki;
   /** The artifact content store and its upload limit; without it no blob is served. */
   blobs?: Omit<BlobRoutesOptions, 'store' | 'clock'>;
+  /** Air-gapped bundles (bundle-routes.ts), and the signing key's public half the join answer carries. */
+  bundles?: { writer: BundleWriter; publicKeyPem: string };
 }
 
 type Env = { Variables: { principal: Principal } };
@@ -140,7 +144,9 @@ export function createApi(opts: ApiOptions): Hono<Env> {
       return c.json(statusBody(429, 'TooManyRequests', message, { retryAfterSeconds: wait }), 429, { 'retry-after': String(wait) });
     }
     try {
-      return c.json(redeemBootstrapToken(store, body.token, typeof body.version === 'string' ? body.version : 'unknown', clock));
+      const joined = redeemBootstrapToken(store, body.token, typeof body.version === 'string' ? body.version : 'unknown', clock);
+      // The agent pins the bundle key with the credential: bundles it imports later are checked against it.
+      return c.json({ ...joined, ...(opts.bundles ? { bundleKey: opts.bundles.publicKeyPem } : {}) });
     } catch (err) {
       if (!(err instanceof JoinError)) throw err;
       joins.failed(from, err.code);
@@ -157,6 +163,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
   });
   app.use(`${API_PREFIX}/*`, prettyJson);
   if (opts.clusterPki) app.route('/', clusterKubeconfigRoutes(opts.clusterPki));
+  if (opts.bundles) app.route('/', bundleRoutes(store, opts.bundles.writer));
 
   app.all(`${API_PREFIX}/*`, async (c) => {
     const path = parseResourcePath(c.req.path.slice(API_PREFIX.length));

@@ -13,6 +13,7 @@ import { ConfigError, configPath, readConfig, readConfigFile, selectContext, wri
 import { deleteFromFile, deleteResource } from './delete.js';
 import { describe, get, withoutSecret } from './get.js';
 import { formatData, formatList, outputArg, type Output } from './output.js';
+import { registerBundle } from './bundle.js';
 import { registerKubeconfig } from './kubeconfig.js';
 import { registerRelease } from './release-import.js';
 import { kindAndName, kindArg, scope, UsageError } from './usage.js';
@@ -365,6 +366,7 @@ export function buildProgram(): Command {
     });
   registerKubeconfig(program);
   registerRelease(program, client);
+  registerBundle(program);
   return program;
 }
 
