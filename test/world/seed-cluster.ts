@@ -9,9 +9,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../lib/ports.js';
-import { binary, binDirs, imagesDir } from './binaries.js';
+import { binary, binDirs, imagesDir, VERSIONS } from './binaries.js';
 import { makeCgroup } from './cgroups.js';
 import { Daemons } from './daemons.js';
+import { LOCAL_PATH_NAMESPACE, LOCAL_PATH_STORAGE_CLASS, localPathManifest } from './local-path.js';
 import { kubeconfig, makeCa, makeKeyPair, makeLeaf } from './pki.js';
 import { apiServerSans, cniConflist, containerdConfig, freeSlot, kubeletConfig, kubeProxyConfig, seedLayout, type SeedLayout, type SeedPorts } from './seed-config.js';
 import { sh } from './shell.js';
@@ -25,6 +26,8 @@ export interface SeedCluster {
   kubeconfig: string;
   apiServerUrl: string;
   nodeName: string;
+  /** The default StorageClass (local-path-provisioner; its volumes are directories under `dir`). */
+  storageClass: string;
   /** The node's containerd socket (for `ctr -a`). */
   containerdSocket: string;
   /** Runs a command inside the node's network namespace (Service and pod IPs route there). */
@@ -156,6 +159,10 @@ export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<S
     const kubeconfigPath = writeKubeconfig('', certs.admin, 'admin');
     const kubectl = (...a: string[]): string => sh(binary('kubectl'), ['--kubeconfig', kubeconfigPath, ...a]);
     await daemons.waitUntil('kube-apiserver /readyz', () => kubectl('get', '--raw', '/readyz').trim() === 'ok', 90_000);
+    // The default StorageClass's provisioner, applied now so its pod starts as soon as the node is Ready.
+    const storageManifest = join(dir, 'local-path.yaml');
+    writeFileSync(storageManifest, localPathManifest({ seedDir: dir, provisionerImage: `outpost.local/local-path-provisioner:${VERSIONS.localPathProvisioner}`, helperImage: 'outpost.local/busybox:test' }));
+    kubectl('apply', '-f', storageManifest);
 
     log('controller-manager, scheduler, kubelet, kube-proxy');
     daemons.start({
@@ -190,6 +197,12 @@ export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<S
     await daemons.waitUntil(`node ${layout.nodeName} Ready`, () => kubectl('get', 'node', layout.nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}') === 'True', 120_000);
     // Pods cannot be created in a namespace before its default ServiceAccount exists.
     await daemons.waitUntil('the default ServiceAccount', () => kubectl('get', 'serviceaccount', 'default', '-o', 'name').trim() === 'serviceaccount/default', 60_000);
+    // A PersistentVolumeClaim binds only once its provisioner runs: a seed is ready when storage is.
+    await daemons.waitUntil(
+      'the local-path provisioner',
+      () => kubectl('get', 'deployment', 'local-path-provisioner', '-n', LOCAL_PATH_NAMESPACE, '-o', 'jsonpath={.status.availableReplicas}') === '1',
+      120_000,
+    );
     state.info = { ...state.info, apiServerUrl: apiUrl, kubeconfig: join(dir, 'kubeconfig'), node: layout.nodeName, nodeNetns: layout.netns };
     saveState(state);
     log('ready');
@@ -200,6 +213,7 @@ export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<S
       kubeconfig: readFileSync(kubeconfigPath, 'utf8'),
       apiServerUrl: apiUrl,
       nodeName: layout.nodeName,
+      storageClass: LOCAL_PATH_STORAGE_CLASS,
       containerdSocket: socket,
       nodeExec,
       kubectl,
