@@ -198,6 +198,7 @@ export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<S
     // Pods cannot be created in a namespace before its default ServiceAccount exists.
     await daemons.waitUntil('the default ServiceAccount', () => kubectl('get', 'serviceaccount', 'default', '-o', 'name').trim() === 'serviceaccount/default', 60_000);
     // A PersistentVolumeClaim binds only once its provisioner runs: a seed is ready when storage is.
+    log('default StorageClass');
     await daemons.waitUntil(
       'the local-path provisioner',
       () => kubectl('get', 'deployment', 'local-path-provisioner', '-n', LOCAL_PATH_NAMESPACE, '-o', 'jsonpath={.status.availableReplicas}') === '1',
