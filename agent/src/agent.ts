@@ -1,8 +1,9 @@
 // The agent process: components with one lifecycle, started in order and stopped in reverse (local state,
 // then the reconcilers that read it, then the hub link that feeds them), errors gathered.
-import { agentFinalizer, component, ComponentManager, type NamedHealth } from '@outpost/proto';
+import { agentFinalizer, component, ComponentManager, keyOf, type Cluster, type NamedHealth, type Release, type ResourceObject } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
-import { loadIdentity, statePath } from './identity.js';
+import { ArtifactCache, digestsInUse, HubBlobSource } from './artifacts/index.js';
+import { loadIdentity, saveIdentity, statePath } from './identity.js';
 import { ClusterKeysFetcher } from './link/cluster-keys-fetcher.js';
 import { HubLink } from './link/hub-link.js';
 import { AGENT_LOG_REDACTION } from './log-redaction.js';
@@ -20,12 +21,24 @@ export interface AgentOptions {
   concurrency?: number;
   /** How often every object is reconciled again to repair drift (default 10 minutes). */
   resyncMs?: number;
+  /** A site agent's artifact cache may hold this many bytes (--artifact-cache-size). Default 20 GiB. */
+  artifactCacheBytes?: number;
+  /** Artifact downloads go no faster than this, in bytes per second (--artifact-max-rate). Default unlimited. */
+  artifactMaxBytesPerSecond?: number;
+  /** Reconcile what local state holds without dialling the hub (a site fed by bundles). */
+  offline?: boolean;
 }
 
+/** --artifact-cache-size's default: a Release's binaries and images several times over. */
+export const DEFAULT_ARTIFACT_CACHE_BYTES = 20 * 1024 ** 3;
+
 export interface RunningAgent {
-  link: HubLink;
+  /** Absent when offline. */
+  link: HubLink | undefined;
   state: SqliteLocalState;
   reconcile: ReconcileController;
+  /** A site agent's artifact cache; a seed's agent has none (it pulls from the Release's registry). */
+  artifacts: ArtifactCache | undefined;
   health(): NamedHealth[];
   /** Idempotent; stops the link, then the reconcilers (in-flight work aborted), then closes the state. */
   stop(): Promise<void>;
@@ -39,12 +52,13 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
   const fetcher = new ClusterKeysFetcher({
     state,
     keys,
-    request: (refs) => link.requestSecrets(refs),
+    request: (refs) => link?.requestSecrets(refs) ?? false,
     onKeys: (key) => reconcile.requeue(key),
     log,
   });
+  const artifacts = identity.view.startsWith('site/') ? siteArtifactCache(opts, identity, state, log) : undefined;
   // Each calls the other only once started, so neither needs the other to exist first.
-  const link = new HubLink({
+  const link = opts.offline ? undefined : new HubLink({
     hubUrl: identity.hub,
     agentId: identity.agentId,
     credential: identity.credential,
@@ -58,6 +72,7 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
     onConnected: () => fetcher.connected(),
     onDisconnected: () => fetcher.disconnected(),
     onSecrets: (secrets) => fetcher.received(secrets),
+    onBundleKey: (pem) => pinBundleKey(opts.dataDir, pem, log),
     backoff: opts.backoff,
     log,
   });
@@ -67,18 +82,77 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
     journal: state.flowJournal(),
     secrets: keys,
     finalizer: agentFinalizer(identity.view),
-    onStatus: () => link.flushStatuses(),
+    ...(artifacts ? { artifacts } : {}),
+    onStatus: () => link?.flushStatuses(),
     log,
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     ...(opts.resyncMs !== undefined ? { resyncMs: opts.resyncMs } : {}),
   });
   const components = new ComponentManager()
     .add(component({ name: 'local-state', stop: () => state.close(), health: () => ({ ok: true, message: `revision ${state.revision()}` }) }))
+    // Before the reconcilers, so it stops after them: downloads end (partials kept) once nobody can ask.
+    .add(component({ name: 'artifact-cache', stop: () => artifacts?.stop(), health: () => ({ ok: true, message: artifacts ? `${artifacts.usedBytes()} bytes cached` : 'none (a seed pulls from the Release\'s registry)' }) }))
     .add(reconcile)
-    .add(component({ name: 'cluster-keys', stop: () => fetcher.stop(), health: () => ({ ok: true, message: `CAs of ${keys.uids().length} clusters held` }) }))
-    // It dials on start and reconnects by itself until stopped.
-    .add(component({ name: 'hub-link', start: () => link.start(), stop: () => link.stop(), health: () => ({ ok: link.linkState === 'connected', message: link.linkState }) }));
+    .add(component({ name: 'cluster-keys', stop: () => fetcher.stop(), health: () => ({ ok: true, message: `CAs of ${keys.uids().length} clusters held` }) }));
+  if (!link) components.add(offlineWatch(state, reconcile));
+  // It dials on start and reconnects by itself until stopped.
+  if (link) components.add(component({ name: 'hub-link', start: () => link.start(), stop: () => link.stop(), health: () => ({ ok: link.linkState === 'connected', message: link.linkState }) }));
   await components.start();
-  log.info({ agent: identity.agentId, hub: identity.hub, revision: state.revision() }, 'agent started');
-  return { link, state, reconcile, health: () => components.health(), stop: () => components.stop() };
+  log.info({ agent: identity.agentId, hub: identity.hub, revision: state.revision(), offline: !link }, link ? 'agent started' : 'agent started offline: reconciling what bundles brought, without dialling the hub');
+  return { link, state, reconcile, artifacts, health: () => components.health(), stop: () => components.stop() };
+}
+
+/** The cache a site agent's reconcilers fetch binaries and images from, kept under its data directory. */
+export function siteArtifactCache(opts: Pick<AgentOptions, 'dataDir' | 'artifactCacheBytes' | 'artifactMaxBytesPerSecond'>, identity: { hub: string; credential: string; caCertPem: string }, state: { list(kind: string): ResourceObject[] }, log: Logger): ArtifactCache {
+  return new ArtifactCache({
+    dataDir: opts.dataDir,
+    maxBytes: opts.artifactCacheBytes ?? DEFAULT_ARTIFACT_CACHE_BYTES,
+    source: new HubBlobSource({ hub: identity.hub, credential: identity.credential, caCertPem: identity.caCertPem }),
+    inUse: () => digestsInUse(state.list('Cluster') as Cluster[], state.list('Release') as Release[]),
+    ...(opts.artifactMaxBytesPerSecond ? { maxBytesPerSecond: opts.artifactMaxBytesPerSecond } : {}),
+    log,
+  });
+}
+
+/**
+ * Pins the bundle key a Welcome told, over a link that is already pinned to the hub's CA, when the agent
+ * has none (it joined before the hub had one). A different key is not taken: a key change must be made
+ * deliberately, so it is only logged.
+ */
+function pinBundleKey(dataDir: string, pem: string, log: Logger): void {
+  const identity = loadIdentity(dataDir);
+  if (identity.bundleKey === pem) return;
+  if (identity.bundleKey) {
+    log.warn({ identity: dataDir }, "the hub's bundle signing key differs from the one this agent pinned; bundles are still checked against the pinned key. If the hub's key was replaced on purpose, remove bundleKey from identity.json to pin the new one");
+    return;
+  }
+  saveIdentity(dataDir, { ...identity, bundleKey: pem });
+  log.info({}, "pinned the hub's bundle signing key from its Welcome: this agent can now import air-gapped bundles");
+}
+
+/** How often an offline agent looks for a bundle imported while it runs (by `outpost-agent bundle import`). */
+const OFFLINE_POLL_MS = 2_000;
+
+/**
+ * An offline agent has no Sync to tell it what changed: a bundle is imported by another process, into the
+ * same state.db. When the revision moves, every object runs again, as a resync would (a site holds few).
+ */
+function offlineWatch(state: SqliteLocalState, reconcile: ReconcileController) {
+  let timer: NodeJS.Timeout | undefined;
+  let seen = state.revision();
+  return component({
+    name: 'offline-watch',
+    start: () => {
+      timer = setInterval(() => {
+        const now = state.revision();
+        if (now === seen) return;
+        seen = now;
+        const live = state.list().map((object) => ({ key: keyOf(object), object, deleted: false }));
+        const gone = state.tombstones().map((object) => ({ key: keyOf(object), object, deleted: true }));
+        reconcile.changed([...live, ...gone]);
+      }, OFFLINE_POLL_MS);
+    },
+    stop: () => clearInterval(timer),
+    health: () => ({ ok: true, message: `offline at revision ${seen}` }),
+  });
 }

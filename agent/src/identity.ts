@@ -1,6 +1,6 @@
 // Joining: fetch the hub's CA, check it against the pinned hash (as kubeadm's discovery does), swap the
 // bootstrap token for the agent's own credential, and keep both in DIR/identity.json.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join as joinPath } from 'node:path';
 import { CA_CERT_HASH_RE, CA_PATH, caCertHash, JOIN_PATH, readStatus } from '@outpost/proto';
@@ -11,6 +11,11 @@ export interface Identity {
   credential: string;
   caCertPem: string;
   view: string;
+  /**
+   * The hub's bundle signing key (ed25519, SPKI PEM), pinned at join, from the Welcome of the trusted link
+   * for an agent that joined before the hub had one, or from an enrolling bundle whose hub CA matched --ca-hash.
+   */
+  bundleKey?: string;
 }
 
 export class JoinFailed extends Error {
@@ -78,23 +83,30 @@ export async function redeemToken(hub: URL, caCertPem: string, token: string, ve
     const refusal = readStatus(res.text);
     throw new JoinFailed(refusal?.details?.code ?? refusal?.reason ?? `HTTP_${res.status}`, refusal?.message ?? `join failed with HTTP ${res.status}`);
   }
-  let body: { agentId?: string; credential?: string; view?: string } = {};
+  let body: { agentId?: string; credential?: string; view?: string; bundleKey?: string } = {};
   try {
     body = JSON.parse(res.text) as typeof body;
   } catch {
     // fall through with an empty body: refused below
   }
   if (!body.agentId || !body.credential) throw new JoinFailed(`HTTP_${res.status}`, `the hub answered the join without an agent credential: ${res.text.slice(0, 200)}`);
-  return { hub: hub.origin, agentId: body.agentId, credential: body.credential, caCertPem, view: body.view ?? '' };
+  return { hub: hub.origin, agentId: body.agentId, credential: body.credential, caCertPem, view: body.view ?? '', ...(body.bundleKey ? { bundleKey: body.bundleKey } : {}) };
 }
 
 export async function join(opts: { hub: string; token: string; caHash: string; dataDir: string; version: string }): Promise<Identity> {
   if (existsSync(identityPath(opts.dataDir))) throw new JoinFailed('ALREADY_JOINED', `${opts.dataDir} already holds a joined agent (${identityPath(opts.dataDir)}); use another --data directory, or remove it to join afresh`);
   const { hub, caCertPem } = await fetchVerifiedCa(opts.hub, opts.caHash);
   const identity = await redeemToken(hub, caCertPem, opts.token, opts.version);
-  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  writeFileSync(identityPath(opts.dataDir), `${JSON.stringify(identity, null, 2)}\n`, { mode: 0o600 });
+  saveIdentity(opts.dataDir, identity);
   return identity;
+}
+
+/** Writes DIR/identity.json whole or not at all (a temporary file renamed over it), the agent user's alone. */
+export function saveIdentity(dataDir: string, identity: Identity): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const temp = `${identityPath(dataDir)}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(identity, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temp, identityPath(dataDir));
 }
 
 export function loadIdentity(dataDir: string): Identity {

@@ -26,8 +26,8 @@ describe('data directory modes', () => {
     store.create({ apiVersion: 'outpost.dev/v1alpha1', kind: 'Project', metadata: { name: 'demo' }, spec: {} }, { actor: 'test' });
     try {
       expect(mode(dir)).toBe('700');
-      expect(Object.fromEntries([p.caKey, p.hubKey, p.secretsKey, p.adminToken, p.db, `${p.db}-wal`, `${p.db}-shm`].map((f) => [f.slice(dir.length + 1), mode(f)]))).toEqual({
-        'ca.key': '600', 'hub.key': '600', 'secrets.key': '600', 'admin.token': '600', 'hub.db': '600', 'hub.db-wal': '600', 'hub.db-shm': '600',
+      expect(Object.fromEntries([p.caKey, p.hubKey, p.secretsKey, p.bundleKey, p.adminToken, p.db, `${p.db}-wal`, `${p.db}-shm`].map((f) => [f.slice(dir.length + 1), mode(f)]))).toEqual({
+        'ca.key': '600', 'hub.key': '600', 'secrets.key': '600', 'bundle.key': '600', 'admin.token': '600', 'hub.db': '600', 'hub.db-wal': '600', 'hub.db-shm': '600',
       });
       // The certificates are public.
       expect(mode(p.caCert)).toBe('644');
@@ -40,10 +40,10 @@ describe('data directory modes', () => {
     const dir = join(root, 'hub');
     await initDataDir(dir, ['127.0.0.1']);
     const p = dataPaths(dir);
-    for (const f of [p.caKey, p.hubKey, p.secretsKey, p.adminToken, p.db]) chmodSync(f, 0o644);
+    for (const f of [p.caKey, p.hubKey, p.secretsKey, p.bundleKey, p.adminToken, p.db]) chmodSync(f, 0o644);
     chmodSync(dir, 0o755);
     secureDataDir(dir);
     new Store(p.db).close();
-    expect([dir, p.caKey, p.hubKey, p.secretsKey, p.adminToken, p.db].map(mode)).toEqual(['700', '600', '600', '600', '600', '600']);
+    expect([dir, p.caKey, p.hubKey, p.secretsKey, p.bundleKey, p.adminToken, p.db].map(mode)).toEqual(['700', '600', '600', '600', '600', '600', '600']);
   });
 });

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { caCertHash, type Token } from '@outpost/proto';
 import { hashSecret, randomToken } from './auth/secrets.js';
+import { BUNDLE_KEY_FILE, ensureBundleKey } from './bundles/signing-key.js';
 import { createCa, createServingCert } from './pki/pki.js';
 import { Store } from './store/store.js';
 
@@ -16,6 +17,9 @@ export const dataPaths = (dir: string) => ({
   adminToken: join(dir, 'admin.token'),
   db: join(dir, 'hub.db'),
   ticketKeys: join(dir, 'ticket.keys'),
+  /** The artifact content store (artifacts/blob-store.ts). */
+  blobs: join(dir, 'blobs'),
+  bundleKey: join(dir, BUNDLE_KEY_FILE),
 });
 
 /** Ticket keys older than this are replaced when the hub starts (their tickets then get a full handshake). */
@@ -33,7 +37,7 @@ export function ensureTicketKeys(dir: string, now = Date.now()): void {
 }
 
 /** The files only the hub user may read: private keys, the sealing key, the admin token. */
-const SECRET_FILES = ['caKey', 'hubKey', 'secretsKey', 'adminToken', 'ticketKeys'] as const;
+const SECRET_FILES = ['caKey', 'hubKey', 'secretsKey', 'adminToken', 'ticketKeys', 'bundleKey'] as const;
 
 /**
  * The data directory is the hub user's alone (0700) and so is every secret in it (0600). Run at init
@@ -73,6 +77,8 @@ export async function initDataDir(dir: string, sans: readonly string[]): Promise
   writeFileSync(p.hubKey, serving.keyPem, { mode: 0o600 });
   // For sealing secrets at rest (kubeconfigs, SSH keys) as later features store them.
   writeFileSync(p.secretsKey, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+  // Signs air-gapped sync bundles (bundles/signing-key.ts).
+  ensureBundleKey(p.bundleKey);
 
   const store = new Store(p.db);
   try {

@@ -2,7 +2,7 @@
 // components with one lifecycle: started in order, stopped in reverse with errors gathered; stop() is safe
 // to call in any state. With gateway processes, this process keeps the
 // store's only writer and the admin API (on a unix socket they forward to) and they hold the agents.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,9 @@ import { getRequestListener } from '@hono/node-server';
 import { caCertHash, component, ComponentManager, ComponentStartError, type Agent, type Component, type NamedHealth } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
+import { BlobStore } from './artifacts/blob-store.js';
+import { BundleWriter } from './bundles/bundle-writer.js';
+import { bundleKeyPem, ensureBundleKey, loadBundleKey } from './bundles/signing-key.js';
 import { apiTokenCheck } from './auth/api-token-check.js';
 import { LOG_REDACTION } from './auth/log-redaction.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
@@ -81,6 +84,8 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   ensureTicketKeys(opts.dataDir);
   secureDataDir(opts.dataDir);
   const tls = loadServingMaterial(opts.dataDir);
+  if (ensureBundleKey(dataPaths(opts.dataDir).bundleKey)) log.warn({ path: dataPaths(opts.dataDir).bundleKey }, 'made the bundle signing key this hub directory lacked (it predates bundles); agents pin it at their next connection');
+  const bundleKey = loadBundleKey(dataPaths(opts.dataDir).bundleKey);
   // Read before the store opens: a hub without its sealing key must not start (nor leave hub.db open).
   const secretsKey = readSecretsKey(dataPaths(opts.dataDir).secretsKey);
   const store = new Store(dataPaths(opts.dataDir).db, { clock: opts.clock });
@@ -89,7 +94,9 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   const audit = new AuditRetention(store, { maxAgeMs: opts.auditMaxAgeMs, maxRows: opts.auditMaxRows, clock: opts.clock });
   const clusterPki = new ClusterPki(store, secretsKey, { clock: opts.clock });
   const components = new ComponentManager();
-  const api = createApi({ store, presence, clusterPki, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
+  const blobs = { blobs: new BlobStore(dataPaths(opts.dataDir).blobs), maxUploadBytes: opts.maxUploadBytes, log };
+  const bundles = { writer: new BundleWriter({ store, blobDir: dataPaths(opts.dataDir).blobs, key: bundleKey, caCertPem: tls.caCertPem, caKeyPem: readFileSync(dataPaths(opts.dataDir).caKey, 'utf8'), version: HUB_VERSION }), publicKeyPem: bundleKey.publicKeyPem };
+  const api = createApi({ store, presence, clusterPki, blobs, bundles, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
   let compactor: NodeJS.Timeout | undefined;
   let unhookPki: (() => void) | undefined;
   components
@@ -148,7 +155,7 @@ function describeConnections(c: ConnectionCounts): string {
 
 /** One process: API and agents on the HTTPS port. */
 function inProcessServer(opts: ResolvedHubOptions, store: Store, presence: Presence, secrets: SecretsSource, fetch: Fetch, tls: ReturnType<typeof loadServingMaterial>, log: Logger): Served {
-  const gateway = new AgentGateway({ reads: storeReads(store), events: recordedEvents(storeEvents(store, presence)), secrets, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log });
+  const gateway = new AgentGateway({ reads: storeReads(store), events: recordedEvents(storeEvents(store, presence)), secrets, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log, bundleKey: bundleKeyPem(opts.dataDir) });
   const { server, admission, connections } = createAgentServer(tls, gateway, getRequestListener(fetch), log, { ...connectionLimits(opts), trustsAuthorization: apiTokenCheck(store, opts.clock) });
   let unsubscribe: (() => void) | undefined;
   const https = component({

@@ -14,4 +14,5 @@ export * from './wire/cluster-secrets.js';
 export * from './common/conditions.js';
 export * from './common/timestamps.js';
 export * from './lifecycle/index.js';
+export * from './bundle/index.js';
 export * from './wire/loop-stall.js';

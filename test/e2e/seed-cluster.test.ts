@@ -8,10 +8,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../lib/processes.js';
+import { kindInfo, type Release } from '@outpost/proto';
+import { OUTPOST, run, TestHub, waitFor } from '../lib/processes.js';
 import { binary } from '../world/binaries.js';
 import { startHosts, type TestHosts } from '../world/hosts.js';
+import { missingImages, worldReleases, worldReleasesYaml } from '../world/releases.js';
 import { startSeedCluster, type SeedCluster } from '../world/seed-cluster.js';
+import { SEED_NETNS_PREFIX } from '../world/seed-config.js';
 import { loadState, stillRuns, sweepOrphans, type WorldState } from '../world/world-state.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -58,9 +61,49 @@ spec:
   ports: [{port: 80, targetPort: 8080}]
 `;
 
+/** A Pod that runs `script` once with the claim `data` mounted at /data. */
+const volumePod = (name: string, script: string) => `
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: outpost.local/busybox:test
+    imagePullPolicy: Never
+    command: [sh, -c, '${script}']
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - name: data
+    persistentVolumeClaim: {claimName: data}
+`;
+
+// no storageClassName: the seed's default class must be taken
+const CLAIM = `
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 64Mi}}
+`;
+
 const lastLine = (s: string): string | undefined => s.trim().split('\n').at(-1)?.trim() || undefined;
 
 const world = (...args: string[]) => spawnSync('npx', ['tsx', 'test/world/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+
+/** `outpost apply -f file` on a real hub takes the world's Releases, and they read back as written. */
+async function expectHubAdmits(file: string): Promise<void> {
+  const hub = await TestHub.start();
+  try {
+    const apply = await run(OUTPOST, ['apply', '-f', file], { env: await hub.loginCli() });
+    expect(apply.code, apply.stderr).toBe(0);
+    for (const want of worldReleases()) expect((await hub.api().get<Release>(kindInfo('Release'), want.metadata.name ?? '')).spec).toMatchObject(want.spec ?? {});
+  } finally {
+    await hub.stop();
+  }
+}
 
 describe('seed cluster: Kubernetes built from source, on this machine', () => {
   let seed: SeedCluster;
@@ -80,8 +123,9 @@ describe('seed cluster: Kubernetes built from source, on this machine', () => {
       expect(existsSync(state.dir)).toBe(false);
     }
     expect(shimSockets()).toEqual(socketsBefore);
-    // the last seed gone, so is kubelet's fixed device-plugin socket
-    expect(existsSync('/var/lib/kubelet/device-plugins/kubelet.sock')).toBe(false);
+    // the last seed gone, so is kubelet's fixed device-plugin socket (another test run's seed keeps it, rightly)
+    const otherSeeds = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(SEED_NETNS_PREFIX));
+    if (otherSeeds.length === 0) expect(existsSync('/var/lib/kubelet/device-plugins/kubelet.sock')).toBe(false);
   });
 
   it('answers /readyz, and its kubeconfig works for @kubernetes/client-node and kubectl', async () => {
@@ -119,6 +163,34 @@ describe('seed cluster: Kubernetes built from source, on this machine', () => {
     expect(seed.kubectl('exec', 'client', '--', 'cat', '/var/run/secrets/kubernetes.io/serviceaccount/namespace')).toBe('default');
   });
 
+  it('binds a PersistentVolumeClaim on its default StorageClass, and the data outlives the Pod that wrote it', async () => {
+    expect(seed.storageClass).toBe('local-path');
+    expect(seed.kubectl('get', 'storageclass', 'local-path', '-o', 'jsonpath={.metadata.annotations.storageclass\\.kubernetes\\.io/is-default-class}')).toBe('true');
+    const apply = (name: string, text: string) => {
+      writeFileSync(join(seed.dir, name), text);
+      seed.kubectl('apply', '-f', join(seed.dir, name));
+    };
+    const finished = (pod: string) => waitFor(`pod ${pod} Succeeded`, () => {
+      const phase = seed.kubectl('get', 'pod', pod, '-o', 'jsonpath={.status.phase}');
+      if (phase === 'Failed') throw new Error(`pod ${pod} failed: ${seed.kubectl('logs', pod)}`);
+      return phase === 'Succeeded' || undefined;
+    }, 120_000, 250);
+    apply('claim.yaml', CLAIM);
+    apply('writer.yaml', volumePod('writer', 'echo written-by-$(hostname) > /data/f'));
+    await finished('writer');
+    expect(seed.kubectl('get', 'pvc', 'data', '-o', 'jsonpath={.status.phase} {.spec.storageClassName}')).toBe('Bound local-path');
+    // the volume is a directory inside the seed's own directory, so stop() removes it with the rest
+    const pv = seed.kubectl('get', 'pvc', 'data', '-o', 'jsonpath={.spec.volumeName}');
+    const path = seed.kubectl('get', 'pv', pv, '-o', 'jsonpath={.spec.hostPath.path}');
+    expect(path.startsWith(`${seed.dir}/`)).toBe(true);
+    expect(readFileSync(join(path, 'f'), 'utf8')).toBe('written-by-writer\n');
+    seed.kubectl('delete', 'pod', 'writer', '--wait=true');
+    apply('reader.yaml', volumePod('reader', 'cat /data/f'));
+    await finished('reader');
+    expect(seed.kubectl('logs', 'reader')).toBe('written-by-writer\n');
+    expect(seed.kubectl('get', 'pvc', 'data', '-o', 'jsonpath={.spec.volumeName}')).toBe(pv);
+  });
+
   it('lets Pods reach the test hosts', async () => {
     const host = hosts.hosts[0]!;
     const banner = await waitFor('a test host from a Pod', () => seed.kubectl('exec', 'client', '--', 'sh', '-c', `nc -w 3 ${host.address} 22 </dev/null | head -c 7`) || undefined, 30_000, 500);
@@ -139,10 +211,25 @@ describe('seed cluster: Kubernetes built from source, on this machine', () => {
       const status = world('status', '--dir', dir);
       expect(status.stdout).toMatch(/kubelet\s+pid \d+\s+running/);
 
+      // DIR/release.yaml: the Releases of the world's images, every one of which is on the node
+      expect(up.stdout).toContain(`outpost apply -f ${join(dir, 'release.yaml')}`);
+      expect(readFileSync(join(dir, 'release.yaml'), 'utf8')).toBe(worldReleasesYaml());
+      const onNode = execFileSync('ctr', ['-a', cliState.containerd?.socket ?? '', '-n', 'k8s.io', 'images', 'ls', '-q'], { encoding: 'utf8' });
+      expect(worldReleases().flatMap((r) => Object.values(r.spec?.components ?? {})).filter((ref) => !onNode.split('\n').includes(ref))).toEqual([]);
+      expect(missingImages(onNode)).toEqual([]);
+      await expectHubAdmits(join(dir, 'release.yaml'));
+
+      // a volume on its default StorageClass: a directory in DIR, which `down` must empty all the same
+      writeFileSync(join(dir, 'claim.yaml'), CLAIM + '---' + volumePod('writer', 'echo x > /data/f'));
+      kubectl('apply', '-f', join(dir, 'claim.yaml'));
+      await waitFor('pod writer Succeeded', () => kubectl('get', 'pod', 'writer', '-o', 'jsonpath={.status.phase}') === 'Succeeded' || undefined, 120_000, 250);
+      const volume = kubectl('get', 'pv', '-o', 'jsonpath={.items[0].spec.hostPath.path}');
+      expect(readFileSync(join(volume, 'f'), 'utf8')).toBe('x\n');
+
       const down = world('down', '--dir', dir);
       expect(down.status, down.stderr).toBe(0);
       expectGone(cliState);
-      expect(existsSync(join(dir, 'world-state.json'))).toBe(false);
+      expect(readdirSync(dir)).toEqual([]);
       // The first seed is untouched.
       expect(seed.kubectl('get', 'pod', 'client', '-o', 'jsonpath={.status.phase}')).toBe('Running');
     } finally {

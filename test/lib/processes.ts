@@ -143,6 +143,14 @@ export class TestHub {
     for (const o of objects) await api.create(o as never);
   }
 
+  /** `outpost login` as the admin into a CLI config of this hub's own; returns the env that selects it (OUTPOST_CONFIG). */
+  async loginCli(): Promise<NodeJS.ProcessEnv> {
+    const env = { OUTPOST_CONFIG: join(this.dir, 'cli-config') };
+    const login = await run(OUTPOST, ['login', '--hub', this.url, '--token-file', join(this.dataDir, 'admin.token'), '--ca-file', join(this.dataDir, 'ca.crt')], { env });
+    if (login.code !== 0) throw new Error(`outpost login failed: ${login.stderr}`);
+    return env;
+  }
+
   async bootstrapToken(target: { site?: string; seed?: string }, ttl = '1h'): Promise<string> {
     const t = await this.api().create<{ status: { token: string } }>({ apiVersion: 'outpost.dev/v1alpha1', kind: 'Token', metadata: {}, spec: { type: 'bootstrap', ...target, ttl } } as never);
     return t.status.token;

@@ -19,19 +19,24 @@ function pinned(moduleDir: string, modulePath: string): string {
 
 export const VERSIONS = {
   kubernetes: pinned('kubernetes', 'k8s.io/kubernetes'),
+  /** The previous patch version's control plane (kube-apiserver, kube-controller-manager, kube-scheduler), for upgrades. */
+  kubernetesPrevious: pinned('kubernetes-previous', 'k8s.io/kubernetes'),
   etcd: pinned('etcd', 'go.etcd.io/etcd/server/v3'),
   cni: pinned('cni', 'github.com/containernetworking/plugins'),
+  localPathProvisioner: pinned('local-path-provisioner', 'github.com/rancher/local-path-provisioner'),
 };
 
 const cacheRoot = (): string => process.env.OUTPOST_WORLD_CACHE || join(homedir(), '.cache', 'outpost-world');
 
 export const binDirs = () => ({
   kubernetes: join(cacheRoot(), `k8s-${VERSIONS.kubernetes}`, 'bin'),
+  kubernetesPrevious: join(cacheRoot(), `k8s-${VERSIONS.kubernetesPrevious}`, 'bin'),
   etcd: join(cacheRoot(), `etcd-${VERSIONS.etcd}`, 'bin'),
   cni: join(cacheRoot(), `cni-${VERSIONS.cni}`, 'bin'),
+  localPathProvisioner: join(cacheRoot(), `local-path-provisioner-${VERSIONS.localPathProvisioner}`, 'bin'),
 });
 
-/** Where `npm run world:build` puts the image archives (pause, busybox, etcd, kube-*) for the pinned versions. */
+/** Where `npm run world:build` puts the image archives (pause, busybox, etcd, kube-* of both Kubernetes versions, local-path-provisioner) for the pinned versions. */
 export const imagesDir = (): string => join(cacheRoot(), `images-${VERSIONS.kubernetes}-${VERSIONS.etcd}`);
 
 /** The path of one built binary; throws, saying how to build it, when it is missing. */

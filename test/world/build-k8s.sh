@@ -7,10 +7,13 @@ set -euo pipefail
 tools="$(cd "$(dirname "$0")/../tools" && pwd)"
 root="${OUTPOST_WORLD_CACHE:-$HOME/.cache/outpost-world}"
 
+# pinned MODULE_DIR MODULE: the version test/tools/MODULE_DIR/go.mod requires of MODULE
+pinned() { awk -v m="$2" '/^[[:space:]]*\/\// {next} $1 == m || $2 == m {print ($1 == m ? $2 : $3); exit}' "$tools/$1/go.mod"; }
+
 # build NAME MODULE_DIR VERSION_OF PACKAGE... : go build PACKAGES of test/tools/MODULE_DIR into root/NAME-VERSION/bin
 build() {
   local name="$1" dir="$tools/$2" version
-  version="$(awk -v m="$3" '/^[[:space:]]*\/\// {next} $1 == m || $2 == m {print ($1 == m ? $2 : $3); exit}' "$dir/go.mod")"
+  version="$(pinned "$2" "$3")"
   shift 3
   local ldflags='-s -w'
   if [ "$name" = k8s ]; then
@@ -37,17 +40,23 @@ build() {
 build k8s kubernetes k8s.io/kubernetes \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
   k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl
+# The previous patch version's control plane only, so hosted control planes' upgrades are tested for
+# real; a module of its own, so the build above is unchanged. Three commands: CI builds it cold.
+build k8s kubernetes-previous k8s.io/kubernetes \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 build etcd etcd go.etcd.io/etcd/server/v3 outpost.dev/test-tools/etcd
 build cni cni github.com/containernetworking/plugins \
   github.com/containernetworking/plugins/plugins/main/bridge github.com/containernetworking/plugins/plugins/ipam/host-local \
   github.com/containernetworking/plugins/plugins/main/loopback github.com/containernetworking/plugins/plugins/meta/portmap
+build local-path-provisioner local-path-provisioner github.com/rancher/local-path-provisioner github.com/rancher/local-path-provisioner
 
-# Images, as archives for `ctr images import`: pause and busybox for pods, and the control-plane
-# components for hosted control planes. Built from the binaries above; no registry is reached.
-k8s_bin="$root/k8s-$(awk '/^[[:space:]]*\/\// {next} $2 == "k8s.io/kubernetes" {print $3; exit}' "$tools/kubernetes/go.mod")/bin"
-etcd_bin="$(ls -d "$root"/etcd-*/bin | tail -1)"
-k8s_version="$(basename "$(dirname "$k8s_bin")")"; k8s_version="${k8s_version#k8s-}"
-etcd_version="$(basename "$(dirname "$etcd_bin")")"; etcd_version="${etcd_version#etcd-}"
+# Images, as archives for `ctr images import`: pause and busybox for pods, the control-plane
+# components of both Kubernetes versions for hosted control planes, and the seed's volume provisioner.
+# Built from the binaries above; no registry is reached.
+k8s_version="$(pinned kubernetes k8s.io/kubernetes)"; k8s_bin="$root/k8s-$k8s_version/bin"
+prev_version="$(pinned kubernetes-previous k8s.io/kubernetes)"; prev_bin="$root/k8s-$prev_version/bin"
+etcd_version="$(pinned etcd go.etcd.io/etcd/server/v3)"; etcd_bin="$root/etcd-$etcd_version/bin"
+lpp_version="$(pinned local-path-provisioner github.com/rancher/local-path-provisioner)"; lpp_bin="$root/local-path-provisioner-$lpp_version/bin"
 images="$root/images-$k8s_version-$etcd_version"
 tool_bin="$root/image-tools/bin"
 images_start=$(date +%s) built_images=0
@@ -71,6 +80,12 @@ image etcd "outpost.local/etcd:$etcd_version" -file "$etcd_bin/etcd:/usr/local/b
 for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
   image "$c" "outpost.local/$c:$k8s_version" -file "$k8s_bin/$c:/usr/local/bin/$c" -entrypoint "/usr/local/bin/$c"
 done
+for c in kube-apiserver kube-controller-manager kube-scheduler; do
+  image "$c-$prev_version" "outpost.local/$c:$prev_version" -file "$prev_bin/$c:/usr/local/bin/$c" -entrypoint "/usr/local/bin/$c"
+done
+# the seed's default StorageClass (test/world/local-path.ts); its helper pods run the busybox image
+image local-path-provisioner "outpost.local/local-path-provisioner:$lpp_version" \
+  -file "$lpp_bin/local-path-provisioner:/usr/local/bin/local-path-provisioner" -entrypoint /usr/local/bin/local-path-provisioner
 # archives of an older build of the same versions would be imported too: drop them
 for f in "$images"/*.tar; do [[ " ${keep[*]} " == *" $f "* ]] || rm -f "$f"; done
 [ "$built_images" = 0 ] || echo "$(( $(date +%s) - images_start ))" > "$images/build-seconds"

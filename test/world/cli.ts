@@ -2,10 +2,14 @@
 // starts it in the background (its processes are detached and log to DIR/logs) and returns once the node
 // is Ready; `down` removes everything it made, from DIR/world-state.json alone.
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { binary, VERSIONS } from './binaries.js';
+import { writeReleaseDir } from './release-dir.js';
+import { missingImages, worldReleasesYaml } from './releases.js';
 import { startSeedCluster } from './seed-cluster.js';
+import { sh } from './shell.js';
 import { loadState, stillRuns, teardown } from './world-state.js';
 
 const program = new Command('world')
@@ -17,18 +21,28 @@ const dirOption = ['--dir <dir>', 'the world directory (kubeconfig, logs, state)
 
 program
   .command('up')
-  .description('start a seed cluster in the background; writes DIR/kubeconfig')
+  .description('start a seed cluster in the background; writes DIR/kubeconfig, and DIR/release.yaml (the Releases of its images)')
   .requiredOption(...dirOption)
   .action(async (o: { dir: string }) => {
     const dir = resolve(o.dir);
     const t0 = Date.now();
     const seed = await startSeedCluster({ dir, detached: true, log: (line) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1)}s ${line}\n`) });
+    // A Release must name only images the node has: a stale image cache would make it lie.
+    const missing = missingImages(sh('ctr', ['-a', seed.containerdSocket, '-n', 'k8s.io', 'images', 'ls', '-q']));
+    if (missing.length) {
+      await seed.stop();
+      throw new Error(`the node lacks ${missing.join(', ')}, which release.yaml would name: run \`npm run world:build\`, then \`up\` again`);
+    }
+    // after the seed is up: startSeedCluster wants an empty directory, and `down` empties it again
+    const releases = join(dir, 'release.yaml');
+    writeFileSync(releases, worldReleasesYaml());
     process.stdout.write(
       [
         `seed cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${seed.apiServerUrl}, node ${seed.nodeName}`,
         `  export KUBECONFIG=${seed.kubeconfigPath}`,
         `  kubectl: ${binary('kubectl')} (or: npm run world -- kubectl --dir ${o.dir} get nodes)`,
-        `  test image: outpost.local/busybox:test (use --image-pull-policy=Never)`,
+        `  test image: outpost.local/busybox:test (use --image-pull-policy=Never); default StorageClass ${seed.storageClass}`,
+        `  Releases of its images (${VERSIONS.kubernetes}, ${VERSIONS.kubernetesPrevious}): outpost apply -f ${releases}`,
         `  stop it:  npm run world -- down --dir ${o.dir}`,
         '',
       ].join('\n'),
@@ -69,6 +83,15 @@ program
     if (!kubeconfig) throw new Error(`the world in ${o.dir} never became ready; see ${resolve(o.dir, 'logs')}`);
     const r = spawnSync(binary('kubectl'), ['--kubeconfig', kubeconfig, ...args], { stdio: 'inherit' });
     process.exitCode = r.status ?? 1;
+  });
+
+program
+  .command('release')
+  .description('write a release directory (release.yaml, bin/, cni/, images/) from what the world built, for `outpost release import DIR`')
+  .requiredOption('--dir <dir>', 'the release directory to write')
+  .action((o: { dir: string }) => {
+    const r = writeReleaseDir(resolve(o.dir));
+    process.stdout.write(`release ${r.version}: ${r.files} files in ${r.dir}; import it with: outpost release import ${o.dir}\n`);
   });
 
 try {

@@ -5,13 +5,16 @@
 // Each seed claims a slot (seed-config.ts): its own directory, ports, node namespace, pod and service
 // ranges and cgroup, so two run side by side. Everything it makes is recorded in
 // `<dir>/world-state.json` as it is made, and stop() (or `npm run world -- down`) removes all of it.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
 import { freePorts } from '../lib/ports.js';
-import { binary, binDirs, imagesDir } from './binaries.js';
+import { binary, binDirs, imagesDir, VERSIONS } from './binaries.js';
 import { makeCgroup } from './cgroups.js';
 import { Daemons } from './daemons.js';
+import { LOCAL_PATH_NAMESPACE, LOCAL_PATH_STORAGE_CLASS, localPathManifest } from './local-path.js';
 import { kubeconfig, makeCa, makeKeyPair, makeLeaf } from './pki.js';
 import { apiServerSans, cniConflist, containerdConfig, freeSlot, kubeletConfig, kubeProxyConfig, seedLayout, type SeedLayout, type SeedPorts } from './seed-config.js';
 import { sh } from './shell.js';
@@ -25,6 +28,8 @@ export interface SeedCluster {
   kubeconfig: string;
   apiServerUrl: string;
   nodeName: string;
+  /** The default StorageClass (local-path-provisioner; its volumes are directories under `dir`). */
+  storageClass: string;
   /** The node's containerd socket (for `ctr -a`). */
   containerdSocket: string;
   /** Runs a command inside the node's network namespace (Service and pod IPs route there). */
@@ -150,13 +155,18 @@ export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<S
     state.containerd = { socket, namespace: 'k8s.io', stateDir: join(ctrDir, 'state') };
     daemons.start({ name: 'containerd', cmd: 'containerd', args: ['--config', join(dir, 'containerd.toml')], netns: layout.netns });
     await daemons.waitUntil('containerd', () => existsSync(socket) && sh('ctr', ['-a', socket, 'version']).includes('Server:'), 30_000);
-    for (const image of opts.images ?? defaultImages()) sh('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', image]);
+    const imports = importImages(socket, opts.images ?? defaultImages());
 
     // The admin's is DIR/kubeconfig: what `npm run world -- up --dir DIR` promises.
     const kubeconfigPath = writeKubeconfig('', certs.admin, 'admin');
     const kubectl = (...a: string[]): string => sh(binary('kubectl'), ['--kubeconfig', kubeconfigPath, ...a]);
     await daemons.waitUntil('kube-apiserver /readyz', () => kubectl('get', '--raw', '/readyz').trim() === 'ok', 90_000);
+    // The default StorageClass's provisioner, applied now so its pod starts as soon as the node is Ready.
+    const storageManifest = join(dir, 'local-path.yaml');
+    writeFileSync(storageManifest, localPathManifest({ seedDir: dir, provisionerImage: `outpost.local/local-path-provisioner:${VERSIONS.localPathProvisioner}`, helperImage: 'outpost.local/busybox:test' }));
+    kubectl('apply', '-f', storageManifest);
 
+    await imports.forNode;
     log('controller-manager, scheduler, kubelet, kube-proxy');
     daemons.start({
       name: 'kube-controller-manager',
@@ -190,6 +200,17 @@ export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<S
     await daemons.waitUntil(`node ${layout.nodeName} Ready`, () => kubectl('get', 'node', layout.nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}') === 'True', 120_000);
     // Pods cannot be created in a namespace before its default ServiceAccount exists.
     await daemons.waitUntil('the default ServiceAccount', () => kubectl('get', 'serviceaccount', 'default', '-o', 'name').trim() === 'serviceaccount/default', 60_000);
+    // A PersistentVolumeClaim binds only once its provisioner runs: a seed is ready when storage is, and
+    // when the hosted control planes' images are in (they import meanwhile).
+    log('default StorageClass, control-plane images');
+    await Promise.all([
+      daemons.waitUntil(
+        'the local-path provisioner',
+        () => kubectl('get', 'deployment', 'local-path-provisioner', '-n', LOCAL_PATH_NAMESPACE, '-o', 'jsonpath={.status.availableReplicas}') === '1',
+        120_000,
+      ),
+      imports.all,
+    ]);
     state.info = { ...state.info, apiServerUrl: apiUrl, kubeconfig: join(dir, 'kubeconfig'), node: layout.nodeName, nodeNetns: layout.netns };
     saveState(state);
     log('ready');
@@ -200,6 +221,7 @@ export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<S
       kubeconfig: readFileSync(kubeconfigPath, 'utf8'),
       apiServerUrl: apiUrl,
       nodeName: layout.nodeName,
+      storageClass: LOCAL_PATH_STORAGE_CLASS,
       containerdSocket: socket,
       nodeExec,
       kubectl,
@@ -212,6 +234,29 @@ export async function startSeedCluster(opts: SeedClusterOptions = {}): Promise<S
     await teardown(state);
     throw new Error(`${(err as Error).message}\n${logs}`, { cause: err });
   }
+}
+
+const execFileAsync = promisify(execFile);
+
+/** The archives of images the seed's own pods run (pod sandbox, test pods, storage); the rest are for hosted control planes. */
+const NODE_IMAGE_ARCHIVE = /^(pause|busybox|local-path-provisioner)-/;
+
+/**
+ * Imports image archives into the node's containerd in the background: first those the node's own pods
+ * need (`forNode`, before kubelet starts, so no pod meets a missing image), then the rest (`all`), while
+ * the control plane and node start. Importing is CPU-bound, and the control-plane images of two versions
+ * took longer than the API server's start did: this keeps them off the seed's critical path.
+ */
+function importImages(socket: string, archives: readonly string[]): { forNode: Promise<void>; all: Promise<void> } {
+  // side by side: one import keeps less than one core busy
+  const together = async (files: readonly string[]): Promise<void> => {
+    await Promise.all(files.map((f) => execFileAsync('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', f])));
+  };
+  const forNode = together(archives.filter((f) => NODE_IMAGE_ARCHIVE.test(basename(f))));
+  const all = forNode.then(() => together(archives.filter((f) => !NODE_IMAGE_ARCHIVE.test(basename(f)))));
+  // awaited by startSeedCluster; this only keeps a failure there that comes first from leaving it unhandled
+  all.catch(() => undefined);
+  return { forNode, all };
 }
 
 /** Every image archive `npm run world:build` made for the pinned versions. */

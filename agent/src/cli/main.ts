@@ -1,12 +1,28 @@
 // The `outpost-agent` command line: join a hub once, then run.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
+import { ByteSizeError, parseByteSize } from '@outpost/proto';
 import { startAgent } from '../agent.js';
+import { fetchArtifacts } from '../artifacts/fetch-command.js';
+import { BundleRefused, exportStatus, importBundle } from '../bundles/index.js';
 import { join, JoinFailed, loadIdentity } from '../identity.js';
 import { AGENT_LOG_REDACTION } from '../log-redaction.js';
 import { ReceivedReconciler } from '../reconcile/received-reconciler.js';
-import { HostedClusterReconciler, KubeSeedApi, SeedConfigError, seedKubeConfig } from '../seed/index.js';
+import { SeedConfigError } from '../seed/errors.js';
 import { AGENT_VERSION } from '../version.js';
+
+/** A size flag's argument in bytes, or commander's error saying how to write one. */
+function byteSize(v: string): number {
+  try {
+    return parseByteSize(v);
+  } catch (err) {
+    if (err instanceof ByteSizeError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
+}
+
+const CACHE_SIZE_HELP = "a site agent's artifact cache holds at most this much, such as 20GiB (default 20GiB); what no current Cluster's Release uses is evicted first";
+const MAX_RATE_HELP = 'download artifacts no faster than this per second, such as 10MiB, for a shared uplink (default: unlimited)';
 
 /** pino's levels an operator may choose, quietest last. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -33,20 +49,76 @@ export function buildProgram(): Command {
     .description('connect to the hub and keep this Seed or Site in step with it, until SIGTERM')
     .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
     .option('--kubeconfig <file>', "a Seed's agent: the seed's Kubernetes API (default: the pod's in-cluster config)")
+    .option('--artifact-cache-size <size>', CACHE_SIZE_HELP, byteSize)
+    .option('--artifact-max-rate <size>', MAX_RATE_HELP, byteSize)
+    .option('--offline', 'do not dial the hub: reconcile what bundles brought (`outpost-agent bundle import`)')
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stderr)').choices(LOG_LEVELS).default('info'))
-    .action(async (o: { data: string; kubeconfig?: string; logLevel: (typeof LOG_LEVELS)[number] }) => {
+    .action(async (o: { data: string; kubeconfig?: string; artifactCacheSize?: number; artifactMaxRate?: number; offline?: boolean; logLevel: (typeof LOG_LEVELS)[number] }) => {
+      // Loaded only here: the Kubernetes client costs every other command (a bundle import) most of its start.
+      const { HostedClusterReconciler, KubeSeedApi, seedKubeConfig } = await import('../seed/index.js');
       const seed = seedKubeConfig({ view: loadIdentity(o.data).view, kubeconfig: o.kubeconfig, env: process.env });
       // Every Cluster is acknowledged; a seed's hosted ones are also made real through its Kubernetes API.
       const reconcilers = [new ReceivedReconciler(), ...(seed ? [new HostedClusterReconciler({ api: new KubeSeedApi(seed) })] : [])];
-      const agent = await startAgent({ dataDir: o.data, reconcilers }, pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2)));
-      process.stdout.write(`outpost-agent ${AGENT_VERSION} running\n`);
+      const artifactOpts = { ...(o.artifactCacheSize ? { artifactCacheBytes: o.artifactCacheSize } : {}), ...(o.artifactMaxRate ? { artifactMaxBytesPerSecond: o.artifactMaxRate } : {}) };
+      const agent = await startAgent({ dataDir: o.data, reconcilers, offline: o.offline === true, ...artifactOpts }, pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2)));
+      process.stdout.write(`outpost-agent ${AGENT_VERSION} running${o.offline ? ' offline (no hub link; statuses wait for `outpost-agent bundle export-status`)' : ''}\n`);
       await new Promise<void>((resolve) => {
         const shutdown = (): void => void agent.stop().then(resolve);
         process.once('SIGTERM', shutdown);
         process.once('SIGINT', shutdown);
       });
     });
+  const artifacts = program.command('artifacts').description("a site agent's artifact cache (DIR/artifacts)");
+  artifacts
+    .command('fetch')
+    .description("download artifacts a Release in this agent's view lists into its cache now, resuming a download left half done, verifying each digest")
+    .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
+    .argument('<digest...>', 'sha256:HEX of each artifact (outpost get release VERSION -o yaml lists them)')
+    .option('--artifact-cache-size <size>', CACHE_SIZE_HELP, byteSize)
+    .option('--artifact-max-rate <size>', MAX_RATE_HELP, byteSize)
+    .addOption(new Option('--log-level <level>', 'log level (JSON logs on stderr)').choices(LOG_LEVELS).default('info'))
+    .action(async (digests: string[], o: { data: string; artifactCacheSize?: number; artifactMaxRate?: number; logLevel: (typeof LOG_LEVELS)[number] }) => {
+      await fetchArtifacts({
+        dataDir: o.data,
+        digests,
+        ...(o.artifactCacheSize ? { cacheBytes: o.artifactCacheSize } : {}),
+        ...(o.artifactMaxRate ? { maxBytesPerSecond: o.artifactMaxRate } : {}),
+        out: (line) => process.stdout.write(`${line}\n`),
+        log: pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2)),
+      });
+    });
+
+  registerBundle(program);
   return program;
+}
+
+function registerBundle(program: Command): void {
+  const bundle = program.command('bundle').description('air-gapped sync bundles: import what the hub wrote, export statuses for it');
+  bundle
+    .command('import')
+    .description("check a bundle (signature, every digest) and apply it as a Sync from the hub: its changes into local state, its artifacts into the cache")
+    .requiredOption('--data <dir>', "the agent's data directory (empty for an enrolling bundle)")
+    .option('--ca-hash <sha256:hex>', "an enrolling bundle: the hub CA's hash, as printed by `outpost bundle create --enroll`")
+    .argument('<file...>', 'the bundle file, or all its parts in order')
+    .action(async (files: string[], o: { data: string; caHash?: string }) => {
+      const r = await importBundle({ dataDir: o.data, files, caHash: o.caHash });
+      const m = r.manifest;
+      if (!r.applied) {
+        process.stdout.write(`bundle ${m.id} (revision ${m.targetRevision}) was imported before; nothing to do\n`);
+        return;
+      }
+      const what = m.snapshot ? 'full bundle' : `delta from revision ${m.baseRevision}`;
+      process.stdout.write(`imported ${what} for site ${m.site}${r.enrolled ? ` (enrolled agent ${m.agentId})` : ''}: now at revision ${r.revision}, ${r.changed.length} objects changed, ${r.blobs} artifacts cached\n`);
+    });
+  bundle
+    .command('export-status')
+    .description("write this agent's unacknowledged statuses and its revision, signed with its credential, for `outpost bundle import-status` at the hub")
+    .requiredOption('--data <dir>', "the agent's data directory")
+    .requiredOption('-o, --output <file>', 'the status bundle to write')
+    .action((o: { data: string; output: string }) => {
+      const e = exportStatus(o.data, o.output);
+      process.stdout.write(`wrote ${e.statuses.length} statuses (up to seq ${e.lastSeq}) of agent ${e.agentId} at revision ${e.ackedRevision} to ${o.output}; import it at the hub with: outpost bundle import-status ${o.output}\n`);
+    });
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -57,6 +129,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof JoinFailed) {
       process.stderr.write(`error: join failed (${err.code}): ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof BundleRefused) {
+      process.stderr.write(`error: bundle refused (${err.code}): ${err.message}\n`);
       return 1;
     }
     if (err instanceof SeedConfigError) {

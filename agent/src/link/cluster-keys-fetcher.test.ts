@@ -11,7 +11,8 @@ const keys: ClusterKeys = {
 };
 const cluster = (name: string, uid: string, resourceVersion = '1'): ResourceObject => ({ apiVersion: 'outpost.dev/v1alpha1', kind: 'Cluster', metadata: { name, namespace: 'p', uid, resourceVersion }, spec: {} });
 
-function harness(clusters: ResourceObject[], connected = true) {
+/** `missed`: the uids a reconciler looked for before their keys came (by default every one). */
+function harness(clusters: ResourceObject[], connected = true, missed: (uid: string) => boolean = () => true) {
   const kept = new Map<string, ClusterKeys>();
   const sent: ObjectRef[][] = [];
   const requeued: ObjectKey[] = [];
@@ -19,7 +20,7 @@ function harness(clusters: ResourceObject[], connected = true) {
   const link = { connected };
   const fetcher = new ClusterKeysFetcher({
     state: { list: () => clusters },
-    keys: { has: (uid) => kept.has(uid), put: (uid, _k, k) => void kept.set(uid, k) },
+    keys: { has: (uid) => kept.has(uid), wasMissed: missed, put: (uid, _k, k) => void kept.set(uid, k) },
     request: (refs) => link.connected && sent.push(refs) > 0,
     onKeys: (k) => void requeued.push(k),
     log: { info: (o, m) => void logged.push(JSON.stringify(o) + m), warn: (o, m) => void logged.push(JSON.stringify(o) + m) },
@@ -44,6 +45,15 @@ describe('ClusterKeysFetcher', () => {
     // b is backed off: not asked again at once.
     h.fetcher.check();
     expect(h.sent).toHaveLength(1);
+  });
+
+  it('requeues only a Cluster whose reconciler looked for its keys before they came', () => {
+    const h = harness([cluster('a', 'ua'), cluster('b', 'ub')], true, (uid) => uid === 'ub');
+    stop = () => h.fetcher.stop();
+    h.fetcher.check();
+    h.fetcher.received({ clusters: ['a', 'b'].map((n) => ({ ref: { kind: 'Cluster', namespace: 'p', name: n, uid: `u${n}` }, keys: clusterKeysToWire(keys) })) });
+    expect([...h.kept.keys()]).toEqual(['ua', 'ub']);
+    expect(h.requeued).toEqual([{ kind: 'Cluster', namespace: 'p', name: 'b' }]);
   });
 
   it('keeps nothing for a uid it does not hold, nor incomplete keys', () => {

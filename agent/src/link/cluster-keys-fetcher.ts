@@ -10,10 +10,10 @@ import { SecretsRequests, type HeldCluster } from './secrets-requests.js';
 
 export interface ClusterKeysFetcherOptions {
   state: Pick<LocalState, 'list'>;
-  keys: { has(uid: string): boolean; put(uid: string, cluster: ObjectKey, keys: ClusterKeys): void };
+  keys: { has(uid: string): boolean; wasMissed(uid: string): boolean; put(uid: string, cluster: ObjectKey, keys: ClusterKeys): void };
   /** Sends one SecretsRequest; false when there is no link to a hub that answers them. */
   request(refs: ObjectRef[]): boolean;
-  /** A Cluster's keys arrived: run it again. */
+  /** A Cluster's keys arrived after a reconciler looked for them: run it again. */
   onKeys(key: ObjectKey): void;
   backoff?: BackoffOptions;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
@@ -66,10 +66,12 @@ export class ClusterKeysFetcher {
       const name = `${cluster.ref.namespace}/${cluster.ref.name}`;
       const keys = entry.keys ? clusterKeysFromWire(entry.keys) : undefined;
       if (keys) {
+        // Read before the put clears it: a reconciler that found none runs again, one that never looked need not.
+        const awaited = this.o.keys.wasMissed(uid);
         this.o.keys.put(uid, { kind: 'Cluster', namespace: cluster.ref.namespace ?? '', name: cluster.ref.name ?? '' }, keys);
         this.requests.delivered(uid);
         this.o.log.info({ cluster: name, uid }, "received the cluster's CAs from the hub; kept in the agent's state file");
-        this.o.onKeys({ kind: 'Cluster', namespace: cluster.ref.namespace ?? '', name: cluster.ref.name ?? '' });
+        if (awaited) this.o.onKeys({ kind: 'Cluster', namespace: cluster.ref.namespace ?? '', name: cluster.ref.name ?? '' });
         continue;
       }
       const reason = entry.keys ? 'INCOMPLETE' : (entry.missing?.reason ?? 'UNKNOWN');

@@ -3,14 +3,15 @@
 // When the hub is gone nothing here touches local state: the site keeps running what it last received.
 import {
   AGENT_PATH, CloseCode, decodeEnvelope, encodeEnvelope, FrameError, HEARTBEAT_INTERVAL_MS, heartbeatDue, MAX_FRAME_BYTES, MISSED_HEARTBEATS_BEFORE_CLOSE,
-  keyOfRef, PROTOCOL_MAJOR, PROTOCOL_MINOR, processLoopStall, readStatus, resourceFromWire, hubAnswersSecrets, type Change, type Envelope, type ObjectRef, type Secrets, type Welcome,
+  PROTOCOL_MAJOR, PROTOCOL_MINOR, processLoopStall, readStatus, hubAnswersSecrets, type Change, type Envelope, type ObjectRef, type Secrets, type Welcome,
 } from '@outpost/proto';
 import { connect as netConnect, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import WebSocket from 'ws';
 import { Backoff, type BackoffOptions } from '../engine/backoff.js';
-import type { AppliedChange, IncomingChange, LocalState } from '../state/local-state.js';
+import type { AppliedChange, LocalState } from '../state/local-state.js';
+import { applyChanges } from './apply-changes.js';
 import { hintedDelay, retryAfterMs } from './retry-hint.js';
 import { SilenceWatch } from './silence-watch.js';
 
@@ -32,6 +33,8 @@ export interface HubLinkOptions {
   onDisconnected?(): void;
   /** The hub's answer to a SecretsRequest (see requestSecrets). */
   onSecrets?(secrets: Secrets): void;
+  /** The Welcome told the hub's bundle signing key (the agent pins it if it has none yet). */
+  onBundleKey?(pem: string): void;
   backoff?: BackoffOptions;
   /** The wait after the hub said another connection of this identity replaced this one; added to REPLACED_MIN_MS. */
   replacedBackoff?: BackoffOptions;
@@ -284,6 +287,7 @@ export class HubLink {
     if (welcome.protocolMajor !== PROTOCOL_MAJOR) return this.abort(`hub speaks protocol ${welcome.protocolMajor}, this agent ${PROTOCOL_MAJOR}`);
     this.welcome = welcome;
     this.state = 'connected';
+    if (welcome.bundleKey) this.opts.onBundleKey?.(welcome.bundleKey);
     this.connectedAt = Date.now();
     this.opts.log.info({ view: welcome.view, hubRevision: welcome.hubRevision, localRevision: this.opts.state.revision() }, 'connected to hub');
     const interval = welcome.heartbeatIntervalMs || HEARTBEAT_INTERVAL_MS;
@@ -314,14 +318,11 @@ export class HubLink {
     if (!this.syncing) return this.abort('Changes without a Sync');
     this.partial.push(...(changes.changes ?? []));
     if (changes.more) return;
-    const batch: IncomingChange[] = this.partial.map((c) => ({
-      key: keyOfRef(c.ref),
-      object: c.deleted || !c.object ? undefined : resourceFromWire(c.object),
-    }));
+    const batch = this.partial;
     this.partial = [];
     const revision = changes.revision ?? 0;
     // Persist first, then ack: an acked revision is always one the agent really holds.
-    const applied = this.opts.state.apply({ snapshot: !!changes.snapshot, revision, changes: batch });
+    const applied = applyChanges(this.opts.state, { snapshot: !!changes.snapshot, revision, changes: batch });
     this.send({ ack: { revision } });
     this.syncing = false;
     this.backoff.reset();

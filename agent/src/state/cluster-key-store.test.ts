@@ -29,6 +29,15 @@ describe('the cluster keys in state.db', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('remembers a uid a reader found no keys for, until they are put', () => {
+    const store = state.clusterKeys();
+    expect(store.wasMissed('ua')).toBe(false);
+    expect(store.clusterKeys('ua')).toBeUndefined();
+    expect(store.wasMissed('ua')).toBe(true);
+    store.put('ua', key('a'), keys('a'));
+    expect(store.wasMissed('ua')).toBe(false);
+  });
+
   it('keeps keys by uid across a reopen', () => {
     state.apply({ snapshot: true, revision: 1, changes: [{ key: key('a'), object: cluster('a', 'ua') }] });
     state.clusterKeys().put('ua', key('a'), keys('a'));

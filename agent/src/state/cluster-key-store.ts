@@ -9,6 +9,8 @@ import type { ObjectKey } from './local-state.js';
 
 export class SqliteClusterKeys implements ClusterSecrets {
   private readonly stmts;
+  /** uids a reader asked for before their keys were here: only those readers need to run again. */
+  private readonly missed = new Set<string>();
 
   constructor(db: Database.Database) {
     this.stmts = {
@@ -28,7 +30,13 @@ export class SqliteClusterKeys implements ClusterSecrets {
 
   clusterKeys(uid: string): ClusterKeys | undefined {
     const row = this.stmts.get.get(uid);
+    if (!row) this.missed.add(uid);
     return row ? (JSON.parse(row.body) as ClusterKeys) : undefined;
+  }
+
+  /** Whether a reader found no keys for `uid` since the last put; a put clears it. */
+  wasMissed(uid: string): boolean {
+    return this.missed.has(uid);
   }
 
   has(uid: string): boolean {
@@ -37,6 +45,7 @@ export class SqliteClusterKeys implements ClusterSecrets {
 
   put(uid: string, cluster: ObjectKey, keys: ClusterKeys): void {
     this.stmts.put.run(uid, cluster.namespace, cluster.name, JSON.stringify(keys));
+    this.missed.delete(uid);
   }
 
   /** The uids keys are held for (tests, health). */

@@ -67,12 +67,12 @@ describe('state.db migrations', () => {
   it('makes a fresh file at the latest version, and reopens it without change', () => {
     openStateDb(path).close();
     const db = openStateDb(path);
-    expect(db.pragma('user_version', { simple: true })).toBe(4);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     expect(db.prepare(`SELECT name FROM pragma_table_info('objects') ORDER BY cid`).all().map((r) => (r as { name: string }).name)).toEqual([
       'kind', 'namespace', 'name', 'body', 'generation', 'reconciled_generation', 'tombstone', 'finalized',
     ]);
     expect(db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).all().map((r) => (r as { name: string }).name)).toEqual([
-      'cluster_keys', 'flow_journal', 'last_status', 'meta', 'objects', 'status_outbox',
+      'bundles_imported', 'cluster_keys', 'flow_journal', 'last_status', 'meta', 'objects', 'status_outbox',
     ]);
     db.close();
   });
@@ -82,9 +82,9 @@ describe('state.db migrations', () => {
     newer.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     newer.close();
     expect(() => new SqliteLocalState(path)).toThrow(StateSchemaError);
-    expect(() => openStateDb(path)).toThrow(/has schema version 5, newer than this agent knows \(4\); run the newer agent again/);
+    expect(() => openStateDb(path)).toThrow(new RegExp(`has schema version ${MIGRATIONS.length + 1}, newer than this agent knows \\(${MIGRATIONS.length}\\); run the newer agent again`));
     const db = new Database(path, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(5);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length + 1);
     db.close();
   });
 });

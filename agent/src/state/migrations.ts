@@ -42,4 +42,8 @@ export const MIGRATIONS: readonly string[] = [
     body TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 5: the air-gapped bundles imported, so the same bundle again is a no-op (bundles/bundle-import.ts).
+  `
+  CREATE TABLE bundles_imported (id TEXT PRIMARY KEY, target_revision INTEGER NOT NULL, imported TEXT NOT NULL) WITHOUT ROWID;
+  `,
 ];

@@ -64,6 +64,8 @@ export class SqliteLocalState implements LocalState {
       dropLast: db.prepare<Key>(`DELETE FROM last_status WHERE kind = ? AND namespace = ? AND name = ?`),
       pendingStatuses: db.prepare<[], BodyRow>(`SELECT body FROM status_outbox ORDER BY seq`),
       statusesStored: db.prepare<[number]>(`DELETE FROM status_outbox WHERE seq <= ?`),
+      bundleImported: db.prepare<[string], { target_revision: number }>(`SELECT target_revision FROM bundles_imported WHERE id = ?`),
+      recordBundle: db.prepare<[string, number, string]>(`INSERT INTO bundles_imported (id, target_revision, imported) VALUES (?, ?, ?)`),
     };
   }
 
@@ -168,6 +170,20 @@ export class SqliteLocalState implements LocalState {
   /** The CAs the hub delivered, in the same file (owner-only); a Cluster's go when it is forgotten. */
   clusterKeys(): SqliteClusterKeys {
     return this.keys;
+  }
+
+  /** Runs `fn` in one transaction: a bundle's changes, its record and the statuses it clears commit together. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** Whether the bundle `id` was imported already. */
+  bundleImported(id: string): boolean {
+    return this.stmts.bundleImported.get(id) !== undefined;
+  }
+
+  recordBundle(id: string, targetRevision: number, imported: string): void {
+    this.stmts.recordBundle.run(id, targetRevision, imported);
   }
 
   /** The flows' journal, in the same file: a step's row commits beside the state it changed. */

@@ -11,6 +11,9 @@ import type { PresenceFeed } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
 import type { ClusterPki } from '../pki/cluster-pki.js';
 import { clientAddress } from './client-address.js';
+import { blobRoutes, type BlobRoutesOptions } from './blob-routes.js';
+import type { BundleWriter } from '../bundles/bundle-writer.js';
+import { bundleRoutes } from './bundle-routes.js';
 import { aroundClusterCreate, clusterKubeconfigRoutes } from './cluster-kubeconfig.js';
 import { discoveryRoutes } from './discovery-routes.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
@@ -41,6 +44,10 @@ export interface ApiOptions {
   health?: () => readonly NamedHealth[];
   /** Every Cluster's CAs, made with it; and the kubeconfig subresource. Without it neither is served. */
   clusterPki?: ClusterPki;
+  /** The artifact content store and its upload limit; without it no blob is served. */
+  blobs?: Omit<BlobRoutesOptions, 'store' | 'clock'>;
+  /** Air-gapped bundles (bundle-routes.ts), and the signing key's public half the join answer carries. */
+  bundles?: { writer: BundleWriter; publicKeyPem: string };
 }
 
 type Env = { Variables: { principal: Principal } };
@@ -107,6 +114,8 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     return c.json(body, body.code as 400);
   });
   app.notFound((c) => c.json(errorStatus(new HubError(404, 'NotFound', `no such path ${c.req.path}; see /openapi/v3`)), 404));
+  // Before the body limit: blobs stream to and from disk, whatever their size (blob-routes.ts).
+  if (opts.blobs) app.route('/', blobRoutes({ ...opts.blobs, store, clock }));
   app.use('*', bodyLimit({ maxSize: 3 * 1024 * 1024, onError: () => { throw new BadRequestError('request body is larger than 3 MiB'); } }));
 
   // As kube-apiserver's: "ok" or 503 with what is wrong; ?verbose lists every component ([+] or [-]).
@@ -135,7 +144,9 @@ export function createApi(opts: ApiOptions): Hono<Env> {
       return c.json(statusBody(429, 'TooManyRequests', message, { retryAfterSeconds: wait }), 429, { 'retry-after': String(wait) });
     }
     try {
-      return c.json(redeemBootstrapToken(store, body.token, typeof body.version === 'string' ? body.version : 'unknown', clock));
+      const joined = redeemBootstrapToken(store, body.token, typeof body.version === 'string' ? body.version : 'unknown', clock);
+      // The agent pins the bundle key with the credential: bundles it imports later are checked against it.
+      return c.json({ ...joined, ...(opts.bundles ? { bundleKey: opts.bundles.publicKeyPem } : {}) });
     } catch (err) {
       if (!(err instanceof JoinError)) throw err;
       joins.failed(from, err.code);
@@ -152,6 +163,7 @@ export function createApi(opts: ApiOptions): Hono<Env> {
   });
   app.use(`${API_PREFIX}/*`, prettyJson);
   if (opts.clusterPki) app.route('/', clusterKubeconfigRoutes(opts.clusterPki));
+  if (opts.bundles) app.route('/', bundleRoutes(store, opts.bundles.writer));
 
   app.all(`${API_PREFIX}/*`, async (c) => {
     const path = parseResourcePath(c.req.path.slice(API_PREFIX.length));

@@ -52,27 +52,37 @@ export function redeemBootstrapToken(store: Store, tokenString: string, version:
     if (!store.get(targetKind, '', target)) throw new JoinError('TARGET_GONE', `${targetKind} "${target}" this token was made for no longer exists`);
 
     const actor = { actor: `bootstrap-token:${id}` };
-    const agentId = `${role}-${target}-${id}`.slice(0, 253);
-    // One agent serves a Seed or Site: the newest join wins, older agents of the same target are revoked.
-    for (const other of store.agentsServing(role, target)) {
-      if (!other.spec?.revoked) store.replace({ ...other, spec: { ...other.spec, revoked: true } }, actor);
-    }
-    const agent: Agent = {
-      apiVersion: 'outpost.dev/v1alpha1',
-      kind: 'Agent',
-      metadata: { name: agentId, labels: { 'outpost.dev/role': role, [`outpost.dev/${role}`]: target } },
-      spec: role === 'seed' ? { role, seed: target } : { role, site: target },
-    };
-    store.create(agent, actor);
-    // Its presence (not connected, nothing acked, the version that joined) beside the object, not in it.
-    store.presence.write([[agentId, { connected: false, version, ackedRevision: 0 }]]);
-    const secret = newAgentSecret();
-    store.putCredential(`agent/${agentId}`, 'agent', hashSecret(secret));
-    store.replaceStatus({ kind: 'Token', namespace: '', name: id }, { used: true, usedAt: timestamp(clock), agent: agentId }, actor);
-    const targetObj = store.mustGet(targetKind, '', target);
-    store.replaceStatus({ kind: targetKind, namespace: '', name: target }, { ...(targetObj.status ?? {}), agent: agentId }, actor);
-    return { agentId, credential: `${agentId}.${secret}`, view: viewOf(agent), role, target };
+    const joined = createAgent(store, role, target, id, version, actor);
+    store.replaceStatus({ kind: 'Token', namespace: '', name: id }, { used: true, usedAt: timestamp(clock), agent: joined.agentId }, actor);
+    return joined;
   });
+}
+
+/**
+ * Makes the Agent of a Seed or Site and its credential, inside the caller's transaction: older agents of
+ * the same target are revoked (one agent serves it; the newest wins), its presence starts disconnected, and
+ * the target's status names it. For a join (its token's id as `suffix`) and an enrolling bundle.
+ */
+export function createAgent(store: Store, role: 'seed' | 'site', target: string, suffix: string, version: string, actor: { actor: string }): JoinResult {
+  const targetKind = role === 'seed' ? 'Seed' : 'Site';
+  const agentId = `${role}-${target}-${suffix}`.slice(0, 253);
+  for (const other of store.agentsServing(role, target)) {
+    if (!other.spec?.revoked) store.replace({ ...other, spec: { ...other.spec, revoked: true } }, actor);
+  }
+  const agent: Agent = {
+    apiVersion: 'outpost.dev/v1alpha1',
+    kind: 'Agent',
+    metadata: { name: agentId, labels: { 'outpost.dev/role': role, [`outpost.dev/${role}`]: target } },
+    spec: role === 'seed' ? { role, seed: target } : { role, site: target },
+  };
+  store.create(agent, actor);
+  // Its presence (not connected, nothing acked, the version that joined) beside the object, not in it.
+  store.presence.write([[agentId, { connected: false, version, ackedRevision: 0 }]]);
+  const secret = newAgentSecret();
+  store.putCredential(`agent/${agentId}`, 'agent', hashSecret(secret));
+  const targetObj = store.mustGet(targetKind, '', target);
+  store.replaceStatus({ kind: targetKind, namespace: '', name: target }, { ...(targetObj.status ?? {}), agent: agentId }, actor);
+  return { agentId, credential: `${agentId}.${secret}`, view: viewOf(agent), role, target };
 }
 
 /** The agent a WebSocket upgrade's "Authorization: Bearer <credential>" belongs to, or a reason it is refused. */

@@ -44,6 +44,8 @@ export interface SessionContext {
   heartbeatIntervalMs: number;
   maxFrameBytes: number;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
+  /** The hub's bundle signing key, for agents that joined before it had one to pin it. */
+  bundleKey?: string;
 }
 
 /** A Sync is answered only while less than this is still unwritten to the agent. */
@@ -276,6 +278,7 @@ export class AgentSession {
         protocolMajor: PROTOCOL_MAJOR,
         protocolMinor: PROTOCOL_MINOR,
         view: this.view,
+        ...(this.ctx.bundleKey ? { bundleKey: this.ctx.bundleKey } : {}),
       },
     });
   }

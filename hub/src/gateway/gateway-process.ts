@@ -7,6 +7,7 @@ import pino from 'pino';
 import { apiTokenCheck } from '../auth/api-token-check.js';
 import { systemClock } from '../clock.js';
 import { LOG_REDACTION } from '../auth/log-redaction.js';
+import { bundleKeyPem } from '../bundles/signing-key.js';
 import { loadServingMaterial, dataPaths } from '../data-dir.js';
 import { Store } from '../store/store.js';
 import type { ClusterSecret } from '@outpost/proto';
@@ -66,7 +67,7 @@ const events: AgentEvents = {
 
 const store = new Store(dataPaths(config.dataDir).db, { readonly: true });
 const tls = loadServingMaterial(config.dataDir);
-const gateway = new AgentGateway({ reads: storeReads(store), events: recordedEvents(events), secrets, heartbeatIntervalMs: config.heartbeatIntervalMs, maxFrameBytes: config.maxFrameBytes, log });
+const gateway = new AgentGateway({ reads: storeReads(store), events: recordedEvents(events), secrets, heartbeatIntervalMs: config.heartbeatIntervalMs, maxFrameBytes: config.maxFrameBytes, log, bundleKey: bundleKeyPem(config.dataDir) });
 const { server } = createAgentServer(tls, gateway, apiProxy(config.apiSocket), log, { ...config.limits, trustsAuthorization: apiTokenCheck(store, systemClock) });
 // A full process leaves accepts to its siblings (accept-gate.ts) instead of refusing at accept. Counted
 // at accept, after admission's listener is in place (it takes over the 'connection' listeners before it).

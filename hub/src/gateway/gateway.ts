@@ -26,6 +26,8 @@ export interface GatewayOptions {
   log: SessionContext['log'];
   /** Statuses one agent may have recorded; default AGENT_STATUS_RATE. */
   statusRate?: StatusRate;
+  /** The hub's bundle signing key (SPKI PEM), told in every Welcome. */
+  bundleKey?: string;
   /** This process's loop stall (default processLoopStall()): time the hub could not hear is not agents' silence. */
   stall?: StallSource;
 }
@@ -77,6 +79,7 @@ export class AgentGateway {
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
       maxFrameBytes: opts.maxFrameBytes,
       log: opts.log,
+      ...(opts.bundleKey ? { bundleKey: opts.bundleKey } : {}),
     };
     // No per-message deflate: its zlib context costs ~300 KB per socket, and frames are small protobuf.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: false });

@@ -96,4 +96,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (namespace, name)
   ) WITHOUT ROWID;
   `,
+  `
+  -- Air-gapped bundles (bundle-ledger-table.ts): each bundle made, with the blobs it carried, so a delta
+  -- --since a revision leaves out what an earlier bundle for the same agent brought; and per agent the last
+  -- status seq recorded from a status bundle, so a replayed one is refused.
+  CREATE TABLE bundles_made (
+    id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, target_revision INTEGER NOT NULL, blobs TEXT NOT NULL, created TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX bundles_made_agent ON bundles_made (agent_id, target_revision);
+  CREATE TABLE bundle_status_seq (agent_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+  `,
 ];

@@ -7,6 +7,7 @@ import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } fro
 import type { Transaction } from 'better-sqlite3';
 import { systemClock, timestamp, type Clock } from '../clock.js';
 import { finalizersFor, servingFinalizers } from './agent-finalizers.js';
+import { BundleLedgerTable } from './bundle-ledger-table.js';
 import { ClusterPkiTable } from './cluster-pki-table.js';
 import { openDb, type Db } from './db.js';
 import { readPage, type Page, type PageOptions } from './list-page.js';
@@ -92,6 +93,8 @@ export class Store {
   readonly presence: PresenceTable;
   /** Each Cluster's sealed PKI: written by a create hook, removed here when the Cluster is finally deleted. */
   readonly clusterPki: ClusterPkiTable;
+  /** Air-gapped bundles made and status bundles recorded (bundle-ledger-table.ts). */
+  readonly bundleLedger: BundleLedgerTable;
   private readonly createHooks = new Map<string, CreateHook[]>();
   private readonly clock: Clock;
 
@@ -161,6 +164,7 @@ export class Store {
     };
     this.presence = new PresenceTable(db);
     this.clusterPki = new ClusterPkiTable(db);
+    this.bundleLedger = new BundleLedgerTable(db);
     this.lookup = {
       datacenter: (name) => this.get<Datacenter>('Datacenter', '', name),
       clustersUsingKey: (ns, key) => this.stmts.clustersUsingKey.all(ns, key).map((r) => JSON.parse(r.body) as Cluster),

@@ -1,0 +1,109 @@
+// `outpost-agent bundle import`: an air-gapped bundle enters the agent as a network Sync does. Everything
+// is checked first (bundle-reader.ts); then the artifacts go into the cache, and the changes, the statuses
+// the hub says it recorded and the bundle's own record commit in one SQLite transaction. The reconcilers
+// act on them as on any Sync: at once in a running agent's next resync, or when `run --offline` starts.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { caCertHash, CA_CERT_HASH_RE, endorsementValid, pb, rfc3339, type BundleEnrollment, type BundleManifest } from '@outpost/proto';
+import { identityPath, loadIdentity, saveIdentity, statePath, type Identity } from '../identity.js';
+import { applyChanges } from '../link/apply-changes.js';
+import type { AppliedChange } from '../state/local-state.js';
+import { SqliteLocalState } from '../state/sqlite-local-state.js';
+import { adopt, artifactTempDir } from './artifact-cache.js';
+import { bundleFiles } from './bundle-files.js';
+import { readBundle } from './bundle-reader.js';
+import { BundleRefused } from './errors.js';
+
+export interface ImportOptions {
+  dataDir: string;
+  files: readonly string[];
+  /** For an enrolling bundle into an empty data directory: the hub CA's pin, as join takes it. */
+  caHash?: string | undefined;
+}
+
+export interface ImportResult {
+  /** False when this very bundle was imported before: nothing was done. */
+  applied: boolean;
+  manifest: BundleManifest;
+  enrolled: boolean;
+  changed: AppliedChange[];
+  blobs: number;
+  revision: number;
+}
+
+/** Refuses what the agent must not apply on top of what it holds. */
+function checkAgainst(m: BundleManifest, identity: Identity | undefined, revision: number, imported: (id: string) => boolean): void {
+  if (identity) {
+    const site = identity.view.replace(/^site\//, '');
+    if (m.view !== identity.view) throw new BundleRefused('FOREIGN', `the bundle is for site ${m.site} (view ${m.view}), but this agent serves ${identity.view}: take the bundle to its own site; nothing was applied`);
+    if (m.agentId !== identity.agentId) throw new BundleRefused('FOREIGN', `the bundle is for agent ${m.agentId} of site ${site}, but this agent is ${identity.agentId} (the site was enrolled or joined again since): make a new bundle for this site; nothing was applied`);
+  }
+  if (imported(m.id)) return;
+  if (m.targetRevision <= revision) {
+    throw new BundleRefused('OLDER', `the bundle brings revision ${m.targetRevision}, but this agent already holds revision ${revision}: it is older than what the site has (a replay); nothing was applied. Import a newer bundle`);
+  }
+  // A delta from a base at or below what the agent holds is whole: it carries every change since its base.
+  if (!m.snapshot && m.baseRevision > revision) {
+    throw new BundleRefused('GAP', `the bundle is a delta from revision ${m.baseRevision}, but this agent holds revision ${revision}: changes in between would be missing; import the bundles before it, or make one with --since ${revision}; nothing was applied`);
+  }
+}
+
+function enrollmentKey(e: BundleEnrollment | undefined, caHash: string | undefined): string {
+  if (!e) throw new BundleRefused('NOT_ENROLLED', 'this data directory holds no agent, and the bundle is not an enrolling one: make the site\'s first bundle with `outpost bundle create --site S --enroll`, or join the agent');
+  if (!caHash) throw new BundleRefused('CA_MISMATCH', `an enrolling bundle needs the hub CA's pin: give --ca-hash sha256:... (printed by \`outpost bundle create --enroll\`); nothing was applied`);
+  const actual = caCertHash(e.caCertPem);
+  if (actual !== caHash) throw new BundleRefused('CA_MISMATCH', `the enrolling bundle's hub CA hash is ${actual}, not the ${caHash} you pinned: it is not from your hub; nothing was applied`);
+  if (!endorsementValid(e.caCertPem, e.bundleKey, e.bundleKeyEndorsement)) throw new BundleRefused('TAMPERED', "the enrolling bundle's signing key is not vouched for by its hub CA; nothing was applied");
+  return e.bundleKey;
+}
+
+export async function importBundle(opts: ImportOptions): Promise<ImportResult> {
+  if (opts.caHash !== undefined && !CA_CERT_HASH_RE.test(opts.caHash)) throw new BundleRefused('CA_MISMATCH', `--ca-hash ${opts.caHash} is not sha256:<64 hex digits>`);
+  const files = bundleFiles(opts.files);
+  const identity = existsSync(identityPath(opts.dataDir)) ? loadIdentity(opts.dataDir) : undefined;
+  if (!identity && existsSync(opts.dataDir) && readdirSync(opts.dataDir).some((f) => f !== 'artifacts')) {
+    throw new BundleRefused('NOT_ENROLLED', `${opts.dataDir} holds files but no agent identity: an enrolling bundle goes into an empty directory`);
+  }
+  if (identity && !identity.bundleKey) {
+    throw new BundleRefused('NOT_PINNED', "this agent has not pinned the hub's bundle signing key: connect it to the hub once (its Welcome carries the key), then import; nothing was applied");
+  }
+  // An empty directory gets its state.db only once an enrolling bundle has been verified.
+  let state = identity ? new SqliteLocalState(statePath(opts.dataDir)) : undefined;
+  const tempDir = artifactTempDir(opts.dataDir);
+  try {
+    const bundle = await readBundle(files, {
+      tempDir,
+      check: (m) => checkAgainst(m, identity, state?.revision() ?? 0, (id) => state?.bundleImported(id) ?? false),
+      signingKey: (e) => (identity ? identity.bundleKey! : enrollmentKey(e, opts.caHash)),
+    });
+    const m = bundle.manifest;
+    state ??= new SqliteLocalState(statePath(opts.dataDir));
+    if (state.bundleImported(m.id)) {
+      for (const b of bundle.blobs) rmSync(b.file, { force: true });
+      return { applied: false, manifest: m, enrolled: false, changed: [], blobs: 0, revision: state.revision() };
+    }
+    // Again, now that the manifest is known to be the hub's.
+    checkAgainst(m, identity, state.revision(), () => false);
+    const enrollment = identity ? undefined : bundle.enrollment;
+    if (!identity && !enrollment) throw new BundleRefused('NOT_ENROLLED', 'the bundle carries no identity for this empty data directory');
+    if (enrollment && (enrollment.agentId !== m.agentId || enrollment.view !== m.view)) throw new BundleRefused('TAMPERED', 'the enrolling bundle names another agent than its manifest');
+    // Artifacts first: the cache is by content, so one adopted by an import that then fails harms nothing.
+    for (const b of bundle.blobs) adopt(opts.dataDir, b.digest, b.file);
+    if (enrollment) {
+      const { hub, agentId, credential, caCertPem, view, bundleKey } = enrollment;
+      saveIdentity(opts.dataDir, { hub, agentId, credential, caCertPem, view, bundleKey });
+    }
+    const answer = pb.Changes.decode(bundle.changes);
+    const held = state;
+    const changed = held.transaction(() => {
+      const applied = applyChanges(held, { snapshot: !!answer.snapshot, revision: Number(answer.revision ?? 0), changes: answer.changes ?? [] });
+      // The hub recorded these statuses from a status bundle: the outbox may forget them, as after an Ack.
+      if (m.statusSeq) held.statusesStored(m.statusSeq);
+      held.recordBundle(m.id, m.targetRevision, rfc3339(new Date()));
+      return applied;
+    });
+    return { applied: true, manifest: m, enrolled: !!enrollment, changed, blobs: bundle.blobs.length, revision: state.revision() };
+  } finally {
+    state?.close();
+    rmSync(tempDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,174 @@
+// Writes one air-gapped sync bundle for a site (the format: proto/src/bundle/bundle-format.ts): the
+// changes of its view from a base revision, as the gateway answers a Sync, and the artifacts its
+// Clusters' Releases list that the base did not carry, read from the hub's content store.
+import { createHash, randomUUID, sign } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  BUNDLE_FORMAT, blobMember, bundleKeyEndorsed, memberHeader, CHANGES_MEMBER, ENROLL_MEMBER, MANIFEST_MEMBER, memberBytes, partsOf, pb, rfc3339, SIGNATURE_MEMBER, signatureText, siteView, TAIL_BYTES,
+  type BundleBlob, type BundleEnrollment, type BundleManifest, type BundleMember, type Cluster, type Release, type Site,
+} from '@outpost/proto';
+import tar from 'tar-stream';
+import { createAgent } from '../auth/agent-identity.js';
+import { HubError, NotFoundError } from '../errors.js';
+import { changesFrames } from '../gateway/changes-frames.js';
+import type { Store } from '../store/store.js';
+import { signStreamDigest, type BundleSigningKey } from './signing-key.js';
+
+export interface BundleRequest {
+  site: string;
+  /** The base revision: 0 for a full bundle. */
+  since: number;
+  /** Digests the base carried (from an earlier bundle's manifest), besides what this hub's own bundles did. */
+  carried?: readonly string[];
+  /** Split into parts of at most this many bytes (0: one file). */
+  maxPartBytes: number;
+  /** Create the site's Agent and carry its identity. */
+  enroll: boolean;
+}
+
+export interface BundleWriterOptions {
+  store: Store;
+  /** `<hub data dir>/blobs/sha256/<hex>` holds the content store (artifacts/blob-store.ts writes it). */
+  blobDir: string;
+  key: BundleSigningKey;
+  caCertPem: string;
+  /** The hub CA's key: it endorses the bundle key an enrolling bundle carries. */
+  caKeyPem: string;
+  version: string;
+}
+
+export interface WrittenBundle {
+  manifest: BundleManifest;
+  /** The tar stream, `manifest.totalBytes` long; the bundle is recorded as made once it has ended. */
+  stream: Readable;
+}
+
+const conflict = (message: string): HubError => new HubError(409, 'Conflict', message);
+const normalVersion = (v: string | null | undefined): string => (v ?? '').replace(/^v/, '');
+
+/** `sha256:<hex>` -> its file in the content store. */
+export const blobPath = (blobDir: string, digest: string): string => join(blobDir, 'sha256', digest.slice('sha256:'.length));
+
+/** The artifacts the site's view needs now: every one listed by a Release whose version a Cluster of the view runs. */
+function neededBlobs(store: Store, view: string): Map<string, { size: number; what: string }> {
+  const versions = new Set(store.list<Cluster>('Cluster').filter((c) => store.inView(view, { kind: 'Cluster', namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' })).map((c) => normalVersion(c.spec?.version)));
+  const out = new Map<string, { size: number; what: string }>();
+  for (const r of store.list<Release>('Release')) {
+    if (!versions.has(normalVersion(r.spec?.version))) continue;
+    for (const a of r.spec?.artifacts ?? []) if (a.digest) out.set(a.digest, { size: Number(a.size ?? 0), what: `${a.name ?? a.digest} of Release ${r.metadata.name}` });
+  }
+  return out;
+}
+
+/**
+ * Hashes every byte that passes until `until` bytes have (the stream before the signature member), and
+ * then resolves `reached` with the digest.
+ */
+class LeadingDigest extends Transform {
+  private readonly hash = createHash('sha256');
+  private seen = 0;
+  readonly reached: Promise<string>;
+  private resolve!: (hex: string) => void;
+
+  constructor(private readonly until: number) {
+    super();
+    this.reached = new Promise((r) => (this.resolve = r));
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const left = this.until - this.seen;
+    if (left > 0) {
+      this.hash.update(left >= chunk.length ? chunk : chunk.subarray(0, left));
+      this.seen += Math.min(left, chunk.length);
+      if (this.seen === this.until) this.resolve(this.hash.digest('hex'));
+    }
+    done(null, chunk);
+  }
+}
+
+export class BundleWriter {
+  constructor(private readonly opts: BundleWriterOptions) {}
+
+  create(req: BundleRequest, hubUrl: string): WrittenBundle {
+    const { store } = this.opts;
+    const site = store.get<Site>('Site', '', req.site);
+    if (!site) throw new NotFoundError({ kind: 'Site', namespace: '', name: req.site });
+    if (req.enroll && req.since) throw new HubError(400, 'BadRequest', '--enroll makes a full bundle for a site that has never been online; leave out --since');
+    if (req.since > store.revision()) throw new HubError(400, 'BadRequest', `--since ${req.since} is past the hub's revision ${store.revision()}: that bundle is not from this hub`);
+    const view = siteView(req.site);
+    const created = rfc3339(new Date());
+    // The enrolment and the snapshot in one read: the Agent made here is in no view, so the snapshot is the same either way.
+    const { enrollment, sync, agentId, statusSeq } = store.transaction(() => {
+      let enrollment: BundleEnrollment | undefined;
+      let agentId = site.status?.agent ?? '';
+      if (req.enroll) {
+        const joined = createAgent(store, 'site', req.site, `bundle-${randomUUID().slice(0, 8)}`, this.opts.version, { actor: `bundle:${req.site}` });
+        agentId = joined.agentId;
+        enrollment = { hub: hubUrl, agentId, credential: joined.credential, caCertPem: this.opts.caCertPem, view: joined.view, bundleKey: this.opts.key.publicKeyPem, bundleKeyEndorsement: sign('sha256', bundleKeyEndorsed(this.opts.key.publicKeyPem), this.opts.caKeyPem).toString('hex') };
+      }
+      if (!agentId) throw conflict(`Site ${req.site} has no agent yet: make its first bundle with --enroll (a site that has never been online), or join its agent with a bootstrap token`);
+      return { enrollment, sync: store.syncView(view, req.since), agentId, statusSeq: store.bundleLedger.statusSeq(agentId) };
+    });
+    // The answer to a Sync from `since`, as one Changes (a file has no frame limit).
+    const [frame] = changesFrames(sync, req.since, Number.POSITIVE_INFINITY);
+    const changes = Buffer.from(pb.Changes.encode(frame!.changes!).finish());
+    const carried = new Set([...(req.carried ?? []), ...(req.since ? store.bundleLedger.carriedUpTo(agentId, req.since) : [])]);
+    const blobs: BundleBlob[] = [];
+    for (const [digest, { size, what }] of [...neededBlobs(store, view)].sort(([a], [b]) => a.localeCompare(b))) {
+      if (carried.has(digest)) continue;
+      let onDisk: number;
+      try {
+        onDisk = statSync(blobPath(this.opts.blobDir, digest)).size;
+      } catch {
+        throw conflict(`artifact ${what} (${digest}) is not in the hub's content store; import the release's files (outpost release import DIR) and make the bundle again`);
+      }
+      if (size && onDisk !== size) throw conflict(`artifact ${what} (${digest}) is ${onDisk} bytes in the content store, but its Release says ${size}: import the release again`);
+      blobs.push({ digest, size: onDisk });
+    }
+    const enrollText = enrollment ? Buffer.from(JSON.stringify(enrollment)) : undefined;
+    const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    const members: BundleMember[] = [
+      ...(enrollText ? [{ name: ENROLL_MEMBER, digest: sha(enrollText), size: enrollText.length }] : []),
+      { name: CHANGES_MEMBER, digest: sha(changes), size: changes.length },
+      ...blobs.map((b) => ({ name: blobMember(b.digest), digest: b.digest, size: b.size })),
+    ];
+    const manifest: BundleManifest = {
+      format: BUNDLE_FORMAT, id: randomUUID(), site: req.site, agentId, view, baseRevision: req.since, targetRevision: sync.revision, snapshot: sync.snapshot,
+      created, statusSeq, members, blobs, totalBytes: 0, parts: [],
+    };
+    const afterManifest = members.reduce((n, m) => n + memberBytes(m.size), 0) + TAIL_BYTES;
+    // The manifest states the stream's length and parts, which depend on its own length: settle it.
+    let manifestText = '';
+    for (let i = 0; i < 4; i++) {
+      manifest.totalBytes = memberBytes(Buffer.byteLength(manifestText)) + afterManifest;
+      manifest.parts = partsOf(manifest.totalBytes, req.maxPartBytes);
+      const next = JSON.stringify(manifest);
+      if (next === manifestText) break;
+      manifestText = next;
+    }
+    if (memberBytes(Buffer.byteLength(manifestText)) + afterManifest !== manifest.totalBytes) throw new Error('the bundle manifest did not settle on its own length; this is a bug');
+    const signedBytes = manifest.totalBytes - TAIL_BYTES;
+    const pack = tar.pack();
+    const digest = new LeadingDigest(signedBytes);
+    const out = new PassThrough();
+    const entry = memberHeader;
+    const fill = async (): Promise<void> => {
+      const put = (name: string, data: Buffer): Promise<void> => new Promise((resolve, reject) => pack.entry(entry(name, data.length), data, (err) => (err ? reject(err) : resolve())));
+      await put(MANIFEST_MEMBER, Buffer.from(manifestText));
+      if (enrollText) await put(ENROLL_MEMBER, enrollText);
+      await put(CHANGES_MEMBER, changes);
+      for (const b of blobs) await pipeline(createReadStream(blobPath(this.opts.blobDir, b.digest), { highWaterMark: 1 << 20 }), pack.entry(entry(blobMember(b.digest), b.size)));
+      const streamDigest = await digest.reached;
+      await put(SIGNATURE_MEMBER, Buffer.from(signatureText(streamDigest, signStreamDigest(this.opts.key, streamDigest))));
+      pack.finalize();
+    };
+    fill().catch((err: unknown) => pack.destroy(err as Error));
+    // Recorded once the whole stream has been read: only then did the base of a later delta carry these blobs.
+    out.once('end', () => store.bundleLedger.made(manifest.id, agentId, manifest.targetRevision, blobs.map((b) => b.digest), created));
+    pipeline(pack, digest, out).catch((err: unknown) => out.destroy(err as Error));
+    return { manifest, stream: out };
+  }
+}
