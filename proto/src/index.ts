@@ -13,3 +13,4 @@ export * from './wire/reported-status.js';
 export * from './common/conditions.js';
 export * from './common/timestamps.js';
 export * from './lifecycle/index.js';
+export * from './x509.js';
