@@ -122,10 +122,10 @@ current-context: seed
         return String((err as { stdout?: string }).stdout ?? (err as Error).message).trim();
       }
     };
-    for (const [verb, resource] of [['create', 'namespaces'], ['delete', 'namespaces'], ['patch', 'secrets'], ['create', 'statefulsets.apps'], ['patch', 'deployments.apps'], ['create', 'poddisruptionbudgets.policy'], ['create', 'persistentvolumeclaims'], ['create', 'services'], ['list', 'pods']] as const) {
+    for (const [verb, resource] of [['create', 'namespaces'], ['delete', 'namespaces'], ['patch', 'secrets'], ['create', 'statefulsets.apps'], ['patch', 'deployments.apps'], ['create', 'poddisruptionbudgets.policy'], ['create', 'persistentvolumeclaims'], ['create', 'services'], ['list', 'pods'], ['list', 'nodes'], ['list', 'storageclasses.storage.k8s.io']] as const) {
       expect(`${verb} ${resource}: ${can(verb, resource, 'cluster-x')}`).toBe(`${verb} ${resource}: yes`);
     }
-    for (const [verb, resource] of [['delete', 'pods'], ['get', 'nodes'], ['create', 'clusterroles.rbac.authorization.k8s.io'], ['get', 'configmaps']] as const) {
+    for (const [verb, resource] of [['delete', 'pods'], ['patch', 'nodes'], ['create', 'clusterroles.rbac.authorization.k8s.io'], ['get', 'configmaps']] as const) {
       expect(`${verb} ${resource}: ${can(verb, resource, 'cluster-x')}`).not.toBe(`${verb} ${resource}: yes`);
     }
   });

@@ -1,11 +1,18 @@
 // The `outpost-agent` command line: join a hub once, then run.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import { startAgent } from '../agent.js';
 import { join, JoinFailed, loadIdentity } from '../identity.js';
 import { ReceivedReconciler } from '../reconcile/received-reconciler.js';
 import { HostedClusterReconciler, KubeSeedApi, SeedConfigError, seedKubeConfig } from '../seed/index.js';
 import { AGENT_VERSION } from '../version.js';
+
+/** A flag's value in whole seconds, more than zero; anything else is refused naming the value. */
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a whole number of seconds above 0`);
+  return n;
+}
 
 /** pino's levels an operator may choose, quietest last. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -32,11 +39,20 @@ export function buildProgram(): Command {
     .description('connect to the hub and keep this Seed or Site in step with it, until SIGTERM')
     .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
     .option('--kubeconfig <file>', "a Seed's agent: the seed's Kubernetes API (default: the pod's in-cluster config)")
+    .option('--leaf-cert-lifetime <seconds>', "a Seed's agent: lifetime of the hosted control planes' leaf certificates, renewed at 2/3 of it (default one year)", positiveSeconds)
+    .option('--heal-interval <seconds>', "a Seed's agent: how often each hosted control plane is checked and drift put back (default 30)", positiveSeconds)
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stderr)').choices(LOG_LEVELS).default('info'))
-    .action(async (o: { data: string; kubeconfig?: string; logLevel: (typeof LOG_LEVELS)[number] }) => {
-      const seed = seedKubeConfig({ view: loadIdentity(o.data).view, kubeconfig: o.kubeconfig, env: process.env });
+    .action(async (o: { data: string; kubeconfig?: string; leafCertLifetime?: number; healInterval?: number; logLevel: (typeof LOG_LEVELS)[number] }) => {
+      const view = loadIdentity(o.data).view;
+      const seed = seedKubeConfig({ view, kubeconfig: o.kubeconfig, env: process.env });
+      const hosted = {
+        api: seed ? new KubeSeedApi(seed) : undefined,
+        seedName: view.replace(/^seed\//, ''),
+        ...(o.leafCertLifetime !== undefined ? { leafLifetimeMs: o.leafCertLifetime * 1000 } : {}),
+        ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}),
+      };
       // Every Cluster is acknowledged; a seed's hosted ones are also made real through its Kubernetes API.
-      const reconcilers = [new ReceivedReconciler(), ...(seed ? [new HostedClusterReconciler({ api: new KubeSeedApi(seed) })] : [])];
+      const reconcilers = [new ReceivedReconciler(), ...(hosted.api ? [new HostedClusterReconciler({ ...hosted, api: hosted.api })] : [])];
       const agent = await startAgent({ dataDir: o.data, reconcilers }, pino({ level: o.logLevel }, pino.destination(2)));
       process.stdout.write(`outpost-agent ${AGENT_VERSION} running\n`);
       await new Promise<void>((resolve) => {
