@@ -12,3 +12,4 @@ export { runFlow } from './reconcile/flow-run.js';
 export * as engine from './engine/index.js';
 export { MemoryLocalState } from './state/memory-local-state.js';
 export { fetchVerifiedCa, redeemToken, JoinFailed } from './identity.js';
+export * as seed from './seed/index.js';

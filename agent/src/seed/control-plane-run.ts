@@ -56,6 +56,10 @@ export class ControlPlaneRun {
   private readonly m: ManifestContext;
   private readonly generation: number;
   taken: NamespaceTakenError | undefined;
+  /** The steps whose last attempt failed in this run. */
+  readonly failed = new Set<string>();
+  /** The pki step found no CAs: the run waits for the hub, it is not broken. */
+  keysMissing = false;
 
   constructor(
     private readonly o: ControlPlaneRunOptions,
@@ -82,8 +86,17 @@ export class ControlPlaneRun {
   }
 
   steps(): FlowStep[] {
-    const seedStep = (name: string, dependsOn: string[], run: (signal: AbortSignal) => Promise<void>): FlowStep => ({ name, dependsOn, timeoutMs: this.o.stepTimeoutMs, run });
-    const waitStep = (name: string, dependsOn: string[], run: (signal: AbortSignal) => Promise<void>): FlowStep => ({ name, dependsOn, timeoutMs: this.o.readyTimeoutMs, run });
+    const noted = (name: string, run: (signal: AbortSignal) => Promise<void>) => async (signal: AbortSignal): Promise<void> => {
+      try {
+        await run(signal);
+        this.failed.delete(name);
+      } catch (err) {
+        this.failed.add(name);
+        throw err;
+      }
+    };
+    const seedStep = (name: string, dependsOn: string[], run: (signal: AbortSignal) => Promise<void>): FlowStep => ({ name, dependsOn, timeoutMs: this.o.stepTimeoutMs, run: noted(name, run) });
+    const waitStep = (name: string, dependsOn: string[], run: (signal: AbortSignal) => Promise<void>): FlowStep => ({ name, dependsOn, timeoutMs: this.o.readyTimeoutMs, run: noted(name, run) });
     return [
       seedStep('namespace', [], (s) => this.namespace(s)),
       seedStep('services', ['namespace'], (s) => this.services(s)),
@@ -180,6 +193,7 @@ export class ControlPlaneRun {
   private keys(): ClusterKeys {
     const keys = this.ctx.secrets.clusterKeys(this.obj.metadata.uid ?? '');
     if (!keys) {
+      this.keysMissing = true;
       const err = new ClusterKeysMissingError(`${this.obj.metadata.namespace}/${this.obj.metadata.name}`);
       this.setCondition('PKIReady', false, 'CAsNotDelivered', err.message);
       throw err;

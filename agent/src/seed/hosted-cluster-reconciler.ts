@@ -29,6 +29,8 @@ export interface HostedClusterOptions {
   leafLifetimeMs?: number;
   /** How often a Running control plane is checked and its drift put back. Default 30 s. */
   healIntervalMs?: number;
+  /** How often a cluster whose CAs the hub has not delivered yet is looked at again. Default 5 s. */
+  keysRetryMs?: number;
   /** How often a deletion looks whether the namespace is gone yet. Default 1 s. */
   deletePollMs?: number;
   /** How long one attempt waits for the namespace to go before it fails (and is retried with backoff). Default 10 minutes. */
@@ -101,6 +103,7 @@ export class HostedClusterReconciler implements Reconciler {
   private readonly pollMs: number;
   private readonly leafLifetimeMs: number;
   private readonly healIntervalMs: number;
+  private readonly keysRetryMs: number;
 
   /**
    * The phase this process last reported for each Cluster (by uid): the view's copy of the status may lag
@@ -116,6 +119,7 @@ export class HostedClusterReconciler implements Reconciler {
     this.pollMs = o.pollMs ?? 1_000;
     this.leafLifetimeMs = o.leafLifetimeMs ?? DEFAULT_LEAF_LIFETIME_MS;
     this.healIntervalMs = o.healIntervalMs ?? 30_000;
+    this.keysRetryMs = o.keysRetryMs ?? 5_000;
   }
 
   /** controlPlane.mode is fixed at creation (the hub refuses a change), so ownership never moves. */
@@ -155,9 +159,11 @@ export class HostedClusterReconciler implements Reconciler {
     } catch (err) {
       const reachable = seen.condition(generation);
       const conditions = [...(reachable ? [reachable] : [])];
-      if (!seen.unreachable && !ctx.signal.aborted && !run.conditionList().some((c) => c.type === 'NamespaceReady')) conditions.push({ type: 'NamespaceReady', status: 'False', reason: run.taken ? 'NamespaceTaken' : 'NotApplied', message: flowMessage(err), observedGeneration: generation });
-      // The queue retries with backoff; the conditions say what is wrong.
+      if (!seen.unreachable && !ctx.signal.aborted && run.failed.has('namespace')) conditions.push({ type: 'NamespaceReady', status: 'False', reason: run.taken ? 'NamespaceTaken' : 'NotApplied', message: flowMessage(err), observedGeneration: generation });
       ctx.report({ phase, observedGeneration: generation, conditions });
+      // Waiting for the hub's delivery is not a fault to back off from: look again at a steady pace.
+      if (run.keysMissing && !ctx.signal.aborted) return { requeueAfterMs: this.keysRetryMs };
+      // The queue retries with backoff; the conditions say what is wrong.
       throw err;
     }
     this.reported.set(uid, { phase: 'Running', generation });
