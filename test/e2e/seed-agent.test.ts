@@ -1,13 +1,15 @@
 // The seed agent against a real seed: a hub process, a seed agent process joined with a bootstrap token and
 // run with --kubeconfig (the service account deploy/seed-agent grants, so its RBAC is shown to suffice), and
 // the test world's Kubernetes. A hosted Cluster gets its namespace on the seed, labelled and applied by the
-// agent's field manager; deleting the Cluster deletes the namespace, and only then the Cluster.
+// agent's field manager; deleting the Cluster deletes the namespace, and only then the Cluster. The CAs are
+// not handed to this agent, so its flows stop at the pki step and say why (the control plane itself is
+// hosted-control-plane.test.ts's).
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findKind, type Cluster } from '@outpost/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cluster, datacenter, project, release, seed } from '../lib/fixtures.js';
+import { cluster, datacenter, project, seed } from '../lib/fixtures.js';
 import { TestAgent, TestHub, waitFor } from '../lib/processes.js';
 import { startSeedCluster, type SeedCluster } from '../world/seed-cluster.js';
 
@@ -17,6 +19,13 @@ const K = (n: string) => findKind(n)!;
 const SA = 'system:serviceaccount:outpost-system:outpost-agent';
 /** Over 63 characters as cluster-p-<name>: the namespace is cut and hashed. */
 const LONG = 'point-of-sale-and-inventory-for-every-store-in-the-north';
+/** The Release of the clusters' version, naming the world's images: without one the agent makes nothing. */
+const RELEASE = {
+  apiVersion: 'outpost.dev/v1alpha1',
+  kind: 'Release',
+  metadata: { name: '1.33.0' },
+  spec: { version: '1.33.0', components: { etcd: 'outpost.local/etcd:v3.6.16', 'kube-apiserver': 'outpost.local/kube-apiserver:v1.34.4', 'kube-controller-manager': 'outpost.local/kube-controller-manager:v1.34.4', 'kube-scheduler': 'outpost.local/kube-scheduler:v1.34.4' } },
+};
 
 interface ManagedField {
   manager?: string;
@@ -57,7 +66,7 @@ users: [{name: outpost-agent, user: {token: '${token}'}}]
 contexts: [{name: seed, context: {cluster: seed, user: outpost-agent}}]
 current-context: seed
 `);
-    await hub.apply(project('p'), release('1.33.0'), seed('fra-1'), datacenter('dc-fra', { seed: 'fra-1' }));
+    await hub.apply(project('p'), RELEASE, seed('fra-1'), datacenter('dc-fra', { seed: 'fra-1' }));
     agent = await TestAgent.join(hub, { seed: 'fra-1' }, 'seed');
     agent.start([], { kubeconfig });
   });
@@ -79,9 +88,10 @@ current-context: seed
     }, 60_000, 250);
     expect(c.status?.conditions?.find((x) => x.type === 'SeedReachable')).toMatchObject({ status: 'True', observedGeneration: c.metadata.generation });
     expect(c.status?.conditions?.find((x) => x.type === 'NamespaceReady')?.message).toBe('namespace cluster-p-web on the seed');
-    // Only the namespace step exists, so the control plane is not Running.
+    // This agent holds no CAs of the cluster, so the flow stops at its pki step, says why, and it is not Running.
     expect(c.status?.phase).toBe('Creating');
-    expect(c.status?.lastOperation).toMatchObject({ type: 'Reconcile', state: 'Succeeded', progress: 100 });
+    const pki = await waitFor('PKIReady=False', async () => (await getCluster('web')).status?.conditions?.find((x) => x.type === 'PKIReady'), 60_000, 250);
+    expect(pki).toMatchObject({ status: 'False', reason: 'CAsNotDelivered' });
 
     // The long one's namespace is cut and hashed, and the real apiserver takes it.
     const long = await waitFor('the long cluster\'s namespace', () => {

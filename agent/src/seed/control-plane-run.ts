@@ -68,6 +68,8 @@ export class ControlPlaneRun {
     private readonly ns: { name: string; labels: Record<string, string> },
     private readonly ctx: ReconcileContext,
     private readonly track: <T>(call: Promise<T>, signal: AbortSignal) => Promise<T>,
+    /** SeedReachable as the run's calls found it so far. */
+    private readonly reachable: () => Condition | undefined,
   ) {
     this.m = { namespace: ns.name, labels: ns.labels };
     this.generation = obj.metadata.generation ?? 0;
@@ -122,6 +124,9 @@ export class ControlPlaneRun {
     // Applying to a Terminating namespace succeeds and is lost a moment later: wait for it to go first.
     if (existing?.phase === 'Terminating') throw new Error(`namespace ${this.ns.name} on the seed is still being deleted (an earlier cluster of this name); it is created again once it is gone`);
     await this.track(this.o.api.applyNamespace(this.ns.name, this.ns.labels, signal), signal);
+    // With SeedReachable in the same report: a reader that sees the namespace ready sees the seed answered.
+    const reachable = this.reachable();
+    if (reachable) this.ctx.report({ conditions: [reachable] });
     this.setCondition('NamespaceReady', true, 'Applied', `namespace ${this.ns.name} on the seed`);
   }
 

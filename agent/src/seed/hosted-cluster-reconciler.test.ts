@@ -165,6 +165,10 @@ describe('HostedClusterReconciler', () => {
     expect(conditionsOf(reports)).toMatchObject({ NamespaceReady: ['True', 'Applied'], PKIReady: ['False', 'CAsNotDelivered'] });
     expect(messageOf(reports, 'PKIReady')).toContain('the hub has not delivered the CAs of cluster p/web to this agent yet');
     expect(seed.find('Secret', 'etcd-certs')).toBeUndefined();
+    // While it waits, each run starts over: a namespace deleted meanwhile is put back.
+    seed.namespaces.delete('cluster-p-web');
+    await reconciler(seed).reconcile(hosted(), context({ withKeys: false, journal: ctx.journal }).ctx);
+    expect(seed.namespaces.get('cluster-p-web')?.phase).toBe('Active');
   });
 
   it('puts back a hand-edited Deployment and says so', async () => {

@@ -6,6 +6,7 @@
 import type { Cluster, Condition, ResourceObject } from '@outpost/proto';
 import { Flow, sleep, StepTimeoutError, systemClock, type FlowStep } from '../engine/index.js';
 import { runFlow } from '../reconcile/flow-run.js';
+import { keyOf, keyString } from '../state/local-state.js';
 import type { ReconcileContext, ReconcileOutcome, Reconciler } from '../reconcile/reconciler.js';
 import { ControlPlaneRun } from './control-plane-run.js';
 import { controlPlaneInputs, type ControlPlaneInputs } from './control-plane-inputs.js';
@@ -151,7 +152,7 @@ export class HostedClusterReconciler implements Reconciler {
     ctx.report({ phase, observedGeneration: generation, conditions: [releaseReady] });
     const run = new ControlPlaneRun(
       { api: this.o.api, stepTimeoutMs: this.stepTimeoutMs, readyTimeoutMs: this.readyTimeoutMs, pollMs: this.pollMs, leafLifetimeMs: this.leafLifetimeMs, probe: this.o.probe ?? probeReadyz },
-      obj, inputs, ns, ctx, (call, signal) => seen.track(call, signal),
+      obj, inputs, ns, ctx, (call, signal) => seen.track(call, signal), () => seen.condition(generation),
     );
     const flow = new Flow('hosted-control-plane', run.steps());
     try {
@@ -162,7 +163,12 @@ export class HostedClusterReconciler implements Reconciler {
       if (!seen.unreachable && !ctx.signal.aborted && run.failed.has('namespace')) conditions.push({ type: 'NamespaceReady', status: 'False', reason: run.taken ? 'NamespaceTaken' : 'NotApplied', message: flowMessage(err), observedGeneration: generation });
       ctx.report({ phase, observedGeneration: generation, conditions });
       // Waiting for the hub's delivery is not a fault to back off from: look again at a steady pace.
-      if (run.keysMissing && !ctx.signal.aborted) return { requeueAfterMs: this.keysRetryMs };
+      // Each of those runs starts over (the journal's place is dropped), so what the earlier steps made is
+      // put back meanwhile, as a Running cluster's periodic runs do.
+      if (run.keysMissing && !ctx.signal.aborted) {
+        ctx.journal.clear(`${keyString(keyOf(obj))}/${flow.name}`);
+        return { requeueAfterMs: this.keysRetryMs };
+      }
       // The queue retries with backoff; the conditions say what is wrong.
       throw err;
     }
