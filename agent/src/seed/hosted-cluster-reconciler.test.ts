@@ -76,6 +76,17 @@ describe('HostedClusterReconciler', () => {
     expect([...seed.objects.values()].filter((o) => o.kind === 'Secret').map((o) => o.metadata?.name).sort()).toEqual(['etcd-certs', 'kube-apiserver-certs', 'kube-controller-manager-certs', 'kube-scheduler-certs']);
   });
 
+  it('reports Updating for a spec change to a Running cluster, and Running again once it is rolled', async () => {
+    const seed = new MemorySeed();
+    const r = reconciler(seed);
+    await r.reconcile(hosted(), context().ctx);
+    const next = { ...hosted(), metadata: { ...hosted().metadata, generation: 4 } };
+    const { ctx, reports } = context();
+    const out = await r.reconcile(next, ctx);
+    expect(reports.find((p) => p.phase)?.phase).toBe('Updating');
+    expect(out.status).toMatchObject({ phase: 'Running', observedGeneration: 4 });
+  });
+
   it('puts etcd on PersistentVolumeClaims when the seed has a default StorageClass, and says so', async () => {
     const seed = new MemorySeed();
     seed.defaultStorageClass = 'local-path';
