@@ -12,4 +12,5 @@ export { runFlow } from './reconcile/flow-run.js';
 export * as engine from './engine/index.js';
 export { MemoryLocalState } from './state/memory-local-state.js';
 export { fetchVerifiedCa, redeemToken, JoinFailed } from './identity.js';
-export * as seed from './seed/index.js';
+export { ArtifactCache, HubBlobSource, ArtifactDigestMismatch, ArtifactFetchError, ArtifactTooLarge, type ArtifactCacheOptions, type BlobSource } from './artifacts/index.js';
+export type { ArtifactFetcher } from './reconcile/reconciler.js';

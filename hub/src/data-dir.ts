@@ -16,6 +16,8 @@ export const dataPaths = (dir: string) => ({
   adminToken: join(dir, 'admin.token'),
   db: join(dir, 'hub.db'),
   ticketKeys: join(dir, 'ticket.keys'),
+  /** The artifact content store (artifacts/blob-store.ts). */
+  blobs: join(dir, 'blobs'),
 });
 
 /** Ticket keys older than this are replaced when the hub starts (their tickets then get a full handshake). */

@@ -54,3 +54,12 @@ describe('parseDescriptorLimit', () => {
     expect(descriptorLimit()).toBeGreaterThan(0);
   });
 });
+
+describe('artifact uploads', () => {
+  it('take at most 8 GiB by default, or the size given, and refuse a size that is not one', () => {
+    expect(resolveHubOptions({ dataDir: '/x' }).maxUploadBytes).toBe(8 * 1024 ** 3);
+    expect(resolveHubOptions({ dataDir: '/x', maxUploadSize: '512MiB' }).maxUploadBytes).toBe(512 * 1024 ** 2);
+    expect(() => resolveHubOptions({ dataDir: '/x', maxUploadSize: 'huge' })).toThrow(/max upload size: "huge" is not a size.*--max-upload-size 8GiB/);
+    expect(() => resolveHubOptions({ dataDir: '/x', maxUploadSize: '0' })).toThrow(/at least 1 byte/);
+  });
+});

@@ -1,5 +1,5 @@
 // The hub's options: one documented interface, one function that fills defaults and validates.
-import { HEARTBEAT_INTERVAL_MS, MAX_FRAME_BYTES } from '@outpost/proto';
+import { ByteSizeError, HEARTBEAT_INTERVAL_MS, MAX_FRAME_BYTES, parseByteSize } from '@outpost/proto';
 import { systemClock, type Clock } from './clock.js';
 import { descriptorLimit } from './descriptor-limit.js';
 import { parseDuration } from './duration.js';
@@ -64,6 +64,8 @@ export interface HubOptions {
   auditMaxRows?: number;
   /** Where the hub reads the time. Default the system clock; tests pass a ManualClock. */
   clock?: Clock;
+  /** One artifact upload (`outpost release import`) may be at most this large: a size such as 8GiB. Default 8GiB. */
+  maxUploadSize?: string;
 }
 
 /** An option the hub cannot start with; the message names the option and what to pass instead. */
@@ -78,6 +80,8 @@ export type ResolvedHubOptions = Required<HubOptions> & {
   handshakeTimeoutMs: number;
   /** minRequestTimeout in milliseconds. */
   minRequestTimeoutMs: number;
+  /** maxUploadSize in bytes. */
+  maxUploadBytes: number;
   /** The descriptor limit the connection limits' defaults were derived from. */
   descriptorLimit: number;
 };
@@ -119,6 +123,8 @@ export function resolveHubOptions(o: HubOptions, descriptors = descriptorLimit()
     auditMaxAge: o.auditMaxAge ?? '90d',
     auditMaxRows: o.auditMaxRows ?? 1_000_000,
     clock: o.clock ?? systemClock,
+    maxUploadSize: o.maxUploadSize ?? '8GiB',
+    maxUploadBytes: 0,
     auditMaxAgeMs: 0,
     handshakeTimeoutMs: 0,
     minRequestTimeoutMs: 0,
@@ -148,6 +154,13 @@ export function resolveHubOptions(o: HubOptions, descriptors = descriptorLimit()
   if (age === undefined) throw new HubOptionsError(`audit max age "${r.auditMaxAge}" is not a duration: write a whole number and s, m, h or d, such as --audit-max-age 30d`);
   if (age < MIN_AUDIT_AGE_MS) throw new HubOptionsError(`audit max age ${r.auditMaxAge} is too short (at least 1m); pass --audit-max-age 30d or similar`);
   r.auditMaxAgeMs = age;
+  try {
+    r.maxUploadBytes = parseByteSize(r.maxUploadSize);
+  } catch (err) {
+    if (!(err instanceof ByteSizeError)) throw err;
+    throw new HubOptionsError(`max upload size: ${err.message} (--max-upload-size 8GiB)`);
+  }
+  if (r.maxUploadBytes < 1) throw new HubOptionsError('max upload size must be at least 1 byte (--max-upload-size 8GiB)');
   if (!Number.isInteger(r.auditMaxRows) || r.auditMaxRows < 1) throw new HubOptionsError(`audit max rows ${r.auditMaxRows} is not a whole number of at least 1 (--audit-max-rows N)`);
   return r;
 }

@@ -11,6 +11,7 @@ import { getRequestListener } from '@hono/node-server';
 import { caCertHash, component, ComponentManager, ComponentStartError, type Agent, type Component, type NamedHealth } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
+import { BlobStore } from './artifacts/blob-store.js';
 import { apiTokenCheck } from './auth/api-token-check.js';
 import { LOG_REDACTION } from './auth/log-redaction.js';
 import { ReleaseConditionController } from './controllers/release-condition.js';
@@ -23,6 +24,7 @@ import { GatewayProcesses } from './gateway/gateway-processes.js';
 import { Presence } from './gateway/presence.js';
 import { resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './hub-options.js';
 import { readSecretsKey } from './auth/seal.js';
+import { storeSecrets, type SecretsSource } from './gateway/cluster-secrets.js';
 import { ClusterPki } from './pki/cluster-pki.js';
 import { AuditRetention } from './store/audit-retention.js';
 import { Store, type StoreChange } from './store/store.js';
@@ -87,7 +89,8 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   const audit = new AuditRetention(store, { maxAgeMs: opts.auditMaxAgeMs, maxRows: opts.auditMaxRows, clock: opts.clock });
   const clusterPki = new ClusterPki(store, secretsKey, { clock: opts.clock });
   const components = new ComponentManager();
-  const api = createApi({ store, presence, clusterPki, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
+  const blobs = { blobs: new BlobStore(dataPaths(opts.dataDir).blobs), maxUploadBytes: opts.maxUploadBytes, log };
+  const api = createApi({ store, presence, clusterPki, blobs, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
   let compactor: NodeJS.Timeout | undefined;
   let unhookPki: (() => void) | undefined;
   components
@@ -106,7 +109,8 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
       stop: () => clearInterval(compactor),
     }));
   log.info({ ...connectionLimits(opts), descriptorLimit: opts.descriptorLimit, maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute }, 'connection limits (each process that serves the port)');
-  const served = opts.gatewayProcesses > 0 ? gatewayProcessesServer(opts, store, presence, api.fetch, log) : inProcessServer(opts, store, presence, api.fetch, tls, log);
+  const secrets = storeSecrets(store, clusterPki, log);
+  const served = opts.gatewayProcesses > 0 ? gatewayProcessesServer(opts, store, presence, secrets, api.fetch, log) : inProcessServer(opts, store, presence, secrets, api.fetch, tls, log);
   for (const c of served.components) components.add(c);
   try {
     await components.start();
@@ -144,8 +148,8 @@ function describeConnections(c: ConnectionCounts): string {
 }
 
 /** One process: API and agents on the HTTPS port. */
-function inProcessServer(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, tls: ReturnType<typeof loadServingMaterial>, log: Logger): Served {
-  const gateway = new AgentGateway({ reads: storeReads(store), events: storeEvents(store, presence), heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log });
+function inProcessServer(opts: ResolvedHubOptions, store: Store, presence: Presence, secrets: SecretsSource, fetch: Fetch, tls: ReturnType<typeof loadServingMaterial>, log: Logger): Served {
+  const gateway = new AgentGateway({ reads: storeReads(store), events: storeEvents(store, presence), secrets, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, log });
   const { server, admission, connections } = createAgentServer(tls, gateway, getRequestListener(fetch), log, { ...connectionLimits(opts), trustsAuthorization: apiTokenCheck(store, opts.clock) });
   let unsubscribe: (() => void) | undefined;
   const https = component({
@@ -168,7 +172,7 @@ function inProcessServer(opts: ResolvedHubOptions, store: Store, presence: Prese
 }
 
 /** Gateway processes on the HTTPS port; the API here on a unix socket that they forward to. */
-function gatewayProcessesServer(opts: ResolvedHubOptions, store: Store, presence: Presence, fetch: Fetch, log: Logger): Served {
+function gatewayProcessesServer(opts: ResolvedHubOptions, store: Store, presence: Presence, secrets: SecretsSource, fetch: Fetch, log: Logger): Served {
   const apiSocket = join(opts.dataDir, 'api.sock');
   const apiServer = createHttpServer(getRequestListener(fetch));
   // Its only clients are the gateways' pooled connections: never time them out, or a request sent on one
@@ -179,6 +183,7 @@ function gatewayProcessesServer(opts: ResolvedHubOptions, store: Store, presence
     config: { dataDir: opts.dataDir, host: opts.host, port: opts.port, heartbeatIntervalMs: opts.heartbeatIntervalMs, maxFrameBytes: opts.maxFrameBytes, logLevel: opts.logLevel, apiSocket, maxConnections: opts.connectionsPerGatewayProcess, limits: connectionLimits(opts) },
     store,
     presence,
+    secrets,
     log,
   });
   let port = 0;

@@ -9,3 +9,4 @@ export { hashSecret, randomToken } from './auth/secrets.js';
 // For the fuzzer (test/bench/fuzz): the CLI's manifest reader and the presence feed an in-process API needs.
 export { ManifestError, parseManifests } from './cli/manifests.js';
 export { Presence } from './gateway/presence.js';
+export { RELEASE_COMPONENTS } from './api/release-components.js';

@@ -10,6 +10,7 @@ export * from './wire/protocol.js';
 export * from './wire/codec.js';
 export * from './wire/reportable-kinds.js';
 export * from './wire/reported-status.js';
+export * from './wire/cluster-secrets.js';
 export * from './common/conditions.js';
 export * from './common/timestamps.js';
 export * from './lifecycle/index.js';

@@ -44,6 +44,10 @@ export type Status = outpost.v1alpha1.Status.$Properties;
 export type StatusField = NonNullable<outpost.v1alpha1.Status['status']>;
 export type Heartbeat = outpost.v1alpha1.Heartbeat.$Properties;
 export type WireError = outpost.v1alpha1.Error.$Properties;
+export type SecretsRequest = outpost.v1alpha1.SecretsRequest.$Properties;
+export type Secrets = outpost.v1alpha1.Secrets.$Properties;
+export type ClusterSecret = outpost.v1alpha1.ClusterSecret.$Properties;
+export type ClusterKeysPem = outpost.v1alpha1.ClusterKeysPem.$Properties;
 export type ResourceMessage = outpost.v1alpha1.Resource.$Properties;
 
 /** The body kinds of an Envelope ("hello", "sync", ...). */

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiError } from '@outpost/hub';
-import { findKind } from '@outpost/proto';
+import { findKind, PROTOCOL_MAJOR, PROTOCOL_MINOR } from '@outpost/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OUTPOST, Proc, run, TestHub, waitFor } from '../lib/processes.js';
 
+const PROTOCOL = `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}`;
 const MANIFEST = resolve(fileURLToPath(new URL('../../deploy/examples/store-0412.yaml', import.meta.url)));
 const VERSION = (JSON.parse(readFileSync(resolve(fileURLToPath(new URL('../../hub/package.json', import.meta.url))), 'utf8')) as { version: string }).version;
 
@@ -194,17 +195,17 @@ describe('outpost CLI, kubectl habits', () => {
   it('shows the versions of client, hub and wire protocol', async () => {
     expect(await outpost('version')).toEqual({
       code: 0,
-      stdout: `Client Version: ${VERSION}\nClient Protocol: 1.0\nServer Version: ${VERSION}\nServer Protocol: 1.0\nServer Revision: ${await a.api().call<{ revision: number }>('GET', '/version').then((v) => v.revision)}\n`,
+      stdout: `Client Version: ${VERSION}\nClient Protocol: ${PROTOCOL}\nServer Version: ${VERSION}\nServer Protocol: ${PROTOCOL}\nServer Revision: ${await a.api().call<{ revision: number }>('GET', '/version').then((v) => v.revision)}\n`,
       stderr: '',
     });
-    expect(await outpost('version', '--client', '--context', 'nowhere')).toEqual({ code: 0, stdout: `Client Version: ${VERSION}\nClient Protocol: 1.0\n`, stderr: '' });
+    expect(await outpost('version', '--client', '--context', 'nowhere')).toEqual({ code: 0, stdout: `Client Version: ${VERSION}\nClient Protocol: ${PROTOCOL}\n`, stderr: '' });
     const json = JSON.parse((await outpost('version', '-o', 'json')).stdout) as { clientVersion: { protocol: string }; serverVersion: { version: string; protocol: string } };
-    expect([json.clientVersion.protocol, json.serverVersion.version, json.serverVersion.protocol]).toEqual(['1.0', VERSION, '1.0']);
+    expect([json.clientVersion.protocol, json.serverVersion.version, json.serverVersion.protocol]).toEqual([PROTOCOL, VERSION, PROTOCOL]);
     await b.proc?.kill('SIGTERM');
     try {
       const down = await outpost('version', '--context', 'b');
       expect(down.code).toBe(1);
-      expect(down.stdout).toBe(`Client Version: ${VERSION}\nClient Protocol: 1.0\n`);
+      expect(down.stdout).toBe(`Client Version: ${VERSION}\nClient Protocol: ${PROTOCOL}\n`);
       expect(down.stderr).toMatch(/^error: cannot reach the hub at https:\/\/127\.0\.0\.1:\d+: /);
     } finally {
       await b.serve();

@@ -96,6 +96,6 @@ describe('the agent engine against a real hub', () => {
   });
 
   it('shows each component healthy', () => {
-    expect(agent.health().map((h) => [h.name, h.ok])).toEqual([['local-state', true], ['reconcilers', true], ['hub-link', true]]);
+    expect(agent.health().map((h) => [h.name, h.ok])).toEqual([['local-state', true], ['artifact-cache', true], ['reconcilers', true], ['cluster-keys', true], ['hub-link', true]]);
   });
 });

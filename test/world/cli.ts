@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { binary, VERSIONS } from './binaries.js';
+import { writeReleaseDir } from './release-dir.js';
 import { startSeedCluster } from './seed-cluster.js';
 import { loadState, stillRuns, teardown } from './world-state.js';
 
@@ -69,6 +70,15 @@ program
     if (!kubeconfig) throw new Error(`the world in ${o.dir} never became ready; see ${resolve(o.dir, 'logs')}`);
     const r = spawnSync(binary('kubectl'), ['--kubeconfig', kubeconfig, ...args], { stdio: 'inherit' });
     process.exitCode = r.status ?? 1;
+  });
+
+program
+  .command('release')
+  .description('write a release directory (release.yaml, bin/, cni/, images/) from what the world built, for `outpost release import DIR`')
+  .requiredOption('--dir <dir>', 'the release directory to write')
+  .action((o: { dir: string }) => {
+    const r = writeReleaseDir(resolve(o.dir));
+    process.stdout.write(`release ${r.version}: ${r.files} files in ${r.dir}; import it with: outpost release import ${o.dir}\n`);
   });
 
 try {

@@ -3,7 +3,7 @@
 // When the hub is gone nothing here touches local state: the site keeps running what it last received.
 import {
   AGENT_PATH, CloseCode, decodeEnvelope, encodeEnvelope, FrameError, HEARTBEAT_INTERVAL_MS, heartbeatDue, MAX_FRAME_BYTES, MISSED_HEARTBEATS_BEFORE_CLOSE,
-  keyOfRef, PROTOCOL_MAJOR, PROTOCOL_MINOR, readStatus, resourceFromWire, type Change, type Envelope, type Welcome,
+  keyOfRef, PROTOCOL_MAJOR, PROTOCOL_MINOR, readStatus, resourceFromWire, hubAnswersSecrets, type Change, type Envelope, type ObjectRef, type Secrets, type Welcome,
 } from '@outpost/proto';
 import { connect as netConnect, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -25,6 +25,11 @@ export interface HubLinkOptions {
   onApplied(changes: readonly AppliedChange[]): void;
   /** Called after every acked sync, changed or not, with the revision the agent now holds. */
   onSynced?(revision: number): void;
+  /** The link is up (Welcome received), and when it went down: the cluster-keys fetcher asks again. */
+  onConnected?(): void;
+  onDisconnected?(): void;
+  /** The hub's answer to a SecretsRequest (see requestSecrets). */
+  onSecrets?(secrets: Secrets): void;
   backoff?: BackoffOptions;
   /** The wait after the hub said another connection of this identity replaced this one; added to REPLACED_MIN_MS. */
   replacedBackoff?: BackoffOptions;
@@ -111,6 +116,16 @@ export class HubLink {
     for (const s of this.opts.state.pendingStatuses()) this.send({ status: s });
   }
 
+  /**
+   * Asks the hub for these Clusters' CAs; false (nothing sent) unless connected to a hub that answers
+   * SecretsRequest (protocol 1.1 on: a 1.0 hub would close the link on a body it does not know).
+   */
+  requestSecrets(refs: ObjectRef[]): boolean {
+    if (this.state !== 'connected' || !hubAnswersSecrets(this.welcome)) return false;
+    this.send({ secretsRequest: { clusters: refs } });
+    return true;
+  }
+
   private dial(): void {
     if (this.state === 'stopped') return;
     this.state = 'connecting';
@@ -187,6 +202,7 @@ export class HubLink {
     this.welcome = undefined;
     this.syncing = false;
     this.partial = [];
+    if (this.state === 'connected') this.opts.onDisconnected?.();
     if (this.state === 'stopped') return;
     const wasConnected = this.state === 'connected';
     this.state = 'idle';
@@ -227,6 +243,8 @@ export class HubLink {
       case 'ack':
         if (env.ack?.statusSeq) this.opts.state.statusesStored(env.ack.statusSeq);
         return;
+      case 'secrets':
+        return this.opts.onSecrets?.(env.secrets!);
       case 'heartbeat':
         return;
       case 'error':
@@ -249,8 +267,12 @@ export class HubLink {
       if (heartbeatDue(now, this.lastSentAt, interval)) this.send({ heartbeat: { sentAtMs: now } });
     }, interval);
     this.resetDeadline(interval);
+    if (!hubAnswersSecrets(welcome)) {
+      this.opts.log.warn({ hubProtocol: `${welcome.protocolMajor}.${welcome.protocolMinor}` }, 'this hub delivers no cluster CAs (protocol 1.1 on does); reconcilers that need them wait until the hub is upgraded');
+    }
     this.sync();
     this.flushStatuses();
+    this.opts.onConnected?.();
   }
 
   private sync(): void {

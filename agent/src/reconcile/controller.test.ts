@@ -1,4 +1,4 @@
-import type { ResourceObject } from '@outpost/proto';
+import type { ClusterKeys, ResourceObject } from '@outpost/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryFlowJournal } from '../engine/index.js';
 import { isFinalizedReport, keyOf, keyString, type AppliedChange, type ObjectKey, type OutboxReport, type StatusReport } from '../state/local-state.js';
@@ -96,6 +96,24 @@ describe('ReconcileController', () => {
     expect(state.statuses.map((s) => s.ref.name).sort()).toEqual(['a', 'b']);
     expect(state.reconciled.get('Cluster/p/a')).toBe(1);
     expect(flushed()).toBe(1);
+  });
+
+  it("runs a Cluster again when its keys arrive (requeue), so a reconciler that found none sees them", async () => {
+    const state = new RecordingState();
+    const held = new Map<string, ClusterKeys>();
+    const seen: Array<string | undefined> = [];
+    const r: Reconciler = {
+      name: 'needs-keys', kind: 'Cluster', owns: () => true,
+      reconcile: async (obj, ctx) => void seen.push(ctx.secrets.clusterKeys(obj.metadata.uid ?? '')?.ca.certPem),
+    };
+    state.put(cluster('a'));
+    controller = new ReconcileController({ state, reconcilers: [r], secrets: { clusterKeys: (uid) => held.get(uid) }, journal: new MemoryFlowJournal(), finalizer: FINALIZER, onStatus: () => undefined, log: quiet, resyncMs: 3_600_000 });
+    await controller.start();
+    await settled();
+    held.set('uid-a', { ca: { certPem: 'ca', keyPem: 'k' }, frontProxyCa: { certPem: 'f', keyPem: 'k' }, etcdCa: { certPem: 'e', keyPem: 'k' }, serviceAccount: { publicKeyPem: 'p', privateKeyPem: 'k' } });
+    controller.requeue({ kind: 'Cluster', namespace: 'p', name: 'a' });
+    await settled();
+    expect(seen).toEqual([undefined, 'ca']);
   });
 
   it('lets a slow object hold only itself: another is reconciled and reported meanwhile', async () => {

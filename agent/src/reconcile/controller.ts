@@ -6,7 +6,7 @@ import { keyFromString, type Cluster, type Component, type ComponentHealth, type
 import { WorkQueue, type BackoffOptions, type Clock, type FlowJournal, type ReconcileResult } from '../engine/index.js';
 import { isBeingDeleted, keyOf, keyString, type AppliedChange, type LocalState, type ObjectKey } from '../state/local-state.js';
 import { clustersUsing, CLUSTER_INPUTS } from './dependencies.js';
-import { NO_CLUSTER_SECRETS, type ClusterSecrets, type ReconcileContext, type ReconcileLog, type Reconciler, type StatusPatch } from './reconciler.js';
+import { NO_CLUSTER_SECRETS, type ArtifactFetcher, type ClusterSecrets, type ReconcileContext, type ReconcileLog, type Reconciler, type StatusPatch } from './reconciler.js';
 import { StatusBook } from './status-book.js';
 
 /** What the controller needs of the agent's local state (see LocalState for each). */
@@ -18,6 +18,8 @@ export interface ControllerOptions {
   journal: FlowJournal;
   /** The CAs the hub delivered for the Clusters this agent serves. Default: none. */
   secrets?: ClusterSecrets;
+  /** The artifact cache reconcilers fetch from (site agents). Default: none. */
+  artifacts?: ArtifactFetcher;
   /** This agent's finalizer (agentFinalizer(view)): released once every owner has finalized an object. */
   finalizer: string;
   /** Called after statuses were queued, so the hub link sends them. */
@@ -96,6 +98,14 @@ export class ReconcileController implements Component {
     }
   }
 
+  /**
+   * Runs `key` again without cutting a run in flight short (the hub just delivered its CAs, say: a
+   * reconciler that found none sees them on this run).
+   */
+  requeue(key: ObjectKey): void {
+    if (this.kinds.has(key.kind)) this.enqueue(key, false);
+  }
+
   private enqueue(key: ObjectKey, cancelInFlight: boolean): void {
     this.queue.add(keyString(key), { cancelInFlight });
   }
@@ -159,6 +169,7 @@ export class ReconcileController implements Component {
       log: this.o.log,
       view: { get: (k) => state.get(k), list: (kind) => state.list(kind) },
       secrets: this.o.secrets ?? NO_CLUSTER_SECRETS,
+      ...(this.o.artifacts ? { artifacts: this.o.artifacts } : {}),
       report: (patch: StatusPatch) => {
         this.statuses.merge(key, patch);
         this.scheduleFlush();

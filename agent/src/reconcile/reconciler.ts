@@ -29,6 +29,15 @@ export interface ClusterSecrets {
 /** Until the hub has delivered any. */
 export const NO_CLUSTER_SECRETS: ClusterSecrets = { clusterKeys: () => undefined };
 
+/**
+ * The agent's artifact cache, by digest (a site agent's: a seed pulls its images from the Release's
+ * registry). fetch resolves to the path of bytes whose digest was checked, downloading them once.
+ */
+export interface ArtifactFetcher {
+  fetch(digest: string, size: number, signal?: AbortSignal): Promise<string>;
+  has(digest: string): boolean;
+}
+
 export interface ReconcileLog {
   debug(o: object, m: string): void;
   info(o: object, m: string): void;
@@ -40,6 +49,8 @@ export interface ReconcileContext {
   readonly signal: AbortSignal;
   readonly view: ViewReader;
   readonly secrets: ClusterSecrets;
+  /** The artifact cache, on agents that keep one (site agents); absent on a seed's. */
+  readonly artifacts?: ArtifactFetcher;
   /** Where flows keep their place, so a kill -9 resumes at the step it was on. */
   readonly journal: FlowJournal;
   /** Sends progress now (a flow's lastOperation, say), merged into the object's status; the work goes on. */

@@ -67,12 +67,12 @@ describe('state.db migrations', () => {
   it('makes a fresh file at the latest version, and reopens it without change', () => {
     openStateDb(path).close();
     const db = openStateDb(path);
-    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(db.pragma('user_version', { simple: true })).toBe(4);
     expect(db.prepare(`SELECT name FROM pragma_table_info('objects') ORDER BY cid`).all().map((r) => (r as { name: string }).name)).toEqual([
       'kind', 'namespace', 'name', 'body', 'generation', 'reconciled_generation', 'tombstone', 'finalized',
     ]);
     expect(db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).all().map((r) => (r as { name: string }).name)).toEqual([
-      'flow_journal', 'last_status', 'meta', 'objects', 'status_outbox',
+      'cluster_keys', 'flow_journal', 'last_status', 'meta', 'objects', 'status_outbox',
     ]);
     db.close();
   });
@@ -82,9 +82,9 @@ describe('state.db migrations', () => {
     newer.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     newer.close();
     expect(() => new SqliteLocalState(path)).toThrow(StateSchemaError);
-    expect(() => openStateDb(path)).toThrow(/has schema version 4, newer than this agent knows \(3\); run the newer agent again/);
+    expect(() => openStateDb(path)).toThrow(/has schema version 5, newer than this agent knows \(4\); run the newer agent again/);
     const db = new Database(path, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(4);
+    expect(db.pragma('user_version', { simple: true })).toBe(5);
     db.close();
   });
 });
@@ -109,5 +109,11 @@ describe('state.db file modes', () => {
     reopened.prepare(`UPDATE meta SET value = 2 WHERE key = 'probe'`).run();
     expect(files.map(mode)).toEqual(['600', '600', '600']);
     reopened.close();
+  });
+
+  it('makes the data directory the agent user\'s alone (0700), a directory made by hand too', () => {
+    chmodSync(dir, 0o755);
+    openStateDb(join(dir, 'state.db')).close();
+    expect(mode(dir)).toBe('700');
   });
 });

@@ -1,5 +1,6 @@
 // Opens the agent's state.db and brings its schema up to date.
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
 
@@ -36,10 +37,13 @@ export function openStateDb(path: string): Db {
 
 /**
  * state.db holds the agent's view (hosts, SSH keys, cluster CAs): it, its WAL and -shm are the agent
- * user's alone (0600). The file is made before SQLite makes it with the umask's mode (SQLite gives the
- * WAL and -shm the database file's); modes left open by an older agent are fixed at each start.
+ * user's alone (0600), and so is the directory they are in (0700: SQLite makes and deletes the WAL and
+ * -shm there, and a journal a stranger could replace is one they could write). The file is made before
+ * SQLite makes it with the umask's mode (SQLite gives the WAL and -shm the database file's); modes left
+ * open by an older agent, or a data directory made by hand, are fixed at each start.
  */
 function ownerOnly(path: string): void {
+  chmodSync(dirname(path), 0o700);
   if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
   for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }

@@ -33,4 +33,13 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 3: the engine's flow journal (SqliteFlowJournal also makes it if missing, IF NOT EXISTS).
   `${FLOW_JOURNAL_SCHEMA};`,
+  // 4: the CAs the hub delivered for the Clusters this agent serves, by Cluster uid (cluster-key-store.ts).
+  // In this owner-only file (db.ts), never in an object body, so nothing that logs or reports objects has them.
+  `
+  CREATE TABLE cluster_keys (
+    uid TEXT PRIMARY KEY,
+    namespace TEXT NOT NULL, name TEXT NOT NULL,
+    body TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -2,6 +2,7 @@
 // so an agent killed at any point resumes from a revision whose objects it really holds. The schema is in
 // migrations.ts.
 import type { ResourceObject } from '@outpost/proto';
+import { SqliteClusterKeys } from './cluster-key-store.js';
 import { openStateDb, type Db } from './db.js';
 import { SqliteFlowJournal } from './sqlite-flow-journal.js';
 import {
@@ -30,11 +31,13 @@ const BEING_DELETED = `coalesce(json_extract(body, '$.metadata.deletionTimestamp
 export class SqliteLocalState implements LocalState {
   private readonly db: Db;
   private journal: SqliteFlowJournal | undefined;
+  private readonly keys: SqliteClusterKeys;
   private readonly stmts;
 
   constructor(path: string) {
     this.db = openStateDb(path);
     const db = this.db;
+    this.keys = new SqliteClusterKeys(db);
     this.stmts = {
       meta: db.prepare<[string], { value: number }>(`SELECT value FROM meta WHERE key = ?`),
       setMeta: db.prepare<[number, string]>(`UPDATE meta SET value = ? WHERE key = ?`),
@@ -94,6 +97,8 @@ export class SqliteLocalState implements LocalState {
         }
       }
       this.setMeta('revision', batch.revision);
+      // A Cluster replaced under its name (a new uid) leaves its old CAs behind otherwise.
+      if (applied.some((a) => a.key.kind === 'Cluster')) this.keys.prune();
       return applied;
     })();
   }
@@ -126,6 +131,8 @@ export class SqliteLocalState implements LocalState {
   forget(key: ObjectKey): void {
     this.db.transaction(() => {
       if (this.stmts.dropTombstone.run(...keyArgs(key)).changes === 0) this.stmts.markFinalized.run(...keyArgs(key));
+      // A finalized Cluster's CAs go with it, in the same commit.
+      if (key.kind === 'Cluster') this.keys.prune();
     })();
   }
 
@@ -156,6 +163,11 @@ export class SqliteLocalState implements LocalState {
 
   statusesStored(seq: number): void {
     this.stmts.statusesStored.run(seq);
+  }
+
+  /** The CAs the hub delivered, in the same file (owner-only); a Cluster's go when it is forgotten. */
+  clusterKeys(): SqliteClusterKeys {
+    return this.keys;
   }
 
   /** The flows' journal, in the same file: a step's row commits beside the state it changed. */

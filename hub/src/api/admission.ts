@@ -4,7 +4,7 @@ import { KUBE_VERSION_RE, releaseVersion, versionStepProblem, type Cluster, type
 import { ROLES } from '../auth/principal.js';
 import { parseExpiry } from '../auth/token-expiry.js';
 import { MAX_DURATION_DAYS, parseDuration } from '../duration.js';
-import { checkComponents } from './release-components.js';
+import { checkArtifacts, checkComponents } from './release-components.js';
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
@@ -149,6 +149,7 @@ function release(r: Release, out: Problems): void {
     out.push({ field: r.spec?.version ? 'spec.version' : 'metadata.name', message: `"${version}" is not a Kubernetes version: a Release stands for one, such as "1.33.0" (set spec.version, or name the Release by it)` });
   }
   checkComponents(r.spec?.components, out);
+  checkArtifacts(r.spec, out);
 }
 
 /** A field fixed at creation: changing it means a new object. */

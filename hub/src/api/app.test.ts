@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rfc3339, type Token } from '@outpost/proto';
+import { PROTOCOL_MAJOR, PROTOCOL_MINOR, rfc3339, type Token } from '@outpost/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret, randomToken } from '../auth/secrets.js';
 import { ManualClock } from '../clock.js';
@@ -694,7 +694,7 @@ describe('discovery', () => {
 
   it('serves health, version and the CA', async () => {
     expect((await call('GET', '/healthz', undefined, null)).body).toBe('ok');
-    expect((await call('GET', '/version', undefined, null)).body).toEqual({ version: '0.0.0-test', revision: store.revision(), protocol: '1.0', major: '0', minor: '0', gitVersion: 'v0.0.0-test', platform: `${process.platform}/${process.arch}` });
+    expect((await call('GET', '/version', undefined, null)).body).toEqual({ version: '0.0.0-test', revision: store.revision(), protocol: `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}`, major: '0', minor: '0', gitVersion: 'v0.0.0-test', platform: `${process.platform}/${process.arch}` });
     const ca = await call('GET', '/agent/v1/ca.crt', undefined, null);
     expect(ca.res.headers.get('content-type')).toBe('application/x-pem-file');
     expect(ca.body).toContain('BEGIN CERTIFICATE');

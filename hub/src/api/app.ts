@@ -11,6 +11,7 @@ import type { PresenceFeed } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
 import type { ClusterPki } from '../pki/cluster-pki.js';
 import { clientAddress } from './client-address.js';
+import { blobRoutes, type BlobRoutesOptions } from './blob-routes.js';
 import { aroundClusterCreate, clusterKubeconfigRoutes } from './cluster-kubeconfig.js';
 import { discoveryRoutes } from './discovery-routes.js';
 import { API_PREFIX, parseResourcePath } from './resource-path.js';
@@ -41,6 +42,8 @@ export interface ApiOptions {
   health?: () => readonly NamedHealth[];
   /** Every Cluster's CAs, made with it; and the kubeconfig subresource. Without it neither is served. */
   clusterPki?: ClusterPki;
+  /** The artifact content store and its upload limit; without it no blob is served. */
+  blobs?: Omit<BlobRoutesOptions, 'store' | 'clock'>;
 }
 
 type Env = { Variables: { principal: Principal } };
@@ -107,6 +110,8 @@ export function createApi(opts: ApiOptions): Hono<Env> {
     return c.json(body, body.code as 400);
   });
   app.notFound((c) => c.json(errorStatus(new HubError(404, 'NotFound', `no such path ${c.req.path}; see /openapi/v3`)), 404));
+  // Before the body limit: blobs stream to and from disk, whatever their size (blob-routes.ts).
+  if (opts.blobs) app.route('/', blobRoutes({ ...opts.blobs, store, clock }));
   app.use('*', bodyLimit({ maxSize: 3 * 1024 * 1024, onError: () => { throw new BadRequestError('request body is larger than 3 MiB'); } }));
 
   // As kube-apiserver's: "ok" or 503 with what is wrong; ?verbose lists every component ([+] or [-]).

@@ -2,7 +2,7 @@
 // are the ones the agents install (DESIGN.md, "Making it real at a seed / at a site"); an unknown name
 // is a typo that no agent would ever read, so it is refused rather than kept.
 import { parseFamiliarName } from '@swimlane/docker-reference';
-import type { FieldProblem } from '@outpost/proto';
+import { ARTIFACT_TYPES, describeMissing, digestHex, missingArtifacts, type FieldProblem, type Release } from '@outpost/proto';
 
 /**
  * The control plane a seed runs as pods (etcd, kube-apiserver, kube-controller-manager, kube-scheduler),
@@ -38,4 +38,23 @@ export function checkComponents(components: Record<string, string> | null | unde
       if (problem) out.push({ field, message: problem });
     }
   }
+}
+
+/**
+ * A Release's artifact list, when it has one: every entry a known type with a name and a sha256 digest,
+ * and every artifact its components and kubeadm need present (requiredArtifacts in proto), so no site's
+ * mirror can lack an image the Release names. A Release without artifacts is a catalogue entry (a seed
+ * pulls its images from the registry the components name) and is left alone.
+ */
+export function checkArtifacts(spec: Release['spec'], out: FieldProblem[]): void {
+  const artifacts = spec?.artifacts ?? [];
+  if (artifacts.length === 0) return;
+  artifacts.forEach((a, i) => {
+    const field = `spec.artifacts[${i}]`;
+    if (!a.name) out.push({ field: `${field}.name`, message: 'name the artifact: the file a host installs, or the image reference' });
+    if (!(ARTIFACT_TYPES as readonly string[]).includes(a.type ?? '')) out.push({ field: `${field}.type`, message: `"${a.type ?? ''}" is not an artifact type; use one of ${ARTIFACT_TYPES.join(', ')}` });
+    if (!digestHex(a.digest ?? '')) out.push({ field: `${field}.digest`, message: `"${a.digest ?? ''}" is not a digest; write sha256:<64 lowercase hex digits> (outpost release import DIR fills it in)` });
+  });
+  const missing = missingArtifacts(spec);
+  if (missing.length) out.push({ field: 'spec.artifacts', message: `lacks what a cluster of this Release needs: ${describeMissing(missing)}; import the release directory with all of them (outpost release import DIR)` });
 }

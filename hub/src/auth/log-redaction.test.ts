@@ -13,4 +13,14 @@ describe('log redaction', () => {
     expect(out).not.toMatch(/s3cr3t/);
     expect(out.match(/\[redacted\]/g)).toHaveLength(6);
   });
+
+  it("censors a cluster's CAs, logged as a ClusterKeys, a wire entry or a key pair", () => {
+    let out = '';
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => void ((out += chunk.toString()), done()) });
+    const log = pino({ redact: LOG_REDACTION }, sink);
+    log.warn({ entry: { keys: { ca: { keyPem: 's3cr3t-a' } } }, ca: { certPem: 'public', keyPem: 's3cr3t-b' }, serviceAccount: { privateKeyPem: 's3cr3t-c' } }, 'keys');
+    log.warn({ keys: { serviceAccountPrivateKeyPem: 's3cr3t-d' } }, 'keys');
+    expect(out).not.toMatch(/s3cr3t/);
+    expect(out).toContain('public');
+  });
 });

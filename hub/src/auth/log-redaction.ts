@@ -7,6 +7,8 @@ export const LOG_REDACTION: NonNullable<LoggerOptions['redact']> = {
   paths: [
     'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization', '*.*.headers.authorization',
     'token', '*.token', 'credential', '*.credential', 'secret', '*.secret',
+    // A cluster's CAs as delivered to its agent (ClusterKeys, the wire's ClusterKeysPem).
+    'keys', '*.keys', 'keyPem', '*.keyPem', '*.*.keyPem', 'privateKeyPem', '*.privateKeyPem', 'serviceAccountPrivateKeyPem', '*.serviceAccountPrivateKeyPem',
   ],
   censor: '[redacted]',
 };

@@ -14,6 +14,7 @@ import { deleteFromFile, deleteResource } from './delete.js';
 import { describe, get, withoutSecret } from './get.js';
 import { formatData, formatList, outputArg, type Output } from './output.js';
 import { registerKubeconfig } from './kubeconfig.js';
+import { registerRelease } from './release-import.js';
 import { kindAndName, kindArg, scope, UsageError } from './usage.js';
 
 /** An option's argument as a whole number, or commander's error naming the option and the argument. */
@@ -75,8 +76,9 @@ export function buildProgram(): Command {
     .option('--min-request-timeout <duration>', 'a watch without timeoutSeconds ends after between this and twice this, and the client resumes it, as kube-apiserver (default 30m)')
     .option('--audit-max-age <duration>', 'prune audit rows older than this, such as 30d or 12h (default 90d)')
     .option('--audit-max-rows <n>', 'keep at most N audit rows, the newest (default 1000000)', wholeNumber)
+    .option('--max-upload-size <size>', 'one artifact upload (outpost release import) may be at most this large, such as 8GiB (default 8GiB)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; maxConnections?: number; maxUnauthenticatedConnections?: number; maxUnauthenticatedPerAddress?: number; handshakeTimeout?: string; maxFailedJoinsPerMinute?: number; minRequestTimeout?: string; auditMaxAge?: string; auditMaxRows?: number; logLevel: string }) => {
+    .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; maxConnections?: number; maxUnauthenticatedConnections?: number; maxUnauthenticatedPerAddress?: number; handshakeTimeout?: string; maxFailedJoinsPerMinute?: number; minRequestTimeout?: string; auditMaxAge?: string; auditMaxRows?: number; maxUploadSize?: string; logLevel: string }) => {
       const { host, port } = parseListen(o.listen);
       const { startHub } = await import('../hub.js');
       const running = await startHub({
@@ -94,6 +96,7 @@ export function buildProgram(): Command {
         minRequestTimeout: o.minRequestTimeout,
         auditMaxAge: o.auditMaxAge,
         auditMaxRows: o.auditMaxRows,
+        maxUploadSize: o.maxUploadSize,
         logLevel: o.logLevel,
       });
       process.stdout.write(`outpost hub ${HUB_VERSION} listening on ${running.url} (CA hash ${running.caHash})\n`);
@@ -361,6 +364,7 @@ export function buildProgram(): Command {
       process.exitCode = failed ? 1 : 0;
     });
   registerKubeconfig(program);
+  registerRelease(program, client);
   return program;
 }
 

@@ -1,4 +1,4 @@
-import { decodeEnvelope, encodeEnvelope, ErrorCode, PROTOCOL_MAJOR, PROTOCOL_MINOR, type Envelope } from '@outpost/proto';
+import { decodeEnvelope, encodeEnvelope, ErrorCode, MAX_SECRETS_PER_REQUEST, PROTOCOL_MAJOR, PROTOCOL_MINOR, SecretsMissing, type Envelope } from '@outpost/proto';
 import { describe, expect, it, vi } from 'vitest';
 import { AgentSession, NOT_READING_INTERVALS, READ_BUDGET, SYNC_LOW_WATER_BYTES, type SessionContext } from './agent-session.js';
 
@@ -34,6 +34,10 @@ function session(opts: { manualWrites?: boolean; snapshotBytes?: number } = {}):
     },
     events: { connected: () => undefined, acked: (_a, r) => reads.acked.push(r), seen: () => undefined, disconnected: () => undefined, status: () => undefined },
     statuses: { offer: () => undefined },
+    // Knows one Cluster, p/mine with uid u-mine: it alone gets keys.
+    secrets: {
+      clusterSecrets: (_a, _v, refs, done) => done(refs.map((ref) => (ref.uid === 'u-mine' ? { ref, keys: { serviceAccountPublicKeyPem: 'pub' } } : { ref, missing: { reason: 'NOT_IN_VIEW' } }))),
+    },
     heartbeatIntervalMs: INTERVAL,
     maxFrameBytes: 4 << 20,
     log: { info: () => undefined, warn: (o, m) => reads.warnings.push({ o: o as Record<string, unknown>, m }) },
@@ -240,5 +244,18 @@ describe('AgentSession Acks and Errors', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('AgentSession SecretsRequest', () => {
+  it('answers every ref: what the source gives within the bound, TOO_MANY past it', () => {
+    const h = session();
+    const refs = [{ kind: 'Cluster', namespace: 'p', name: 'mine', uid: 'u-mine' }, ...Array.from({ length: MAX_SECRETS_PER_REQUEST }, (_, i) => ({ kind: 'Cluster', namespace: 'p', name: `o${i}`, uid: `u${i}` }))];
+    h.s.onFrame(encodeEnvelope({ secretsRequest: { clusters: refs } }));
+    const answers = h.frames.filter((f) => f.secrets).flatMap((f) => f.secrets?.clusters ?? []);
+    expect(answers).toHaveLength(refs.length);
+    expect(answers[0]?.keys?.serviceAccountPublicKeyPem).toBe('pub');
+    expect(answers.slice(1, -1).every((a) => a.missing?.reason === 'NOT_IN_VIEW' && !a.keys)).toBe(true);
+    expect(answers.at(-1)?.missing?.reason).toBe(SecretsMissing.tooMany);
   });
 });

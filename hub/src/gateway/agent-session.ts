@@ -5,15 +5,18 @@
 // at a time and only once the last answer has left this process, answers are metered in bytes, a peer
 // whose frames stay unwritten is closed, an Ack must name a revision this connection was sent, and the
 // agent's own Error frames are logged clipped and rate-limited. Statuses go to the gateway's per-agent
-// throttle (status-throttle.ts).
+// throttle (status-throttle.ts). SecretsRequests are metered per connection (secrets-budget.ts) and
+// answered by the SecretsSource, which alone decides what the agent may have (cluster-secrets.ts).
 import {
   CHANGES_CHUNK_BYTES, CloseCode, decodeEnvelope, encodeEnvelope, ErrorCode, FrameError, heartbeatDue, MISSED_HEARTBEATS_BEFORE_CLOSE, PROTOCOL_MAJOR, PROTOCOL_MINOR,
-  type Envelope, type Status,
+  type ClusterSecret, type Envelope, type ObjectRef, type Status,
 } from '@outpost/proto';
 import { RateLimitedWarning } from '../rate-limited-warning.js';
 import type { AgentEvents, GatewayReads } from './agent-events.js';
 import type { StatusRefusal } from './agent-status.js';
 import { changesFrames } from './changes-frames.js';
+import type { SecretsSource } from './cluster-secrets.js';
+import { SecretsBudget } from './secrets-budget.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface Peer {
@@ -37,6 +40,7 @@ export interface SessionContext {
   reads: GatewayReads;
   events: AgentEvents;
   statuses: StatusSink;
+  secrets: SecretsSource;
   heartbeatIntervalMs: number;
   maxFrameBytes: number;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
@@ -114,6 +118,8 @@ export class AgentSession {
   /** Made on the first Error the agent sends (most never send one). */
   private errorLog: RateLimitedWarning | undefined;
   private readonly notices: TokenBucket;
+  /** Made on the first SecretsRequest (an agent sends a few in its life). */
+  private secretsBudget: SecretsBudget | undefined;
   private readonly readFrames: TokenBucket;
   private readonly readBytes: TokenBucket;
   private readTimer: NodeJS.Timeout | undefined;
@@ -175,6 +181,8 @@ export class AgentSession {
         return this.onAck(env.ack?.revision ?? 0);
       case 'status':
         return this.ctx.statuses.offer(this, env.status!, frame.byteLength);
+      case 'secretsRequest':
+        return this.onSecretsRequest(env.secretsRequest?.clusters ?? []);
       case 'heartbeat':
         this.ctx.events.seen(this.agentId);
         return;
@@ -323,6 +331,33 @@ export class AgentSession {
       this.ackWantedSince = 0;
     }
     this.ctx.events.acked(this.agentId, revision);
+  }
+
+  /** Answers every ref: those within the budget as the source says, the rest refused here. */
+  private onSecretsRequest(refs: readonly ObjectRef[]): void {
+    const now = Date.now();
+    this.secretsBudget ??= new SecretsBudget(now);
+    const { asked, refused } = this.secretsBudget.split(refs, now);
+    if (asked.length === 0) return this.sendSecrets(refused);
+    this.ctx.secrets.clusterSecrets(this.agentId, this.view, asked, (entries) => this.sendSecrets([...entries, ...refused]));
+  }
+
+  /** As few Secrets frames as fit well below the frame limit (a cluster's CAs are some 10 KiB). */
+  private sendSecrets(entries: readonly ClusterSecret[]): void {
+    const limit = this.ctx.maxFrameBytes / 2;
+    let frame: ClusterSecret[] = [];
+    let bytes = 0;
+    for (const e of entries) {
+      const size = encodeEnvelope({ secrets: { clusters: [e] } }).byteLength;
+      if (frame.length && bytes + size > limit) {
+        this.send({ secrets: { clusters: frame } });
+        frame = [];
+        bytes = 0;
+      }
+      frame.push(e);
+      bytes += size;
+    }
+    this.send({ secrets: { clusters: frame } });
   }
 
   private onAgentError(error: Envelope['error']): void {

@@ -1,6 +1,6 @@
 // What the hub's primary and its gateway processes say to each other over cluster IPC. Data flows one
 // way for each kind: events up (the primary writes them), pokes and closes down (the gateway sends them).
-import type { Status } from '@outpost/proto';
+import type { ClusterSecret, ObjectRef, Status } from '@outpost/proto';
 import type { StatusRefusal } from './agent-status.js';
 import type { ConnectionLimitsOptions } from './connection-limits.js';
 
@@ -27,7 +27,9 @@ export type AgentEvent =
   | { e: 'acked'; agentId: string; revision: number }
   | { e: 'seen'; agentId: string }
   | { e: 'disconnected'; agentId: string; conn: number }
-  | { e: 'status'; id: number; agentId: string; view: string; status: Status };
+  | { e: 'status'; id: number; agentId: string; view: string; status: Status }
+  /** A SecretsRequest within the connection's budget, for the primary to answer (cluster-secrets.ts). */
+  | { e: 'secrets'; id: number; agentId: string; view: string; refs: ObjectRef[] };
 
 export type FromGateway =
   | { t: 'listening'; port: number }
@@ -38,4 +40,6 @@ export type ToGateway =
   | { t: 'poke'; views: string[]; revision: number }
   | { t: 'close'; agentId: string; code: number; reason: string; conn?: number }
   | { t: 'status-done'; id: number; refused?: StatusRefusal }
+  /** The answer to `secrets` event `id`: one entry per ref, deliveries already audited. */
+  | { t: 'secrets-done'; id: number; entries: ClusterSecret[] }
   | { t: 'stop' };

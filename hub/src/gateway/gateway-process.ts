@@ -9,7 +9,9 @@ import { systemClock } from '../clock.js';
 import { LOG_REDACTION } from '../auth/log-redaction.js';
 import { loadServingMaterial, dataPaths } from '../data-dir.js';
 import { Store } from '../store/store.js';
+import type { ClusterSecret } from '@outpost/proto';
 import { storeReads, type AgentEvents } from './agent-events.js';
+import type { SecretsSource } from './cluster-secrets.js';
 import type { StatusRefusal } from './agent-status.js';
 import { apiProxy } from './api-proxy.js';
 import { AcceptGate } from './accept-gate.js';
@@ -34,6 +36,21 @@ const emit = (e: AgentEvent): void => {
 };
 const statusWaiters = new Map<number, (refused: StatusRefusal | undefined) => void>();
 let nextStatus = 1;
+// A gateway process never holds secrets.key: it asks the primary for each SecretsRequest (the primary
+// checks the view, opens the CAs and audits the delivery, which it must do anyway as the store's only
+// writer). This process parses every frame of untrusted agents; with the key in its memory, a flaw in that
+// parsing would open every cluster's CAs (the sealed rows are in the read-only store it holds), where
+// without it such a flaw reaches at most what its own agents may ask for. Keys cross the IPC pipe in
+// memory only, never a file; an agent asks for a cluster's CAs about once, so the round trip is cheap.
+const secretsWaiters = new Map<number, (entries: ClusterSecret[]) => void>();
+let nextSecrets = 1;
+const secrets: SecretsSource = {
+  clusterSecrets: (agentId, view, refs, done) => {
+    const id = nextSecrets++;
+    secretsWaiters.set(id, done);
+    emit({ e: 'secrets', id, agentId, view, refs: [...refs] });
+  },
+};
 const events: AgentEvents = {
   connected: (agentId, conn, version, address) => emit({ e: 'connected', agentId, conn, version, address }),
   acked: (agentId, revision) => emit({ e: 'acked', agentId, revision }),
@@ -48,7 +65,7 @@ const events: AgentEvents = {
 
 const store = new Store(dataPaths(config.dataDir).db, { readonly: true });
 const tls = loadServingMaterial(config.dataDir);
-const gateway = new AgentGateway({ reads: storeReads(store), events, heartbeatIntervalMs: config.heartbeatIntervalMs, maxFrameBytes: config.maxFrameBytes, log });
+const gateway = new AgentGateway({ reads: storeReads(store), events, secrets, heartbeatIntervalMs: config.heartbeatIntervalMs, maxFrameBytes: config.maxFrameBytes, log });
 const { server } = createAgentServer(tls, gateway, apiProxy(config.apiSocket), log, { ...config.limits, trustsAuthorization: apiTokenCheck(store, systemClock) });
 // A full process leaves accepts to its siblings (accept-gate.ts) instead of refusing at accept. Counted
 // at accept, after admission's listener is in place (it takes over the 'connection' listeners before it).
@@ -72,6 +89,11 @@ process.on('message', (m: ToGateway) => {
       const done = statusWaiters.get(m.id);
       statusWaiters.delete(m.id);
       return done?.(m.refused);
+    }
+    case 'secrets-done': {
+      const done = secretsWaiters.get(m.id);
+      secretsWaiters.delete(m.id);
+      return done?.(m.entries);
     }
     case 'stop':
       void gateway.stop().then(() => {

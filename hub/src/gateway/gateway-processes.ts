@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { CloseCode } from '@outpost/proto';
 import type { Store } from '../store/store.js';
 import { applyAgentStatus } from './agent-status.js';
+import type { SecretsSource } from './cluster-secrets.js';
 import { GATEWAY_CONFIG_ENV, type AgentEvent, type FromGateway, type GatewayProcessConfig, type ToGateway } from './gateway-messages.js';
 import { PokeBatch } from './poke-batch.js';
 import type { Presence } from './presence.js';
@@ -21,6 +22,8 @@ export interface GatewayProcessesOptions {
   config: GatewayProcessConfig;
   store: Store;
   presence: Presence;
+  /** Answers the gateway processes' SecretsRequests here, where secrets.key is (see gateway-process.ts). */
+  secrets: SecretsSource;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
 }
 
@@ -105,6 +108,8 @@ export class GatewayProcesses {
         const refused = applyAgentStatus(store, e.agentId, e.view, e.status);
         return this.send(worker.id, { t: 'status-done', id: e.id, ...(refused ? { refused } : {}) });
       }
+      case 'secrets':
+        return this.opts.secrets.clusterSecrets(e.agentId, e.view, e.refs, (entries) => this.send(worker.id, { t: 'secrets-done', id: e.id, entries }));
     }
   }
 

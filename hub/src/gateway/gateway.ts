@@ -10,6 +10,7 @@ import { viewOf } from '../auth/agent-identity.js';
 import { ALL_AGENTS_VIEW } from '../store/views.js';
 import type { AgentEvents, GatewayReads } from './agent-events.js';
 import { AgentSession, type SessionContext } from './agent-session.js';
+import type { SecretsSource } from './cluster-secrets.js';
 import { PokeBatch } from './poke-batch.js';
 import { replacedReason, ReplacementLog } from './replacements.js';
 import { AGENT_STATUS_RATE, StatusThrottle, type StatusRate } from './status-throttle.js';
@@ -18,6 +19,8 @@ import { refuseUpgrade } from './upgrade-refusal.js';
 export interface GatewayOptions {
   reads: GatewayReads;
   events: AgentEvents;
+  /** Answers SecretsRequests (cluster-secrets.ts): the store here, or the primary over IPC. */
+  secrets: SecretsSource;
   heartbeatIntervalMs: number;
   maxFrameBytes: number;
   log: SessionContext['log'];
@@ -68,6 +71,7 @@ export class AgentGateway {
       reads: opts.reads,
       events: opts.events,
       statuses: { offer: (session, status, frameBytes) => this.offerStatus(session, status, frameBytes) },
+      secrets: opts.secrets,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
       maxFrameBytes: opts.maxFrameBytes,
       log: opts.log,

@@ -48,6 +48,7 @@ beforeEach(() => {
   gateway = new AgentGateway({
     reads: { authenticate: () => ({ refused: 'no agent credential; run `outpost-agent join` first' }), syncView: () => ({ snapshot: true, revision: 0, upserts: [], removals: [] }), revision: () => 0 },
     events: { connected: () => undefined, acked: () => undefined, seen: () => undefined, disconnected: () => undefined, status: () => undefined },
+    secrets: { clusterSecrets: (_a, _v, refs, done) => done(refs.map((ref) => ({ ref, missing: { reason: 'NOT_IN_VIEW' } }))) },
     heartbeatIntervalMs: 1000,
     maxFrameBytes: 1 << 20,
     log: { info: () => undefined, warn: () => undefined },

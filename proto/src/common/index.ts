@@ -6,3 +6,5 @@ export * from './object-key.js';
 export * from './status-body.js';
 export * from './versions.js';
 export * from './cluster-keys.js';
+export * from './artifacts.js';
+export * from './byte-size.js';

@@ -16,6 +16,7 @@ export type StatusReason =
   | 'Invalid'
   | 'NotAcceptable'
   | 'UnsupportedMediaType'
+  | 'RequestEntityTooLarge'
   | 'TooManyRequests'
   | 'InternalError'
   | 'ServiceUnavailable';

@@ -13,7 +13,35 @@ export const CA_PATH = '/agent/v1/ca.crt';
  * Cluster-shaped fields, so no peer needs to tell the two apart (outpost.proto, message Status).
  */
 export const PROTOCOL_MAJOR = 1;
-export const PROTOCOL_MINOR = 0;
+export const PROTOCOL_MINOR = 1;
+/**
+ * The minor from which a hub answers SecretsRequest. A 1.0 hub closes a connection on a body it does not
+ * know, so an agent asks only a hub whose Welcome says at least this; a newer hub needs no capability from
+ * the agent, since it only ever answers.
+ */
+export const SECRETS_SINCE_MINOR = 1;
+
+/** Whether a hub that said `welcome` in its Welcome answers SecretsRequest (an agent asks no other). */
+export function hubAnswersSecrets(welcome: { protocolMajor?: number | null; protocolMinor?: number | null } | undefined): boolean {
+  return welcome?.protocolMajor === PROTOCOL_MAJOR && (welcome.protocolMinor ?? 0) >= SECRETS_SINCE_MINOR;
+}
+/** Refs in one SecretsRequest; a request with more is answered with TOO_MANY for the rest. */
+export const MAX_SECRETS_PER_REQUEST = 32;
+
+/** Why a ClusterSecret carries no keys (SecretMissing.reason). */
+export const SecretsMissing = {
+  /** No Cluster of that key and uid is in the asking agent's view (or none exists). */
+  notInView: 'NOT_IN_VIEW',
+  /** The Cluster predates the hub keeping CAs: the hub holds none for it. */
+  noCaOfRecord: 'NO_CA_OF_RECORD',
+  /** The agent asked for more than the hub hands out per second; asked again later, it gets them. */
+  rateLimited: 'RATE_LIMITED',
+  /** Beyond MAX_SECRETS_PER_REQUEST in one frame. */
+  tooMany: 'TOO_MANY',
+  /** The hub could not open or record them (its log says why). */
+  internal: 'INTERNAL',
+} as const;
+export type SecretsMissingReason = (typeof SecretsMissing)[keyof typeof SecretsMissing];
 
 /** Frames above this are refused by both sides; the sender's connection is closed. */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;

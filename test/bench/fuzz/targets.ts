@@ -91,6 +91,8 @@ const ENVELOPES: Envelope[] = [
   { ack: { revision: 9, statusSeq: 3 } },
   { poke: { revision: 11 } },
   { changes: { snapshot: true, revision: 5, more: false, since: 0, changes: [] } },
+  { secretsRequest: { clusters: [{ kind: 'Cluster', namespace: 'demo', name: 'pos', uid: '3f1c' }] } },
+  { secrets: { clusters: [{ ref: { kind: 'Cluster', namespace: 'demo', name: 'pos', uid: '3f1c' }, missing: { reason: 'NOT_IN_VIEW', message: 'no' } }] } },
 ];
 
 export function frameTarget(): Target<{ bytes: Uint8Array; maxBytes: number | undefined }> {
