@@ -3,14 +3,15 @@
 // images becomes etcd, kube-apiserver, kube-controller-manager and kube-scheduler pods in its namespace;
 // the Cluster turns Running with its endpoint, and `kubectl get ns` works through `outpost kubeconfig`.
 // A kill -9 of the agent mid-flow resumes without new CAs or certificates, a hand edit is put back, and
-// deleting the Cluster leaves nothing on the seed.
+// deleting the Cluster leaves nothing on the seed. The CAs are the hub's, delivered to the agent.
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findKind, type Cluster, type ClusterKeys } from '@outpost/proto';
+import { findKind, type Cluster } from '@outpost/proto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openKeys, pkiRow } from '../lib/cluster-pki.js';
+import { pkiRow } from '../lib/cluster-pki.js';
 import { cluster, datacenter, project, seed } from '../lib/fixtures.js';
 import { OUTPOST, run, TestAgent, TestHub, waitFor, type RunResult } from '../lib/processes.js';
 import { binary } from '../world/binaries.js';
@@ -18,8 +19,6 @@ import { startSeedCluster, type SeedCluster } from '../world/seed-cluster.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const MANIFESTS = join(ROOT, 'deploy/seed-agent');
-/** Test only: the seed agent handed the clusters' CAs from a file, until the hub delivers them itself. */
-const KEYED_AGENT = join(ROOT, 'test/lib/keyed-seed-agent.mjs');
 const K = (n: string) => findKind(n)!;
 const NS = 'cluster-p-c1';
 const IMAGES = { etcd: 'outpost.local/etcd:v3.6.16', 'kube-apiserver': 'outpost.local/kube-apiserver:v1.34.4', 'kube-controller-manager': 'outpost.local/kube-controller-manager:v1.34.4', 'kube-scheduler': 'outpost.local/kube-scheduler:v1.34.4' };
@@ -30,36 +29,21 @@ describe('a hosted control plane on a real seed', () => {
   let hub: TestHub;
   let agent: TestAgent;
   let seedKubeconfig: string;
-  let keysFile: string;
   let env: NodeJS.ProcessEnv;
 
   const getCluster = (name = 'c1') => hub.api().get<Cluster>(K('clusters'), name, 'p');
   const condition = (c: Cluster, type: string) => c.status?.conditions?.find((x) => x.type === type);
-  const startAgent = () => agent.start(['--keys', keysFile, '--heal-interval', '3'], { kubeconfig: seedKubeconfig, bin: KEYED_AGENT });
+  const startAgent = () => agent.start(['--heal-interval', '3'], { kubeconfig: seedKubeconfig });
   const kubectl = (kubeconfig: string, ...args: string[]): Promise<RunResult> =>
     new Promise((done) => {
       execFile(binary('kubectl'), ['--kubeconfig', kubeconfig, '--cache-dir', join(hub.dir, 'kube-cache'), ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => done({ code: err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0, stdout, stderr }));
     });
-  /** What the hub keeps of the Cluster's CAs, as ClusterKeys by uid: what its delivery will hand the agent. */
-  const writeKeys = (name: string): ClusterKeys => {
-    const row = pkiRow(hub.dataDir, 'p', name)!;
-    const k = openKeys(hub.dataDir, 'p', name, row);
-    const keys: ClusterKeys = {
-      ca: { certPem: row.ca_cert, keyPem: k.ca },
-      frontProxyCa: { certPem: row.front_proxy_ca_cert, keyPem: k.frontProxyCa },
-      etcdCa: { certPem: row.etcd_ca_cert, keyPem: k.etcdCa },
-      serviceAccount: { publicKeyPem: row.service_account_public_key, privateKeyPem: k.serviceAccount },
-    };
-    writeFileSync(keysFile, JSON.stringify({ [row.uid]: keys }), { mode: 0o600 });
-    return keys;
-  };
 
   beforeAll(async () => {
     [world, hub] = await Promise.all([startSeedCluster(), TestHub.start({ heartbeatMs: 500 })]);
     world.kubectl('apply', '-f', join(MANIFESTS, '00-namespace.yaml'), '-f', join(MANIFESTS, '10-rbac.yaml'));
     const token = world.kubectl('create', 'token', 'outpost-agent', '-n', 'outpost-system', '--duration=1h').trim();
     seedKubeconfig = join(hub.dir, 'seed-agent.kubeconfig');
-    keysFile = join(hub.dir, 'cluster-keys.json');
     writeFileSync(seedKubeconfig, `apiVersion: v1
 kind: Config
 clusters: [{name: seed, cluster: {server: '${world.apiServerUrl}', certificate-authority: '${join(world.dir, 'pki', 'ca.crt')}'}}]
@@ -87,13 +71,6 @@ current-context: seed
 
   it('resumes after kill -9 mid-flow, turns Running, and answers kubectl through outpost kubeconfig', async () => {
     await hub.apply(cluster('c1', 'p', 'dc-fra', { mode: 'hosted', version: '1.34.4' }));
-    // Until the CAs are there, the agent says so and retries.
-    const waiting = await waitFor('PKIReady=False', async () => {
-      const c = await getCluster();
-      return condition(c, 'PKIReady')?.status === 'False' && c;
-    }, 60_000, 250);
-    expect(condition(waiting, 'PKIReady')?.message).toContain('the hub has not delivered the CAs of cluster p/c1 to this agent yet');
-    const keys = writeKeys('c1');
 
     // Once the certificates are signed and etcd is on its way, the agent dies without a word.
     await waitFor('the flow past its pki step', async () => (await getCluster()).status?.lastOperation?.step?.includes('etcd') || (await getCluster()).status?.lastOperation?.step?.includes('kube-apiserver'), 120_000, 200);
@@ -111,8 +88,10 @@ current-context: seed
     expect(running.status?.lastOperation).toMatchObject({ type: 'Reconcile', state: 'Succeeded', progress: 100 });
     // The resumed run kept what the killed one signed, and the hub's CAs are the ones it made with the Cluster.
     expect(world.kubectl('get', 'secret', 'kube-apiserver-certs', '-n', NS, '-o', 'jsonpath={.data.apiserver\\.crt}')).toBe(certsBefore);
-    expect(pkiRow(hub.dataDir, 'p', 'c1')?.ca_cert).toBe(keys.ca.certPem);
-    expect(world.kubectl('get', 'secret', 'kube-apiserver-certs', '-n', NS, '-o', 'jsonpath={.data.ca\\.crt}')).toBe(Buffer.from(keys.ca.certPem).toString('base64'));
+    const caCert = pkiRow(hub.dataDir, 'p', 'c1')!.ca_cert;
+    expect(world.kubectl('get', 'secret', 'kube-apiserver-certs', '-n', NS, '-o', 'jsonpath={.data.ca\\.crt}')).toBe(Buffer.from(caCert).toString('base64'));
+    // The leaf the killed run signed is the hub CA's.
+    expect(new X509Certificate(Buffer.from(certsBefore, 'base64')).checkIssued(new X509Certificate(caCert))).toBe(true);
 
     const kc = join(hub.dir, 'c1.kubeconfig');
     const written = await run(OUTPOST, ['kubeconfig', 'c1', '-n', 'p', '--expiration', '15m', '-o', kc], { env });

@@ -1,9 +1,9 @@
 // The seed agent against a real seed: a hub process, a seed agent process joined with a bootstrap token and
 // run with --kubeconfig (the service account deploy/seed-agent grants, so its RBAC is shown to suffice), and
 // the test world's Kubernetes. A hosted Cluster gets its namespace on the seed, labelled and applied by the
-// agent's field manager; deleting the Cluster deletes the namespace, and only then the Cluster. The CAs are
-// not handed to this agent, so its flows stop at the pki step and say why (the control plane itself is
-// hosted-control-plane.test.ts's).
+// agent's field manager; deleting the Cluster deletes the namespace, and only then the Cluster. Its Release
+// names an etcd image no node has, so each flow stops at etcd and its condition says which image and what
+// to do (a control plane that runs is hosted-control-plane.test.ts's).
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,12 +19,14 @@ const K = (n: string) => findKind(n)!;
 const SA = 'system:serviceaccount:outpost-system:outpost-agent';
 /** Over 63 characters as cluster-p-<name>: the namespace is cut and hashed. */
 const LONG = 'point-of-sale-and-inventory-for-every-store-in-the-north';
-/** The Release of the clusters' version, naming the world's images: without one the agent makes nothing. */
+/** Not on the seed's node, and no registry serves it. */
+const MISSING_ETCD = 'outpost.local/etcd:v0.0.0-missing';
+/** The Release of the clusters' version: its etcd image is one the seed cannot get. */
 const RELEASE = {
   apiVersion: 'outpost.dev/v1alpha1',
   kind: 'Release',
   metadata: { name: '1.33.0' },
-  spec: { version: '1.33.0', components: { etcd: 'outpost.local/etcd:v3.6.16', 'kube-apiserver': 'outpost.local/kube-apiserver:v1.34.4', 'kube-controller-manager': 'outpost.local/kube-controller-manager:v1.34.4', 'kube-scheduler': 'outpost.local/kube-scheduler:v1.34.4' } },
+  spec: { version: '1.33.0', components: { etcd: MISSING_ETCD, 'kube-apiserver': 'outpost.local/kube-apiserver:v1.34.4', 'kube-controller-manager': 'outpost.local/kube-controller-manager:v1.34.4', 'kube-scheduler': 'outpost.local/kube-scheduler:v1.34.4' } },
 };
 
 interface ManagedField {
@@ -88,10 +90,16 @@ current-context: seed
     }, 60_000, 250);
     expect(c.status?.conditions?.find((x) => x.type === 'SeedReachable')).toMatchObject({ status: 'True', observedGeneration: c.metadata.generation });
     expect(c.status?.conditions?.find((x) => x.type === 'NamespaceReady')?.message).toBe('namespace cluster-p-web on the seed');
-    // This agent holds no CAs of the cluster, so the flow stops at its pki step, says why, and it is not Running.
+    // etcd's image is not there: the flow stops at etcd, says which image and what to do, and it is not Running.
     expect(c.status?.phase).toBe('Creating');
-    const pki = await waitFor('PKIReady=False', async () => (await getCluster('web')).status?.conditions?.find((x) => x.type === 'PKIReady'), 60_000, 250);
-    expect(pki).toMatchObject({ status: 'False', reason: 'CAsNotDelivered' });
+    const etcd = await waitFor('EtcdReady=False ImageMissing', async () => {
+      const got = (await getCluster('web')).status?.conditions?.find((x) => x.type === 'EtcdReady');
+      return got?.reason === 'ImageMissing' && got;
+    }, 90_000, 250);
+    expect(etcd.status).toBe('False');
+    expect(etcd.message).toContain(`etcd's image ${MISSING_ETCD} is not on node`);
+    expect(etcd.message).toContain("point Release 1.33.0's spec.components.etcd at an image the seed can get");
+    expect((await getCluster('web')).status?.lastErrors?.[0]).toMatchObject({ step: 'etcd' });
 
     // The long one's namespace is cut and hashed, and the real apiserver takes it.
     const long = await waitFor('the long cluster\'s namespace', () => {

@@ -182,14 +182,11 @@ export class TestAgent {
 
   /**
    * `outpost-agent run`, with more flags (such as --log-level) when given; a seed's agent with
-   * `kubeconfig` (its --kubeconfig). `env` is added to the process's environment. `bin` runs another
-   * agent script in its place (taking `--data` and the rest, without `run`).
+   * `kubeconfig` (its --kubeconfig). `env` is added to the process's environment.
    */
-  start(args: readonly string[] = [], opts: { kubeconfig?: string; env?: NodeJS.ProcessEnv; bin?: string } = {}): this {
+  start(args: readonly string[] = [], opts: { kubeconfig?: string; env?: NodeJS.ProcessEnv } = {}): this {
     const kubeconfig = opts.kubeconfig !== undefined ? ['--kubeconfig', opts.kubeconfig] : [];
-    this.proc = opts.bin
-      ? startProc(opts.bin, ['--data', this.dataDir, ...kubeconfig, ...args], opts.env)
-      : startProc(OUTPOST_AGENT, ['run', '--data', this.dataDir, ...kubeconfig, ...args], opts.env);
+    this.proc = startProc(OUTPOST_AGENT, ['run', '--data', this.dataDir, ...kubeconfig, ...args], opts.env);
     return this;
   }
 
