@@ -4,7 +4,7 @@
 // delivered. It runs again periodically, so drift is put back and leaf certificates are renewed in time.
 // Deleting the Cluster deletes the namespace, and the finalizer is released only once the seed says it is gone.
 import type { Cluster, Condition, ResourceObject } from '@outpost/proto';
-import { Flow, sleep, StepTimeoutError, systemClock, type FlowStep } from '../engine/index.js';
+import { Flow, FlowFailedError, sleep, StepTimeoutError, systemClock, type FlowStep } from '../engine/index.js';
 import { runFlow } from '../reconcile/flow-run.js';
 import { keyOf, keyString } from '../state/local-state.js';
 import type { ReconcileContext, ReconcileOutcome, Reconciler } from '../reconcile/reconciler.js';
@@ -163,12 +163,11 @@ export class HostedClusterReconciler implements Reconciler {
       if (!seen.unreachable && !ctx.signal.aborted && run.failed.has('namespace')) conditions.push({ type: 'NamespaceReady', status: 'False', reason: run.taken ? 'NamespaceTaken' : 'NotApplied', message: flowMessage(err), observedGeneration: generation });
       ctx.report({ phase, observedGeneration: generation, conditions });
       // Waiting for the hub's delivery is not a fault to back off from: look again at a steady pace.
-      // Each of those runs starts over (the journal's place is dropped), so what the earlier steps made is
-      // put back meanwhile, as a Running cluster's periodic runs do.
-      if (run.keysMissing && !ctx.signal.aborted) {
-        ctx.journal.clear(`${keyString(keyOf(obj))}/${flow.name}`);
-        return { requeueAfterMs: this.keysRetryMs };
-      }
+      // A run that failed (the agent lives on) starts the next one over: every step is cheap and idempotent,
+      // and what an earlier step made may be gone meanwhile (a namespace deleted by hand). The journal's place
+      // is kept only for a run cut short, and for a kill -9, which never gets here.
+      if (err instanceof FlowFailedError) ctx.journal.clear(`${keyString(keyOf(obj))}/${flow.name}`);
+      if (run.keysMissing && !ctx.signal.aborted) return { requeueAfterMs: this.keysRetryMs };
       // The queue retries with backoff; the conditions say what is wrong.
       throw err;
     }
