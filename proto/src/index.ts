@@ -16,3 +16,4 @@ export * from './common/timestamps.js';
 export * from './lifecycle/index.js';
 export * from './bundle/index.js';
 export * from './wire/loop-stall.js';
+export * from './x509.js';

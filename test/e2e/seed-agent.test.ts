@@ -1,13 +1,15 @@
 // The seed agent against a real seed: a hub process, a seed agent process joined with a bootstrap token and
 // run with --kubeconfig (the service account deploy/seed-agent grants, so its RBAC is shown to suffice), and
 // the test world's Kubernetes. A hosted Cluster gets its namespace on the seed, labelled and applied by the
-// agent's field manager; deleting the Cluster deletes the namespace, and only then the Cluster.
+// agent's field manager; deleting the Cluster deletes the namespace, and only then the Cluster. Its Release
+// names an etcd image no node has, so each flow stops at etcd and its condition says which image and what
+// to do (a control plane that runs is hosted-control-plane.test.ts's).
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findKind, type Cluster } from '@outpost/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cluster, datacenter, project, release, seed } from '../lib/fixtures.js';
+import { cluster, datacenter, project, seed } from '../lib/fixtures.js';
 import { TestAgent, TestHub, waitFor } from '../lib/processes.js';
 import { startSeedCluster, type SeedCluster } from '../world/seed-cluster.js';
 
@@ -17,6 +19,15 @@ const K = (n: string) => findKind(n)!;
 const SA = 'system:serviceaccount:outpost-system:outpost-agent';
 /** Over 63 characters as cluster-p-<name>: the namespace is cut and hashed. */
 const LONG = 'point-of-sale-and-inventory-for-every-store-in-the-north';
+/** Not on the seed's node, and no registry serves it. */
+const MISSING_ETCD = 'outpost.local/etcd:v0.0.0-missing';
+/** The Release of the clusters' version: its etcd image is one the seed cannot get. */
+const RELEASE = {
+  apiVersion: 'outpost.dev/v1alpha1',
+  kind: 'Release',
+  metadata: { name: '1.33.0' },
+  spec: { version: '1.33.0', components: { etcd: MISSING_ETCD, 'kube-apiserver': 'outpost.local/kube-apiserver:v1.34.4', 'kube-controller-manager': 'outpost.local/kube-controller-manager:v1.34.4', 'kube-scheduler': 'outpost.local/kube-scheduler:v1.34.4' } },
+};
 
 interface ManagedField {
   manager?: string;
@@ -57,7 +68,7 @@ users: [{name: outpost-agent, user: {token: '${token}'}}]
 contexts: [{name: seed, context: {cluster: seed, user: outpost-agent}}]
 current-context: seed
 `);
-    await hub.apply(project('p'), release('1.33.0'), seed('fra-1'), datacenter('dc-fra', { seed: 'fra-1' }));
+    await hub.apply(project('p'), RELEASE, seed('fra-1'), datacenter('dc-fra', { seed: 'fra-1' }));
     agent = await TestAgent.join(hub, { seed: 'fra-1' }, 'seed');
     agent.start([], { kubeconfig });
   });
@@ -79,9 +90,15 @@ current-context: seed
     }, 60_000, 250);
     expect(c.status?.conditions?.find((x) => x.type === 'SeedReachable')).toMatchObject({ status: 'True', observedGeneration: c.metadata.generation });
     expect(c.status?.conditions?.find((x) => x.type === 'NamespaceReady')?.message).toBe('namespace cluster-p-web on the seed');
-    // Only the namespace step exists, so the control plane is not Running.
+    // etcd's image is not there: the flow stops at etcd, says which image and what to do, and it is not Running.
     expect(c.status?.phase).toBe('Creating');
-    expect(c.status?.lastOperation).toMatchObject({ type: 'Reconcile', state: 'Succeeded', progress: 100 });
+    const etcd = await waitFor('EtcdReady=False ImageMissing', async () => {
+      const got = (await getCluster('web')).status?.conditions?.find((x) => x.type === 'EtcdReady');
+      return got?.reason === 'ImageMissing' && got;
+    }, 90_000, 250);
+    expect(etcd.status).toBe('False');
+    expect(etcd.message).toContain(`etcd's image ${MISSING_ETCD} is not on node`);
+    expect(etcd.message).toContain("point Release 1.33.0's spec.components.etcd at an image the seed can get");
 
     // The long one's namespace is cut and hashed, and the real apiserver takes it.
     const long = await waitFor('the long cluster\'s namespace', () => {
@@ -93,10 +110,13 @@ current-context: seed
   });
 
   it('puts back a namespace deleted behind its back on the next reconcile', async () => {
-    world.kubectl('delete', 'namespace', 'cluster-p-web', '--wait=true', '--timeout=60s');
+    // Not waited for here: its pods take seconds to go, and the hub's client would find its kept-alive
+    // connection closed by the hub meanwhile (socket hang up). The agent waits for it to go, then makes it again.
+    const uid = world.kubectl('get', 'namespace', 'cluster-p-web', '-o', 'jsonpath={.metadata.uid}');
+    world.kubectl('delete', 'namespace', 'cluster-p-web', '--wait=false');
     // Any change to the Cluster reconciles it now, rather than at the next resync (10 minutes).
     await hub.api().patch(K('clusters'), 'web', { metadata: { labels: { touched: 'yes' } } }, 'p');
-    await waitFor('namespace back', () => namespaceJson('cluster-p-web'), 60_000, 250);
+    await waitFor('namespace back', () => (namespaceJson('cluster-p-web') as { metadata: { uid?: string } } | undefined)?.metadata.uid !== uid && namespaceJson('cluster-p-web'), 90_000, 250);
   });
 
   it('deletes the namespace when the Cluster is deleted, and only then lets the Cluster go', async () => {
@@ -122,10 +142,10 @@ current-context: seed
         return String((err as { stdout?: string }).stdout ?? (err as Error).message).trim();
       }
     };
-    for (const [verb, resource] of [['create', 'namespaces'], ['delete', 'namespaces'], ['patch', 'secrets'], ['create', 'statefulsets.apps'], ['patch', 'deployments.apps'], ['create', 'poddisruptionbudgets.policy'], ['create', 'persistentvolumeclaims'], ['create', 'services'], ['list', 'pods']] as const) {
+    for (const [verb, resource] of [['create', 'namespaces'], ['delete', 'namespaces'], ['patch', 'secrets'], ['create', 'statefulsets.apps'], ['patch', 'deployments.apps'], ['create', 'poddisruptionbudgets.policy'], ['create', 'persistentvolumeclaims'], ['create', 'services'], ['list', 'pods'], ['list', 'nodes'], ['list', 'storageclasses.storage.k8s.io']] as const) {
       expect(`${verb} ${resource}: ${can(verb, resource, 'cluster-x')}`).toBe(`${verb} ${resource}: yes`);
     }
-    for (const [verb, resource] of [['delete', 'pods'], ['get', 'nodes'], ['create', 'clusterroles.rbac.authorization.k8s.io'], ['get', 'configmaps']] as const) {
+    for (const [verb, resource] of [['delete', 'pods'], ['patch', 'nodes'], ['create', 'clusterroles.rbac.authorization.k8s.io'], ['get', 'configmaps']] as const) {
       expect(`${verb} ${resource}: ${can(verb, resource, 'cluster-x')}`).not.toBe(`${verb} ${resource}: yes`);
     }
   });

@@ -26,3 +26,14 @@ describe('outpost-agent run --log-level', () => {
     expect(stderr()).toMatch(/join failed \(NOT_JOINED\): \/nonexistent holds no agent identity/);
   });
 });
+
+describe('outpost-agent run --leaf-cert-lifetime, --heal-interval', () => {
+  it('refuses what is not a whole number of seconds with exit 2, naming the value', async () => {
+    for (const flag of ['--leaf-cert-lifetime', '--heal-interval']) {
+      const stderr = stderrOf();
+      expect(await main(['run', '--data', '/nonexistent', flag, '1.5h'])).toBe(2);
+      expect(stderr()).toContain('"1.5h" is not a whole number of seconds above 0');
+      vi.restoreAllMocks();
+    }
+  });
+});

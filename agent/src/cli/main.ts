@@ -11,6 +11,13 @@ import { ReceivedReconciler } from '../reconcile/received-reconciler.js';
 import { SeedConfigError } from '../seed/errors.js';
 import { AGENT_VERSION } from '../version.js';
 
+/** A flag's value in whole seconds, more than zero; anything else is refused naming the value. */
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a whole number of seconds above 0`);
+  return n;
+}
+
 /** A size flag's argument in bytes, or commander's error saying how to write one. */
 function byteSize(v: string): number {
   try {
@@ -49,16 +56,24 @@ export function buildProgram(): Command {
     .description('connect to the hub and keep this Seed or Site in step with it, until SIGTERM')
     .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
     .option('--kubeconfig <file>', "a Seed's agent: the seed's Kubernetes API (default: the pod's in-cluster config)")
+    .option('--leaf-cert-lifetime <seconds>', "a Seed's agent: lifetime of the hosted control planes' leaf certificates, renewed at 2/3 of it (default one year)", positiveSeconds)
+    .option('--heal-interval <seconds>', "a Seed's agent: how often each hosted control plane is checked and drift put back (default 30)", positiveSeconds)
     .option('--artifact-cache-size <size>', CACHE_SIZE_HELP, byteSize)
     .option('--artifact-max-rate <size>', MAX_RATE_HELP, byteSize)
     .option('--offline', 'do not dial the hub: reconcile what bundles brought (`outpost-agent bundle import`)')
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stderr)').choices(LOG_LEVELS).default('info'))
-    .action(async (o: { data: string; kubeconfig?: string; artifactCacheSize?: number; artifactMaxRate?: number; offline?: boolean; logLevel: (typeof LOG_LEVELS)[number] }) => {
+    .action(async (o: { data: string; kubeconfig?: string; leafCertLifetime?: number; healInterval?: number; artifactCacheSize?: number; artifactMaxRate?: number; offline?: boolean; logLevel: (typeof LOG_LEVELS)[number] }) => {
       // Loaded only here: the Kubernetes client costs every other command (a bundle import) most of its start.
       const { HostedClusterReconciler, KubeSeedApi, seedKubeConfig } = await import('../seed/index.js');
-      const seed = seedKubeConfig({ view: loadIdentity(o.data).view, kubeconfig: o.kubeconfig, env: process.env });
+      const view = loadIdentity(o.data).view;
+      const seed = seedKubeConfig({ view, kubeconfig: o.kubeconfig, env: process.env });
+      const hosted = {
+        seedName: view.replace(/^seed\//, ''),
+        ...(o.leafCertLifetime !== undefined ? { leafLifetimeMs: o.leafCertLifetime * 1000 } : {}),
+        ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}),
+      };
       // Every Cluster is acknowledged; a seed's hosted ones are also made real through its Kubernetes API.
-      const reconcilers = [new ReceivedReconciler(), ...(seed ? [new HostedClusterReconciler({ api: new KubeSeedApi(seed) })] : [])];
+      const reconcilers = [new ReceivedReconciler(), ...(seed ? [new HostedClusterReconciler({ ...hosted, api: new KubeSeedApi(seed) })] : [])];
       const artifactOpts = { ...(o.artifactCacheSize ? { artifactCacheBytes: o.artifactCacheSize } : {}), ...(o.artifactMaxRate ? { artifactMaxBytesPerSecond: o.artifactMaxRate } : {}) };
       const agent = await startAgent({ dataDir: o.data, reconcilers, offline: o.offline === true, ...artifactOpts }, pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2)));
       process.stdout.write(`outpost-agent ${AGENT_VERSION} running${o.offline ? ' offline (no hub link; statuses wait for `outpost-agent bundle export-status`)' : ''}\n`);

@@ -27,3 +27,24 @@ function causeText(cause: unknown): string {
   const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
   return `${cause.message}${inner}`;
 }
+
+/** The Release of a Cluster's version is not in the view, or names no image for a component. */
+export class ReleaseProblemError extends Error {
+  override readonly name = 'ReleaseProblemError';
+}
+
+/** The hub has not delivered this Cluster's CAs to the agent yet: nothing can be signed until it has. */
+export class ClusterKeysMissingError extends Error {
+  override readonly name = 'ClusterKeysMissingError';
+  constructor(readonly cluster: string) {
+    super(`the hub has not delivered the CAs of cluster ${cluster} to this agent yet; the agent retries, and signs the control plane's certificates once they arrive (check the agent's link to the hub if this stays)`);
+  }
+}
+
+/** A component's pods cannot start because their image is not on the node and cannot be pulled. */
+export class ImageMissingError extends Error {
+  override readonly name = 'ImageMissingError';
+  constructor(readonly component: string, readonly image: string, readonly node: string, readonly reason: string, readonly release: string) {
+    super(`${component}'s image ${image} is not on node ${node || '(unscheduled)'} and cannot be pulled (${reason}): import it into the seed nodes' containerd (ctr -n k8s.io images import), or point Release ${release}'s spec.components.${component} at an image the seed can get`);
+  }
+}

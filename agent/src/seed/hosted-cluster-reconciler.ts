@@ -1,23 +1,43 @@
 // The hosted control plane: for each Cluster with controlPlane.mode hosted, a flow through the seed's
-// Kubernetes API, in Gardener's order (namespace, secrets, etcd, apiserver, ...). Only the steps that
-// really work are in the flow: today that is the namespace. Deleting the Cluster deletes the namespace, and
-// the finalizer is released only once the seed says it is gone.
+// Kubernetes API in Gardener's order (namespace, services, PKI, etcd, kube-apiserver, then the
+// controller-manager and scheduler), made from the images of the Cluster's Release and the CAs the hub
+// delivered. It runs again periodically, so drift is put back and leaf certificates are renewed in time.
+// Deleting the Cluster deletes the namespace, and the finalizer is released only once the seed says it is gone.
 import type { Cluster, Condition, ResourceObject } from '@outpost/proto';
-import { Flow, sleep, StepTimeoutError, systemClock, type FlowStep } from '../engine/index.js';
+import { Flow, FlowFailedError, sleep, StepTimeoutError, systemClock, type FlowStep } from '../engine/index.js';
 import { runFlow } from '../reconcile/flow-run.js';
+import { keyOf, keyString } from '../state/local-state.js';
 import type { ReconcileContext, ReconcileOutcome, Reconciler } from '../reconcile/reconciler.js';
-import { NamespaceTakenError, SeedUnreachableError } from './errors.js';
+import { ControlPlaneRun } from './control-plane-run.js';
+import { controlPlaneInputs, type ControlPlaneInputs } from './control-plane-inputs.js';
+import { ReleaseProblemError, SeedUnreachableError } from './errors.js';
+import { DEFAULT_LEAF_LIFETIME_MS } from './leaf-pki.js';
 import { CLUSTER_LABEL, controlPlaneLabels, controlPlaneNamespace, PROJECT_LABEL } from './namespace-name.js';
+import { probeReadyz, type ReadyzProbe } from './readyz.js';
 import type { SeedApi } from './seed-api.js';
 
 export interface HostedClusterOptions {
   api: SeedApi;
-  /** How long the namespace step waits for the seed before that attempt fails as unreachable. Default 60 s. */
+  /** The Seed this agent serves (its view "seed/<name>"): its spec.endpointServiceType says how API servers are exposed. */
+  seedName?: string;
+  /** How long a step that only talks to the seed waits before that attempt fails as unreachable. Default 60 s. */
   stepTimeoutMs?: number;
+  /** How long a step waits for its component to be ready before the attempt fails (and is retried). Default 5 minutes. */
+  readyTimeoutMs?: number;
+  /** How often a waiting step looks again. Default 1 s. */
+  pollMs?: number;
+  /** Lifetime of the leaf certificates the agent signs; each is renewed at 2/3 of it. Default 1 year. */
+  leafLifetimeMs?: number;
+  /** How often a Running control plane is checked and its drift put back. Default 30 s. */
+  healIntervalMs?: number;
+  /** How often a cluster whose CAs the hub has not delivered yet is looked at again. Default 5 s. */
+  keysRetryMs?: number;
   /** How often a deletion looks whether the namespace is gone yet. Default 1 s. */
   deletePollMs?: number;
   /** How long one attempt waits for the namespace to go before it fails (and is retried with backoff). Default 10 minutes. */
   deleteTimeoutMs?: number;
+  /** Asks an endpoint's /readyz; default over HTTPS with the cluster CA. */
+  probe?: ReadyzProbe;
 }
 
 /** Where a Cluster's control plane lives on the seed. */
@@ -34,9 +54,7 @@ const belongsTo = (labels: Readonly<Record<string, string>>, ours: Readonly<Reco
 class Reachability {
   unreachable: SeedUnreachableError | undefined;
   answered = false;
-
   constructor(private readonly server: string) {}
-
   /** `signal` is the step's: a call cut short by the step's timeout got no answer in time, which is unreachable too. */
   async track<T>(call: Promise<T>, signal: AbortSignal): Promise<T> {
     try {
@@ -52,7 +70,6 @@ class Reachability {
       throw err;
     }
   }
-
   /** SeedReachable, or nothing when no call got as far as the seed (the run was cut short first). */
   condition(generation: number): Condition | undefined {
     if (this.unreachable) return { type: 'SeedReachable', status: 'False', reason: 'Unreachable', message: this.unreachable.message, observedGeneration: generation };
@@ -61,17 +78,49 @@ class Reachability {
   }
 }
 
+/**
+ * Running stays Running while a periodic run checks it; a spec change (a new version, say) to a cluster
+ * that was Running is an update until the run for it has finished.
+ */
+function phaseDuring(obj: ResourceObject, known: Reported | undefined): string {
+  const status = (obj as Cluster).status;
+  const was = known?.phase ?? status?.phase;
+  if (was !== 'Running' && was !== 'Updating') return 'Creating';
+  return Number(known?.generation ?? status?.observedGeneration ?? 0) < (obj.metadata.generation ?? 0) ? 'Updating' : was;
+}
+
+interface Reported {
+  phase: string;
+  generation: number;
+}
+
 export class HostedClusterReconciler implements Reconciler {
   readonly name = 'hosted-control-plane';
   readonly kind = 'Cluster';
   private readonly deletePollMs: number;
   private readonly deleteTimeoutMs: number;
   private readonly stepTimeoutMs: number;
+  private readonly readyTimeoutMs: number;
+  private readonly pollMs: number;
+  private readonly leafLifetimeMs: number;
+  private readonly healIntervalMs: number;
+  private readonly keysRetryMs: number;
+
+  /**
+   * The phase this process last reported for each Cluster (by uid): the view's copy of the status may lag
+   * behind it, or carry none.
+   */
+  private readonly reported = new Map<string, Reported>();
 
   constructor(private readonly o: HostedClusterOptions) {
     this.deletePollMs = o.deletePollMs ?? 1_000;
     this.deleteTimeoutMs = o.deleteTimeoutMs ?? 600_000;
     this.stepTimeoutMs = o.stepTimeoutMs ?? 60_000;
+    this.readyTimeoutMs = o.readyTimeoutMs ?? 300_000;
+    this.pollMs = o.pollMs ?? 1_000;
+    this.leafLifetimeMs = o.leafLifetimeMs ?? DEFAULT_LEAF_LIFETIME_MS;
+    this.healIntervalMs = o.healIntervalMs ?? 30_000;
+    this.keysRetryMs = o.keysRetryMs ?? 5_000;
   }
 
   /** controlPlane.mode is fixed at creation (the hub refuses a change), so ownership never moves. */
@@ -83,40 +132,57 @@ export class HostedClusterReconciler implements Reconciler {
     const generation = obj.metadata.generation ?? 0;
     const ns = namespaceOf(obj);
     const seen = new Reachability(this.o.api.server);
-    // The flow reports a step's failure by message; the reason a condition gives needs to know which it was.
-    let taken: NamespaceTakenError | undefined;
-    const namespaceStep: FlowStep = {
-      name: 'namespace',
-      timeoutMs: this.stepTimeoutMs,
-      run: async (signal) => {
-        const existing = await seen.track(this.o.api.getNamespace(ns.name, signal), signal);
-        if (existing && !belongsTo(existing.labels, ns.labels)) throw (taken = new NamespaceTakenError(ns.name, existing.labels));
-        // Applying to a Terminating namespace succeeds and is lost a moment later: wait for it to go first.
-        if (existing?.phase === 'Terminating') throw new Error(`namespace ${ns.name} on the seed is still being deleted (an earlier cluster of this name); it is created again once it is gone`);
-        await seen.track(this.o.api.applyNamespace(ns.name, ns.labels, signal), signal);
-      },
-    };
-    // Later steps (the PKI's Secrets, etcd, kube-apiserver, ...) join this flow as they are built, each after "namespace".
-    const flow = new Flow('hosted-control-plane', [namespaceStep]);
+    let inputs: ControlPlaneInputs | undefined;
+    let releaseProblem: ReleaseProblemError | undefined;
+    try {
+      inputs = controlPlaneInputs(obj as Cluster, ctx.view, this.o.seedName);
+    } catch (err) {
+      if (!(err instanceof ReleaseProblemError)) throw err;
+      releaseProblem = err;
+    }
+    const uid = obj.metadata.uid ?? '';
+    const phase = phaseDuring(obj, this.reported.get(uid));
+    this.reported.set(uid, { phase, generation });
+    if (!inputs) {
+      // Nothing can be made without images. A change to a Release requeues the Clusters of its version.
+      ctx.report({ phase, observedGeneration: generation, conditions: [{ type: 'ReleaseReady', status: 'False', reason: 'ReleaseMissing', message: releaseProblem?.message ?? '', observedGeneration: generation }] });
+      throw releaseProblem;
+    }
+    const releaseReady: Condition = { type: 'ReleaseReady', status: 'True', reason: 'Found', message: `images of Kubernetes ${inputs.version}: ${Object.entries(inputs.images).map(([c, i]) => `${c} ${i}`).join(', ')}`, observedGeneration: generation };
+    ctx.report({ phase, observedGeneration: generation, conditions: [releaseReady] });
+    const run = new ControlPlaneRun(
+      { api: this.o.api, stepTimeoutMs: this.stepTimeoutMs, readyTimeoutMs: this.readyTimeoutMs, pollMs: this.pollMs, leafLifetimeMs: this.leafLifetimeMs, probe: this.o.probe ?? probeReadyz },
+      obj, inputs, ns, ctx, (call, signal) => seen.track(call, signal), () => seen.condition(generation),
+    );
+    const flow = new Flow('hosted-control-plane', run.steps());
     try {
       await runFlow(flow, 'Reconcile', obj, ctx);
     } catch (err) {
       const reachable = seen.condition(generation);
       const conditions = [...(reachable ? [reachable] : [])];
-      if (!seen.unreachable && !ctx.signal.aborted) conditions.push({ type: 'NamespaceReady', status: 'False', reason: taken ? 'NamespaceTaken' : 'NotApplied', message: flowMessage(err), observedGeneration: generation });
-      // The phase stays Creating: the control plane is not there yet, and the queue retries with backoff.
-      ctx.report({ phase: 'Creating', observedGeneration: generation, conditions });
+      if (!seen.unreachable && !ctx.signal.aborted && run.failed.has('namespace')) conditions.push({ type: 'NamespaceReady', status: 'False', reason: run.taken ? 'NamespaceTaken' : 'NotApplied', message: flowMessage(err), observedGeneration: generation });
+      ctx.report({ phase, observedGeneration: generation, conditions });
+      // Waiting for the hub's delivery is not a fault to back off from: look again at a steady pace.
+      // A run that failed (the agent lives on) starts the next one over: every step is cheap and idempotent,
+      // and what an earlier step made may be gone meanwhile (a namespace deleted by hand). The journal's place
+      // is kept only for a run cut short, and for a kill -9, which never gets here.
+      if (err instanceof FlowFailedError) ctx.journal.clear(`${keyString(keyOf(obj))}/${flow.name}`);
+      if (run.keysMissing && !ctx.signal.aborted) return { requeueAfterMs: this.keysRetryMs };
+      // The queue retries with backoff; the conditions say what is wrong.
       throw err;
     }
+    this.reported.set(uid, { phase: 'Running', generation });
     const reachable = seen.condition(generation);
+    const untilRenewal = run.learned.renewAt ? Math.max(1_000, run.learned.renewAt.getTime() - Date.now()) : this.healIntervalMs;
     return {
       status: {
-        // Creating, not Running: the flow so far makes only the namespace, so no control plane answers yet.
-        // The phase turns Running when the flow's later steps exist and the apiserver is ready.
-        phase: 'Creating',
+        phase: 'Running',
         observedGeneration: generation,
-        conditions: [...(reachable ? [reachable] : []), { type: 'NamespaceReady', status: 'True', reason: 'Applied', message: `namespace ${ns.name} on the seed`, observedGeneration: generation }],
+        ...(run.learned.endpoint ? { endpoint: run.learned.endpoint } : {}),
+        conditions: [...(reachable ? [reachable] : []), releaseReady, ...run.conditionList()],
       },
+      // Look again soon: a deleted pod or a hand edit is put back, and a leaf due for renewal is signed again.
+      requeueAfterMs: Math.min(this.healIntervalMs, untilRenewal),
     };
   }
 
@@ -144,6 +210,7 @@ export class HostedClusterReconciler implements Reconciler {
     ctx.report({ phase: 'Deleting' });
     try {
       await runFlow(new Flow('hosted-control-plane-delete', [deleteStep]), 'Delete', lastKnown, ctx);
+      this.reported.delete(lastKnown.metadata.uid ?? '');
     } catch (err) {
       const reachable = seen.condition(generation);
       if (reachable) ctx.report({ conditions: [reachable] });

@@ -21,6 +21,21 @@ export interface SeedApi {
   applyNamespace(name: string, labels: Record<string, string>, signal: AbortSignal): Promise<void>;
   /** Starts deleting; a namespace already gone is fine. */
   deleteNamespace(name: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Server-side apply of a control plane's object, forced: the agent is the one writer of the fields it
+   * sets, so a hand edit of them is put back. Returns the object as the seed now holds it.
+   */
+  apply<T extends KubernetesObject>(obj: T, signal: AbortSignal): Promise<T>;
+  /** The object, or undefined when there is none. `namespace` undefined for a cluster-scoped kind. */
+  read<T extends KubernetesObject>(ref: SeedObjectRef, signal: AbortSignal): Promise<T | undefined>;
+  list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, signal: AbortSignal, labelSelector?: string): Promise<T[]>;
+}
+
+export interface SeedObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
 }
 
 /**
@@ -68,6 +83,25 @@ export class KubeSeedApi implements SeedApi {
       if (err instanceof ApiException && err.code === 404) return;
       throw err;
     }
+  }
+
+  async apply<T extends KubernetesObject>(obj: T, signal: AbortSignal): Promise<T> {
+    return this.call(this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply), signal);
+  }
+
+  async read<T extends KubernetesObject>(ref: SeedObjectRef, signal: AbortSignal): Promise<T | undefined> {
+    const { name, namespace, ...rest } = ref;
+    try {
+      return (await this.call(this.objects.read({ ...rest, metadata: { name, ...(namespace ? { namespace } : {}) } }), signal)) as T;
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, signal: AbortSignal, labelSelector?: string): Promise<T[]> {
+    const out = await this.call(this.objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector), signal);
+    return out.items;
   }
 
   /** An HTTP answer (ApiException) comes back as is; no answer at all is SeedUnreachableError. */

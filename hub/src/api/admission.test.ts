@@ -161,3 +161,12 @@ describe('Datacenter moves', () => {
     expect(problems[0]!.message).toContain('holds kubeadm clusters (demo/c0, demo/c1, demo/c2, demo/c3, demo/c4 and 2 more)');
   });
 });
+
+describe('Seed endpoint Service type', () => {
+  it('takes NodePort, LoadBalancer or nothing, and refuses anything else naming the field', () => {
+    for (const t of [undefined, 'NodePort', 'LoadBalancer']) expect(admit(obj('Seed', 's', t ? { endpointServiceType: t } : {}), world())).toEqual([]);
+    const [problem] = admit(obj('Seed', 's', { endpointServiceType: 'ClusterIP' }), world());
+    expect(problem?.field).toBe('spec.endpointServiceType');
+    expect(problem?.message).toContain('"ClusterIP" is not one of NodePort, LoadBalancer');
+  });
+});

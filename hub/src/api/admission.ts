@@ -1,6 +1,6 @@
 // What the schema cannot say: names, versions, references and choices. Every problem names its field.
 import { isIPv4, isIPv6 } from 'node:net';
-import { KUBE_VERSION_RE, releaseVersion, versionStepProblem, type Cluster, type Datacenter, type FieldProblem, type Host, type Release, type ResourceObject, type SSHKey, type Token } from '@outpost/proto';
+import { KUBE_VERSION_RE, releaseVersion, versionStepProblem, type Cluster, type Datacenter, type FieldProblem, type Host, type Release, type ResourceObject, type Seed, type SSHKey, type Token } from '@outpost/proto';
 import { ROLES } from '../auth/principal.js';
 import { parseExpiry } from '../auth/token-expiry.js';
 import { MAX_DURATION_DAYS, parseDuration } from '../duration.js';
@@ -188,6 +188,14 @@ export function admitChange(current: ResourceObject, next: ResourceObject): Fiel
   return out;
 }
 
+/** The Service types a seed agent can put a hosted API server behind (empty means NodePort). */
+const ENDPOINT_SERVICE_TYPES = ['NodePort', 'LoadBalancer'];
+
+function seed(s: Seed, out: Problems): void {
+  const t = s.spec?.endpointServiceType;
+  if (t && !ENDPOINT_SERVICE_TYPES.includes(t)) out.push({ field: 'spec.endpointServiceType', message: `"${t}" is not one of ${ENDPOINT_SERVICE_TYPES.join(', ')}; leave it out for NodePort, or use LoadBalancer when the seed has a load balancer` });
+}
+
 /** Semantic problems with `obj` (already the right shape), for create and replace alike. */
 export function admit(obj: ResourceObject, lookup: AdmissionLookup): FieldProblem[] {
   const out: Problems = [];
@@ -198,6 +206,9 @@ export function admit(obj: ResourceObject, lookup: AdmissionLookup): FieldProble
       break;
     case 'Datacenter':
       datacenter(obj as Datacenter, lookup, out);
+      break;
+    case 'Seed':
+      seed(obj as Seed, out);
       break;
     case 'Release':
       release(obj as Release, out);
