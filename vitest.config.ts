@@ -5,7 +5,12 @@ import { defineConfig } from 'vitest/config';
 // sshd hosts in network namespaces).
 export default defineConfig({
   // Unit tests read the proto package from source, so they need no build first.
-  resolve: { alias: { '@outpost/proto': new URL('./proto/src/index.ts', import.meta.url).pathname } },
+  resolve: {
+    alias: [
+      { find: /^@outpost\/proto\/x509$/, replacement: new URL('./proto/src/x509.ts', import.meta.url).pathname },
+      { find: /^@outpost\/proto$/, replacement: new URL('./proto/src/index.ts', import.meta.url).pathname },
+    ],
+  },
   test: {
     projects: [
       {

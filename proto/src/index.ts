@@ -16,4 +16,5 @@ export * from './common/timestamps.js';
 export * from './lifecycle/index.js';
 export * from './bundle/index.js';
 export * from './wire/loop-stall.js';
-export * from './x509.js';
+// X.509 (CAs, leaf certificates) is its own entry, '@outpost/proto/x509': it loads @peculiar/x509 and
+// reflect-metadata, which every CLI command importing the schema would otherwise pay for.

@@ -1,6 +1,7 @@
 // The reconciler's decisions against an in-memory seed (the real apiserver is test/e2e/hosted-control-plane.test.ts's).
 import { generateKeyPairSync } from 'node:crypto';
-import { createCa, type ClusterKeys, type ResourceObject } from '@outpost/proto';
+import type { ClusterKeys, ResourceObject } from '@outpost/proto';
+import { createCa } from '@outpost/proto/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FlowFailedError, MemoryFlowJournal, type FlowJournal } from '../engine/index.js';
 import type { ReconcileContext, StatusPatch } from '../reconcile/reconciler.js';

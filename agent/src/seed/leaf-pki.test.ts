@@ -1,6 +1,7 @@
 // The leaf certificates signed from a cluster's CAs: what each is for, and when one is kept or signed again.
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { createCa, type ClusterKeys } from '@outpost/proto';
+import type { ClusterKeys } from '@outpost/proto';
+import { createCa } from '@outpost/proto/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APISERVER_SECRET, buildLeafPki, CONTROLLER_MANAGER_SECRET, ETCD_SECRET, SCHEDULER_SECRET, type PkiAddresses } from './leaf-pki.js';
 import { firstServiceIp, pkiAddresses } from './pki-addresses.js';

@@ -4,7 +4,8 @@
 // kept while it is signed by the current CA, names the wanted SANs and is younger than 2/3 of its life;
 // otherwise it is signed again. There is no long-lived admin: admins get short-lived kubeconfigs from the hub.
 import { createHash } from 'node:crypto';
-import { readCertificate, signLeaf, type ClusterKeys, type KeyPairPem, type LeafUsage } from '@outpost/proto';
+import type { ClusterKeys, KeyPairPem } from '@outpost/proto';
+import { readCertificate, signLeaf, type LeafUsage } from '@outpost/proto/x509';
 import { componentKubeconfig } from './component-kubeconfig.js';
 
 export const ETCD_SECRET = 'etcd-certs';
