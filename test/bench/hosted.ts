@@ -12,6 +12,7 @@
 // What is timed is the system: the bench only waits on one watch of the hub and reads /proc, so its own
 // clock runs free (its CPU time is recorded beside the figures to show it).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -46,18 +47,37 @@ function pssOf(pids: Iterable<number>): number {
   return pss;
 }
 
-/** Every pid of the pods in `namespace`: kubelet (cgroupfs driver) puts pod UID under its cgroup root. */
-function podPids(world: SeedCluster, namespace: string): number[] {
-  const pods = JSON.parse(world.kubectl('get', 'pods', '-n', namespace, '-o', 'json')) as { items: Array<{ metadata: { uid: string }; status?: { qosClass?: string } }> };
-  const pids: number[] = [];
+interface PodJson {
+  metadata: { uid: string };
+  status?: { qosClass?: string; containerStatuses?: Array<{ name: string; containerID?: string }> };
+}
+
+/**
+ * The PSS of the pods in `namespace`, by container name (the pods' sandboxes as "pause"): kubelet (cgroupfs
+ * driver) puts each pod under its cgroup root by UID, and each container under the pod by its ID.
+ */
+function podPss(world: SeedCluster, namespace: string): Record<string, number> {
+  const pods = JSON.parse(world.kubectl('get', 'pods', '-n', namespace, '-o', 'json')) as { items: PodJson[] };
+  const out: Record<string, number> = {};
   for (const pod of pods.items) {
     const qos = pod.status?.qosClass;
     // Guaranteed pods sit right under kubepods; the others under their class.
     const parent = qos === 'Guaranteed' ? 'kubepods' : `kubepods/${(qos ?? 'besteffort').toLowerCase()}`;
-    pids.push(...cgroupPids(`${world.layout.cgroupRoot}/${parent}/pod${pod.metadata.uid}`));
+    const podCgroup = `${world.layout.cgroupRoot}/${parent}/pod${pod.metadata.uid}`;
+    const all = new Set(cgroupPids(podCgroup));
+    for (const c of pod.status?.containerStatuses ?? []) {
+      const id = c.containerID?.replace(/^[a-z]+:\/\//, '');
+      if (!id) continue;
+      const pids = cgroupPids(`${podCgroup}/${id}`);
+      for (const p of pids) all.delete(p);
+      out[c.name] = (out[c.name] ?? 0) + pssOf(pids);
+    }
+    out.pause = (out.pause ?? 0) + pssOf(all);
   }
-  return pids;
+  return out;
 }
+
+const sum = (xs: Iterable<number>): number => [...xs].reduce((a, b) => a + b, 0);
 
 const percentile = (xs: readonly number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -113,7 +133,12 @@ try {
 
   // Let start-up work settle (caches warm, leader elections done) before measuring what the seed holds at rest.
   await sleep(20_000);
-  const perPlane = names.filter((n) => runningAt.has(n)).map((n) => pssOf(podPids(world, `cluster-bench-${n}`)));
+  const byContainer = names.filter((n) => runningAt.has(n)).map((n) => podPss(world, `cluster-bench-${n}`));
+  const perPlane = byContainer.map((c) => sum(Object.values(c)));
+  // Where a control plane's memory goes: each container's PSS, mean over the clusters.
+  const pssBytesByContainer: Record<string, number> = {};
+  for (const c of byContainer) for (const [name, bytes] of Object.entries(c)) pssBytesByContainer[name] = (pssBytesByContainer[name] ?? 0) + bytes / byContainer.length;
+  for (const k of Object.keys(pssBytesByContainer)) pssBytesByContainer[k] = Math.round(pssBytesByContainer[k]!);
   const agentPid = agent.proc?.child.pid;
   figures = {
     date: new Date().toISOString(),
@@ -126,9 +151,12 @@ try {
     readySeconds,
     pssBytesPerControlPlane: perPlane.length ? Math.round(perPlane.reduce((a, b) => a + b, 0) / perPlane.length) : null,
     pssBytesPerControlPlaneMax: perPlane.length ? Math.max(...perPlane) : null,
+    pssBytesByContainer,
     seedMemoryBytes: pssOf(worldPids(loadState(world.dir))),
     seedBaseMemoryBytes,
     agentPssBytes: agentPid ? pssOf([agentPid]) : null,
+    // The machine's load while it ran (2 cores): above 2, everything here waited for a core.
+    loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
     benchCpuSeconds: (() => {
       const u = process.cpuUsage(cpu0);
       return (u.user + u.system) / 1e6;
@@ -155,6 +183,7 @@ const rows: Array<[string, string]> = [
   ['control planes Running', `${String(figures.running)}/${N}`],
   ['apply → Running, p50 / max', `${sec(figures.readySecondsP50)} / ${sec(figures.readySecondsMax)}`],
   ['PSS per control plane (mean / max)', `${mib(figures.pssBytesPerControlPlane)} / ${mib(figures.pssBytesPerControlPlaneMax)}`],
+  ['  of which', Object.entries(figures.pssBytesByContainer as Record<string, number>).map(([k, v]) => `${k} ${mib(v)}`).join(', ')],
   ['seed PSS, before → with them', `${mib(figures.seedBaseMemoryBytes)} → ${mib(figures.seedMemoryBytes)}`],
   ['seed agent PSS', mib(figures.agentPssBytes)],
 ];
