@@ -34,6 +34,9 @@ export function apiServerArgs(i: Pick<ApiServerManifestInput, 'etcdServers' | 's
     `--proxy-client-cert-file=${pki('front-proxy-client.crt')}`, `--proxy-client-key-file=${pki('front-proxy-client.key')}`,
     '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
     '--profiling=false', '--v=1',
+    // On SIGTERM (a rollout replacing this pod) keep serving while /readyz says no, so the Service's endpoints
+    // drop this pod before it stops listening: without it a client sees "connection refused" mid-rollout.
+    '--shutdown-delay-duration=10s',
   ];
 }
 
