@@ -11,6 +11,11 @@ import { TestAgent, TestHub, waitFor } from '../lib/processes.js';
 import { unreachableSeedKubeconfig } from '../lib/seed-kubeconfig.js';
 
 const K = (n: string) => findKind(n)!;
+/** A Release naming every control-plane image, so the flow goes as far as the seed (no image is pulled: it never answers). */
+const RELEASE = {
+  ...release('1.33.0'),
+  spec: { version: '1.33.0', components: Object.fromEntries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((c) => [c, `outpost.local/${c}:v1.33.0`])) },
+};
 
 /** The agent's pino lines (JSON on stderr). */
 const logLines = (agent: TestAgent) =>
@@ -29,7 +34,7 @@ describe('seed agent: start and an unreachable seed', () => {
   beforeAll(async () => {
     hub = await TestHub.start({ heartbeatMs: 500 });
     scratch = mkdtempSync(join(tmpdir(), 'outpost-seed-start-'));
-    await hub.apply(project('p'), release('1.33.0'), seed('fra-1'), datacenter('dc-fra', { seed: 'fra-1' }), site('s1'), datacenter('dc-s1', { site: 's1' }), cluster('web', 'p', 'dc-fra', { mode: 'hosted' }));
+    await hub.apply(project('p'), RELEASE, seed('fra-1'), datacenter('dc-fra', { seed: 'fra-1' }), site('s1'), datacenter('dc-s1', { site: 's1' }), cluster('web', 'p', 'dc-fra', { mode: 'hosted' }));
     [seedAgent, siteAgent] = await Promise.all([TestAgent.join(hub, { seed: 'fra-1' }, 'seed'), TestAgent.join(hub, { site: 's1' }, 'site')]);
   });
   afterAll(async () => {
