@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { digestHex, formatByteSize } from '@outpost/proto';
+import { untilAborted } from '../engine/until-aborted.js';
 import type { BlobSource } from './blob-source.js';
 import { ArtifactDigestMismatch, ArtifactFetchError, ArtifactTooLarge } from './errors.js';
 import { chooseEvictions, type CachedEntry } from './eviction.js';
@@ -260,15 +261,6 @@ export class ArtifactCache implements Artifacts {
   }
 }
 
-/** `p`, or a rejection as soon as `signal` aborts (p goes on for whoever else waits on it). */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
 
 /** Whether a process of this pid runs (signal 0 tests, sends nothing). */
 function alive(pid: number): boolean {

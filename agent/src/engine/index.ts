@@ -2,6 +2,7 @@
 // steps and their journal. It knows no resource kind; seed/ and site/ build on it. Re-exports only.
 export { Backoff, backoffDelay, backoffLimits, type BackoffLimits, type BackoffOptions } from './backoff.js';
 export { sleep, systemClock, type Clock, type TimerHandle } from './clock.js';
+export { untilAborted } from './until-aborted.js';
 export { ManualClock } from './manual-clock.js';
 export { WorkQueue, type AddOptions, type KeyStatus, type WorkQueueStats } from './work-queue.js';
 export type { ReconcileResult, WorkHandler, WorkQueueOptions } from './work-queue-options.js';

@@ -3,6 +3,7 @@
 // with its own field manager), exercised against the test world's apiserver in test/e2e/seed-agent.test.ts.
 import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { SeedUnreachableError } from './errors.js';
+import { untilAborted } from '../engine/until-aborted.js';
 
 /** Who the seed's managedFields name as owner of what the agent applied. */
 export const FIELD_MANAGER = 'outpost-agent';
@@ -38,18 +39,6 @@ export interface SeedObjectRef {
   name: string;
 }
 
-/**
- * Rejects when `signal` fires. client-node's calls take no AbortSignal, so a call to a wedged apiserver is
- * left to its socket while the step moves on; every call here is idempotent, so a late answer harms nothing.
- */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
 
 export class KubeSeedApi implements SeedApi {
   readonly server: string;
@@ -107,7 +96,7 @@ export class KubeSeedApi implements SeedApi {
   /** An HTTP answer (ApiException) comes back as is; no answer at all is SeedUnreachableError. */
   private async call<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
     try {
-      return await abortable(p, signal);
+      return await untilAborted(p, signal);
     } catch (err) {
       if (err instanceof ApiException || signal.aborted) throw err;
       throw new SeedUnreachableError(this.server, err);
