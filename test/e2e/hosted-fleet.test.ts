@@ -196,9 +196,7 @@ current-context: seed
     expect(specAt['kube-scheduler']).toBeGreaterThanOrEqual(rolledAt['kube-apiserver']!);
     expect(JSON.parse((await kubectl(kc('a'), 'get', '--raw', '/version')).stdout).gitVersion).toBe('v1.34.4');
     // maxUnavailable 0 and the readiness probe on /readyz: the old apiserver serves until the new one is ready.
-    // Each poll is a kubectl process (about a second on a loaded CI machine), and an upgrade may take only
-    // ~12 s: enough polls to span it, not a count only an idle machine reaches.
-    expect(poller.polls()).toBeGreaterThanOrEqual(5);
+    expect(poller.polls()).toBeGreaterThan(20);
     expect(poller.failures).toEqual([]);
   }, 240_000);
 
