@@ -19,6 +19,8 @@ export interface ApiClientOptions {
 /** An error answer of the API (a Kubernetes Status), or a failure to reach it. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
+  /** The request failed on a reused keep-alive connection the hub had closed: it reached no handler. */
+  staleConnection = false;
   constructor(
     readonly status: number,
     readonly reason: string,
@@ -29,6 +31,10 @@ export class ApiError extends Error {
     super(message, options);
   }
 }
+
+/** Methods whose repetition leaves the hub as one call would (a merge or apply patch sets, it does not add). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE']);
+const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
 export interface ListResponse<T = ResourceObject> {
   items: T[];
@@ -96,8 +102,20 @@ export class ApiClient {
   constructor(private readonly opts: ApiClientOptions) {}
 
   async call<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
-    const url = new URL(path, this.opts.hub);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    try {
+      return await this.send<T>(method, path, payload, contentType);
+    } catch (err) {
+      // A kept-alive connection the hub closed (idle, or to make room under a connection flood) just as
+      // this request went out on it: the request never reached a handler, so one that is safe to repeat is
+      // sent again on a fresh connection, as Node's docs advise. A create (POST) is not repeated.
+      if (!(err instanceof ApiError && err.staleConnection && IDEMPOTENT.has(method))) throw err;
+      return this.send<T>(method, path, payload, contentType);
+    }
+  }
+
+  private send<T>(method: string, path: string, payload: Buffer | undefined, contentType: string): Promise<T> {
+    const url = new URL(path, this.opts.hub);
     return new Promise<T>((resolve, reject) => {
       const req = request(
         url,
@@ -132,7 +150,11 @@ export class ApiClient {
         },
       );
       req.on('timeout', () => req.destroy(new Error(`no answer from ${this.opts.hub} within ${this.opts.timeoutMs ?? 30_000} ms`)));
-      req.on('error', (err) => reject(new ApiError(0, 'Unreachable', `cannot reach the hub at ${this.opts.hub}: ${err.message}`, [], { cause: err })));
+      req.on('error', (err) => {
+        const failure = new ApiError(0, 'Unreachable', `cannot reach the hub at ${this.opts.hub}: ${err.message}`, [], { cause: err });
+        failure.staleConnection = req.reusedSocket && STALE_CONNECTION_CODES.has((err as NodeJS.ErrnoException).code ?? '');
+        reject(failure);
+      });
       req.end(payload);
     });
   }
