@@ -9,6 +9,7 @@ import { join, JoinFailed, loadIdentity } from '../identity.js';
 import { AGENT_LOG_REDACTION } from '../log-redaction.js';
 import { ReceivedReconciler } from '../reconcile/received-reconciler.js';
 import { SeedConfigError } from '../seed/errors.js';
+import { ensureAgentSshKey } from '../site/ssh/agent-ssh-key.js';
 import { AGENT_VERSION } from '../version.js';
 
 /** A flag's value in whole seconds, more than zero; anything else is refused naming the value. */
@@ -50,6 +51,16 @@ export function buildProgram(): Command {
     .action(async (o: { hub: string; token: string; caHash: string; data: string }) => {
       const id = await join({ hub: o.hub, token: o.token, caHash: o.caHash, dataDir: o.data, version: AGENT_VERSION });
       process.stdout.write(`joined ${id.hub} as agent ${id.agentId} (view ${id.view}); start it with: outpost-agent run --data ${o.data}\n`);
+      if (id.view.startsWith('site/')) process.stdout.write(`authorize its SSH key on the site's hosts (for the user each Host's spec.sshUser names): outpost-agent ssh-key --data ${o.data}\n`);
+    });
+  program
+    .command('ssh-key')
+    .description("print this agent's SSH public key (one authorized_keys line), made at join; its private key never leaves DIR")
+    .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
+    .action((o: { data: string }) => {
+      // An agent joined before agents had a key gets one here, as it would at its next start.
+      const key = ensureAgentSshKey(o.data, loadIdentity(o.data).agentId);
+      process.stdout.write(`${key.publicKey}\n`);
     });
   program
     .command('run')
