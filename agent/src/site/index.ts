@@ -1,0 +1,2 @@
+// Site mode: kubeadm over SSH on a site's Hosts, run by the site's agent.
+export * from './ssh/index.js';
