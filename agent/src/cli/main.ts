@@ -9,6 +9,7 @@ import { join, JoinFailed, loadIdentity } from '../identity.js';
 import { AGENT_LOG_REDACTION } from '../log-redaction.js';
 import { ReceivedReconciler } from '../reconcile/received-reconciler.js';
 import { SeedConfigError } from '../seed/errors.js';
+import { HostReconciler } from '../site/host-reconciler.js';
 import { ensureAgentSshKey } from '../site/ssh/agent-ssh-key.js';
 import { AGENT_VERSION } from '../version.js';
 
@@ -76,7 +77,8 @@ export function buildProgram(): Command {
     .action(async (o: { data: string; kubeconfig?: string; leafCertLifetime?: number; healInterval?: number; artifactCacheSize?: number; artifactMaxRate?: number; offline?: boolean; logLevel: (typeof LOG_LEVELS)[number] }) => {
       // Loaded only here: the Kubernetes client costs every other command (a bundle import) most of its start.
       const { HostedClusterReconciler, KubeSeedApi, seedKubeConfig } = await import('../seed/index.js');
-      const view = loadIdentity(o.data).view;
+      const identity = loadIdentity(o.data);
+      const view = identity.view;
       const seed = seedKubeConfig({ view, kubeconfig: o.kubeconfig, env: process.env });
       const hosted = {
         seedName: view.replace(/^seed\//, ''),
@@ -84,7 +86,9 @@ export function buildProgram(): Command {
         ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}),
       };
       // Every Cluster is acknowledged; a seed's hosted ones are also made real through its Kubernetes API.
-      const reconcilers = [new ReceivedReconciler(), ...(seed ? [new HostedClusterReconciler({ ...hosted, api: new KubeSeedApi(seed) })] : [])];
+      // A site's agent checks its Hosts over SSH with its own key.
+      const siteHosts = view.startsWith('site/') ? [new HostReconciler({ privateKey: ensureAgentSshKey(o.data, identity.agentId).privateKey })] : [];
+      const reconcilers = [new ReceivedReconciler(), ...siteHosts, ...(seed ? [new HostedClusterReconciler({ ...hosted, api: new KubeSeedApi(seed) })] : [])];
       const artifactOpts = { ...(o.artifactCacheSize ? { artifactCacheBytes: o.artifactCacheSize } : {}), ...(o.artifactMaxRate ? { artifactMaxBytesPerSecond: o.artifactMaxRate } : {}) };
       const agent = await startAgent({ dataDir: o.data, reconcilers, offline: o.offline === true, ...artifactOpts }, pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2)));
       process.stdout.write(`outpost-agent ${AGENT_VERSION} running${o.offline ? ' offline (no hub link; statuses wait for `outpost-agent bundle export-status`)' : ''}\n`);
