@@ -10,6 +10,7 @@ export { ReceivedReconciler } from './reconcile/received-reconciler.js';
 export type { ReconcileContext, ReconcileOutcome, Reconciler, StatusPatch, ViewReader } from './reconcile/reconciler.js';
 export { runFlow } from './reconcile/flow-run.js';
 export * as engine from './engine/index.js';
+export * as site from './site/index.js';
 export { MemoryLocalState } from './state/memory-local-state.js';
 export { fetchVerifiedCa, redeemToken, JoinFailed } from './identity.js';
 export { ArtifactCache, HubBlobSource, ArtifactDigestMismatch, ArtifactFetchError, ArtifactTooLarge, type ArtifactCacheOptions, type BlobSource } from './artifacts/index.js';
