@@ -3,9 +3,9 @@
 // machine's containerd (Debian's 1.6, config version 2) loads the containerd config; /bin/sh parses the
 // install plan's commands back into the hostile names they were given. Nothing here changes the machine.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { site } from '@outpost/agent';
 import { afterAll, describe, expect, it } from 'vitest';
 import { binary, VERSIONS } from '../world/binaries.js';
@@ -120,5 +120,40 @@ describe('/bin/sh runs the install plan\'s commands as written', () => {
     expect(sh(step.run).status).toBe(0);
     expect(sh(step.skipIf!).status).toBe(0);
     expect(execFileSync(plan.binaries.kubeadm!, { encoding: 'utf8' })).toBe('kubeadm\n');
+  });
+});
+
+describe('systemd and /bin/sh read the host files', () => {
+  const host = join(dir, 'host');
+  const paths = site.hostPaths({ binDir: join(host, 'bin'), systemdDir: join(host, 'systemd') });
+  const place = (f: site.HostFile): string => {
+    mkdirSync(dirname(f.path), { recursive: true });
+    writeFileSync(f.path, f.content);
+    chmodSync(f.path, f.mode);
+    return f.path;
+  };
+  mkdirSync(paths.binDir, { recursive: true });
+  symlinkSync(binary('kubelet'), join(paths.binDir, 'kubelet'));
+
+  it('systemd-analyze finds nothing wrong with the units and kubeadm\'s drop-in', () => {
+    const nodes = [
+      { name: 'a', address: '10.0.0.11', podCidr: '10.244.0.0/24' },
+      { name: 'b', address: '10.0.0.12', podCidr: '10.244.1.0/24' },
+    ];
+    place(site.podNetworkScript(paths, 'a', nodes, '10.244.0.0/16'));
+    place(site.kubeletKubeadmDropIn(paths));
+    const units = [site.kubeletUnit(paths), site.containerdUnit(paths, execFileSync('sh', ['-c', 'command -v containerd'], { encoding: 'utf8' }).trim()), site.podNetworkUnit(paths)].map(place);
+    for (const unit of units) {
+      const v = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8', timeout: 60_000 });
+      expect(v.status, v.stderr).toBe(0);
+      // Unknown keys and sections are only warnings to systemd: a typo would pass silently without this.
+      expect(v.stderr).not.toMatch(/Unknown|Invalid|bad unit|ignoring/i);
+    }
+  });
+
+  it('/bin/sh parses the pod network script', () => {
+    const script = site.podNetworkScript(paths, 'b', [{ name: 'a', address: '10.0.0.11', podCidr: '10.244.0.0/24' }, { name: 'b', address: '10.0.0.12', podCidr: '10.244.1.0/24' }], '10.244.0.0/16');
+    const r = spawnSync('/bin/sh', ['-n', place(script)], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
   });
 });

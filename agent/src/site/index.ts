@@ -48,6 +48,8 @@ export {
   POD_BRIDGE,
   POD_NETWORK_NAME,
   podEgressCommands,
+  podNetworkScript,
+  podNetworkUnit,
   podRouteCommands,
   type BridgeCniInputs,
   type PodCidrAssignmentInputs,

@@ -110,6 +110,8 @@ describe('kubeadmInitConfig', () => {
     expect(inputError(() => kubeadmInitConfig(init({ bootstrapToken: { token, ttlSeconds: 0 } }))).message).toContain('must expire');
     expect(inputError(() => kubeadmInitConfig(init({ certificateKey: 'abc' }))).field).toBe('certificateKey');
     expect(inputError(() => kubeadmInitConfig(init({ certSANs: ['bad name'] }))).field).toBe('certSANs[0]');
+    expect(inputError(() => kubeadmInitConfig(init({ dnsDomain: 'Cluster Local' }))).field).toBe('dnsDomain');
+    expect(inputError(() => kubeadmInitConfig(init({ clusterName: 'C1' }))).field).toBe('clusterName');
   });
 });
 

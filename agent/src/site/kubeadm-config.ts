@@ -171,6 +171,7 @@ function clusterConfiguration(c: KubeadmClusterInputs): Record<string, unknown> 
   checkEndpoint('controlPlaneEndpoint', c.controlPlaneEndpoint);
   checkCidr('podSubnet', c.podSubnet);
   checkCidr('serviceSubnet', c.serviceSubnet);
+  if (c.dnsDomain !== undefined && !NODE_NAME_RE.test(c.dnsDomain)) throw new SiteInputError('dnsDomain', `"${c.dnsDomain}" is not a DNS domain such as cluster.local`);
   if (!NODE_NAME_RE.test(c.clusterName)) throw new SiteInputError('clusterName', `"${c.clusterName}" cannot name a kubeadm cluster: use lowercase letters, digits and "-"`);
   for (const [i, san] of (c.certSANs ?? []).entries()) if (!isIP(san) && !NODE_NAME_RE.test(san)) throw new SiteInputError(`certSANs[${i}]`, `"${san}" is neither an IP address nor a DNS name`);
   const img = c.images;

@@ -1,7 +1,7 @@
 // Outpost's bridge pod network: each node's slice, its CNI config, and the routes between nodes.
 import { describe, expect, it } from 'vitest';
 import { hostPaths } from './host-paths.js';
-import { assignPodCidrs, bridgeCniConfig, podEgressCommands, podRouteCommands } from './pod-network.js';
+import { assignPodCidrs, bridgeCniConfig, podEgressCommands, podNetworkScript, podNetworkUnit, podRouteCommands } from './pod-network.js';
 
 describe('assignPodCidrs', () => {
   it('gives new nodes the lowest free /24 and never moves a given one', () => {
@@ -60,5 +60,19 @@ describe('routes and egress', () => {
       "iptables -t nat -C POSTROUTING -s 10.244.0.0/16 '!' -d 10.244.0.0/16 -m comment --comment 'outpost pod egress' -j MASQUERADE 2>/dev/null || " +
         "iptables -t nat -A POSTROUTING -s 10.244.0.0/16 '!' -d 10.244.0.0/16 -m comment --comment 'outpost pod egress' -j MASQUERADE",
     );
+  });
+
+  it('replays the routes and the egress rule at boot, stopping at the first that fails', () => {
+    const script = podNetworkScript(hostPaths(), 'a', nodes, '10.244.0.0/16');
+    expect(script).toMatchObject({ path: '/usr/local/bin/outpost-pod-network', mode: 0o755 });
+    const lines = script.content.split('\n');
+    expect(lines[0]).toBe('#!/bin/sh');
+    expect(lines).toContain('set -e');
+    expect(lines).toContain('ip route replace 10.244.1.0/24 via 10.0.0.12');
+    expect(lines).toContain(podEgressCommands('10.244.0.0/16')[0]);
+    const unit = podNetworkUnit(hostPaths());
+    expect(unit.path).toBe('/etc/systemd/system/outpost-pod-network.service');
+    expect(unit.content).toContain('Type=oneshot\nRemainAfterExit=yes\nExecStart=/usr/local/bin/outpost-pod-network\n');
+    expect(unit.content).toContain('Before=kubelet.service');
   });
 });

@@ -137,8 +137,8 @@ export interface PodRouteNode {
 
 /**
  * On node `self`, a route to each other node's slice through that node (`ip route replace`: adds or
- * corrects, so it can run again). Routes do not survive a reboot; the flow runs these on each reconcile,
- * and again whenever a node joins or leaves.
+ * corrects, so it can run again). Routes do not survive a reboot: podNetworkScript and podNetworkUnit
+ * replay them at boot, and the flow runs the script again whenever a node joins or leaves.
  */
 export function podRouteCommands(self: string, nodes: readonly PodRouteNode[]): ShellCommand[] {
   if (!nodes.some((n) => n.name === self)) throw new SiteInputError('self', `${self} is not among the cluster's nodes (${nodes.map((n) => n.name).join(', ')})`);
@@ -158,4 +158,37 @@ export function podEgressCommands(clusterPodCidr: string): ShellCommand[] {
   const cidr = formatCidr(parseCidr('clusterPodCidr', clusterPodCidr));
   const rule = ['POSTROUTING', '-s', cidr, '!', '-d', cidr, '-m', 'comment', '--comment', 'outpost pod egress', '-j', 'MASQUERADE'];
   return [`${shellJoin(['iptables', '-t', 'nat', '-C', ...rule])} 2>/dev/null || ${shellJoin(['iptables', '-t', 'nat', '-A', ...rule])}`];
+}
+
+/** The script that sets node `self`'s pod routes and egress rule (idempotent), run now and at every boot. */
+export function podNetworkScript(paths: HostPaths, self: string, nodes: readonly PodRouteNode[], clusterPodCidr: string): HostFile {
+  const commands = [...podRouteCommands(self, nodes), ...podEgressCommands(clusterPodCidr)];
+  return {
+    path: `${paths.binDir}/outpost-pod-network`,
+    mode: 0o755,
+    content: `#!/bin/sh\n# Written by Outpost: routes to the other nodes' pods, and masquerading of pod traffic that leaves the cluster.\nset -e\n${commands.join('\n')}\n`,
+  };
+}
+
+/** A oneshot unit that runs podNetworkScript at boot, once the network is up. */
+export function podNetworkUnit(paths: HostPaths): HostFile {
+  return {
+    path: `${paths.systemdDir}/outpost-pod-network.service`,
+    mode: 0o644,
+    content: `# Written by Outpost: the bridge pod network's routes, which the kernel forgets at reboot.
+[Unit]
+Description=Outpost pod network routes
+Wants=network-online.target
+After=network-online.target
+Before=kubelet.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=${paths.binDir}/outpost-pod-network
+
+[Install]
+WantedBy=multi-user.target
+`,
+  };
 }
