@@ -2,13 +2,14 @@
 // kubeadm validates the init and join configs and lists exactly the Release's images for them; this
 // machine's containerd (Debian's 1.6, config version 2) loads the containerd config; /bin/sh parses the
 // install plan's commands back into the hostile names they were given. Nothing here changes the machine.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { site } from '@outpost/agent';
-import { afterAll, describe, expect, it } from 'vitest';
-import { binary, VERSIONS } from '../world/binaries.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binary, imagesDir, VERSIONS } from '../world/binaries.js';
 import { worldComponents } from '../world/releases.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'outpost-site-gen-'));
@@ -155,5 +156,84 @@ describe('systemd and /bin/sh read the host files', () => {
     const script = site.podNetworkScript(paths, 'b', [{ name: 'a', address: '10.0.0.11', podCidr: '10.244.0.0/24' }, { name: 'b', address: '10.0.0.12', podCidr: '10.244.1.0/24' }], '10.244.0.0/16');
     const r = spawnSync('/bin/sh', ['-n', place(script)], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
+  });
+});
+
+describe('a real containerd imports the Release\'s images as the install plan says', () => {
+  const cdir = join(dir, 'containerd');
+  const socket = join(cdir, 'c.sock');
+  const ctr = ['ctr', '-a', socket];
+  let containerd: ChildProcess | undefined;
+  let stderr = '';
+  const sh = (cmd: string) => spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8', timeout: 120_000 });
+  const archive = join(imagesDir(), readdirSync(imagesDir()).find((f) => f.startsWith('pause-') && f.endsWith('.tar'))!);
+  const digest = `sha256:${createHash('sha256').update(readFileSync(archive)).digest('hex')}`;
+  const paths = site.hostPaths({ binDir: join(dir, 'img-bin'), cniBinDir: join(dir, 'img-cni'), cniConfDir: join(dir, 'img-net.d'), stagingDir: join(dir, 'img-staging') });
+  const fake = `sha256:${'0'.repeat(64)}`;
+  const plan = (pauseName: string) =>
+    site.installPlan({
+      release: 'world',
+      artifacts: [
+        ...['kubeadm', 'kubelet', 'kubectl'].map((name) => ({ type: 'binary', name, digest: fake, platform: 'linux/amd64' })),
+        ...['bridge', 'host-local', 'loopback', 'portmap'].map((name) => ({ type: 'cni', name, digest: fake, platform: 'linux/amd64' })),
+        { type: 'image', name: pauseName, digest, platform: '', size: 1 },
+      ],
+      components: { pause: pauseName },
+      platform: 'linux/amd64',
+      localPath: () => archive,
+      paths,
+      aliases: [{ component: 'pause', source: pauseName, target: 'outpost.local/pause:3.10.1' }],
+      ctr,
+    });
+
+  beforeAll(async () => {
+    mkdirSync(cdir, { recursive: true });
+    // This machine's containerd, on sockets and directories of its own so it meets no other containerd here;
+    // between those lines, the config the site agent writes.
+    const own = `root = "${cdir}/root"\nstate = "${cdir}/state"\n`;
+    const apart = `\n[grpc]\n  address = "${socket}"\n[ttrpc]\n  address = "${socket}.ttrpc"\n[debug]\n  address = ""\n[metrics]\n  address = ""\n`;
+    const version = site.containerdConfigVersion(execFileSync('containerd', ['--version'], { encoding: 'utf8' }));
+    writeFileSync(join(cdir, 'config.toml'), own + site.containerdConfigToml({ version, sandboxImage: 'outpost.local/pause:test', systemdCgroup: false }) + apart);
+    containerd = spawn('containerd', ['--config', join(cdir, 'config.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    containerd.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+    for (let i = 0; i < 150 && !(existsSync(socket) && spawnSync('ctr', ['-a', socket, 'version']).status === 0); i++) await new Promise((r) => setTimeout(r, 200));
+    if (spawnSync('ctr', ['-a', socket, 'version']).status !== 0) throw new Error(`containerd did not come up: ${stderr}`);
+    expect(sh(plan('outpost.local/pause:test').files[0]!.run).status).toBe(0);
+  });
+  afterAll(async () => {
+    if (containerd && containerd.exitCode === null) {
+      const exited = new Promise((r) => containerd!.once('exit', r));
+      containerd.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('imports an archive it does not have, then skips it; tags the pause kubeadm asks for, then skips that', () => {
+    const [image, alias] = plan('outpost.local/pause:test').images;
+    if (image?.kind !== 'upload' || alias?.kind !== 'command') throw new Error('an import, then an alias');
+    expect(sh(image.skipIf!).status).not.toBe(0);
+    copyFileSync(archive, image.upload.to);
+    const r = sh(image.run);
+    expect(r.status, r.stderr + stderr).toBe(0);
+    expect(existsSync(image.upload.to)).toBe(false);
+    expect(sh(image.skipIf!).status).toBe(0);
+    expect(sh(alias.skipIf!).status).not.toBe(0);
+    expect(sh(alias.run).status).toBe(0);
+    expect(sh(alias.skipIf!).status).toBe(0);
+    expect(execFileSync('ctr', [...ctr.slice(1), '-n', 'k8s.io', 'images', 'ls', '-q'], { encoding: 'utf8' }).split('\n')).toEqual(expect.arrayContaining(['outpost.local/pause:test', 'outpost.local/pause:3.10.1']));
+  });
+
+  it('fails, saying why, when an archive does not hold the reference the Release names, or arrived damaged', () => {
+    const [wrong] = plan('outpost.local/pause:not-in-archive').images;
+    if (wrong?.kind !== 'upload') throw new Error('an import');
+    copyFileSync(archive, wrong.upload.to);
+    const r = sh(wrong.run);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('does not hold outpost.local/pause:not-in-archive');
+    writeFileSync(wrong.upload.to, 'damaged');
+    const d = sh(wrong.run);
+    expect(d.status).toBe(1);
+    expect(d.stderr).toContain('the upload was damaged');
+    expect(existsSync(wrong.upload.to)).toBe(false);
   });
 });

@@ -73,14 +73,14 @@ describe('installPlan', () => {
   });
 
   it('tags the images kubeadm asks for under another name after the imports', () => {
-    const plan = installPlan(input({ aliases: [{ component: 'pause', source: 'outpost.local/pause:test', target: 'outpost.local/pause:3.10.1' }], ctr: '/usr/bin/ctr' }));
+    const plan = installPlan(input({ aliases: [{ component: 'pause', source: 'outpost.local/pause:test', target: 'outpost.local/pause:3.10.1' }], ctr: ['/usr/bin/ctr', '-a', '/run/c 2.sock'] }));
     const alias = plan.images.at(-1);
     expect(alias).toEqual({
       kind: 'command',
       id: 'alias/outpost.local/pause:3.10.1',
       description: 'tag outpost.local/pause:test as outpost.local/pause:3.10.1, the pause image kubeadm looks for',
-      skipIf: '/usr/bin/ctr -n k8s.io images ls -q | grep -Fxq -- outpost.local/pause:3.10.1',
-      run: '/usr/bin/ctr -n k8s.io images tag --force outpost.local/pause:test outpost.local/pause:3.10.1',
+      skipIf: "/usr/bin/ctr -a '/run/c 2.sock' -n k8s.io images ls -q | grep -Fxq -- outpost.local/pause:3.10.1",
+      run: "/usr/bin/ctr -a '/run/c 2.sock' -n k8s.io images tag --force outpost.local/pause:test outpost.local/pause:3.10.1",
     });
   });
 

@@ -32,8 +32,11 @@ export interface InstallPlanInputs {
   paths: HostPaths;
   /** Images to tag again after the import (kubeadmImagePlan().aliases). */
   aliases?: readonly ImageAlias[];
-  /** The ctr binary on the host; default `ctr` from PATH (Debian's containerd package puts it in /usr/bin). */
-  ctr?: string;
+  /**
+   * How to run ctr on the host: the binary and any flags before the command; default ["ctr"] from PATH
+   * (Debian's containerd package puts it in /usr/bin). A containerd on another socket: ["ctr", "-a", SOCKET].
+   */
+  ctr?: readonly string[];
 }
 
 /** An upload from the agent's cache to a host. */
@@ -137,7 +140,8 @@ export function installPlan(input: InstallPlanInputs): InstallPlan {
   if (missing.length || aliasGaps.length) throw new ArtifactsMissingError(input.release, input.platform, [...missing, ...aliasGaps]);
 
   const p = input.paths;
-  const ctr = input.ctr ?? 'ctr';
+  const ctr = input.ctr ?? ['ctr'];
+  if (ctr.length === 0) throw new SiteInputError('ctr', 'is empty; give the ctr binary, such as ["ctr"]');
   const files: InstallStep[] = [
     { kind: 'command', id: 'dirs', description: 'make the directories the Release installs into', run: shellJoin(['mkdir', '-p', p.binDir, p.cniBinDir, p.cniConfDir, p.stagingDir]) },
   ];
@@ -163,7 +167,7 @@ export function installPlan(input: InstallPlanInputs): InstallPlan {
   }
 
   const imageSteps: InstallStep[] = [];
-  const lsHas = (ref: string) => `${shellJoin([ctr, '-n', 'k8s.io', 'images', 'ls', '-q'])} | ${shellJoin(['grep', '-Fxq', '--', ref])}`;
+  const lsHas = (ref: string) => `${shellJoin([...ctr, '-n', 'k8s.io', 'images', 'ls', '-q'])} | ${shellJoin(['grep', '-Fxq', '--', ref])}`;
   // One archive may hold several references (one artifact each): it is uploaded and imported once.
   const byDigest = new Map<string, Picked[]>();
   for (const ref of images) {
@@ -183,7 +187,7 @@ export function installPlan(input: InstallPlanInputs): InstallPlan {
       skipIf: allThere,
       upload: { from: input.localPath(digest), to: staged, mode: 0o600, size: first.size },
       run:
-        `if ${digestMatches(first.hex, staged)}; then ${shellJoin([ctr, '-n', 'k8s.io', 'images', 'import', staged])}; rc=$?; ${shellJoin(['rm', '-f', staged])}; ` +
+        `if ${digestMatches(first.hex, staged)}; then ${shellJoin([...ctr, '-n', 'k8s.io', 'images', 'import', staged])}; rc=$?; ${shellJoin(['rm', '-f', staged])}; ` +
         `[ $rc -eq 0 ] || exit $rc; ${allThere} || { ${shellJoin(['echo', `the archive ${digest} does not hold ${names.join(', ')}, which the Release says it does: import the release directory again`])} >&2; exit 1; }; ` +
         `else ${shellJoin(['rm', '-f', staged])}; ${shellJoin(['echo', `${staged} is not ${digest}: the upload was damaged and is removed; the step uploads it again`])} >&2; exit 1; fi`,
     });
@@ -194,7 +198,7 @@ export function installPlan(input: InstallPlanInputs): InstallPlan {
       id: `alias/${alias.target}`,
       description: `tag ${alias.source} as ${alias.target}, the ${alias.component} image kubeadm looks for`,
       skipIf: lsHas(alias.target),
-      run: shellJoin([ctr, '-n', 'k8s.io', 'images', 'tag', '--force', alias.source, alias.target]),
+      run: shellJoin([...ctr, '-n', 'k8s.io', 'images', 'tag', '--force', alias.source, alias.target]),
     });
   }
   return { files, images: imageSteps, binaries };
