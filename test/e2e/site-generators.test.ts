@@ -52,6 +52,8 @@ describe('kubeadm reads the configs the site agent writes', () => {
     const release = new Set(Object.values(components));
     expect(plan.images.filter((i) => !release.has(i))).toEqual(plan.aliases.map((a) => a.target));
     expect(plan.aliases).toEqual([{ component: 'pause', source: components.pause, target: expect.stringMatching(/^outpost\.local\/pause:/) }]);
+    // The table of pause tags agrees with the kubeadm binary itself.
+    expect(`outpost.local/pause:${site.listedPauseTag(listed.stdout)}`).toBe(plan.aliases[0]?.target);
   });
 
   it('lists no CoreDNS or kube-proxy for a cluster without them, from the world Release as it is', () => {

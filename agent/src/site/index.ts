@@ -3,7 +3,7 @@
 export { ArtifactsMissingError, SiteInputError, SiteReleaseError } from './errors.js';
 export { DEFAULT_HOST_PATHS, hostPaths, type HostPaths } from './host-paths.js';
 export { shellJoin, shellQuote, type ShellCommand } from './shell-quote.js';
-export { KUBEADM_PAUSE_TAGS, kubeadmImagePlan, type ImageAlias, type ImageOverride, type KubeadmImageInputs, type KubeadmImagePlan } from './kubeadm-images.js';
+export { KUBEADM_PAUSE_TAGS, kubeadmImagePlan, listedPauseTag, type ImageAlias, type ImageOverride, type KubeadmImageInputs, type KubeadmImagePlan } from './kubeadm-images.js';
 export {
   CONTAINERD_SOCKET,
   DEFAULT_BIND_PORT,

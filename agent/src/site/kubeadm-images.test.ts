@@ -2,7 +2,7 @@
 // `kubeadm config images list` checks the same plans in test/e2e/site-generators.test.ts.
 import { describe, expect, it } from 'vitest';
 import { SiteReleaseError } from './errors.js';
-import { kubeadmImagePlan, type KubeadmImageInputs } from './kubeadm-images.js';
+import { kubeadmImagePlan, listedPauseTag, type KubeadmImageInputs } from './kubeadm-images.js';
 
 // The test world's Release at v1.34.4 (test/world/releases.ts), plus a CoreDNS.
 const world: Record<string, string> = {
@@ -86,5 +86,12 @@ describe('kubeadmImagePlan', () => {
     const v = { ...world, 'kube-apiserver': 'outpost.local/kube-apiserver:v1.40.0', 'kube-controller-manager': 'outpost.local/kube-controller-manager:v1.40.0', 'kube-scheduler': 'outpost.local/kube-scheduler:v1.40.0', 'kube-proxy': 'outpost.local/kube-proxy:v1.40.0' };
     expect(failure({ kubernetesVersion: 'v1.40.0', components: v }).message).toContain('kubeadmPauseTag');
     expect(kubeadmImagePlan(input({ kubernetesVersion: 'v1.40.0', components: v, kubeadmPauseTag: '3.11' })).images).toContain('outpost.local/pause:3.11');
+  });
+});
+
+describe('listedPauseTag', () => {
+  it('reads the pause tag from `kubeadm config images list` output', () => {
+    expect(listedPauseTag('registry.k8s.io/kube-apiserver:v1.34.4\nregistry.k8s.io/coredns/coredns:v1.12.1\nregistry.k8s.io/pause:3.10.1\nregistry.k8s.io/etcd:3.6.5-0\n')).toBe('3.10.1');
+    expect(listedPauseTag('registry.k8s.io/etcd:3.6.5-0\n')).toBeUndefined();
   });
 });

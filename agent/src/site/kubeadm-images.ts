@@ -30,6 +30,18 @@ export const KUBEADM_PAUSE_TAGS: Readonly<Record<string, string>> = {
   '1.35': '3.10.1',
 };
 
+/**
+ * The pause tag in `kubeadm config images list` output (one reference a line), or undefined when it lists
+ * none: what to pass as kubeadmPauseTag where the table lags behind a kubeadm (a patch release may move it).
+ */
+export function listedPauseTag(imagesListOutput: string): string | undefined {
+  for (const line of imagesListOutput.split('\n')) {
+    const m = /\/pause:([^\s/]+)$/.exec(line.trim());
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
 export interface KubeadmImageInputs {
   /** The Release's name, for messages. */
   release: string;
