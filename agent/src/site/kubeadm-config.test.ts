@@ -76,6 +76,7 @@ describe('kubeadmInitConfig', () => {
       apiServer: { certSANs: ['api.c1.example', '192.0.2.7'] },
     });
     expect(c.proxy).toBeUndefined();
+    expect(byKind(kubeadmInitConfig(init({ certSANs: [] }))).ClusterConfiguration.apiServer).toBeUndefined();
     // Outpost gives nodes their pod CIDRs (the bridge network's routes need them first).
     expect(c.controllerManager).toEqual({ extraArgs: [{ name: 'allocate-node-cidrs', value: 'false' }] });
     expect(byKind(kubeadmInitConfig(init({ nodeCidrs: 'kube-controller-manager' }))).ClusterConfiguration.controllerManager).toBeUndefined();

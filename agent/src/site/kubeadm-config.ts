@@ -187,7 +187,7 @@ function clusterConfiguration(c: KubeadmClusterInputs): Record<string, unknown> 
     etcd: { local: { imageRepository: img.etcd.imageRepository, imageTag: img.etcd.imageTag } },
     dns: img.dns ? { imageRepository: img.dns.imageRepository, imageTag: img.dns.imageTag } : { disabled: true },
     ...(img.proxy ? {} : { proxy: { disabled: true } }),
-    apiServer: { certSANs: [...(c.certSANs ?? [])] },
+    ...(c.certSANs?.length ? { apiServer: { certSANs: [...c.certSANs] } } : {}),
     ...(controllerManagerArgs.length ? { controllerManager: { extraArgs: controllerManagerArgs } } : {}),
   };
 }
