@@ -100,7 +100,7 @@ describe('containerd reads its config', () => {
 describe('/bin/sh runs the install plan\'s commands as written', () => {
   it('passes hostile operands through quoting unchanged', () => {
     const hostile = ["it's", 'a b', '$(touch /tmp/pwned)', '`id`', 'x;y&z|w', 'new\nline', '*', '~', 'a=b', '-n', '"dq"', '\\'];
-    const out = execFileSync('/bin/sh', ['-c', site.shellJoin(['printf', '%s\\0', ...hostile])], { encoding: 'utf8' });
+    const out = execFileSync('/bin/sh', ['-c', site.shJoin(['printf', '%s\\0', ...hostile])], { encoding: 'utf8' });
     expect(out.split('\0').slice(0, -1)).toEqual(hostile);
   });
 

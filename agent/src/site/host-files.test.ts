@@ -79,9 +79,9 @@ describe('kernel settings', () => {
     expect(kernelSettingsCommands()).toEqual([
       'modprobe overlay',
       'modprobe br_netfilter',
-      'sysctl -w \'net.ipv4.ip_forward=1\'',
-      'sysctl -w \'net.bridge.bridge-nf-call-iptables=1\'',
-      'sysctl -w \'net.bridge.bridge-nf-call-ip6tables=1\'',
+      'sysctl -w net.ipv4.ip_forward=1',
+      'sysctl -w net.bridge.bridge-nf-call-iptables=1',
+      'sysctl -w net.bridge.bridge-nf-call-ip6tables=1',
     ]);
   });
 });

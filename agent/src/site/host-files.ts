@@ -5,7 +5,8 @@
 import type { ClusterKeys } from '@outpost/proto';
 import { SiteInputError } from './errors.js';
 import type { HostPaths } from './host-paths.js';
-import { shellJoin, type ShellCommand } from './shell-quote.js';
+import type { ShellCommand } from './shell-command.js';
+import { shJoin } from './ssh/shell-quote.js';
 
 export interface HostFile {
   /** Absolute path on the host. */
@@ -195,7 +196,7 @@ export function kernelSettingsFiles(): HostFile[] {
 
 /** The commands that apply kernelSettingsFiles() now, without a reboot (each idempotent). br_netfilter's sysctls exist only once it is loaded, so modules go first. */
 export function kernelSettingsCommands(): ShellCommand[] {
-  return [...KERNEL_MODULES.map((m) => shellJoin(['modprobe', m])), ...Object.entries(SYSCTLS).map(([k, v]) => shellJoin(['sysctl', '-w', `${k}=${v}`]))];
+  return [...KERNEL_MODULES.map((m) => shJoin(['modprobe', m])), ...Object.entries(SYSCTLS).map(([k, v]) => shJoin(['sysctl', '-w', `${k}=${v}`]))];
 }
 
 /** Where kubeadm finds the cluster's CAs. Fixed by kubeadm (ClusterConfiguration.certificatesDir's default). */

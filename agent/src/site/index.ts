@@ -1,8 +1,13 @@
-// Site mode: kubeadm clusters on site hosts over SSH. Re-exports only. These are the pure generators
-// the flow calls: what to write on a host and what to run there.
+// Site mode: kubeadm over SSH on a site's Hosts, run by the site's agent.
+export * from './ssh/index.js';
+export { describeFacts, parseProbe, portsInUse, preflightProblems, PROBE_SCRIPT, ProbeParseError, CONTROL_PLANE_PORTS, WORKER_PORTS, type HostFacts } from './host-probe.js';
+export { HOST_CONDITIONS, HostReconciler, type HostReconcilerOptions } from './host-reconciler.js';
+export { sshTargetOf } from './host-target.js';
+
+// The pure generators the flow calls: what to write on a host and what to run there.
+export type { ShellCommand } from './shell-command.js';
 export { ArtifactsMissingError, SiteInputError, SiteReleaseError } from './errors.js';
 export { DEFAULT_HOST_PATHS, hostPaths, type HostPaths } from './host-paths.js';
-export { shellJoin, shellQuote, type ShellCommand } from './shell-quote.js';
 export { KUBEADM_PAUSE_TAGS, kubeadmImagePlan, listedPauseTag, type ImageAlias, type ImageOverride, type KubeadmImageInputs, type KubeadmImagePlan } from './kubeadm-images.js';
 export {
   CONTAINERD_SOCKET,

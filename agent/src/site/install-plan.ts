@@ -7,7 +7,8 @@ import { digestHex, REQUIRED_BINARIES, REQUIRED_CNI_PLUGINS } from '@outpost/pro
 import { ArtifactsMissingError, SiteInputError, SiteReleaseError } from './errors.js';
 import type { HostPaths } from './host-paths.js';
 import type { ImageAlias } from './kubeadm-images.js';
-import { shellJoin, type ShellCommand } from './shell-quote.js';
+import type { ShellCommand } from './shell-command.js';
+import { shJoin } from './ssh/shell-quote.js';
 
 /** A Release's spec.artifacts entry (proto Artifact), as read from the view. */
 export interface ReleaseArtifact {
@@ -96,7 +97,7 @@ interface Picked {
 
 /** `printf 'HEX  FILE\n' | sha256sum -c --status`: exits 0 when FILE holds exactly those bytes. */
 function digestMatches(hex: string, file: string): ShellCommand {
-  return `${shellJoin(['printf', '%s  %s\\n', hex, file])} | ${shellJoin(['sha256sum', '-c', '--status'])}`;
+  return `${shJoin(['printf', '%s  %s\\n', hex, file])} | ${shJoin(['sha256sum', '-c', '--status'])}`;
 }
 
 /** The artifacts of one type for the host's platform, by name; those of the host's platform win over platform-free ones. */
@@ -143,7 +144,7 @@ export function installPlan(input: InstallPlanInputs): InstallPlan {
   const ctr = input.ctr ?? ['ctr'];
   if (ctr.length === 0) throw new SiteInputError('ctr', 'is empty; give the ctr binary, such as ["ctr"]');
   const files: InstallStep[] = [
-    { kind: 'command', id: 'dirs', description: 'make the directories the Release installs into', run: shellJoin(['mkdir', '-p', p.binDir, p.cniBinDir, p.cniConfDir, p.stagingDir]) },
+    { kind: 'command', id: 'dirs', description: 'make the directories the Release installs into', run: shJoin(['mkdir', '-p', p.binDir, p.cniBinDir, p.cniConfDir, p.stagingDir]) },
   ];
   const binaries: Record<string, string> = {};
   // kubeadm, kubelet, kubectl first (the required ones, in their order), then the rest by name.
@@ -160,14 +161,14 @@ export function installPlan(input: InstallPlanInputs): InstallPlan {
       id: `${a.type}/${a.name}`,
       description: `install ${a.type} ${a.name} (${a.digest}) as ${target}`,
       artifact: { type: a.type, names: [a.name], digest: a.digest },
-      skipIf: `${digestMatches(a.hex, target)} 2>/dev/null && test "$(stat -c %a ${shellJoin([target])})" = 755`,
+      skipIf: `${digestMatches(a.hex, target)} 2>/dev/null && test "$(stat -c %a ${shJoin([target])})" = 755`,
       upload: { from: input.localPath(a.digest), to: staged, mode: 0o600, size: a.size },
-      run: `if ${digestMatches(a.hex, staged)}; then ${shellJoin(['chmod', '0755', staged])} && ${shellJoin(['mv', '-f', staged, target])}; else ${shellJoin(['rm', '-f', staged])}; ${shellJoin(['echo', `${staged} is not ${a.digest}: the upload was damaged and is removed; the step uploads it again`])} >&2; exit 1; fi`,
+      run: `if ${digestMatches(a.hex, staged)}; then ${shJoin(['chmod', '0755', staged])} && ${shJoin(['mv', '-f', staged, target])}; else ${shJoin(['rm', '-f', staged])}; ${shJoin(['echo', `${staged} is not ${a.digest}: the upload was damaged and is removed; the step uploads it again`])} >&2; exit 1; fi`,
     });
   }
 
   const imageSteps: InstallStep[] = [];
-  const lsHas = (ref: string) => `${shellJoin([...ctr, '-n', 'k8s.io', 'images', 'ls', '-q'])} | ${shellJoin(['grep', '-Fxq', '--', ref])}`;
+  const lsHas = (ref: string) => `${shJoin([...ctr, '-n', 'k8s.io', 'images', 'ls', '-q'])} | ${shJoin(['grep', '-Fxq', '--', ref])}`;
   // One archive may hold several references (one artifact each): it is uploaded and imported once.
   const byDigest = new Map<string, Picked[]>();
   for (const ref of images) {
@@ -187,9 +188,9 @@ export function installPlan(input: InstallPlanInputs): InstallPlan {
       skipIf: allThere,
       upload: { from: input.localPath(digest), to: staged, mode: 0o600, size: first.size },
       run:
-        `if ${digestMatches(first.hex, staged)}; then ${shellJoin([...ctr, '-n', 'k8s.io', 'images', 'import', staged])}; rc=$?; ${shellJoin(['rm', '-f', staged])}; ` +
-        `[ $rc -eq 0 ] || exit $rc; ${allThere} || { ${shellJoin(['echo', `the archive ${digest} does not hold ${names.join(', ')}, which the Release says it does: import the release directory again`])} >&2; exit 1; }; ` +
-        `else ${shellJoin(['rm', '-f', staged])}; ${shellJoin(['echo', `${staged} is not ${digest}: the upload was damaged and is removed; the step uploads it again`])} >&2; exit 1; fi`,
+        `if ${digestMatches(first.hex, staged)}; then ${shJoin([...ctr, '-n', 'k8s.io', 'images', 'import', staged])}; rc=$?; ${shJoin(['rm', '-f', staged])}; ` +
+        `[ $rc -eq 0 ] || exit $rc; ${allThere} || { ${shJoin(['echo', `the archive ${digest} does not hold ${names.join(', ')}, which the Release says it does: import the release directory again`])} >&2; exit 1; }; ` +
+        `else ${shJoin(['rm', '-f', staged])}; ${shJoin(['echo', `${staged} is not ${digest}: the upload was damaged and is removed; the step uploads it again`])} >&2; exit 1; fi`,
     });
   }
   for (const alias of input.aliases ?? []) {
@@ -198,7 +199,7 @@ export function installPlan(input: InstallPlanInputs): InstallPlan {
       id: `alias/${alias.target}`,
       description: `tag ${alias.source} as ${alias.target}, the ${alias.component} image kubeadm looks for`,
       skipIf: lsHas(alias.target),
-      run: shellJoin([...ctr, '-n', 'k8s.io', 'images', 'tag', '--force', alias.source, alias.target]),
+      run: shJoin([...ctr, '-n', 'k8s.io', 'images', 'tag', '--force', alias.source, alias.target]),
     });
   }
   return { files, images: imageSteps, binaries };

@@ -9,7 +9,8 @@
 import { SiteInputError } from './errors.js';
 import type { HostFile } from './host-files.js';
 import type { HostPaths } from './host-paths.js';
-import { shellJoin, type ShellCommand } from './shell-quote.js';
+import type { ShellCommand } from './shell-command.js';
+import { shJoin } from './ssh/shell-quote.js';
 
 /** The CNI network's name, and the bridge device on each node. */
 export const POD_NETWORK_NAME = 'outpost';
@@ -146,7 +147,7 @@ export function podRouteCommands(self: string, nodes: readonly PodRouteNode[]): 
     .filter((n) => n.name !== self)
     .map((n) => {
       parseIpv4(`nodes.${n.name}.address`, n.address);
-      return shellJoin(['ip', 'route', 'replace', formatCidr(parseCidr(`nodes.${n.name}.podCidr`, n.podCidr)), 'via', n.address]);
+      return shJoin(['ip', 'route', 'replace', formatCidr(parseCidr(`nodes.${n.name}.podCidr`, n.podCidr)), 'via', n.address]);
     });
 }
 
@@ -157,7 +158,7 @@ export function podRouteCommands(self: string, nodes: readonly PodRouteNode[]): 
 export function podEgressCommands(clusterPodCidr: string): ShellCommand[] {
   const cidr = formatCidr(parseCidr('clusterPodCidr', clusterPodCidr));
   const rule = ['POSTROUTING', '-s', cidr, '!', '-d', cidr, '-m', 'comment', '--comment', 'outpost pod egress', '-j', 'MASQUERADE'];
-  return [`${shellJoin(['iptables', '-t', 'nat', '-C', ...rule])} 2>/dev/null || ${shellJoin(['iptables', '-t', 'nat', '-A', ...rule])}`];
+  return [`${shJoin(['iptables', '-t', 'nat', '-C', ...rule])} 2>/dev/null || ${shJoin(['iptables', '-t', 'nat', '-A', ...rule])}`];
 }
 
 /** The script that sets node `self`'s pod routes and egress rule (idempotent), run now and at every boot. */
