@@ -24,7 +24,7 @@ const write = (name: string, text: string): string => {
 
 // The world's Release of the current version, with a CoreDNS named as kubeadm would want one (the world
 // builds none, and DNS-less clusters are checked below with the Release as it is).
-const components = { ...worldComponents(VERSIONS.kubernetes), coredns: 'outpost.local/coredns:v1.12.1' };
+const components: Record<string, string> = { ...worldComponents(VERSIONS.kubernetes), coredns: 'outpost.local/coredns:v1.12.1' };
 const plan = site.kubeadmImagePlan({ release: 'world', kubernetesVersion: VERSIONS.kubernetes, components, dns: true, proxy: true });
 const initInputs = (images: site.KubeadmImagePlan, certificateKey?: string): site.KubeadmInitInputs => ({
   clusterName: 'c1',
@@ -88,7 +88,7 @@ describe('containerd reads its config', () => {
 
   it('is the version format this machine\'s containerd takes, and pins the sandbox and cgroup driver', () => {
     const version = site.containerdConfigVersion(containerd());
-    const config = write('containerd.toml', site.containerdConfigToml({ version, sandboxImage: components.pause, systemdCgroup: true }));
+    const config = write('containerd.toml', site.containerdConfigToml({ version, sandboxImage: plan.sandboxImage, systemdCgroup: true }));
     const dump = spawnSync('containerd', ['--config', config, 'config', 'dump'], { encoding: 'utf8', timeout: 30_000 });
     expect(dump.status, dump.stderr).toBe(0);
     const sandbox = version === 2 ? /sandbox_image = "outpost\.local\/pause:test"/ : /sandbox = "outpost\.local\/pause:test"/;

@@ -32,7 +32,9 @@ const init = (over: Partial<KubeadmInitInputs> = {}): KubeadmInitInputs => ({
 });
 type Doc = Record<string, any>;
 const docs = (yaml: string): Doc[] => parseAllDocuments(yaml).map((d) => d.toJS() as Doc);
-const byKind = (yaml: string) => Object.fromEntries(docs(yaml).map((d) => [d.kind as string, d]));
+type Kinds = Record<'InitConfiguration' | 'ClusterConfiguration' | 'JoinConfiguration' | 'KubeletConfiguration' | 'KubeProxyConfiguration', Doc>;
+// Kinds a document set lacks read as undefined, which the assertions then show.
+const byKind = (yaml: string) => Object.fromEntries(docs(yaml).map((d) => [d.kind as string, d])) as Kinds;
 const inputError = (f: () => unknown): SiteInputError => {
   try {
     f();

@@ -3,7 +3,6 @@ import { createCa } from '@outpost/proto/x509';
 import type { ClusterKeys } from '@outpost/proto';
 import { caCertHash } from '@outpost/proto';
 import { joinSecrets } from './join-secrets.js';
-import { controlPlanePkiFiles } from './pki-files.js';
 
 async function keys(): Promise<ClusterKeys> {
   const [ca, frontProxyCa, etcdCa] = await Promise.all([createCa('ca'), createCa('front-proxy-ca'), createCa('etcd-ca')]);
@@ -20,19 +19,5 @@ describe('joinSecrets', () => {
     expect(joinSecrets(k, 'uid-1', 4).bootstrapToken).not.toBe(a.bootstrapToken);
     expect(joinSecrets(k, 'uid-2', 3).bootstrapToken).not.toBe(a.bootstrapToken);
     expect(joinSecrets(await keys(), 'uid-1', 3).bootstrapToken).not.toBe(a.bootstrapToken);
-  });
-});
-
-describe('controlPlanePkiFiles', () => {
-  it("puts the hub's CAs where kubeadm looks, keys readable by root alone", async () => {
-    const k = await keys();
-    const files = controlPlanePkiFiles(k);
-    expect(files.map((f) => [f.path, f.mode.toString(8)])).toEqual([
-      ['/etc/kubernetes/pki/ca.crt', '644'], ['/etc/kubernetes/pki/ca.key', '600'],
-      ['/etc/kubernetes/pki/front-proxy-ca.crt', '644'], ['/etc/kubernetes/pki/front-proxy-ca.key', '600'],
-      ['/etc/kubernetes/pki/etcd/ca.crt', '644'], ['/etc/kubernetes/pki/etcd/ca.key', '600'],
-      ['/etc/kubernetes/pki/sa.key', '600'], ['/etc/kubernetes/pki/sa.pub', '644'],
-    ]);
-    expect(files[1]!.content).toBe(k.ca.keyPem);
   });
 });
