@@ -10,6 +10,7 @@ import { AGENT_LOG_REDACTION } from '../log-redaction.js';
 import { ReceivedReconciler } from '../reconcile/received-reconciler.js';
 import { SeedConfigError } from '../seed/errors.js';
 import { HostReconciler } from '../site/host-reconciler.js';
+import { KubeadmClusterReconciler } from '../site/kubeadm-cluster-reconciler.js';
 import { ensureAgentSshKey } from '../site/ssh/agent-ssh-key.js';
 import { AGENT_VERSION } from '../version.js';
 
@@ -69,7 +70,7 @@ export function buildProgram(): Command {
     .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
     .option('--kubeconfig <file>', "a Seed's agent: the seed's Kubernetes API (default: the pod's in-cluster config)")
     .option('--leaf-cert-lifetime <seconds>', "a Seed's agent: lifetime of the hosted control planes' leaf certificates, renewed at 2/3 of it (default one year)", positiveSeconds)
-    .option('--heal-interval <seconds>', "a Seed's agent: how often each hosted control plane is checked and drift put back (default 30)", positiveSeconds)
+    .option('--heal-interval <seconds>', 'how often each cluster is checked and drift put back (default 30 for hosted control planes on a seed, 60 for kubeadm clusters at a site)', positiveSeconds)
     .option('--artifact-cache-size <size>', CACHE_SIZE_HELP, byteSize)
     .option('--artifact-max-rate <size>', MAX_RATE_HELP, byteSize)
     .option('--offline', 'do not dial the hub: reconcile what bundles brought (`outpost-agent bundle import`)')
@@ -86,8 +87,9 @@ export function buildProgram(): Command {
         ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}),
       };
       // Every Cluster is acknowledged; a seed's hosted ones are also made real through its Kubernetes API.
-      // A site's agent checks its Hosts over SSH with its own key.
-      const siteHosts = view.startsWith('site/') ? [new HostReconciler({ privateKey: ensureAgentSshKey(o.data, identity.agentId).privateKey })] : [];
+      // A site's agent checks its Hosts and makes its kubeadm Clusters over SSH, with its own key.
+      const privateKey = view.startsWith('site/') ? ensureAgentSshKey(o.data, identity.agentId).privateKey : undefined;
+      const siteHosts = privateKey ? [new HostReconciler({ privateKey }), new KubeadmClusterReconciler({ privateKey, ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}) })] : [];
       const reconcilers = [new ReceivedReconciler(), ...siteHosts, ...(seed ? [new HostedClusterReconciler({ ...hosted, api: new KubeSeedApi(seed) })] : [])];
       const artifactOpts = { ...(o.artifactCacheSize ? { artifactCacheBytes: o.artifactCacheSize } : {}), ...(o.artifactMaxRate ? { artifactMaxBytesPerSecond: o.artifactMaxRate } : {}) };
       const agent = await startAgent({ dataDir: o.data, reconcilers, offline: o.offline === true, ...artifactOpts }, pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2)));
