@@ -10,17 +10,9 @@ import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshExec, type SshResult } from '../lib/ssh-exec.js';
 import { PRIVATE_PATHS, startKubeadmHosts, type KubeadmHost, type KubeadmHosts } from '../world/kubeadm-hosts.js';
+import { alive } from '../world/world-state.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-  } catch {
-    return false;
-  }
-}
 
 /** Every process on the machine whose mount namespace is `ns` ("mnt:[...]"). */
 function inMountNamespace(ns: string): number[] {

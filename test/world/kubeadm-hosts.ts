@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCgroup } from './cgroups.js';
 import { addHostLink, claimSubnet, waitForPort, writeSshdFiles } from './hosts.js';
-import type { SupervisorConfig } from './service-runner/supervisor.js';
+import { SUPERVISOR_COMM, type SupervisorConfig } from './service-runner/protocol.js';
 import { sh } from './shell.js';
 import { KUBEADM_HOST_NETNS_PREFIX, saveState, stateFile, sweepOrphans, teardown, type WorldState } from './world-state.js';
 
@@ -253,7 +253,7 @@ export async function startKubeadmHosts(opts: KubeadmHostsOptions): Promise<Kube
       state.processes.push({ name: `${name} sshd`, pid: child.pid, comm: 'sshd' });
       saveState(state);
       await waitFor(`${name}'s supervisor`, () => existsSync(pidFile), 30_000, join(logs, 'supervisor.log'));
-      state.processes.unshift({ name: `${name} supervisor`, pid: Number(readFileSync(pidFile, 'utf8')), comm: 'node' });
+      state.processes.unshift({ name: `${name} supervisor`, pid: Number(readFileSync(pidFile, 'utf8')), comm: SUPERVISOR_COMM });
       saveState(state);
       try {
         waitForPort(netns, address, 22, 10_000);

@@ -65,7 +65,7 @@ export const KUBEADM_HOST_NETNS_PREFIX = 'opk-';
 
 const kubeadmHostsRunning = (): boolean => quiet('ip', ['netns', 'list']).split('\n').some((l) => l.startsWith(KUBEADM_HOST_NETNS_PREFIX));
 
-/** The mount points a kubeadm-host world made, once no kubeadm host is left (deepest first; only if empty). */
+/** The mount points a kubeadm-host world made, once no kubeadm host is left (deepest first; only if empty: a non-empty one is someone else's now). */
 function removeCreatedPathsIfLast(paths: readonly string[]): string[] {
   if (paths.length === 0 || kubeadmHostsRunning()) return [];
   const left: string[] = [];
@@ -74,7 +74,9 @@ function removeCreatedPathsIfLast(paths: readonly string[]): string[] {
       if (lstatSync(p).isDirectory()) rmdirSync(p);
       else if (lstatSync(p).size === 0) rmSync(p);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') left.push(`mount point ${p} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      // Gone already, or something else on the machine (a seed's kubelet) has put files there since: leave it.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') left.push(`mount point ${p} (${code ?? 'error'})`);
     }
   }
   return left;

@@ -10,39 +10,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { alive } from '../world-state.js';
+import { SUPERVISOR_COMM, type Reply, type SupervisorConfig } from './protocol.js';
 import { execCommand, mergeUnitFiles, parseEnvironmentFile, parseUnitFile, serviceUnit, shouldRestart, UnitError, type ServiceUnit } from './units.js';
-
-export interface SupervisorConfig {
-  /** The unix socket systemctl talks to. */
-  socket: string;
-  /** Where each service's output goes (`<unit>.log`), and the supervisor's own (`supervisor.log`). */
-  journalDir: string;
-  /** Unit search path, first wins (systemd's /etc/systemd/system, /run/systemd/system). */
-  unitDirs: string[];
-  /** The cgroup v1 mount root as the host sees it; services go to `<root>/<controller>/system.slice/<unit>`. */
-  cgroupRoot: string;
-  pidFile: string;
-}
 
 type ActiveState = 'inactive' | 'activating' | 'active' | 'deactivating' | 'failed';
 
-interface Reply {
-  out: string;
-  err: string;
-  code: number;
-}
-
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-  } catch {
-    return false;
-  }
-}
 
 class Service {
   state: ActiveState = 'inactive';
@@ -93,7 +68,7 @@ class Service {
         // not made yet
       }
     }
-    return [...pids].filter(processAlive);
+    return [...pids].filter(alive);
   }
 
   private environment(unit: ServiceUnit): Record<string, string> {
@@ -215,7 +190,7 @@ class Service {
     this.set('deactivating', 'stop-sigterm');
     const targets = (): number[] => {
       if (killMode === 'none') return [];
-      const main = this.mainPid && processAlive(this.mainPid) ? [this.mainPid] : [];
+      const main = this.mainPid && alive(this.mainPid) ? [this.mainPid] : [];
       return killMode === 'control-group' ? [...new Set([...main, ...this.cgroupPids()])] : main;
     };
     const signal = (pids: number[], sig: NodeJS.Signals) => pids.forEach((p) => { try { process.kill(p, sig); } catch { /* gone */ } });
@@ -527,6 +502,7 @@ function unitName(name: string): string {
 }
 
 function main(): void {
+  process.title = SUPERVISOR_COMM;
   const configPath = process.argv[2];
   if (!configPath) throw new Error('usage: supervisor.ts CONFIG.json');
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as SupervisorConfig;
