@@ -44,8 +44,12 @@ function leftovers(o: { pids: number[]; mountNamespaces: string[]; netns: string
 
 describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
   let world: KubeadmHosts;
-  /** The private paths the machine itself lacks now: they must still be missing after stop(). */
-  const missingBefore = PRIVATE_PATHS.filter((p) => !existsSync(p));
+  /**
+   * The private paths the machine itself lacks now: they must still be missing after stop(). Not those a
+   * seed's kubelet and containerd also make on the machine (another test may run one meanwhile).
+   */
+  const SEED_MAKES = ['/var/lib/kubelet', '/var/lib/cni', '/var/log/containers', '/var/log/pods', '/run/containerd'];
+  const missingBefore = PRIVATE_PATHS.filter((p) => !existsSync(p) && !SEED_MAKES.includes(p));
   const pids: number[] = [];
   const mountNamespaces: string[] = [];
   const ssh = (h: KubeadmHost, command: string): Promise<SshResult> => sshExec(h, world.privateKey, h.hostKeyFingerprint, command);
@@ -77,7 +81,8 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
     for (const h of world.hosts) {
       expect(await run(h, 'hostname')).toBe(h.name);
       // every private path starts empty: no Kubernetes, no containerd config, no units
-      expect(await run(h, `for p in ${PRIVATE_PATHS.join(' ')}; do echo "$p: $(ls -A $p | wc -l)"; done`)).toBe(PRIVATE_PATHS.map((p) => `${p}: 0`).join('\n'));
+      // (/run/systemd holds system/, the runtime units' directory, as on a systemd machine)
+      expect(await run(h, `for p in ${PRIVATE_PATHS.join(' ')}; do echo "$p: [$(ls -A $p)]"; done`)).toBe(PRIVATE_PATHS.map((p) => `${p}: [${p === '/run/systemd' ? 'system' : ''}]`).join('\n'));
       // (the machine's own /usr/bin/kubectl, Google Cloud SDK's, stays visible: /usr/local/bin comes first on PATH)
       expect((await ssh(h, 'command -v kubeadm kubelet')).out).toBe('');
       // kubelet's volume mounts must reach runc's container mount namespaces
@@ -179,6 +184,39 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
     expect((await ssh(h, 'systemctl is-enabled sleeper')).out.trim()).toBe('disabled');
   });
 
+  it('waits for READY=1 of a Type=notify service, and fails one that never sends it within TimeoutStartSec', async () => {
+    const [h] = world.hosts as [KubeadmHost];
+    await run(
+      h,
+      [
+        "cat > /etc/systemd/system/slow-ready.service <<'EOF'",
+        '[Service]',
+        'Type=notify',
+        "ExecStart=/bin/sh -c 'sleep 1; systemd-notify --ready; exec sleep 1000'",
+        'EOF',
+        "cat > /etc/systemd/system/never-ready.service <<'EOF'",
+        '[Service]',
+        'Type=notify',
+        'TimeoutStartSec=1',
+        'ExecStart=/bin/sleep 1000',
+        'EOF',
+        'systemctl daemon-reload',
+      ].join('\n'),
+    );
+    const t0 = Date.now();
+    await run(h, 'systemctl start slow-ready');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(await run(h, 'systemctl is-active slow-ready')).toBe('active');
+    pids.push(await mainPid(h, 'slow-ready'));
+    await run(h, 'systemctl stop slow-ready');
+
+    const never = await ssh(h, 'systemctl start never-ready');
+    expect(never.code).toBe(1);
+    expect(never.err).toMatch(/timeout was exceeded.*READY=1/);
+    expect((await ssh(h, 'systemctl is-active never-ready')).out.trim()).toBe('failed');
+    expect(await mainPid(h, 'never-ready')).toBe(0);
+  });
+
   it('answers unknown verbs and units with a clear error and a non-zero exit', async () => {
     const [h] = world.hosts as [KubeadmHost];
     const verb = await ssh(h, 'systemctl frobnicate kubelet');
@@ -197,7 +235,8 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
     const uuids: string[] = [];
     for (const h of world.hosts) {
       pids.push(await mainPid(h, 'containerd'));
-      await expect.poll(async () => (await ssh(h, 'ctr version')).out, { timeout: 20_000, interval: 250 }).toContain('Server:');
+      // Type=notify: the start returned once containerd said READY=1, so it answers at once
+      expect(await run(h, 'systemctl is-active containerd && ctr version')).toMatch(/^active\n[\s\S]*Server:/);
       uuids.push(/UUID: (\S+)/.exec(await run(h, 'ctr --address /run/containerd/containerd.sock version'))?.[1] ?? '');
       // the socket is the host's own, in its directory
       expect(existsSync(h.fsPath('/run/containerd/containerd.sock'))).toBe(true);

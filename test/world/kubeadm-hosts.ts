@@ -38,7 +38,7 @@ export const PRIVATE_PATHS = [
   '/var/log/pods',
   '/var/log/containers',
   '/run/containerd', // its socket, runc's state, the shims' sockets
-  '/run/systemd/system',
+  '/run/systemd', // its system/ (runtime units) and notify/ (sd_notify sockets of Type=notify services)
   '/opt/cni/bin',
   '/usr/local/bin',
   '/root/.kube',
@@ -218,7 +218,7 @@ export async function startKubeadmHosts(opts: KubeadmHostsOptions): Promise<Kube
       const bin = join(hostDir, 'bin');
       const logs = join(hostDir, 'logs');
       log(`${name}: ${address}`);
-      for (const p of PRIVATE_PATHS) mkdirSync(join(hostDir, 'fs', p), { recursive: true });
+      for (const p of [...PRIVATE_PATHS, '/run/systemd/system']) mkdirSync(join(hostDir, 'fs', p), { recursive: true });
       mkdirSync(bin, { recursive: true });
       mkdirSync(logs, { recursive: true });
       state.netns.push(netns);
@@ -231,7 +231,7 @@ export async function startKubeadmHosts(opts: KubeadmHostsOptions): Promise<Kube
 
       const socket = join(hostDir, 'supervisor.sock');
       const pidFile = join(hostDir, 'supervisor.pid');
-      const supervisorConfig: SupervisorConfig = { socket, journalDir: logs, unitDirs: ['/etc/systemd/system', '/run/systemd/system'], cgroupRoot: '/sys/fs/cgroup', pidFile };
+      const supervisorConfig: SupervisorConfig = { socket, journalDir: logs, unitDirs: ['/etc/systemd/system', '/run/systemd/system'], cgroupRoot: '/sys/fs/cgroup', pidFile, notifyDir: '/run/systemd/notify' };
       writeFileSync(join(hostDir, 'supervisor.json'), JSON.stringify(supervisorConfig, null, 2));
       for (const program of ['systemctl', 'journalctl']) {
         writeFileSync(join(bin, program), `#!/bin/sh\nexec ${q(process.execPath)} --no-warnings ${q(SYSTEMCTL)} ${q(socket)} ${program} "$@"\n`, { mode: 0o755 });

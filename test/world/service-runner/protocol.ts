@@ -12,6 +12,8 @@ export interface SupervisorConfig {
   /** The cgroup v1 mount root as the host sees it; services go to `<root>/<controller>/system.slice/<unit>`. */
   cgroupRoot: string;
   pidFile: string;
+  /** Where Type=notify services find their $NOTIFY_SOCKET (one socket per unit). */
+  notifyDir: string;
 }
 
 /** The supervisor's name in /proc/PID/comm, which the world's state checks before it kills a recorded pid. */

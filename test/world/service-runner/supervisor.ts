@@ -133,23 +133,28 @@ class Service {
         }
       }
       const cmd = execCommand(unit.execStart[0] ?? '', env);
-      this.startMain(unit, cmd.argv, env, run);
+      return await this.startMain(unit, cmd.argv, env, run);
     } catch (err) {
       this.set('failed', 'failed');
       this.result = 'resources';
       this.log(`Failed to start ${this.name}: ${(err as Error).message}`);
       return fail(1, `Job for ${this.name} failed: ${(err as Error).message}\n`);
     }
-    return ok();
   }
 
-  private startMain(unit: ServiceUnit, argv: string[], env: Record<string, string>, run: number): void {
-    const child = this.spawnInCgroup(argv, env, unit.workingDirectory);
+  /**
+   * Starts the main process and watches it for Restart=. Type=notify: the start is done once the process
+   * sends READY=1 to $NOTIFY_SOCKET (as containerd does), fails if it exits first or TimeoutStartSec= passes.
+   */
+  private async startMain(unit: ServiceUnit, argv: string[], env: Record<string, string>, run: number): Promise<Reply> {
+    const notify = unit.type === 'notify' ? await this.manager.notifySocket(this.name) : undefined;
+    const child = this.spawnInCgroup(argv, notify ? { ...env, NOTIFY_SOCKET: notify.path } : env, unit.workingDirectory);
     this.main = child;
     this.mainPid = child.pid ?? 0;
-    this.set('active', 'running');
-    this.log(`Started ${unit.description} (${this.name}, main PID ${this.mainPid}): ${argv.join(' ')}`);
+    this.set(notify ? 'activating' : 'active', notify ? 'start' : 'running');
+    this.log(`Start${notify ? 'ing' : 'ed'} ${unit.description} (${this.name}, main PID ${this.mainPid}): ${argv.join(' ')}`);
     child.once('error', (err) => this.log(`${this.name}: cannot run ${argv[0]}: ${err.message}`));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.once('exit', (code, signal) => {
       if (run !== this.run) return;
       this.main = undefined;
@@ -169,6 +174,33 @@ class Service {
       this.result = code === 0 ? 'success' : signal ? 'signal' : 'exit-code';
       this.set(code === 0 ? 'inactive' : 'failed', code === 0 ? 'dead' : 'failed');
     });
+    if (!notify) return ok();
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      notify.ready.then(() => 'ready' as const),
+      exited.then(() => 'exited' as const),
+      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), unit.timeoutStartMs))),
+    ]);
+    clearTimeout(timer);
+    notify.close();
+    if (run !== this.run) return ok();
+    if (outcome === 'ready') {
+      this.set('active', 'running');
+      this.log(`Started ${unit.description} (READY=1).`);
+      return ok();
+    }
+    if (outcome === 'timeout') {
+      this.log(`${this.name}: start operation timed out after ${unit.timeoutStartMs} ms without READY=1 (Type=notify). Terminating.`);
+      this.run++; // no restart for this one: systemd counts a start timeout as a failure
+      child.kill('SIGKILL');
+      await exited;
+      this.main = undefined;
+      this.mainPid = 0;
+      this.result = 'timeout';
+      this.set('failed', 'failed');
+      return fail(1, `Job for ${this.name} failed because a timeout was exceeded (Type=notify, and no READY=1 came within TimeoutStartSec=).\nSee "journalctl -u ${this.name}" for details.\n`);
+    }
+    return fail(1, `Job for ${this.name} failed because the control process exited before it was ready.\nSee "journalctl -u ${this.name}" for details.\n`);
   }
 
   /** Stops it by its KillMode=: SIGTERM, then SIGKILL after TimeoutStopSec=; no restart follows. */
@@ -248,6 +280,31 @@ export class Manager {
       mkdirSync(path);
       if (parts[0] === 'cpuset') for (const f of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(path, f), readFileSync(join(parent, f)));
     }
+  }
+
+  /**
+   * A datagram socket for sd_notify at `<notifyDir>/<unit>`, received by socat (Node has no unix datagram
+   * sockets); `ready` resolves on the first READY=1.
+   */
+  async notifySocket(unit: string): Promise<{ path: string; ready: Promise<void>; close(): void }> {
+    mkdirSync(this.config.notifyDir, { recursive: true });
+    const path = join(this.config.notifyDir, unit);
+    rmSync(path, { force: true });
+    const socat = spawn('socat', ['-u', `UNIX-RECV:${path}`, 'STDOUT'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let got = '';
+    const ready = new Promise<void>((resolve) => {
+      socat.stdout.on('data', (d: Buffer) => {
+        got += d.toString();
+        // socat writes datagrams back to back ("READY=1BARRIER=1" from systemd-notify), not one a line
+        if (got.includes('READY=1')) resolve();
+      });
+    });
+    const deadline = Date.now() + 5000;
+    while (!existsSync(path)) {
+      if (socat.exitCode !== null || Date.now() > deadline) throw new UnitError(`cannot listen for sd_notify on ${path} (is socat installed? bash test/world/setup.sh)`);
+      await sleep(10);
+    }
+    return { path, ready, close: () => { socat.kill('SIGKILL'); rmSync(path, { force: true }); } };
   }
 
   private unitPath(name: string): string | undefined {

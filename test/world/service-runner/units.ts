@@ -32,6 +32,8 @@ export interface ServiceUnit {
   restartSecMs: number;
   killMode: 'control-group' | 'mixed' | 'process' | 'none';
   timeoutStopMs: number;
+  /** Type=notify: how long a start may wait for READY=1. */
+  timeoutStartMs: number;
   workingDirectory: string;
   wantedBy: string[];
 }
@@ -221,7 +223,8 @@ export function serviceUnit(name: string, unit: UnitFile, sources: string[]): Se
     restart,
     restartSecMs: parseTimespanMs(last(service, 'RestartSec') ?? '100ms'),
     killMode,
-    timeoutStopMs: parseTimespanMs(last(service, 'TimeoutStopSec') ?? '90s'),
+    timeoutStopMs: parseTimespanMs(last(service, 'TimeoutStopSec') ?? last(service, 'TimeoutSec') ?? '90s'),
+    timeoutStartMs: parseTimespanMs(last(service, 'TimeoutStartSec') ?? last(service, 'TimeoutSec') ?? '90s'),
     workingDirectory: last(service, 'WorkingDirectory') ?? '/',
     wantedBy: list(unit.get('Install') ?? [], 'WantedBy').flatMap((v) => v.split(/\s+/)),
   };
