@@ -1,36 +1,10 @@
 // The hosts fixture against the real thing: ssh2 to real sshd in network namespaces, with host-key pinning.
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sshExec } from '../lib/ssh-exec.js';
 import { startHosts, type TestHost, type TestHosts } from '../world/hosts.js';
 
-function sshRun(host: TestHost, command: string, pinned = host.hostKeyFingerprint): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const conn = new Client();
-    conn
-      .on('ready', () => {
-        conn.exec(command, (err, stream) => {
-          if (err) return reject(err);
-          let out = '';
-          stream.on('data', (d: Buffer) => (out += d.toString())).on('close', () => {
-            conn.end();
-            resolve(out.trim());
-          });
-          stream.stderr.on('data', () => undefined);
-        });
-      })
-      .on('error', reject)
-      .connect({
-        host: host.address,
-        port: host.port,
-        username: host.user,
-        privateKey: host.privateKey,
-        readyTimeout: 10_000,
-        hostVerifier: (key: Buffer) => `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}` === pinned,
-      });
-  });
-}
+const sshRun = async (host: TestHost, command: string, pinned = host.hostKeyFingerprint): Promise<string> => (await sshExec(host, host.privateKey, pinned, command)).out.trim();
 
 describe('test hosts: network namespaces with real sshd', () => {
   let world: TestHosts;

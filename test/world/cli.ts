@@ -1,11 +1,14 @@
-// `npm run world -- up|down|status|kubectl --dir DIR`: the seed cluster fixture from the shell. `up`
-// starts it in the background (its processes are detached and log to DIR/logs) and returns once the node
-// is Ready; `down` removes everything it made, from DIR/world-state.json alone.
+// `npm run world -- up|hosts|down|status|kubectl --dir DIR`: the test world's fixtures from the shell. `up`
+// starts a seed cluster in the background (its processes are detached and log to DIR/logs) and returns once
+// the node is Ready; `hosts` starts kubeadm-capable test hosts the same way; `down` removes everything
+// either made, from DIR/world-state.json alone.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { binary, VERSIONS } from './binaries.js';
+import { hostManifestsYaml } from './host-manifests.js';
+import { startKubeadmHosts } from './kubeadm-hosts.js';
 import { writeReleaseDir } from './release-dir.js';
 import { missingImages, worldReleasesYaml } from './releases.js';
 import { startSeedCluster } from './seed-cluster.js';
@@ -44,6 +47,38 @@ program
         `  test image: outpost.local/busybox:test (use --image-pull-policy=Never); default StorageClass ${seed.storageClass}`,
         `  Releases of its images (${VERSIONS.kubernetes}, ${VERSIONS.kubernetesPrevious}): outpost apply -f ${releases}`,
         `  stop it:  npm run world -- down --dir ${o.dir}`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+program
+  .command('hosts')
+  .description('start COUNT kubeadm-capable test hosts in the background (private /etc/kubernetes, /var/lib/kubelet, ..., a systemctl); writes DIR/hosts.yaml, their Host manifests')
+  .requiredOption(...dirOption)
+  .requiredOption('--count <n>', 'how many hosts', (v) => Number(v))
+  .requiredOption('--site <site>', 'the Site the Hosts belong to (spec.site)')
+  .requiredOption('--authorized-key <file>', "a public key (OpenSSH authorized_keys line) for the hosts' root: the site agent's")
+  .action(async (o: { dir: string; count: number; site: string; authorizedKey: string }) => {
+    let key: string;
+    try {
+      key = readFileSync(o.authorizedKey, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read the public key ${o.authorizedKey}: ${(err as Error).message} (give the site agent's .pub file)`, { cause: err });
+    }
+    if (!/^(ssh-|ecdsa-|sk-)/m.test(key)) throw new Error(`${o.authorizedKey} holds no OpenSSH public key (a line such as "ssh-ed25519 AAAA... comment"): give the .pub file, not the private key`);
+    const dir = resolve(o.dir);
+    const t0 = Date.now();
+    const world = await startKubeadmHosts({ dir, count: o.count, authorizedKeys: key, detached: true, log: (line) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1)}s ${line}\n`) });
+    const manifests = join(dir, 'hosts.yaml');
+    writeFileSync(manifests, hostManifestsYaml(world.hosts, o.site));
+    process.stdout.write(
+      [
+        `${world.hosts.length} hosts up in ${((Date.now() - t0) / 1000).toFixed(1)} s on ${world.bridge} (gateway ${world.gateway}):`,
+        ...world.hosts.map((h) => `  ${h.name}  root@${h.address}:${h.port}  ${h.hostKeyFingerprint}  logs ${join(h.dir, 'logs')}`),
+        `  Host manifests (site ${o.site}): outpost apply -f ${manifests}`,
+        `  ssh by hand: ssh -i ${join(dir, 'client')} root@${world.hosts[0]?.address ?? ''}`,
+        `  stop them:  npm run world -- down --dir ${o.dir}`,
         '',
       ].join('\n'),
     );

@@ -2,8 +2,8 @@
 // UTS namespace (hostname), and a real OpenSSH sshd with its own host key that accepts one generated
 // client key. Everything lives under one directory and goes away with stop().
 //
-// Later issues run containerd + kubelet inside a host: each host has its own directory (`host.dir`)
-// for root and state directories, and commands run in it with `host.exec(...)` (ip netns exec).
+// These hosts share the machine's filesystem; kubeadm-hosts.ts makes hosts with private state (their
+// own /etc/kubernetes, /var/lib/kubelet, ...) and a systemctl, for the site agent to install Kubernetes on.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +41,7 @@ export interface TestHosts {
 }
 
 /** A /24 in 10.213.0.0/16 and a bridge name no other fixture on this machine is using now. */
-function claimSubnet(): { slot: number; bridge: string } {
+export function claimSubnet(): { slot: number; bridge: string } {
   const links = sh('ip', ['-o', 'link', 'show']);
   for (let slot = 1; slot < 250; slot++) {
     const bridge = `opbr${slot}`;
@@ -50,7 +50,7 @@ function claimSubnet(): { slot: number; bridge: string } {
   throw new Error('no free test subnet in 10.213.0.0/16: stop the other host fixtures (ip -o link show | grep opbr)');
 }
 
-function waitForPort(netns: string, address: string, port: number, timeoutMs: number): void {
+export function waitForPort(netns: string, address: string, port: number, timeoutMs: number): void {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -62,6 +62,45 @@ function waitForPort(netns: string, address: string, port: number, timeoutMs: nu
     if (Date.now() > deadline) throw new Error(`sshd in ${netns} did not listen on ${address}:${port} within ${timeoutMs} ms`);
     execFileSync('sleep', ['0.05']);
   }
+}
+
+/** The host's end of a veth pair as its eth0, with its address and a default route via the bridge. */
+export function addHostLink(o: { netns: string; veth: string; bridge: string; address: string; gateway: string }): void {
+  sh('ip', ['link', 'add', o.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', o.netns]);
+  sh('ip', ['link', 'set', o.veth, 'master', o.bridge, 'up']);
+  const inNs = (...args: string[]) => sh('ip', ['netns', 'exec', o.netns, ...args]);
+  inNs('ip', 'addr', 'add', `${o.address}/24`, 'dev', 'eth0');
+  inNs('ip', 'link', 'set', 'eth0', 'up');
+  inNs('ip', 'link', 'set', 'lo', 'up');
+  inNs('ip', 'route', 'add', 'default', 'via', o.gateway);
+}
+
+/**
+ * A host's sshd files in `hostDir`: its own ed25519 host key, `authorized_keys` (for root) and
+ * `sshd_config` listening on `address:22`. Returns the host key's "SHA256:..." fingerprint.
+ */
+export function writeSshdFiles(hostDir: string, name: string, address: string, authorizedKeys: string): string {
+  sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', join(hostDir, 'ssh_host_ed25519_key')]);
+  writeFileSync(join(hostDir, 'authorized_keys'), authorizedKeys, { mode: 0o600 });
+  writeFileSync(
+    join(hostDir, 'sshd_config'),
+    [
+      `ListenAddress ${address}`,
+      'Port 22',
+      `HostKey ${join(hostDir, 'ssh_host_ed25519_key')}`,
+      `PidFile ${join(hostDir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(hostDir, 'authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'PrintMotd no',
+      'Subsystem sftp internal-sftp',
+      '',
+    ].join('\n'),
+  );
+  return sh('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(hostDir, 'ssh_host_ed25519_key.pub')]).split(' ')[1] ?? '';
 }
 
 export async function startHosts(n: number, opts: { user?: string } = {}): Promise<TestHosts> {
@@ -95,36 +134,8 @@ export async function startHosts(n: number, opts: { user?: string } = {}): Promi
       mkdirSync(hostDir, { recursive: true });
       sh('ip', ['netns', 'add', netns]);
       namespaces.push(netns);
-      const outside = `opv${slot}x${i}`;
-      sh('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
-      sh('ip', ['link', 'set', outside, 'master', bridge, 'up']);
-      const inNs = (...args: string[]) => sh('ip', ['netns', 'exec', netns, ...args]);
-      inNs('ip', 'addr', 'add', `${address}/24`, 'dev', 'eth0');
-      inNs('ip', 'link', 'set', 'eth0', 'up');
-      inNs('ip', 'link', 'set', 'lo', 'up');
-      inNs('ip', 'route', 'add', 'default', 'via', gateway);
-
-      sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', join(hostDir, 'ssh_host_ed25519_key')]);
-      writeFileSync(join(hostDir, 'authorized_keys'), readFileSync(join(dir, 'client.pub')), { mode: 0o600 });
-      writeFileSync(
-        join(hostDir, 'sshd_config'),
-        [
-          `ListenAddress ${address}`,
-          'Port 22',
-          `HostKey ${join(hostDir, 'ssh_host_ed25519_key')}`,
-          `PidFile ${join(hostDir, 'sshd.pid')}`,
-          `AuthorizedKeysFile ${join(hostDir, 'authorized_keys')}`,
-          'PermitRootLogin prohibit-password',
-          'PasswordAuthentication no',
-          'KbdInteractiveAuthentication no',
-          'UsePAM no',
-          'StrictModes no',
-          'PrintMotd no',
-          'Subsystem sftp internal-sftp',
-          '',
-        ].join('\n'),
-      );
-      const fingerprint = sh('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(hostDir, 'ssh_host_ed25519_key.pub')]).split(' ')[1] ?? '';
+      addHostLink({ netns, veth: `opv${slot}x${i}`, bridge, address, gateway });
+      const fingerprint = writeSshdFiles(hostDir, name, address, readFileSync(join(dir, 'client.pub'), 'utf8'));
       // Own UTS namespace, so `hostname` inside answers this host's name.
       const sshd = spawn('ip', ['netns', 'exec', netns, 'unshare', '--uts', 'sh', '-c', `hostname ${name} && exec /usr/sbin/sshd -D -e -f ${join(hostDir, 'sshd_config')}`], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';

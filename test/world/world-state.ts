@@ -2,7 +2,7 @@
 // works from any process: the fixture's own stop(), `npm run world -- down`, or a later run cleaning up
 // after a test process that was killed.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupPids, removeCgroup } from './cgroups.js';
 import { SEED_NETNS_PREFIX } from './seed-config.js';
@@ -32,6 +32,11 @@ export interface WorldState {
   cgroups: string[];
   /** A containerd the world ran: its shims' sockets live in the machine-wide /run/containerd/s. */
   containerd?: { socket: string; namespace: string; stateDir: string };
+  /**
+   * Directories (or empty files) the world made outside `dir` as mount points for a kubeadm host's private
+   * paths (/etc/kubernetes, /var/lib/etcd, ...), parents first; removed when no kubeadm host is left.
+   */
+  createdPaths?: string[];
   /** Other facts for `world status` (API server URL, kubeconfig path, ...). */
   info: Record<string, string>;
 }
@@ -49,6 +54,33 @@ export function loadState(dir: string): WorldState {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The network namespaces of kubeadm hosts (kubeadm-hosts.ts). While one exists, nothing may rmdir the
+ * machine's /var/lib/kubelet, /etc/kubernetes, ...: they are mount points in that host's mount namespace,
+ * and Linux lets a directory that is a mount point only in another namespace be removed, silently
+ * detaching the host's private mount there.
+ */
+export const KUBEADM_HOST_NETNS_PREFIX = 'opk-';
+
+const kubeadmHostsRunning = (): boolean => quiet('ip', ['netns', 'list']).split('\n').some((l) => l.startsWith(KUBEADM_HOST_NETNS_PREFIX));
+
+/** The mount points a kubeadm-host world made, once no kubeadm host is left (deepest first; only if empty: a non-empty one is someone else's now). */
+function removeCreatedPathsIfLast(paths: readonly string[]): string[] {
+  if (paths.length === 0 || kubeadmHostsRunning()) return [];
+  const left: string[] = [];
+  for (const p of [...paths].reverse()) {
+    try {
+      if (lstatSync(p).isDirectory()) rmdirSync(p);
+      else if (lstatSync(p).size === 0) rmSync(p);
+    } catch (err) {
+      // Gone already, or something else on the machine (a seed's kubelet) has put files there since: leave it.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') left.push(`mount point ${p} (${code ?? 'error'})`);
+    }
+  }
+  return left;
+}
 
 /** Whether pid runs (a zombie does not: it holds nothing and waits only for its parent to reap it). */
 export function alive(pid: number): boolean {
@@ -138,7 +170,7 @@ const SHARED_DIRS = ['/var/lib/kubelet/device-plugins', '/var/lib/kubelet', '/va
 
 /** Once no seed node is left on the machine, its shared files go, and the shared directories if empty. */
 function removeNodeLeftoversIfLast(): void {
-  if (quiet('ip', ['netns', 'list']).split('\n').some((l) => l.startsWith(SEED_NETNS_PREFIX))) return;
+  if (quiet('ip', ['netns', 'list']).split('\n').some((l) => l.startsWith(SEED_NETNS_PREFIX)) || kubeadmHostsRunning()) return;
   for (const f of SHARED_FILES) rmSync(f, { force: true });
   for (const d of SHARED_DIRS) {
     try {
@@ -177,6 +209,7 @@ export async function teardown(state: WorldState): Promise<string[]> {
   for (const ns of state.netns) quiet('ip', ['netns', 'del', ns]);
   if (state.containerd) removeNodeLeftoversIfLast();
   for (const link of state.links) quiet('ip', ['link', 'del', link]);
+  left.push(...removeCreatedPathsIfLast(state.createdPaths ?? []));
   const netns = quiet('ip', ['netns', 'list']);
   left.push(...state.netns.filter((ns) => netns.split('\n').some((l) => l.split(' ')[0] === ns)).map((ns) => `netns ${ns}`));
   if (left.length === 0) {
