@@ -42,6 +42,7 @@ export const PRIVATE_PATHS = [
   '/opt/cni/bin',
   '/usr/local/bin',
   '/root/.kube',
+  '/var/lib/outpost', // the site agent's staging and kubeadm configs
 ] as const;
 
 export interface KubeadmHost {

@@ -77,11 +77,10 @@ describe('kernel settings', () => {
     expect(sysctl?.content).toContain('net.ipv4.ip_forward = 1\n');
     expect(sysctl?.content).toContain('net.bridge.bridge-nf-call-iptables = 1\n');
     expect(kernelSettingsCommands()).toEqual([
-      'modprobe overlay',
-      'modprobe br_netfilter',
+      "modprobe overlay 2>/dev/null || test -d /sys/module/overlay || { echo 'the kernel module overlay is not loaded and cannot be (containerd needs it): load it on the host' >&2; exit 1; }",
+      'modprobe br_netfilter 2>/dev/null || test -d /sys/module/br_netfilter || true',
       'sysctl -w net.ipv4.ip_forward=1',
-      'sysctl -w net.bridge.bridge-nf-call-iptables=1',
-      'sysctl -w net.bridge.bridge-nf-call-ip6tables=1',
+      'if [ -d /proc/sys/net/bridge ]; then sysctl -w net.bridge.bridge-nf-call-iptables=1 && sysctl -w net.bridge.bridge-nf-call-ip6tables=1; fi',
     ]);
   });
 });

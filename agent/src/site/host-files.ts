@@ -40,6 +40,11 @@ export interface ContainerdConfigInputs {
   sandboxImage: string;
   /** true when kubelet's cgroupDriver is systemd: both must agree, or pods fail to start. */
   systemdCgroup: boolean;
+  /**
+   * Clamp the oom_score_adj kubelet asks for pods to containerd's own, for a host whose root cannot lower
+   * it (no CAP_SYS_RESOURCE: a host that is a container); runc fails every pod there otherwise.
+   */
+  restrictOomScoreAdj?: boolean;
 }
 
 /**
@@ -60,6 +65,8 @@ export function containerdConfigToml(input: ContainerdConfigInputs): HostFile['c
 
 ${cri}]
   sandbox_image = ${image}
+  # Pods' network namespaces under containerd's own state, not the machine-wide /run/netns.
+  netns_mounts_under_state_dir = true${input.restrictOomScoreAdj ? '\n  restrict_oom_score_adj = true' : ''}
 
 ${cri}.containerd]
   default_runtime_name = "runc"
@@ -75,6 +82,8 @@ ${cri}.containerd.runtimes.runc.options]
 
 [plugins."io.containerd.cri.v1.images".pinned_images]
   sandbox = ${image}
+
+[plugins."io.containerd.cri.v1.runtime"]${input.restrictOomScoreAdj ? '\n  restrict_oom_score_adj = true' : ''}
 
 [plugins."io.containerd.cri.v1.runtime".containerd]
   default_runtime_name = "runc"
@@ -194,9 +203,23 @@ export function kernelSettingsFiles(): HostFile[] {
   ];
 }
 
-/** The commands that apply kernelSettingsFiles() now, without a reboot (each idempotent). br_netfilter's sysctls exist only once it is loaded, so modules go first. */
+/**
+ * The commands that apply kernelSettingsFiles() now, without a reboot (each idempotent). A module that is
+ * loaded (or built in) already needs no modprobe: a container host or a minimal image may have none.
+ * overlay is required (containerd's snapshotter); without br_netfilter, bridged pod traffic skips
+ * iptables (Services between pods on one node), which kubeadm's preflight reports, so its sysctls are set
+ * only where the module is there. Forwarding is required.
+ */
 export function kernelSettingsCommands(): ShellCommand[] {
-  return [...KERNEL_MODULES.map((m) => shJoin(['modprobe', m])), ...Object.entries(SYSCTLS).map(([k, v]) => shJoin(['sysctl', '-w', `${k}=${v}`]))];
+  const load = (m: string) => `modprobe ${m} 2>/dev/null || test -d /sys/module/${m}`;
+  const sysctl = ([k, v]: [string, string]) => shJoin(['sysctl', '-w', `${k}=${v}`]);
+  const bridge = Object.entries(SYSCTLS).filter(([k]) => k.startsWith('net.bridge.'));
+  return [
+    `${load('overlay')} || { echo 'the kernel module overlay is not loaded and cannot be (containerd needs it): load it on the host' >&2; exit 1; }`,
+    `${load('br_netfilter')} || true`,
+    ...Object.entries(SYSCTLS).filter(([k]) => !k.startsWith('net.bridge.')).map(sysctl),
+    `if [ -d /proc/sys/net/bridge ]; then ${bridge.map(sysctl).join(' && ')}; fi`,
+  ];
 }
 
 /** Where kubeadm finds the cluster's CAs. Fixed by kubeadm (ClusterConfiguration.certificatesDir's default). */

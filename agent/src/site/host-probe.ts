@@ -17,6 +17,7 @@ export const PROBE_SCRIPT = [
   'echo "kubeletRunning=$(pgrep -x kubelet >/dev/null 2>&1 && echo yes || echo no)"',
   'echo "kubeletConf=$(test -e /etc/kubernetes/kubelet.conf && echo yes || echo no)"',
   'echo "containerd=$(command -v containerd || true)"',
+  `echo "capEff=$(awk '/^CapEff/ {print $2}' /proc/self/status 2>/dev/null)"`,
   'echo "now=$(date +%s.%N)"',
 ].join('\n');
 
@@ -39,10 +40,23 @@ export interface HostFacts {
   containerd: string;
   /** Host clock minus agent clock, in seconds (half the round trip allowed for). */
   clockSkewSeconds: number;
+  /**
+   * Whether root there holds CAP_SYS_RESOURCE, which lowering a process's oom_score_adj needs: a host that
+   * is itself a container (LXC, a test world) may lack it, and then kubelet and containerd must not try.
+   */
+  canLowerOomScore: boolean;
 }
 
 export class ProbeParseError extends Error {
   override readonly name = 'ProbeParseError';
+}
+
+const CAP_SYS_RESOURCE = 24;
+
+/** Whether the hex capability mask (/proc/PID/status CapEff) holds capability `bit`; an unreadable mask is taken as full root. */
+function hasCapability(mask: string | undefined, bit: number): boolean {
+  if (!mask || !/^[0-9a-f]+$/i.test(mask)) return true;
+  return ((BigInt(`0x${mask}`) >> BigInt(bit)) & 1n) === 1n;
 }
 
 const GO_ARCH: Readonly<Record<string, string>> = { x86_64: 'amd64', aarch64: 'arm64', armv7l: 'arm', ppc64le: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
@@ -77,6 +91,7 @@ export function parseProbe(output: string, sentAtMs: number, receivedAtMs: numbe
     kubelet: { path: kv.get('kubelet') ?? '', running: kv.get('kubeletRunning') === 'yes', joined: kv.get('kubeletConf') === 'yes' },
     containerd: kv.get('containerd') ?? '',
     clockSkewSeconds: Math.round((hostNow - (sentAtMs + receivedAtMs) / 2000) * 100) / 100,
+    canLowerOomScore: hasCapability(kv.get('capEff'), CAP_SYS_RESOURCE),
   };
 }
 
@@ -87,7 +102,7 @@ export const MAX_CLOCK_SKEW_SECONDS = 30;
 export function describeFacts(f: HostFacts): string {
   const kubelet = f.kubelet.path ? `kubelet at ${f.kubelet.path}${f.kubelet.running ? ' (running)' : ''}${f.kubelet.joined ? ', already joined to a cluster' : ''}` : 'no kubelet';
   const skew = `${f.clockSkewSeconds >= 0 ? '+' : ''}${f.clockSkewSeconds.toFixed(2)} s`;
-  return `${f.os}${f.osVersion ? ` ${f.osVersion}` : ''}, linux/${f.arch}, kernel ${f.kernel}, cgroup v${f.cgroupVersion}, swap ${f.swapOn ? 'on' : 'off'}, clock skew ${skew}, ${kubelet}`;
+  return `${f.os}${f.osVersion ? ` ${f.osVersion}` : ''}, linux/${f.arch}, kernel ${f.kernel}, cgroup v${f.cgroupVersion}, swap ${f.swapOn ? 'on' : 'off'}, clock skew ${skew}, ${kubelet}${f.canLowerOomScore ? '' : ', no CAP_SYS_RESOURCE (a container?)'}`;
 }
 
 /**

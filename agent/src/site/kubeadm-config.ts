@@ -28,6 +28,8 @@ export interface KubeletSettings {
    * get no swap. LimitedSwap: pods of the Burstable class may swap, in proportion to their memory request.
    */
   swap?: 'NoSwap' | 'LimitedSwap';
+  /** kubelet's own oom_score_adj; 0 where root cannot lower it (HostFacts.canLowerOomScore). Default kubelet's, -999. */
+  oomScoreAdj?: number;
 }
 
 /** What every control-plane host of one cluster shares. */
@@ -198,6 +200,7 @@ function kubeletConfiguration(k: KubeletSettings): Record<string, unknown> {
     kind: 'KubeletConfiguration',
     cgroupDriver: k.cgroupDriver,
     ...(k.swap ? { failSwapOn: false, memorySwap: { swapBehavior: k.swap } } : {}),
+    ...(k.oomScoreAdj !== undefined ? { oomScoreAdj: k.oomScoreAdj } : {}),
   };
 }
 

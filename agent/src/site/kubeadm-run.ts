@@ -208,7 +208,7 @@ export class KubeadmRun {
     if (!containerd) throw new HostNotReady(h.name, `has no containerd, and Release ${release.metadata.name} brings none: install the distribution's containerd package on the host, or add containerd to the Release`);
     const version = containerdConfigVersion(await s.run(`${shQuote(containerd)} --version`, { signal }));
     const changed = [
-      await this.put(s, containerdConfigFile(this.paths, { version, sandboxImage: this.images.sandboxImage, systemdCgroup: false }), signal),
+      await this.put(s, containerdConfigFile(this.paths, { version, sandboxImage: this.images.sandboxImage, systemdCgroup: false, restrictOomScoreAdj: !facts.canLowerOomScore }), signal),
       await this.put(s, containerdUnit(this.paths, containerd), signal),
     ].some(Boolean);
     await s.run('systemctl daemon-reload', { signal });
@@ -255,7 +255,9 @@ export class KubeadmRun {
       controlPlaneEndpoint: this.endpoint,
       podSubnet: this.podCidr,
       serviceSubnet: this.serviceCidr,
-      kubelet: { cgroupDriver: 'cgroupfs', swap: 'NoSwap' },
+      // One kubelet configuration for every node (kubeadm keeps it in the cluster): if any host cannot lower
+      // oom_score_adj, no kubelet tries.
+      kubelet: { cgroupDriver: 'cgroupfs', swap: 'NoSwap', ...([...this.facts.values()].some((f) => !f.canLowerOomScore) ? { oomScoreAdj: 0 } : {}) },
       nodeCidrs: 'outpost',
       node: this.nodeInputs(h),
       bootstrapToken: { token: this.secrets.bootstrapToken, ttlSeconds: TOKEN_TTL_SECONDS },
