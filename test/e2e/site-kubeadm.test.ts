@@ -106,7 +106,7 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
     await hub.api().delete(K('clusters'), 'pos', 'demo');
     await waitFor('pos gone', async () => !(await cluster().catch(() => undefined)), 300_000, 1_000);
     for (const h of hosts()) {
-      expect(await ssh(h, 'systemctl is-active kubelet; systemctl is-active containerd; ls -A /etc/kubernetes /var/lib/kubelet 2>/dev/null | grep -v : | wc -l')).toMatch(/^(inactive|unknown|failed)\n(inactive|unknown|failed)\n\s*0\s*$/);
+      expect(await ssh(h, 'systemctl is-active kubelet; systemctl is-active containerd; find /etc/kubernetes /var/lib/kubelet -mindepth 1 2>/dev/null | wc -l')).toMatch(/^(inactive|unknown|failed)\n(inactive|unknown|failed)\n\s*0\s*$/);
     }
   }, 360_000);
 });

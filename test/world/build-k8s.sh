@@ -77,9 +77,18 @@ links=()
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || links+=(-link "/bin/$a:busybox"); done
 image busybox outpost.local/busybox:test -file /bin/busybox:/bin/busybox "${links[@]}" -cmd /bin/sh
 image etcd "outpost.local/etcd:$etcd_version" -file "$etcd_bin/etcd:/usr/local/bin/etcd" -entrypoint /usr/local/bin/etcd
-for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+for c in kube-apiserver kube-controller-manager kube-scheduler; do
   image "$c" "outpost.local/$c:$k8s_version" -file "$k8s_bin/$c:/usr/local/bin/$c" -entrypoint "/usr/local/bin/$c"
 done
+# kube-proxy programs its node's iptables from inside its pod, so its image carries iptables, as upstream's
+# (distroless-iptables) does: this machine's (nft or legacy, whichever it uses), its libraries and extensions.
+iptables_bin="$(readlink -f /usr/sbin/iptables)"
+proxy_files=(-file "$iptables_bin:$iptables_bin")
+for lib in $(ldd "$iptables_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do proxy_files+=(-file "$(readlink -f "$lib"):$lib"); done
+xtables_dir="$(readlink -f "$(dirname "$(ldd "$iptables_bin" | awk '$1 ~ /^libxtables/ {print $3}')")/xtables")" # where libxtables looks (the merged /usr path)
+for ext in "$xtables_dir"/*.so; do proxy_files+=(-file "$ext:$ext"); done
+for name in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do proxy_files+=(-link "/usr/sbin/$name:$(basename "$iptables_bin")"); done
+image kube-proxy "outpost.local/kube-proxy:$k8s_version" -file "$k8s_bin/kube-proxy:/usr/local/bin/kube-proxy" "${proxy_files[@]}" -entrypoint /usr/local/bin/kube-proxy
 for c in kube-apiserver kube-controller-manager kube-scheduler; do
   image "$c-$prev_version" "outpost.local/$c:$prev_version" -file "$prev_bin/$c:/usr/local/bin/$c" -entrypoint "/usr/local/bin/$c"
 done
