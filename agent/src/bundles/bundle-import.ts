@@ -45,7 +45,10 @@ function checkAgainst(m: BundleManifest, identity: Identity | undefined, revisio
     if (m.agentId !== identity.agentId) throw new BundleRefused('FOREIGN', `the bundle is for agent ${m.agentId} of site ${site}, but this agent is ${identity.agentId} (the site was enrolled or joined again since): make a new bundle for this site; nothing was applied`);
   }
   if (imported(m.id)) return;
-  if (m.targetRevision <= revision) {
+  // One at the revision held is no replay of anything older: its changes are what the agent holds (applying
+  // them changes nothing), and it may carry what no revision shows: the cluster CAs a hub seals once it has
+  // learned this agent's key from its status bundle, with nothing else changed since the last bundle.
+  if (m.targetRevision < revision) {
     throw new BundleRefused('OLDER', `the bundle brings revision ${m.targetRevision}, but this agent already holds revision ${revision}: it is older than what the site has (a replay); nothing was applied. Import a newer bundle`);
   }
   // A delta from a base at or below what the agent holds is whole: it carries every change since its base.
