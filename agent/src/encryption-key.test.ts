@@ -23,6 +23,6 @@ describe("the agent's encryption key", () => {
     expect(() => loadEncryptionKey(dir)).toThrow(/holds no encryption key .*export-status/);
     writeFileSync(encryptionKeyPath(dir), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     expect(() => loadEncryptionKey(dir)).toThrow(EncryptionKeyError);
-    expect(() => ensureEncryptionKey(dir)).toThrow(/is no agent encryption key \(a ed25519 key.*move it away/);
+    expect(() => ensureEncryptionKey(dir)).toThrow(/is no agent encryption key \(a key of type ed25519.*move it away/);
   });
 });

@@ -11,6 +11,7 @@ import type { Cluster } from '@outpost/proto';
 import { agentClusterKeys } from '../lib/agent-keys.js';
 import { agentDbDump, bundleProject, bundleSite, Clis, putBlobs, release, resignedWith } from '../lib/bundles.js';
 import { openKeys, pkiRow } from '../lib/cluster-pki.js';
+import { cluster } from '../lib/fixtures.js';
 import { TestHub } from '../lib/processes.js';
 
 describe("air-gapped bundles deliver each Cluster's CAs sealed to the site agent", () => {
@@ -155,5 +156,25 @@ describe("air-gapped bundles deliver each Cluster's CAs sealed to the site agent
     const next = join(hub.dir, 'next.tar');
     expect((await clis.outpost('bundle', 'create', '--site', site, '--since', keysFile, '-o', next)).stdout).toMatch(/carries the CAs of 1 of/);
     expect((await clis.agent('bundle', 'import', '--data', siteDir, next)).code).toBe(0);
+  }, 60_000);
+
+  it('names a Cluster the hub holds no CA of record for, and the agent says it has none for it', async () => {
+    // As a Cluster made before the hub kept CAs: its row is gone from hub.db.
+    await hub.apply(cluster('c-old', 'p', `dc-${site}`));
+    const db = new Database(join(hub.dataDir, 'hub.db'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      db.prepare(`DELETE FROM cluster_pki WHERE namespace = 'p' AND name = 'c-old'`).run();
+    } finally {
+      db.close();
+    }
+    const file = join(hub.dir, 'old.tar');
+    const made = await clis.outpost('bundle', 'create', '--site', site, '--since', join(hub.dir, 'next.tar'), '-o', file);
+    expect(made.stdout).toMatch(/carries the CAs of 1 of the site's 2 clusters/);
+    expect(made.stderr).toMatch(/note: the hub holds no CAs of record for Cluster p\/c-old \(made before the hub kept cluster CAs\)/);
+    const imported = await clis.agent('bundle', 'import', '--data', siteDir, file);
+    expect(imported.stdout).toMatch(/1 clusters' CAs received/);
+    expect(imported.stderr).toMatch(/note: 1 of this site's clusters have no CAs here yet/);
+    expect([...agentClusterKeys(siteDir).keys()]).toEqual([uid]);
   }, 60_000);
 });

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import {
   BUNDLE_FORMAT, blobMember, bundleKeyEndorsed, memberHeader, CHANGES_MEMBER, CLUSTER_KEYS_MEMBER, ENROLL_MEMBER, keyFingerprint, MANIFEST_MEMBER, memberBytes, partsOf, pb, rfc3339, sealClusterKeys, SEALED_KEYS_ALG,
   SIGNATURE_MEMBER, signatureText, siteView, TAIL_BYTES, x25519PublicKey,
-  type BundleBlob, type BundleEnrollment, type BundleManifest, type BundleMember, type Cluster, type ClusterKeysMember, type Release, type SealedClusterKeys, type Site,
+  type BundleBlob, type BundleEnrollment, type BundleManifest, type BundleMember, type Cluster, type ClusterKeys, type ClusterKeysMember, type Release, type SealedClusterKeys, type Site,
 } from '@outpost/proto';
 import tar from 'tar-stream';
 import { createAgent } from '../auth/agent-identity.js';
@@ -56,8 +56,10 @@ export interface BundleClusterKeys {
   sealed: number;
   /** The fingerprint of the agent key they are sealed to; absent when the hub does not know the agent's key. */
   agentKey?: string;
-  /** Clusters of the view the hub holds no CA of record for (made before the hub kept them). */
+  /** Clusters of the view the hub holds no CA of record for (made before the hub kept them): the first WITHOUT_CA_NAMED. */
   withoutCa: string[];
+  /** How many such Clusters in all. */
+  withoutCaCount: number;
 }
 
 export interface WrittenBundle {
@@ -66,6 +68,9 @@ export interface WrittenBundle {
   stream: Readable;
   clusterKeys: BundleClusterKeys;
 }
+
+/** At most this many Clusters are named in a bundle's report (it travels in a response header). */
+const WITHOUT_CA_NAMED = 20;
 
 const conflict = (message: string): HubError => new HubError(409, 'Conflict', message);
 const normalVersion = (v: string | null | undefined): string => (v ?? '').replace(/^v/, '');
@@ -121,7 +126,7 @@ export class BundleWriter {
     const { store, pki } = this.opts;
     const clusters = store.list<Cluster>('Cluster').filter((c) => store.inView(view, { kind: 'Cluster', namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' }));
     const known = store.agentKeys.get(agentId);
-    if (!known) return { report: { clusters: clusters.length, sealed: 0, withoutCa: [] } };
+    if (!known) return { report: { clusters: clusters.length, sealed: 0, withoutCa: [], withoutCaCount: 0 } };
     const recipient = x25519PublicKey(known.publicKeyPem);
     const sealed: SealedClusterKeys[] = [];
     const withoutCa: string[] = [];
@@ -134,7 +139,7 @@ export class BundleWriter {
         withoutCa.push(`${namespace}/${name}`);
         continue;
       }
-      let opened;
+      let opened: ClusterKeys;
       try {
         opened = pki.keys(row);
       } catch (err) {
@@ -144,7 +149,7 @@ export class BundleWriter {
       store.recordAudit({ actor: `agent:${agentId}` }, DELIVER_KEYS_VERB, { kind: 'Cluster', namespace, name });
     }
     const agentKey = keyFingerprint(recipient);
-    const report = { clusters: clusters.length, sealed: sealed.length, agentKey, withoutCa };
+    const report = { clusters: clusters.length, sealed: sealed.length, agentKey, withoutCa: withoutCa.slice(0, WITHOUT_CA_NAMED), withoutCaCount: withoutCa.length };
     return sealed.length ? { member: { v: 1, alg: SEALED_KEYS_ALG, recipient: agentKey, clusters: sealed }, report } : { report };
   }
 

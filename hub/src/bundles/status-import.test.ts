@@ -52,7 +52,7 @@ describe("a status bundle's encryption key", () => {
 
   it('is refused, recording nothing, when it is no X25519 key', () => {
     const ed = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    expect(() => importStatusBundle(store, exportOf('2026-01-02T00:00:00Z', ed))).toThrow(/carries an encryption key that is a ed25519 key, not an X25519 encryption key; nothing was recorded/);
+    expect(() => importStatusBundle(store, exportOf('2026-01-02T00:00:00Z', ed))).toThrow(/carries an encryption key that is a key of type ed25519, not an X25519 encryption key; nothing was recorded/);
     expect(() => importStatusBundle(store, exportOf('2026-01-02T00:00:00Z', 'garbage'))).toThrow(/not a public key/);
     expect(store.agentKeys.get(agentId)).toBeUndefined();
   });

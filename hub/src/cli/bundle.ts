@@ -189,7 +189,10 @@ async function create(ctx: CliConfig, o: CreateFlags): Promise<void> {
 function reportClusterKeys(site: string, agentId: string, k: BundleClusterKeys, file: string): void {
   if (k.agentKey) {
     process.stdout.write(`carries the CAs of ${k.sealed} of the site's ${k.clusters} clusters, sealed to agent ${agentId}'s encryption key (${k.agentKey})\n`);
-    if (k.withoutCa.length) process.stderr.write(`note: the hub holds no CAs of record for ${k.withoutCa.join(', ')} (made before the hub kept cluster CAs); the site cannot build them with kubeadm\n`);
+    if (k.withoutCaCount) {
+      const more = k.withoutCaCount > k.withoutCa.length ? ` and ${k.withoutCaCount - k.withoutCa.length} more` : '';
+      process.stderr.write(`note: the hub holds no CAs of record for Cluster ${k.withoutCa.join(', ')}${more} (made before the hub kept cluster CAs); the site cannot build them with kubeadm\n`);
+    }
     return;
   }
   process.stderr.write(

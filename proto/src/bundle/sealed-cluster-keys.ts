@@ -61,7 +61,7 @@ export function x25519PublicKey(pem: string): KeyObject {
   } catch (cause) {
     throw new SealedKeysError(`not a public key (${(cause as Error).message})`, { cause });
   }
-  if (key.asymmetricKeyType !== 'x25519') throw new SealedKeysError(`a ${key.asymmetricKeyType ?? 'unknown'} key, not an X25519 encryption key`);
+  if (key.asymmetricKeyType !== 'x25519') throw new SealedKeysError(`a key of type ${key.asymmetricKeyType ?? 'unknown'}, not an X25519 encryption key`);
   return key;
 }
 
@@ -73,7 +73,7 @@ export function x25519PrivateKey(pem: string): KeyObject {
   } catch (cause) {
     throw new SealedKeysError(`not a private key (${(cause as Error).message})`, { cause });
   }
-  if (key.asymmetricKeyType !== 'x25519') throw new SealedKeysError(`a ${key.asymmetricKeyType ?? 'unknown'} key, not an X25519 encryption key`);
+  if (key.asymmetricKeyType !== 'x25519') throw new SealedKeysError(`a key of type ${key.asymmetricKeyType ?? 'unknown'}, not an X25519 encryption key`);
   return key;
 }
 
