@@ -139,16 +139,18 @@ const OFFLINE_POLL_MS = 2_000;
 
 /**
  * An offline agent has no Sync to tell it what changed: a bundle is imported by another process, into the
- * same state.db. When the revision moves, every object runs again, as a resync would (a site holds few).
+ * same state.db. When the revision moves, every object runs again, as a resync would (a site holds few);
+ * so too when the Clusters' CAs held change: a bundle at the revision held may bring only those.
  */
 function offlineWatch(state: SqliteLocalState, reconcile: ReconcileController) {
   let timer: NodeJS.Timeout | undefined;
-  let seen = state.revision();
+  const mark = (): string => `${state.revision()} ${state.clusterKeys().uids().join(',')}`;
+  let seen = mark();
   return component({
     name: 'offline-watch',
     start: () => {
       timer = setInterval(() => {
-        const now = state.revision();
+        const now = mark();
         if (now === seen) return;
         seen = now;
         const live = state.list().map((object) => ({ key: keyOf(object), object, deleted: false }));
@@ -157,6 +159,6 @@ function offlineWatch(state: SqliteLocalState, reconcile: ReconcileController) {
       }, OFFLINE_POLL_MS);
     },
     stop: () => clearInterval(timer),
-    health: () => ({ ok: true, message: `offline at revision ${seen}` }),
+    health: () => ({ ok: true, message: `offline at revision ${state.revision()}` }),
   });
 }

@@ -95,7 +95,7 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   const clusterPki = new ClusterPki(store, secretsKey, { clock: opts.clock });
   const components = new ComponentManager();
   const blobs = { blobs: new BlobStore(dataPaths(opts.dataDir).blobs), maxUploadBytes: opts.maxUploadBytes, log };
-  const bundles = { writer: new BundleWriter({ store, blobDir: dataPaths(opts.dataDir).blobs, key: bundleKey, caCertPem: tls.caCertPem, caKeyPem: readFileSync(dataPaths(opts.dataDir).caKey, 'utf8'), version: HUB_VERSION }), publicKeyPem: bundleKey.publicKeyPem };
+  const bundles = { writer: new BundleWriter({ store, blobDir: dataPaths(opts.dataDir).blobs, key: bundleKey, caCertPem: tls.caCertPem, caKeyPem: readFileSync(dataPaths(opts.dataDir).caKey, 'utf8'), version: HUB_VERSION, pki: clusterPki }), publicKeyPem: bundleKey.publicKeyPem };
   const api = createApi({ store, presence, clusterPki, blobs, bundles, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
   let compactor: NodeJS.Timeout | undefined;
   let unhookPki: (() => void) | undefined;

@@ -56,7 +56,8 @@ describe('air-gapped sync bundles', () => {
 
   it('a site that never connects converges through bundles alone: enroll, import, reconcile offline, status back', async () => {
     const made = await clis.outpost('bundle', 'create', '--site', site, '--enroll', '-o', full);
-    expect(made.stderr).toBe('');
+    // A new agent's key is not known yet: its clusters' CAs come in a later bundle (bundle-cluster-keys.test.ts).
+    expect(made.stderr).toMatch(/^note: this bundle carries no cluster CAs/);
     expect(made.stdout).toMatch(/full bundle for site ship .* 7 artifacts/);
     fullBytes = statSync(full).size;
     expect(fullBytes).toBeGreaterThan(3 << 20);
@@ -69,7 +70,7 @@ describe('air-gapped sync bundles', () => {
     expect(wrongPin.stderr).toMatch(/CA_MISMATCH.*not from your hub/);
 
     const imported = await clis.agent('bundle', 'import', '--data', siteDir, '--ca-hash', hub.caHash, full);
-    expect(imported.stderr).toBe('');
+    expect(imported.stderr).toMatch(/^note: 1 of this site's clusters have no CAs here yet/);
     expect(imported.stdout).toMatch(/imported full bundle for site ship \(enrolled agent site-ship-bundle-[0-9a-f]+\): now at revision \d+, \d+ objects changed, 7 artifacts cached/);
     expect(readdirSync(join(siteDir, 'artifacts', 'sha256'))).toHaveLength(BLOB_COUNT);
     // The same bundle again is a no-op, and says so.
@@ -210,7 +211,7 @@ describe('air-gapped sync bundles', () => {
     const swapped = await clis.agent('bundle', 'import', '--data', otherDir, '--ca-hash', hub.caHash, parts[1]!, parts[0]!, parts[2]!, parts[3]!);
     expect(swapped.stderr).toMatch(/PART_ORDER.*out of order/);
     const ok = await clis.agent('bundle', 'import', '--data', otherDir, '--ca-hash', hub.caHash, ...parts);
-    expect(ok.stderr).toBe('');
+    expect(ok.stderr).toMatch(/^note: 1 of this site's clusters have no CAs here yet/);
     expect(ok.stdout).toMatch(/imported full bundle for site other .* 7 artifacts cached/);
   }, 90_000);
 

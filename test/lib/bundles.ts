@@ -1,11 +1,12 @@
 // Air-gapped bundles in tests and the bench: a site world whose Release lists artifacts (files put straight
 // into the hub's content store, `<data>/blobs/sha256/<hex>`, as `outpost release import` writes it), the
-// CLIs with a logged-in config, and a read of an agent's whole state.db to compare before and after.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+// CLIs with a logged-in config, a read of an agent's whole state.db to compare before and after, and a
+// bundle altered inside one member and signed again with the hub's own key (what only a hub could make).
+import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { requiredArtifacts } from '@outpost/proto';
+import { readManifest, requiredArtifacts, signatureText, signedMessage, SIGNATURE_BYTES, TAIL_BYTES } from '@outpost/proto';
 import { cluster, datacenter, project, site } from './fixtures.js';
 import { OUTPOST, OUTPOST_AGENT, run, type RunResult, type TestHub } from './processes.js';
 
@@ -87,4 +88,37 @@ export function agentOutbox(dataDir: string): number[] {
   } finally {
     db.close();
   }
+}
+
+/**
+ * The bundle `bytes` with member `name`'s content changed by `edit` (which must keep its length), the
+ * manifest's digest of it and the signature made again with the hub's bundle key from `hubDataDir`: a
+ * bundle whose signature and digests all verify, so only the member's own checks can refuse it.
+ */
+export function resignedWith(bytes: Buffer, hubDataDir: string, name: string, edit: (content: Buffer) => void): Buffer {
+  const out = Buffer.from(bytes);
+  const manifestSize = parseInt(out.subarray(124, 136).toString('ascii').replace(/\0/g, '').trim(), 8);
+  const manifest = readManifest(out.subarray(512, 512 + manifestSize).toString('utf8'));
+  // Members follow the manifest in its order, each a 512-byte header and its content padded to 512.
+  let at = 512 + Math.ceil(manifestSize / 512) * 512;
+  for (const m of manifest.members) {
+    if (m.name === name) {
+      const content = out.subarray(at + 512, at + 512 + m.size);
+      edit(content);
+      const oldHex = m.digest.slice('sha256:'.length);
+      const newHex = createHash('sha256').update(content).digest('hex');
+      const where = out.subarray(512, 512 + manifestSize).indexOf(oldHex);
+      if (where < 0) throw new Error(`the manifest does not list ${name}'s digest`);
+      out.write(newHex, 512 + where, 'ascii');
+      const signed = out.length - TAIL_BYTES;
+      const digest = createHash('sha256').update(out.subarray(0, signed)).digest('hex');
+      const key = createPrivateKey(readFileSync(join(hubDataDir, 'bundle.key'), 'utf8'));
+      const text = signatureText(digest, sign(null, signedMessage(digest), key));
+      if (Buffer.byteLength(text) !== SIGNATURE_BYTES) throw new Error('the signature is not of its fixed size');
+      out.write(text, signed + 512, 'utf8');
+      return out;
+    }
+    at += 512 + Math.ceil(m.size / 512) * 512;
+  }
+  throw new Error(`the bundle has no member ${name}`);
 }

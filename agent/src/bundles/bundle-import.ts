@@ -1,14 +1,17 @@
 // `outpost-agent bundle import`: an air-gapped bundle enters the agent as a network Sync does. Everything
 // is checked first (bundle-reader.ts); then the artifacts go into the cache, and the changes, the statuses
-// the hub says it recorded and the bundle's own record commit in one SQLite transaction. The reconcilers
+// the hub says it recorded, the Clusters' CAs it carries (opened first: bundle-cluster-keys.ts) and the
+// bundle's own record commit in one SQLite transaction. The reconcilers
 // act on them as on any Sync: at once in a running agent's next resync, or when `run --offline` starts.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { caCertHash, CA_CERT_HASH_RE, endorsementValid, pb, rfc3339, type BundleEnrollment, type BundleManifest } from '@outpost/proto';
+import { ensureEncryptionKey } from '../encryption-key.js';
 import { identityPath, loadIdentity, saveIdentity, statePath, type Identity } from '../identity.js';
 import { applyChanges } from '../link/apply-changes.js';
-import type { AppliedChange } from '../state/local-state.js';
+import { keyOf, type AppliedChange } from '../state/local-state.js';
 import { SqliteLocalState } from '../state/sqlite-local-state.js';
 import { adopt, artifactTempDir } from './artifact-cache.js';
+import { openBundleKeys, type OpenedClusterKeys } from './bundle-cluster-keys.js';
 import { bundleFiles } from './bundle-files.js';
 import { readBundle } from './bundle-reader.js';
 import { BundleRefused } from './errors.js';
@@ -28,6 +31,10 @@ export interface ImportResult {
   changed: AppliedChange[];
   blobs: number;
   revision: number;
+  /** Clusters whose CAs the bundle brought (and the agent now keeps). */
+  clusterKeys: number;
+  /** Clusters the agent holds and has no CAs for, after the import. */
+  clustersWithoutKeys: number;
 }
 
 /** Refuses what the agent must not apply on top of what it holds. */
@@ -38,7 +45,10 @@ function checkAgainst(m: BundleManifest, identity: Identity | undefined, revisio
     if (m.agentId !== identity.agentId) throw new BundleRefused('FOREIGN', `the bundle is for agent ${m.agentId} of site ${site}, but this agent is ${identity.agentId} (the site was enrolled or joined again since): make a new bundle for this site; nothing was applied`);
   }
   if (imported(m.id)) return;
-  if (m.targetRevision <= revision) {
+  // One at the revision held is no replay of anything older: its changes are what the agent holds (applying
+  // them changes nothing), and it may carry what no revision shows: the cluster CAs a hub seals once it has
+  // learned this agent's key from its status bundle, with nothing else changed since the last bundle.
+  if (m.targetRevision < revision) {
     throw new BundleRefused('OLDER', `the bundle brings revision ${m.targetRevision}, but this agent already holds revision ${revision}: it is older than what the site has (a replay); nothing was applied. Import a newer bundle`);
   }
   // A delta from a base at or below what the agent holds is whole: it carries every change since its base.
@@ -54,6 +64,22 @@ function enrollmentKey(e: BundleEnrollment | undefined, caHash: string | undefin
   if (actual !== caHash) throw new BundleRefused('CA_MISMATCH', `the enrolling bundle's hub CA hash is ${actual}, not the ${caHash} you pinned: it is not from your hub; nothing was applied`);
   if (!endorsementValid(e.caCertPem, e.bundleKey, e.bundleKeyEndorsement)) throw new BundleRefused('TAMPERED', "the enrolling bundle's signing key is not vouched for by its hub CA; nothing was applied");
   return e.bundleKey;
+}
+
+/**
+ * Keeps each opened Cluster's CAs under its uid, for a Cluster the agent holds under that uid once the
+ * bundle's changes are applied (as keys from the link are kept); returns how many.
+ */
+function keepClusterKeys(state: SqliteLocalState, opened: readonly OpenedClusterKeys[]): number {
+  const held = new Map(state.list('Cluster').map((c) => [c.metadata.uid ?? '', keyOf(c)]));
+  let kept = 0;
+  for (const o of opened) {
+    const k = held.get(o.uid);
+    if (!k || k.namespace !== o.cluster.namespace || k.name !== o.cluster.name) continue;
+    state.clusterKeys().put(o.uid, k, o.keys);
+    kept++;
+  }
+  return kept;
 }
 
 export async function importBundle(opts: ImportOptions): Promise<ImportResult> {
@@ -79,18 +105,22 @@ export async function importBundle(opts: ImportOptions): Promise<ImportResult> {
     state ??= new SqliteLocalState(statePath(opts.dataDir));
     if (state.bundleImported(m.id)) {
       for (const b of bundle.blobs) rmSync(b.file, { force: true });
-      return { applied: false, manifest: m, enrolled: false, changed: [], blobs: 0, revision: state.revision() };
+      return { applied: false, manifest: m, enrolled: false, changed: [], blobs: 0, revision: state.revision(), clusterKeys: 0, clustersWithoutKeys: 0 };
     }
     // Again, now that the manifest is known to be the hub's.
     checkAgainst(m, identity, state.revision(), () => false);
     const enrollment = identity ? undefined : bundle.enrollment;
     if (!identity && !enrollment) throw new BundleRefused('NOT_ENROLLED', 'the bundle carries no identity for this empty data directory');
     if (enrollment && (enrollment.agentId !== m.agentId || enrollment.view !== m.view)) throw new BundleRefused('TAMPERED', 'the enrolling bundle names another agent than its manifest');
+    // Before anything is applied: a Cluster's CAs that do not open refuse the whole bundle.
+    const opened = openBundleKeys(opts.dataDir, m, bundle.clusterKeys);
     // Artifacts first: the cache is by content, so one adopted by an import that then fails harms nothing.
     for (const b of bundle.blobs) adopt(opts.dataDir, b.digest, b.file);
     if (enrollment) {
       const { hub, agentId, credential, caCertPem, view, bundleKey } = enrollment;
       saveIdentity(opts.dataDir, { hub, agentId, credential, caCertPem, view, bundleKey });
+      // On first need: the status bundle the site writes next carries its public half to the hub.
+      ensureEncryptionKey(opts.dataDir);
     }
     const answer = pb.Changes.decode(bundle.changes);
     const held = state;
@@ -98,10 +128,12 @@ export async function importBundle(opts: ImportOptions): Promise<ImportResult> {
       const applied = applyChanges(held, { snapshot: !!answer.snapshot, revision: Number(answer.revision ?? 0), changes: answer.changes ?? [] });
       // The hub recorded these statuses from a status bundle: the outbox may forget them, as after an Ack.
       if (m.statusSeq) held.statusesStored(m.statusSeq);
+      const kept = keepClusterKeys(held, opened);
       held.recordBundle(m.id, m.targetRevision, rfc3339(new Date()));
-      return applied;
+      return { applied, kept };
     });
-    return { applied: true, manifest: m, enrolled: !!enrollment, changed, blobs: bundle.blobs.length, revision: state.revision() };
+    const withoutKeys = held.list('Cluster').filter((c) => c.metadata.uid && !held.clusterKeys().has(c.metadata.uid)).length;
+    return { applied: true, manifest: m, enrolled: !!enrollment, changed: changed.applied, blobs: bundle.blobs.length, revision: state.revision(), clusterKeys: changed.kept, clustersWithoutKeys: withoutKeys };
   } finally {
     state?.close();
     rmSync(tempDir, { recursive: true, force: true });

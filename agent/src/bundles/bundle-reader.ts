@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  BLOB_PREFIX, BundleFormatError, CHANGES_MEMBER, ENROLL_MEMBER, MANIFEST_MEMBER, memberHeader, readManifest, SIGNATURE_BYTES, SIGNATURE_MEMBER, signatureValid, TAIL_BYTES,
-  type BundleEnrollment, type BundleManifest, type BundleMember,
+  BLOB_PREFIX, BundleFormatError, CHANGES_MEMBER, CLUSTER_KEYS_MEMBER, ENROLL_MEMBER, MANIFEST_MEMBER, memberHeader, readClusterKeysMember, readManifest, SIGNATURE_BYTES, SIGNATURE_MEMBER, signatureValid, TAIL_BYTES,
+  type BundleEnrollment, type BundleManifest, type BundleMember, type ClusterKeysMember,
 } from '@outpost/proto';
 import tar from 'tar-stream';
 import type { BundleFile } from './bundle-files.js';
@@ -20,6 +20,8 @@ export interface VerifiedBundle {
   manifest: BundleManifest;
   enrollment?: BundleEnrollment;
   changes: Buffer;
+  /** The Clusters' CAs, still sealed (bundle-cluster-keys.ts opens them). */
+  clusterKeys?: ClusterKeysMember;
   /** Each blob in a temporary file, its digest checked. */
   blobs: Array<{ digest: string; file: string }>;
 }
@@ -102,6 +104,7 @@ export async function readBundle(files: readonly BundleFile[], opts: ReadOptions
   let manifest: BundleManifest | undefined;
   let enrollment: BundleEnrollment | undefined;
   let changes: Buffer | undefined;
+  let clusterKeys: ClusterKeysMember | undefined;
   let signature: Buffer | undefined;
   const blobs: VerifiedBundle['blobs'] = [];
   let next = 0;
@@ -147,6 +150,14 @@ export async function readBundle(files: readonly BundleFile[], opts: ReadOptions
       if (`sha256:${createHash('sha256').update(data).digest('hex')}` !== member.digest) throw tampered(`${name} does not match its digest`);
       if (name === CHANGES_MEMBER) changes = data;
       else if (name === ENROLL_MEMBER) enrollment = JSON.parse(data.toString('utf8')) as BundleEnrollment;
+      else if (name === CLUSTER_KEYS_MEMBER) {
+        try {
+          clusterKeys = readClusterKeysMember(data.toString('utf8'));
+        } catch (err) {
+          if (err instanceof BundleFormatError) throw tampered(err.message);
+          throw err;
+        }
+      }
       else throw tampered(`it holds an unknown member ${name}`);
     }
     await feeding;
@@ -155,7 +166,7 @@ export async function readBundle(files: readonly BundleFile[], opts: ReadOptions
     const { digest, tail } = lagged.result();
     if (!tail.equals(await expectedTail(signature))) throw tampered('its signature member or end of archive is not as the hub writes them');
     if (!signatureValid(signature.toString('utf8'), digest, opts.signingKey(enrollment))) throw tampered("its signature does not verify with the hub's bundle key this agent pinned");
-    return { manifest, ...(enrollment ? { enrollment } : {}), changes, blobs };
+    return { manifest, ...(enrollment ? { enrollment } : {}), ...(clusterKeys ? { clusterKeys } : {}), changes, blobs };
   } catch (err) {
     source.destroy();
     for (const t of temps) rmSync(t, { force: true });

@@ -12,7 +12,9 @@ export type BundleRefusalCode =
   | 'NOT_PINNED'
   | 'CA_MISMATCH'
   | 'NOT_ENROLLED'
-  | 'DISK';
+  | 'DISK'
+  /** A Cluster's sealed CAs do not open with this agent's encryption key. */
+  | 'SEALED_KEYS';
 
 export class BundleRefused extends Error {
   override readonly name = 'BundleRefused';

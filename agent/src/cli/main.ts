@@ -140,7 +140,10 @@ function registerBundle(program: Command): void {
         return;
       }
       const what = m.snapshot ? 'full bundle' : `delta from revision ${m.baseRevision}`;
-      process.stdout.write(`imported ${what} for site ${m.site}${r.enrolled ? ` (enrolled agent ${m.agentId})` : ''}: now at revision ${r.revision}, ${r.changed.length} objects changed, ${r.blobs} artifacts cached\n`);
+      process.stdout.write(`imported ${what} for site ${m.site}${r.enrolled ? ` (enrolled agent ${m.agentId})` : ''}: now at revision ${r.revision}, ${r.changed.length} objects changed, ${r.blobs} artifacts cached, ${r.clusterKeys} clusters' CAs received\n`);
+      if (r.clustersWithoutKeys) {
+        process.stderr.write(`note: ${r.clustersWithoutKeys} of this site's clusters have no CAs here yet (the hub seals them only to this agent's encryption key, once it knows it): write a status bundle (outpost-agent bundle export-status --data ${o.data} -o status.json), record it at the hub (outpost bundle import-status status.json), and import the next bundle\n`);
+      }
     });
   bundle
     .command('export-status')

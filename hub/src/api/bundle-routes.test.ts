@@ -1,8 +1,9 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { credentialMacKey, signStatusExport, STATUS_EXPORT_KIND } from '@outpost/proto';
 import { BundleWriter } from '../bundles/bundle-writer.js';
+import { ClusterPki } from '../pki/cluster-pki.js';
 import { API, ApiFixture, GV } from './api.fixture.js';
 
 describe('bundle routes', () => {
@@ -15,7 +16,7 @@ describe('bundle routes', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const ca = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const key = { privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-    f.rebuild({ bundles: { writer: new BundleWriter({ store: f.store, blobDir: join(f.dir, 'blobs'), key, caCertPem: 'x', caKeyPem: ca, version: '0' }), publicKeyPem: key.publicKeyPem } });
+    f.rebuild({ bundles: { writer: new BundleWriter({ store: f.store, blobDir: join(f.dir, 'blobs'), key, caCertPem: 'x', caKeyPem: ca, version: '0', pki: new ClusterPki(f.store, randomBytes(32)) }), publicKeyPem: key.publicKeyPem } });
     f.store.create({ apiVersion: GV, kind: 'Site', metadata: { name: 'ship' }, spec: {} } as never, { actor: 'test' });
   });
   afterEach(() => f.close());

@@ -57,7 +57,7 @@ export function bundleRoutes(store: Store, writer: BundleWriter): Hono<Env> {
     requireObject(body, 'a bundle request');
     const carried = body.carried;
     if (carried !== undefined && (!Array.isArray(carried) || carried.some((d) => typeof d !== 'string'))) throw new BadRequestError('carried must be a list of sha256:<hex> digests');
-    const { manifest, stream } = writer.create(
+    const { manifest, stream, clusterKeys } = writer.create(
       { site: c.req.param('site'), since: wholeNumber(body.since, 'since'), carried: carried as string[] | undefined, maxPartBytes: wholeNumber(body.maxPartBytes, 'maxPartBytes'), enroll: body.enroll === true },
       enrolledHub(body.hub, c.req.url),
     );
@@ -66,7 +66,7 @@ export function bundleRoutes(store: Store, writer: BundleWriter): Hono<Env> {
       headers: {
         'content-type': 'application/x-tar',
         'content-length': String(manifest.totalBytes),
-        'x-outpost-bundle': JSON.stringify({ id: manifest.id, agentId: manifest.agentId, baseRevision: manifest.baseRevision, targetRevision: manifest.targetRevision, blobs: manifest.blobs.length, parts: manifest.parts.length }),
+        'x-outpost-bundle': JSON.stringify({ id: manifest.id, agentId: manifest.agentId, baseRevision: manifest.baseRevision, targetRevision: manifest.targetRevision, blobs: manifest.blobs.length, parts: manifest.parts.length, clusterKeys }),
       },
     });
   });

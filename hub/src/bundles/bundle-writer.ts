@@ -1,19 +1,25 @@
 // Writes one air-gapped sync bundle for a site (the format: proto/src/bundle/bundle-format.ts): the
 // changes of its view from a base revision, as the gateway answers a Sync, and the artifacts its
-// Clusters' Releases list that the base did not carry, read from the hub's content store.
+// Clusters' Releases list that the base did not carry, read from the hub's content store, and, once the
+// hub knows the agent's encryption key (from its status bundle), the CAs of every Cluster in the view,
+// sealed to that key: in full bundles and deltas alike (a few KB a Cluster, and an agent whose state was
+// restored from an older copy gets them again without asking).
 import { createHash, randomUUID, sign } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  BUNDLE_FORMAT, blobMember, bundleKeyEndorsed, memberHeader, CHANGES_MEMBER, ENROLL_MEMBER, MANIFEST_MEMBER, memberBytes, partsOf, pb, rfc3339, SIGNATURE_MEMBER, signatureText, siteView, TAIL_BYTES,
-  type BundleBlob, type BundleEnrollment, type BundleManifest, type BundleMember, type Cluster, type Release, type Site,
+  BUNDLE_FORMAT, blobMember, bundleKeyEndorsed, memberHeader, CHANGES_MEMBER, CLUSTER_KEYS_MEMBER, ENROLL_MEMBER, keyFingerprint, MANIFEST_MEMBER, memberBytes, partsOf, pb, rfc3339, sealClusterKeys, SEALED_KEYS_ALG,
+  SIGNATURE_MEMBER, signatureText, siteView, TAIL_BYTES, x25519PublicKey,
+  type BundleBlob, type BundleEnrollment, type BundleManifest, type BundleMember, type Cluster, type ClusterKeys, type ClusterKeysMember, type Release, type SealedClusterKeys, type Site,
 } from '@outpost/proto';
 import tar from 'tar-stream';
 import { createAgent } from '../auth/agent-identity.js';
 import { HubError, NotFoundError } from '../errors.js';
 import { changesFrames } from '../gateway/changes-frames.js';
+import { DELIVER_KEYS_VERB } from '../gateway/cluster-secrets.js';
+import type { ClusterPki } from '../pki/cluster-pki.js';
 import type { Store } from '../store/store.js';
 import { signStreamDigest, type BundleSigningKey } from './signing-key.js';
 
@@ -38,13 +44,33 @@ export interface BundleWriterOptions {
   /** The hub CA's key: it endorses the bundle key an enrolling bundle carries. */
   caKeyPem: string;
   version: string;
+  /** Opens each Cluster's CAs of record, to seal them to the site agent's key. */
+  pki: ClusterPki;
+}
+
+/** What a bundle carries of its Clusters' CAs, for the one who made it to read. */
+export interface BundleClusterKeys {
+  /** Clusters in the site's view. */
+  clusters: number;
+  /** Of them, how many the bundle carries the CAs of. */
+  sealed: number;
+  /** The fingerprint of the agent key they are sealed to; absent when the hub does not know the agent's key. */
+  agentKey?: string;
+  /** Clusters of the view the hub holds no CA of record for (made before the hub kept them): the first WITHOUT_CA_NAMED. */
+  withoutCa: string[];
+  /** How many such Clusters in all. */
+  withoutCaCount: number;
 }
 
 export interface WrittenBundle {
   manifest: BundleManifest;
   /** The tar stream, `manifest.totalBytes` long; the bundle is recorded as made once it has ended. */
   stream: Readable;
+  clusterKeys: BundleClusterKeys;
 }
+
+/** At most this many Clusters are named in a bundle's report (it travels in a response header). */
+const WITHOUT_CA_NAMED = 20;
 
 const conflict = (message: string): HubError => new HubError(409, 'Conflict', message);
 const normalVersion = (v: string | null | undefined): string => (v ?? '').replace(/^v/, '');
@@ -92,6 +118,41 @@ class LeadingDigest extends Transform {
 export class BundleWriter {
   constructor(private readonly opts: BundleWriterOptions) {}
 
+  /**
+   * The CAs of every Cluster in `view`, each sealed to the agent's key for this bundle, and each delivery
+   * audited as one over the link is; inside the snapshot's transaction, so they are the view's Clusters.
+   */
+  private sealedKeys(view: string, agentId: string, bundleId: string): { member?: ClusterKeysMember; report: BundleClusterKeys } {
+    const { store, pki } = this.opts;
+    const clusters = store.list<Cluster>('Cluster').filter((c) => store.inView(view, { kind: 'Cluster', namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' }));
+    const known = store.agentKeys.get(agentId);
+    if (!known) return { report: { clusters: clusters.length, sealed: 0, withoutCa: [], withoutCaCount: 0 } };
+    const recipient = x25519PublicKey(known.publicKeyPem);
+    const sealed: SealedClusterKeys[] = [];
+    const withoutCa: string[] = [];
+    for (const c of clusters) {
+      const namespace = c.metadata.namespace ?? '';
+      const name = c.metadata.name ?? '';
+      const uid = c.metadata.uid ?? '';
+      const row = store.clusterPki.get(namespace, name);
+      if (!row || row.uid !== uid) {
+        withoutCa.push(`${namespace}/${name}`);
+        continue;
+      }
+      let opened: ClusterKeys;
+      try {
+        opened = pki.keys(row);
+      } catch (err) {
+        throw new HubError(500, 'InternalError', `the hub could not open the CAs of record of Cluster ${namespace}/${name} (${(err as Error).message}): is secrets.key this hub directory's own? No bundle was written`, [], { cause: err });
+      }
+      sealed.push(sealClusterKeys(recipient, { agentId, clusterUid: uid, bundleId }, { namespace, name }, opened));
+      store.recordAudit({ actor: `agent:${agentId}` }, DELIVER_KEYS_VERB, { kind: 'Cluster', namespace, name });
+    }
+    const agentKey = keyFingerprint(recipient);
+    const report = { clusters: clusters.length, sealed: sealed.length, agentKey, withoutCa: withoutCa.slice(0, WITHOUT_CA_NAMED), withoutCaCount: withoutCa.length };
+    return sealed.length ? { member: { v: 1, alg: SEALED_KEYS_ALG, recipient: agentKey, clusters: sealed }, report } : { report };
+  }
+
   create(req: BundleRequest, hubUrl: string): WrittenBundle {
     const { store } = this.opts;
     const site = store.get<Site>('Site', '', req.site);
@@ -100,8 +161,10 @@ export class BundleWriter {
     if (req.since > store.revision()) throw new HubError(400, 'BadRequest', `--since ${req.since} is past the hub's revision ${store.revision()}: that bundle is not from this hub`);
     const view = siteView(req.site);
     const created = rfc3339(new Date());
-    // The enrolment and the snapshot in one read: the Agent made here is in no view, so the snapshot is the same either way.
-    const { enrollment, sync, agentId, statusSeq } = store.transaction(() => {
+    // Known before the sealing: each Cluster's keys are sealed for this bundle alone.
+    const bundleId = randomUUID();
+    // The enrolment, the snapshot and the sealed CAs in one read: the Agent made here is in no view, so the snapshot is the same either way.
+    const { enrollment, sync, agentId, statusSeq, keys } = store.transaction(() => {
       let enrollment: BundleEnrollment | undefined;
       let agentId = site.status?.agent ?? '';
       if (req.enroll) {
@@ -110,7 +173,7 @@ export class BundleWriter {
         enrollment = { hub: hubUrl, agentId, credential: joined.credential, caCertPem: this.opts.caCertPem, view: joined.view, bundleKey: this.opts.key.publicKeyPem, bundleKeyEndorsement: sign('sha256', bundleKeyEndorsed(this.opts.key.publicKeyPem), this.opts.caKeyPem).toString('hex') };
       }
       if (!agentId) throw conflict(`Site ${req.site} has no agent yet: make its first bundle with --enroll (a site that has never been online), or join its agent with a bootstrap token`);
-      return { enrollment, sync: store.syncView(view, req.since), agentId, statusSeq: store.bundleLedger.statusSeq(agentId) };
+      return { enrollment, sync: store.syncView(view, req.since), agentId, statusSeq: store.bundleLedger.statusSeq(agentId), keys: this.sealedKeys(view, agentId, bundleId) };
     });
     // The answer to a Sync from `since`, as one Changes (a file has no frame limit).
     const [frame] = changesFrames(sync, req.since, Number.POSITIVE_INFINITY);
@@ -129,14 +192,16 @@ export class BundleWriter {
       blobs.push({ digest, size: onDisk });
     }
     const enrollText = enrollment ? Buffer.from(JSON.stringify(enrollment)) : undefined;
+    const keysText = keys.member ? Buffer.from(JSON.stringify(keys.member)) : undefined;
     const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
     const members: BundleMember[] = [
       ...(enrollText ? [{ name: ENROLL_MEMBER, digest: sha(enrollText), size: enrollText.length }] : []),
       { name: CHANGES_MEMBER, digest: sha(changes), size: changes.length },
+      ...(keysText ? [{ name: CLUSTER_KEYS_MEMBER, digest: sha(keysText), size: keysText.length }] : []),
       ...blobs.map((b) => ({ name: blobMember(b.digest), digest: b.digest, size: b.size })),
     ];
     const manifest: BundleManifest = {
-      format: BUNDLE_FORMAT, id: randomUUID(), site: req.site, agentId, view, baseRevision: req.since, targetRevision: sync.revision, snapshot: sync.snapshot,
+      format: BUNDLE_FORMAT, id: bundleId, site: req.site, agentId, view, baseRevision: req.since, targetRevision: sync.revision, snapshot: sync.snapshot,
       created, statusSeq, members, blobs, totalBytes: 0, parts: [],
     };
     const afterManifest = members.reduce((n, m) => n + memberBytes(m.size), 0) + TAIL_BYTES;
@@ -160,6 +225,7 @@ export class BundleWriter {
       await put(MANIFEST_MEMBER, Buffer.from(manifestText));
       if (enrollText) await put(ENROLL_MEMBER, enrollText);
       await put(CHANGES_MEMBER, changes);
+      if (keysText) await put(CLUSTER_KEYS_MEMBER, keysText);
       for (const b of blobs) await pipeline(createReadStream(blobPath(this.opts.blobDir, b.digest), { highWaterMark: 1 << 20 }), pack.entry(entry(blobMember(b.digest), b.size)));
       const streamDigest = await digest.reached;
       await put(SIGNATURE_MEMBER, Buffer.from(signatureText(streamDigest, signStreamDigest(this.opts.key, streamDigest))));
@@ -169,6 +235,6 @@ export class BundleWriter {
     // Recorded once the whole stream has been read: only then did the base of a later delta carry these blobs.
     out.once('end', () => store.bundleLedger.made(manifest.id, agentId, manifest.targetRevision, blobs.map((b) => b.digest), created));
     pipeline(pack, digest, out).catch((err: unknown) => out.destroy(err as Error));
-    return { manifest, stream: out };
+    return { manifest, stream: out, clusterKeys: keys.report };
   }
 }

@@ -6,6 +6,8 @@ import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFil
 import { request } from 'node:https';
 import { basename, dirname, join } from 'node:path';
 import { caCertHash, MANIFEST_MEMBER, partFileName, partsOf, readManifest, readStatus, type BundleManifest } from '@outpost/proto';
+import type { BundleClusterKeys } from '../bundles/bundle-writer.js';
+import type { StatusImportResult } from '../bundles/status-import.js';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import tar from 'tar-stream';
@@ -158,7 +160,7 @@ async function create(ctx: CliConfig, o: CreateFlags): Promise<void> {
   const path = `${API_PREFIX}/sites/${encodeURIComponent(o.site)}/bundle`;
   await post(ctx, path, { since, maxPartBytes, enroll: o.enroll === true, hub: ctx.hub, ...(carried ? { carried } : {}) }, async (_status, headers, res) => {
     const total = Number(headers['content-length']);
-    const info = JSON.parse(String(headers['x-outpost-bundle'] ?? '{}')) as { agentId?: string; baseRevision?: number; targetRevision?: number; blobs?: number };
+    const info = JSON.parse(String(headers['x-outpost-bundle'] ?? '{}')) as { agentId?: string; baseRevision?: number; targetRevision?: number; blobs?: number; clusterKeys?: BundleClusterKeys };
     const out = new PartWriter(o.output, total, maxPartBytes);
     const bar = process.stderr.isTTY ? new SingleBar({ format: 'bundle {bar} {percentage}% | {value}/{total} bytes | {eta_formatted} left', stream: process.stderr }) : undefined;
     bar?.start(total, 0);
@@ -179,7 +181,25 @@ async function create(ctx: CliConfig, o: CreateFlags): Promise<void> {
     const what = info.baseRevision ? `delta from revision ${info.baseRevision}` : 'full bundle';
     process.stdout.write(`${what} for site ${o.site} (agent ${info.agentId}) to revision ${info.targetRevision}: ${total} bytes, ${info.blobs} artifacts, written to ${out.names.join(', ')}\n`);
     if (o.enroll) process.stdout.write(`import it at the site: outpost-agent bundle import --data DIR --ca-hash ${caCertHash(ctx.caCert)} ${out.names.join(' ')}\n`);
+    if (info.clusterKeys) reportClusterKeys(o.site, info.agentId ?? '?', info.clusterKeys, out.names[0]!);
   });
+}
+
+/** Says what the bundle carries of its Clusters' CAs, and, when none for want of the agent's key, how to get them there. */
+function reportClusterKeys(site: string, agentId: string, k: BundleClusterKeys, file: string): void {
+  if (k.agentKey) {
+    process.stdout.write(`carries the CAs of ${k.sealed} of the site's ${k.clusters} clusters, sealed to agent ${agentId}'s encryption key (${k.agentKey})\n`);
+    if (k.withoutCaCount) {
+      const more = k.withoutCaCount > k.withoutCa.length ? ` and ${k.withoutCaCount - k.withoutCa.length} more` : '';
+      process.stderr.write(`note: the hub holds no CAs of record for Cluster ${k.withoutCa.join(', ')}${more} (made before the hub kept cluster CAs); the site cannot build them with kubeadm\n`);
+    }
+    return;
+  }
+  process.stderr.write(
+    `note: this bundle carries no cluster CAs: the hub does not know agent ${agentId}'s encryption key yet, and sends cluster CAs only sealed to it (site ${site} has ${k.clusters} ${k.clusters === 1 ? 'cluster' : 'clusters'} now). `
+    + `To get them there: import this bundle at the site (outpost-agent bundle import --data DIR ${file}), write a status bundle there (outpost-agent bundle export-status --data DIR -o status.json), `
+    + `record it here (outpost bundle import-status status.json), then create the next bundle (outpost bundle create --site ${site} --since ${file}): it carries them\n`,
+  );
 }
 
 /** Adds `outpost bundle` to the program. */
@@ -210,8 +230,13 @@ export function registerBundle(program: Command): void {
       } catch {
         throw new UsageError(`${file} is not a status bundle (not JSON); give the file \`outpost-agent bundle export-status\` wrote`);
       }
-      const r = await api.call<{ agentId: string; recorded: number; skipped: number; refused: Array<{ code: string; message: string }>; statusSeq: number; ackedRevision: number }>('POST', `${API_PREFIX}/statusbundles`, body);
+      const r = await api.call<StatusImportResult>('POST', `${API_PREFIX}/statusbundles`, body);
       process.stdout.write(`recorded ${r.recorded} statuses of agent ${r.agentId} (up to seq ${r.statusSeq}; ${r.skipped} recorded before), acked revision ${r.ackedRevision}\n`);
+      if (r.encryptionKey === 'new' || r.encryptionKey === 'replaced') {
+        process.stdout.write(`${r.encryptionKey === 'new' ? 'learned' : 'replaced'} agent ${r.agentId}'s encryption key (${r.encryptionKeyFingerprint}): the bundles made for it from now on carry its clusters' CAs, sealed to that key\n`);
+      } else if (r.encryptionKey === 'older') {
+        process.stderr.write(`note: the status bundle carries an encryption key older than the one the hub holds for agent ${r.agentId} (${r.encryptionKeyFingerprint}); the hub keeps the newer\n`);
+      }
       for (const x of r.refused) process.stderr.write(`refused (${x.code}): ${x.message}\n`);
     });
 }

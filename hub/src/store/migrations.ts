@@ -110,4 +110,12 @@ export const MIGRATIONS: readonly string[] = [
   -- The agent's SSH public key, from its Hello, shown in Agent status (presence-table.ts).
   ALTER TABLE presence ADD COLUMN ssh_public_key TEXT;
   `,
+  `
+  -- Each agent's X25519 encryption key (public half, SPKI PEM), from its MACed status bundle: bundles for
+  -- it carry its Clusters' CAs sealed to it (agent-keys-table.ts). exported: the status bundle's time, so
+  -- an older one replayed cannot bring back a key the agent has replaced. Removed with the Agent.
+  CREATE TABLE agent_encryption_keys (
+    agent_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, exported TEXT NOT NULL, learned TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -7,6 +7,7 @@ import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } fro
 import type { Transaction } from 'better-sqlite3';
 import { systemClock, timestamp, type Clock } from '../clock.js';
 import { finalizersFor, servingFinalizers } from './agent-finalizers.js';
+import { AgentKeysTable } from './agent-keys-table.js';
 import { BundleLedgerTable } from './bundle-ledger-table.js';
 import { ClusterPkiTable } from './cluster-pki-table.js';
 import { openDb, type Db } from './db.js';
@@ -95,6 +96,8 @@ export class Store {
   readonly clusterPki: ClusterPkiTable;
   /** Air-gapped bundles made and status bundles recorded (bundle-ledger-table.ts). */
   readonly bundleLedger: BundleLedgerTable;
+  /** Agents' encryption keys, learned from their status bundles (agent-keys-table.ts); removed with the Agent. */
+  readonly agentKeys: AgentKeysTable;
   private readonly createHooks = new Map<string, CreateHook[]>();
   private readonly clock: Clock;
 
@@ -170,6 +173,7 @@ export class Store {
     this.presence = new PresenceTable(db);
     this.clusterPki = new ClusterPkiTable(db);
     this.bundleLedger = new BundleLedgerTable(db);
+    this.agentKeys = new AgentKeysTable(db);
     this.lookup = {
       datacenter: (name) => this.get<Datacenter>('Datacenter', '', name),
       clustersUsingKey: (ns, key) => this.stmts.clustersUsingKey.all(ns, key).map((r) => JSON.parse(r.body) as Cluster),
@@ -571,6 +575,7 @@ export class Store {
     if (afterJson !== undefined) this.stmts.put.run(k.kind, k.namespace, k.name, revision, afterJson);
     else this.stmts.del.run(k.kind, k.namespace, k.name);
     if (!after && k.kind === 'Agent') this.presence.remove(k.name);
+    if (!after && k.kind === 'Agent') this.agentKeys.remove(k.name);
     if (!after && k.kind === 'Cluster') this.clusterPki.remove(k.namespace, k.name);
     const logged = after ?? { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
     this.stmts.logChange.run(revision, type, k.kind, k.namespace, k.name, afterJson ?? JSON.stringify(logged));

@@ -39,5 +39,10 @@ describe('bundle format', () => {
     expect(statusExportMacValid(e, credentialMacKey('other'))).toBe(false);
     expect(statusExportMacValid({ ...e, lastSeq: 2 }, key)).toBe(false);
     expect(statusExportMacValid({ ...e, mac: 'zz' }, key)).toBe(false);
+    // The encryption key is covered too: one swapped in would have the hub seal CAs to someone else.
+    const withKey = signStatusExport({ ...e, encryptionKey: 'PEM-A' }, key);
+    expect(statusExportMacValid(withKey, key)).toBe(true);
+    expect(statusExportMacValid({ ...withKey, encryptionKey: 'PEM-B' }, key)).toBe(false);
+    expect(statusExportMacValid({ ...withKey, encryptionKey: undefined }, key)).toBe(false);
   });
 });

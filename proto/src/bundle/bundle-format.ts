@@ -4,6 +4,8 @@
 //   manifest.json          what the bundle is (site, agent, base and target revision, every member below)
 //   enroll.json            only in an enrolling bundle: the new agent's identity
 //   changes.pb             the site's view from base to target: one protobuf Changes, as a Sync answers
+//   cluster-keys.json      only when the hub knows the agent's encryption key: each Cluster's CAs in the
+//                          view, sealed to that key (sealed-cluster-keys.ts)
 //   blobs/sha256/<hex>     the artifacts the base did not carry
 //   signature.json         ed25519 over the SHA-256 of every byte of the stream before this member
 //

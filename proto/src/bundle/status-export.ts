@@ -23,6 +23,11 @@ export interface StatusExport {
   statuses: string[];
   /** The highest seq among them (0: none). */
   lastSeq: number;
+  /**
+   * The agent's X25519 encryption key (SPKI PEM), which the hub seals the CAs of the agent's Clusters to in
+   * later bundles. Covered by the MAC, so the hub takes it as the agent's own. Absent from older agents'.
+   */
+  encryptionKey?: string;
   /** HMAC-SHA256 (hex) of the JSON of every field above, in this order. */
   mac: string;
 }
@@ -33,8 +38,9 @@ export type UnsignedStatusExport = Omit<StatusExport, 'mac'>;
 export const credentialMacKey = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
 function macOf(body: UnsignedStatusExport, keyHex: string): string {
-  const { kind, format, agentId, view, ackedRevision, exported, statuses, lastSeq } = body;
-  return createHmac('sha256', keyHex).update(JSON.stringify({ kind, format, agentId, view, ackedRevision, exported, statuses, lastSeq })).digest('hex');
+  const { kind, format, agentId, view, ackedRevision, exported, statuses, lastSeq, encryptionKey } = body;
+  // An absent encryptionKey is left out by JSON.stringify: an older agent's MAC is computed as before.
+  return createHmac('sha256', keyHex).update(JSON.stringify({ kind, format, agentId, view, ackedRevision, exported, statuses, lastSeq, encryptionKey })).digest('hex');
 }
 
 export function signStatusExport(body: UnsignedStatusExport, keyHex: string): StatusExport {
@@ -56,7 +62,7 @@ export function readStatusExport(text: string): StatusExport {
   }
   if (e?.kind !== STATUS_EXPORT_KIND) throw new BundleFormatError('this is not a status bundle; give the file `outpost-agent bundle export-status` wrote');
   if (e.format !== STATUS_EXPORT_FORMAT) throw new BundleFormatError(`the status bundle is format version ${String(e.format)}; this hub reads version ${STATUS_EXPORT_FORMAT}: import it with a hub of the agent's release`);
-  if (typeof e.agentId !== 'string' || typeof e.view !== 'string' || !Number.isSafeInteger(e.ackedRevision) || !Number.isSafeInteger(e.lastSeq) || !Array.isArray(e.statuses) || e.statuses.some((s) => typeof s !== 'string') || typeof e.mac !== 'string' || typeof e.exported !== 'string') {
+  if (typeof e.agentId !== 'string' || typeof e.view !== 'string' || !Number.isSafeInteger(e.ackedRevision) || !Number.isSafeInteger(e.lastSeq) || !Array.isArray(e.statuses) || e.statuses.some((s) => typeof s !== 'string') || typeof e.mac !== 'string' || typeof e.exported !== 'string' || (e.encryptionKey !== undefined && typeof e.encryptionKey !== 'string')) {
     throw new BundleFormatError('the status bundle lacks fields of format 1: the file is damaged; export it again');
   }
   return e as StatusExport;
