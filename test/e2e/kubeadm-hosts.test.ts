@@ -58,6 +58,8 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
     if (r.code !== 0) throw new Error(`${h.name}: \`${command}\` exited ${r.code}: ${r.err}${r.out}`);
     return r.out.trim();
   };
+  /** Writes a file on the host over SSH, as the agent writes unit files. */
+  const write = (h: KubeadmHost, path: string, lines: readonly string[]): Promise<string> => run(h, `cat > ${path} <<'EOF'\n${lines.join('\n')}\nEOF`);
   const mainPid = async (h: KubeadmHost, unit: string): Promise<number> => Number(await run(h, `systemctl show -p MainPID --value ${unit}`));
 
   beforeAll(async () => {
@@ -104,27 +106,21 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
 
   it('runs a unit written over SSH: Environment and EnvironmentFile, in a cgroup of the host, logged for journalctl', async () => {
     const [h] = world.hosts as [KubeadmHost];
-    await run(
-      h,
-      [
-        "cat > /etc/systemd/system/sleeper.service <<'EOF'",
-        '[Unit]',
-        'Description=a sleeper',
-        '[Service]',
-        'Environment="GREETING=hello there" WHO=nobody',
-        'EnvironmentFile=-/etc/default/sleeper-missing',
-        'EnvironmentFile=/etc/default/sleeper',
-        'ExecStart=/bin/sh -c "echo $$GREETING $$WHO; exec sleep 1000" ${WHO}',
-        'Restart=always',
-        'RestartSec=1',
-        '[Install]',
-        'WantedBy=multi-user.target',
-        'EOF',
-        `echo "WHO='the file'" > /etc/default/sleeper`,
-        'systemctl daemon-reload',
-        'systemctl enable --now sleeper',
-      ].join('\n'),
-    );
+    await write(h, '/etc/systemd/system/sleeper.service', [
+      '[Unit]',
+      'Description=a sleeper',
+      '[Service]',
+      'Environment="GREETING=hello there" WHO=nobody',
+      'EnvironmentFile=-/etc/default/sleeper-missing',
+      'EnvironmentFile=/etc/default/sleeper',
+      'ExecStart=/bin/sh -c "echo $$GREETING $$WHO; exec sleep 1000" ${WHO}',
+      'Restart=always',
+      'RestartSec=1',
+      '[Install]',
+      'WantedBy=multi-user.target',
+    ]);
+    await write(h, '/etc/default/sleeper', ["WHO='the file'"]);
+    await run(h, 'systemctl daemon-reload && systemctl enable --now sleeper');
     expect(await run(h, 'systemctl is-active sleeper')).toBe('active');
     expect(await run(h, 'systemctl is-enabled sleeper')).toBe('enabled');
     const pid = await mainPid(h, 'sleeper');
@@ -186,23 +182,9 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
 
   it('waits for READY=1 of a Type=notify service, and fails one that never sends it within TimeoutStartSec', async () => {
     const [h] = world.hosts as [KubeadmHost];
-    await run(
-      h,
-      [
-        "cat > /etc/systemd/system/slow-ready.service <<'EOF'",
-        '[Service]',
-        'Type=notify',
-        "ExecStart=/bin/sh -c 'sleep 1; systemd-notify --ready; exec sleep 1000'",
-        'EOF',
-        "cat > /etc/systemd/system/never-ready.service <<'EOF'",
-        '[Service]',
-        'Type=notify',
-        'TimeoutStartSec=1',
-        'ExecStart=/bin/sleep 1000',
-        'EOF',
-        'systemctl daemon-reload',
-      ].join('\n'),
-    );
+    await write(h, '/etc/systemd/system/slow-ready.service', ['[Service]', 'Type=notify', "ExecStart=/bin/sh -c 'sleep 1; systemd-notify --ready; exec sleep 1000'"]);
+    await write(h, '/etc/systemd/system/never-ready.service', ['[Service]', 'Type=notify', 'TimeoutStartSec=1', 'ExecStart=/bin/sleep 1000']);
+    await run(h, 'systemctl daemon-reload');
     const t0 = Date.now();
     await run(h, 'systemctl start slow-ready');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
@@ -230,8 +212,12 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
   });
 
   it("runs Debian's containerd as a service on each host, side by side, each on the host's private socket", async () => {
-    const unit = ['[Unit]', 'Description=containerd container runtime', '[Service]', 'ExecStartPre=-/sbin/modprobe overlay', 'ExecStart=/usr/bin/containerd', 'Type=notify', 'Delegate=yes', 'KillMode=process', 'Restart=always', 'RestartSec=5', '[Install]', 'WantedBy=multi-user.target'].join('\n');
-    for (const h of world.hosts) await run(h, `cat > /etc/systemd/system/containerd.service <<'EOF'\n${unit}\nEOF\nsystemctl daemon-reload && systemctl enable --now containerd`);
+    // containerd's own unit, as its packages ship it
+    const unit = ['[Unit]', 'Description=containerd container runtime', '[Service]', 'ExecStartPre=-/sbin/modprobe overlay', 'ExecStart=/usr/bin/containerd', 'Type=notify', 'Delegate=yes', 'KillMode=process', 'Restart=always', 'RestartSec=5', '[Install]', 'WantedBy=multi-user.target'];
+    for (const h of world.hosts) {
+      await write(h, '/etc/systemd/system/containerd.service', unit);
+      await run(h, 'systemctl daemon-reload && systemctl enable --now containerd');
+    }
     const uuids: string[] = [];
     for (const h of world.hosts) {
       pids.push(await mainPid(h, 'containerd'));
