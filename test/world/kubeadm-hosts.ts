@@ -39,6 +39,9 @@ export const PRIVATE_PATHS = [
   '/var/log/containers',
   '/run/containerd', // its socket, runc's state, the shims' sockets
   '/run/systemd', // its system/ (runtime units) and notify/ (sd_notify sockets of Type=notify services)
+  // Pod network namespaces that containerd names here (a bind mount on an empty file) would otherwise leave
+  // those files on the machine; and the host holds no copies of the machine's other namespaces.
+  '/run/netns',
   '/opt/cni/bin',
   '/usr/local/bin',
   '/root/.kube',
@@ -179,6 +182,9 @@ export async function startKubeadmHosts(opts: KubeadmHostsOptions): Promise<Kube
   mkdirSync(dir, { recursive: true });
   if (existsSync(stateFile(dir))) throw new Error(`${dir} already holds a test world: run \`npm run world -- down --dir ${dir}\` first`);
   if (readdirSync(dir).length > 0) throw new Error(`${dir} is not empty: give a new or empty directory (the hosts' files go there, and \`down\` empties it)`);
+  // a unix socket's path has at most 107 bytes
+  const longest = join(dir, `host-${opts.count - 1}`, 'supervisor.sock');
+  if (Buffer.byteLength(longest) > 107) throw new Error(`${dir} is too deep: the hosts' sockets (${longest}) would pass the 107 bytes a unix socket path may have; give a shorter --dir`);
   const { slot, bridge } = claimSubnet();
   const gateway = `10.213.${slot}.1`;
   const state: WorldState = {
