@@ -10,7 +10,8 @@ import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshExec, type SshResult } from '../lib/ssh-exec.js';
 import { PRIVATE_PATHS, startKubeadmHosts, type KubeadmHost, type KubeadmHosts } from '../world/kubeadm-hosts.js';
-import { alive, KUBEADM_HOST_NETNS_PREFIX } from '../world/world-state.js';
+import { KUBEADM_HOST_NETNS_PREFIX } from '../world/kubeadm-host-paths.js';
+import { alive } from '../world/world-state.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,6 +40,8 @@ function leftovers(o: { pids: number[]; mountNamespaces: string[]; netns: string
     ...o.cgroups.flatMap((cg) => readdirSync('/sys/fs/cgroup').filter((c) => existsSync(join('/sys/fs/cgroup', c, cg))).map((c) => `cgroup ${c}/${cg}`)),
     ...(links.includes(`${o.bridge}:`) ? [`link ${o.bridge}`] : []),
     ...o.paths.filter((p) => existsSync(p)).map((p) => `file ${p}`),
+    // the hosts' own mounts died with their mount namespaces; none may be on the machine's
+    ...readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => o.paths.some((p) => m === p || m.startsWith(`${p}/`))).map((m) => `mount ${m}`),
   ];
 }
 

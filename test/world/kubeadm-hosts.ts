@@ -17,35 +17,9 @@ import { makeCgroup } from './cgroups.js';
 import { addHostLink, claimSubnet, waitForPort, writeSshdFiles } from './hosts.js';
 import { SUPERVISOR_COMM, type SupervisorConfig } from './service-runner/protocol.js';
 import { sh } from './shell.js';
-import { KUBEADM_HOST_NETNS_PREFIX, saveState, stateFile, sweepOrphans, teardown, type WorldState } from './world-state.js';
+import { KUBEADM_HOST_NETNS_PREFIX, PRIVATE_PATHS } from './kubeadm-host-paths.js';
+import { saveState, stateFile, sweepOrphans, teardown, type WorldState } from './world-state.js';
 
-/**
- * What a host keeps to itself: every directory kubeadm (init/join/reset/upgrade), kubelet, containerd and
- * the CNI plugins write, and where an installer puts binaries, units, and system configuration.
- */
-export const PRIVATE_PATHS = [
-  '/etc/kubernetes',
-  '/etc/containerd',
-  '/etc/cni',
-  '/etc/systemd/system',
-  '/etc/default', // EnvironmentFile=-/etc/default/kubelet
-  '/etc/sysctl.d',
-  '/etc/modules-load.d',
-  '/var/lib/kubelet',
-  '/var/lib/etcd',
-  '/var/lib/containerd',
-  '/var/lib/cni', // host-local IPAM and libcni's cache
-  '/var/log/pods',
-  '/var/log/containers',
-  '/run/containerd', // its socket, runc's state, the shims' sockets
-  '/run/systemd', // its system/ (runtime units) and notify/ (sd_notify sockets of Type=notify services)
-  // Pod network namespaces that containerd names here (a bind mount on an empty file) would otherwise leave
-  // those files on the machine; and the host holds no copies of the machine's other namespaces.
-  '/run/netns',
-  '/opt/cni/bin',
-  '/usr/local/bin',
-  '/root/.kube',
-] as const;
 
 export interface KubeadmHost {
   /** `host-0`, `host-1`, ...: the Host's name and the hostname inside. */
@@ -87,6 +61,8 @@ export interface KubeadmHostsOptions {
   detached?: boolean;
   log?: (line: string) => void;
 }
+
+export { PRIVATE_PATHS } from './kubeadm-host-paths.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SUPERVISOR = join(here, 'service-runner', 'supervisor.ts');
