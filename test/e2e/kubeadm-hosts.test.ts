@@ -204,6 +204,20 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
     expect(await mainPid(h, 'never-ready')).toBe(0);
   });
 
+  it("gives up on a service that keeps failing, as systemd's start rate limit does, until reset-failed", async () => {
+    const [h] = world.hosts as [KubeadmHost];
+    await write(h, '/etc/systemd/system/crasher.service', ['[Unit]', 'StartLimitIntervalSec=10s', 'StartLimitBurst=3', '[Service]', 'ExecStart=/bin/false', 'Restart=always', 'RestartSec=100ms']);
+    await run(h, 'systemctl daemon-reload && systemctl start crasher');
+    await expect.poll(async () => (await ssh(h, 'systemctl is-active crasher')).out.trim(), { timeout: 5000, interval: 200 }).toBe('failed');
+    expect(await run(h, 'systemctl show -p Result --value crasher')).toBe('start-limit-hit');
+    expect(await run(h, 'journalctl -u crasher')).toContain('Start request repeated too quickly');
+    const again = await ssh(h, 'systemctl start crasher');
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('systemctl reset-failed crasher.service');
+    await run(h, 'systemctl reset-failed crasher');
+    expect((await ssh(h, 'systemctl is-active crasher')).out.trim()).toBe('inactive');
+  });
+
   it('answers unknown verbs and units with a clear error and a non-zero exit', async () => {
     const [h] = world.hosts as [KubeadmHost];
     const verb = await ssh(h, 'systemctl frobnicate kubelet');
