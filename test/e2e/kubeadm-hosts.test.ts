@@ -87,6 +87,8 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
     expect(mountNamespaces).not.toContain(readlinkSync('/proc/self/ns/mnt'));
     for (const h of world.hosts) {
       expect(await run(h, 'hostname')).toBe(h.name);
+      // (IPv4 only: an IPv6 lookup would miss /etc/hosts and wait for a DNS server the hosts cannot reach)
+      expect((await run(h, `getent ahostsv4 ${h.name}`)).split(/\s+/)[0]).toBe(h.address);
       // every private path starts empty: no Kubernetes, no containerd config, no units
       // (/run/systemd holds system/, the runtime units' directory, as on a systemd machine)
       expect(await run(h, `for p in ${PRIVATE_PATHS.join(' ')}; do echo "$p: [$(ls -A $p)]"; done`)).toBe(PRIVATE_PATHS.map((p) => `${p}: [${p === '/run/systemd' ? 'system' : ''}]`).join('\n'));
@@ -107,6 +109,11 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
     // it lives in the host's own directory
     expect(readFileSync(a.fsPath('/etc/kubernetes/admin.conf'), 'utf8')).toBe('from-a\n');
     await run(a, 'rm /etc/kubernetes/admin.conf /usr/local/bin/kubeadm');
+    // /etc/hosts too
+    await run(a, 'echo "10.213.0.99 only-on-a" >> /etc/hosts');
+    expect(await run(a, 'tail -1 /etc/hosts')).toBe('10.213.0.99 only-on-a');
+    expect(await run(b, 'cat /etc/hosts')).not.toContain('only-on-a');
+    expect(readFileSync('/etc/hosts', 'utf8')).not.toContain('only-on-a');
   });
 
   it('runs a unit written over SSH: Environment and EnvironmentFile, in a cgroup of the host, logged for journalctl', async () => {

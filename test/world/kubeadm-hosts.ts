@@ -94,7 +94,7 @@ function hierarchies(): Array<{ dir: string; options: string }> {
  * paths, systemctl, its own cgroup hierarchies, shared propagation, then the supervisor and sshd.
  */
 function bootScript(o: { name: string; hostDir: string; supervisorConfig: string; sshdConfig: string; bin: string }): string {
-  const binds = PRIVATE_PATHS.map((p) => `mount --bind ${q(join(o.hostDir, 'fs', p))} ${q(p)}`);
+  const binds = [...PRIVATE_PATHS, '/etc/hosts'].map((p) => `mount --bind ${q(join(o.hostDir, 'fs', p))} ${q(p)}`);
   const cgroups = hierarchies().map((h) => `mkdir -p /sys/fs/cgroup/${h.dir} && mount -t cgroup -o ${h.options} cgroup /sys/fs/cgroup/${h.dir}`);
   return [
     '#!/bin/sh',
@@ -201,6 +201,9 @@ export async function startKubeadmHosts(opts: KubeadmHostsOptions): Promise<Kube
       const logs = join(hostDir, 'logs');
       log(`${name}: ${address}`);
       for (const p of [...PRIVATE_PATHS, '/run/systemd/system']) mkdirSync(join(hostDir, 'fs', p), { recursive: true });
+      // Its own /etc/hosts, the machine's plus its own name (kubeadm's preflight looks the hostname up, and
+      // an installer may add lines): a copy, so what a host writes there stays in it.
+      writeFileSync(join(hostDir, 'fs', 'etc', 'hosts'), `${readFileSync('/etc/hosts', 'utf8').trimEnd()}\n${address}\t${name}\n`);
       mkdirSync(bin, { recursive: true });
       mkdirSync(logs, { recursive: true });
       state.netns.push(netns);
