@@ -10,6 +10,7 @@ import { AGENT_LOG_REDACTION } from './log-redaction.js';
 import { ReceivedReconciler } from './reconcile/received-reconciler.js';
 import { ReconcileController } from './reconcile/controller.js';
 import type { Reconciler } from './reconcile/reconciler.js';
+import { ensureAgentSshKey } from './site/ssh/agent-ssh-key.js';
 import { SqliteLocalState } from './state/sqlite-local-state.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -46,6 +47,8 @@ export interface RunningAgent {
 
 export async function startAgent(opts: AgentOptions, log: Logger = pino({ level: 'info', redact: AGENT_LOG_REDACTION }, pino.destination(2))): Promise<RunningAgent> {
   const identity = loadIdentity(opts.dataDir);
+  // Made at join; an agent that joined before agents had one gets it now.
+  const sshKey = ensureAgentSshKey(opts.dataDir, identity.agentId);
   const state = new SqliteLocalState(statePath(opts.dataDir));
   // The CAs of the Clusters this agent serves, pulled from the hub once per Cluster and kept in state.db.
   const keys = state.clusterKeys();
@@ -64,6 +67,7 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
     credential: identity.credential,
     caCertPem: identity.caCertPem,
     version: AGENT_VERSION,
+    sshPublicKey: sshKey.publicKey,
     state,
     onApplied: (changes) => {
       reconcile.changed(changes);

@@ -1,9 +1,11 @@
 // Joining: fetch the hub's CA, check it against the pinned hash (as kubeadm's discovery does), swap the
-// bootstrap token for the agent's own credential, and keep both in DIR/identity.json.
+// bootstrap token for the agent's own credential, and keep both in DIR/identity.json; make the agent's
+// SSH key (DIR/ssh) for the site's hosts to authorize.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join as joinPath } from 'node:path';
 import { CA_CERT_HASH_RE, CA_PATH, caCertHash, JOIN_PATH, readStatus } from '@outpost/proto';
+import { ensureAgentSshKey } from './site/ssh/agent-ssh-key.js';
 
 export interface Identity {
   hub: string;
@@ -98,6 +100,7 @@ export async function join(opts: { hub: string; token: string; caHash: string; d
   const { hub, caCertPem } = await fetchVerifiedCa(opts.hub, opts.caHash);
   const identity = await redeemToken(hub, caCertPem, opts.token, opts.version);
   saveIdentity(opts.dataDir, identity);
+  ensureAgentSshKey(opts.dataDir, identity.agentId);
   return identity;
 }
 

@@ -14,3 +14,4 @@ export { MemoryLocalState } from './state/memory-local-state.js';
 export { fetchVerifiedCa, redeemToken, JoinFailed } from './identity.js';
 export { ArtifactCache, HubBlobSource, ArtifactDigestMismatch, ArtifactFetchError, ArtifactTooLarge, type ArtifactCacheOptions, type BlobSource } from './artifacts/index.js';
 export type { ArtifactFetcher } from './reconcile/reconciler.js';
+export * as site from './site/index.js';

@@ -83,6 +83,7 @@ const KIND_COLUMNS: Record<KindName, readonly Extra[]> = {
   Host: [
     column('Site', 'spec.site: the site the host is at', (o) => (o as Host).spec?.site ?? ''),
     column('Address', 'spec.address', (o) => (o as Host).spec?.address ?? ''),
+    column('Conditions', "status.conditions as TYPE=STATUS: the site agent's SSH check (HostKeyVerified, Reachable, PreflightPassed)", (o) => conditions((o as Host).status?.conditions)),
     wide(column('Cluster', 'status.cluster: the cluster the host serves', (o) => (o as Host).status?.cluster || '<none>')),
     wide(column('Role', 'status.role: control-plane or worker', (o) => (o as Host).status?.role || '<none>')),
   ],

@@ -30,6 +30,8 @@ export type Token = ResourceObject<outpost.v1alpha1.TokenSpec.$Properties, outpo
 
 export type ClusterStatus = outpost.v1alpha1.ClusterStatus.$Properties;
 export type HostStatus = outpost.v1alpha1.HostStatus.$Properties;
+/** One host's node in a Cluster's status.nodes: role, state (Ready once its node is Ready) and version. */
+export type NodeState = outpost.v1alpha1.NodeState.$Properties;
 
 export type Envelope = outpost.v1alpha1.Envelope.$Properties;
 export type Hello = outpost.v1alpha1.Hello.$Properties;

@@ -1,4 +1,6 @@
 // The whole loop with real processes: a hub, agents that join, pull, persist, ack and report.
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { findKind, type Agent, type Cluster } from '@outpost/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentObjects, agentRevision, names } from '../lib/agent-state.js';
@@ -36,6 +38,14 @@ describe('spine: join, pull, ack, status', () => {
     });
     expect(a?.status?.version).toBe('0.1.0');
     expect(a?.status?.lastSeen).toBeTruthy();
+    // Its SSH key, made at join: the private half stays in DIR/ssh (0600), the public line is in status
+    // and is what `outpost-agent ssh-key` prints.
+    const printed = await run(OUTPOST_AGENT, ['ssh-key', '--data', agent.dataDir]);
+    expect(printed.code).toBe(0);
+    expect(printed.stdout.trim()).toMatch(new RegExp(`^ssh-ed25519 [A-Za-z0-9+/]+=* outpost-agent@${agent.agentId}$`));
+    expect(a?.status?.sshPublicKey).toBe(printed.stdout.trim());
+    expect(statSync(join(agent.dataDir, 'ssh', 'id_ed25519')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(agent.dataDir, 'ssh', 'id_ed25519'), 'utf8')).toContain('BEGIN OPENSSH PRIVATE KEY');
     // One pull so far, and the hub records the very revision the agent persisted.
     expect(a?.status?.ackedRevision).toBe(agentRevision(agent.dataDir));
     expect(names(agentObjects(agent.dataDir))).toEqual(['Cluster/demo/pos', 'Datacenter/hamburg-stores', 'Site/store-0412']);

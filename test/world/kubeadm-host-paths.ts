@@ -34,4 +34,5 @@ export const PRIVATE_PATHS = [
   '/opt/cni/bin',
   '/usr/local/bin',
   '/root/.kube',
+  '/var/lib/outpost', // the site agent's staging and kubeadm configs
 ] as const;

@@ -9,6 +9,9 @@ import { join, JoinFailed, loadIdentity } from '../identity.js';
 import { AGENT_LOG_REDACTION } from '../log-redaction.js';
 import { ReceivedReconciler } from '../reconcile/received-reconciler.js';
 import { SeedConfigError } from '../seed/errors.js';
+import { HostReconciler } from '../site/host-reconciler.js';
+import { KubeadmClusterReconciler } from '../site/kubeadm-cluster-reconciler.js';
+import { ensureAgentSshKey } from '../site/ssh/agent-ssh-key.js';
 import { AGENT_VERSION } from '../version.js';
 
 /** A flag's value in whole seconds, more than zero; anything else is refused naming the value. */
@@ -50,6 +53,16 @@ export function buildProgram(): Command {
     .action(async (o: { hub: string; token: string; caHash: string; data: string }) => {
       const id = await join({ hub: o.hub, token: o.token, caHash: o.caHash, dataDir: o.data, version: AGENT_VERSION });
       process.stdout.write(`joined ${id.hub} as agent ${id.agentId} (view ${id.view}); start it with: outpost-agent run --data ${o.data}\n`);
+      if (id.view.startsWith('site/')) process.stdout.write(`authorize its SSH key on the site's hosts (for the user each Host's spec.sshUser names): outpost-agent ssh-key --data ${o.data}\n`);
+    });
+  program
+    .command('ssh-key')
+    .description("print this agent's SSH public key (one authorized_keys line), made at join; its private key never leaves DIR")
+    .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
+    .action((o: { data: string }) => {
+      // An agent joined before agents had a key gets one here, as it would at its next start.
+      const key = ensureAgentSshKey(o.data, loadIdentity(o.data).agentId);
+      process.stdout.write(`${key.publicKey}\n`);
     });
   program
     .command('run')
@@ -57,7 +70,7 @@ export function buildProgram(): Command {
     .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
     .option('--kubeconfig <file>', "a Seed's agent: the seed's Kubernetes API (default: the pod's in-cluster config)")
     .option('--leaf-cert-lifetime <seconds>', "a Seed's agent: lifetime of the hosted control planes' leaf certificates, renewed at 2/3 of it (default one year)", positiveSeconds)
-    .option('--heal-interval <seconds>', "a Seed's agent: how often each hosted control plane is checked and drift put back (default 30)", positiveSeconds)
+    .option('--heal-interval <seconds>', 'how often each cluster is checked and drift put back (default 30 for hosted control planes on a seed, 60 for kubeadm clusters at a site)', positiveSeconds)
     .option('--artifact-cache-size <size>', CACHE_SIZE_HELP, byteSize)
     .option('--artifact-max-rate <size>', MAX_RATE_HELP, byteSize)
     .option('--offline', 'do not dial the hub: reconcile what bundles brought (`outpost-agent bundle import`)')
@@ -65,7 +78,8 @@ export function buildProgram(): Command {
     .action(async (o: { data: string; kubeconfig?: string; leafCertLifetime?: number; healInterval?: number; artifactCacheSize?: number; artifactMaxRate?: number; offline?: boolean; logLevel: (typeof LOG_LEVELS)[number] }) => {
       // Loaded only here: the Kubernetes client costs every other command (a bundle import) most of its start.
       const { HostedClusterReconciler, KubeSeedApi, seedKubeConfig } = await import('../seed/index.js');
-      const view = loadIdentity(o.data).view;
+      const identity = loadIdentity(o.data);
+      const view = identity.view;
       const seed = seedKubeConfig({ view, kubeconfig: o.kubeconfig, env: process.env });
       const hosted = {
         seedName: view.replace(/^seed\//, ''),
@@ -73,7 +87,10 @@ export function buildProgram(): Command {
         ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}),
       };
       // Every Cluster is acknowledged; a seed's hosted ones are also made real through its Kubernetes API.
-      const reconcilers = [new ReceivedReconciler(), ...(seed ? [new HostedClusterReconciler({ ...hosted, api: new KubeSeedApi(seed) })] : [])];
+      // A site's agent checks its Hosts and makes its kubeadm Clusters over SSH, with its own key.
+      const privateKey = view.startsWith('site/') ? ensureAgentSshKey(o.data, identity.agentId).privateKey : undefined;
+      const siteHosts = privateKey ? [new HostReconciler({ privateKey }), new KubeadmClusterReconciler({ privateKey, ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}) })] : [];
+      const reconcilers = [new ReceivedReconciler(), ...siteHosts, ...(seed ? [new HostedClusterReconciler({ ...hosted, api: new KubeSeedApi(seed) })] : [])];
       const artifactOpts = { ...(o.artifactCacheSize ? { artifactCacheBytes: o.artifactCacheSize } : {}), ...(o.artifactMaxRate ? { artifactMaxBytesPerSecond: o.artifactMaxRate } : {}) };
       const agent = await startAgent({ dataDir: o.data, reconcilers, offline: o.offline === true, ...artifactOpts }, pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2)));
       process.stdout.write(`outpost-agent ${AGENT_VERSION} running${o.offline ? ' offline (no hub link; statuses wait for `outpost-agent bundle export-status`)' : ''}\n`);

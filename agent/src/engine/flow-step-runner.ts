@@ -18,6 +18,14 @@ export interface StepRunContext {
   onAttemptFailed(error: unknown, attempt: number, willRetry: boolean): void;
 }
 
+/**
+ * An error that says trying again cannot help (`retryable: false`, as a changed SSH host key's does) ends
+ * the step at once: its retries are for what may pass by itself, and this needs someone to act.
+ */
+function saysNoRetry(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false;
+}
+
 export async function runStep(step: FlowStep, ctx: StepRunContext): Promise<StepOutcome> {
   const attempts = step.retry?.attempts ?? 1;
   // Checked when the flow was built (flow-graph.ts), so these are valid limits.
@@ -28,7 +36,7 @@ export async function runStep(step: FlowStep, ctx: StepRunContext): Promise<Step
     if (result.ok) return { kind: 'succeeded', attempt };
     // A failure the flow's own abort caused is not the step's failure.
     if (ctx.signal.aborted) return { kind: 'aborted' };
-    const willRetry = attempt < attempts;
+    const willRetry = attempt < attempts && !saysNoRetry(result.error);
     ctx.onAttemptFailed(result.error, attempt, willRetry);
     if (!willRetry) return { kind: 'failed', error: result.error };
     try {

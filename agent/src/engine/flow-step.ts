@@ -26,7 +26,7 @@ export interface FlowStep {
   readonly host?: string;
   /** Each attempt's signal fires after this many ms. Default: no timeout. */
   readonly timeoutMs?: number;
-  /** Default: one attempt. */
+  /** Default: one attempt. An error whose `retryable` is false is not retried. */
   readonly retry?: StepRetry;
   /**
    * Does the step's work. Must be idempotent: after a crash the step runs again from its start. Must honour

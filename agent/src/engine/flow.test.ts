@@ -149,6 +149,22 @@ describe('Flow run', () => {
     expect(attempts).toEqual([1, 2, 3]);
   });
 
+  it('does not retry an error that says retrying cannot help', async () => {
+    const clock = new ManualClock();
+    let runs = 0;
+    const refused: FlowStep = {
+      name: 'connect',
+      retry: { attempts: 5, baseMs: 10, capMs: 10 },
+      run: async () => {
+        runs++;
+        throw Object.assign(new Error('host key changed'), { retryable: false });
+      },
+    };
+    const err = failure(await runOn(clock, new Flow('f', [refused])));
+    expect(runs).toBe(1);
+    expect((err as FlowFailedError).errors).toMatchObject([{ step: 'connect', message: 'host key changed', attempt: 1 }]);
+  });
+
   it('after a final failure starts nothing new, lets running steps finish, and fails with the errors', async () => {
     const clock = new ManualClock();
     const s = new Script(clock);

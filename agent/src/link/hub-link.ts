@@ -23,6 +23,8 @@ export interface HubLinkOptions {
   /** The hub CA this agent pinned at join; the only CA it trusts. */
   caCertPem: string;
   version: string;
+  /** The agent's SSH public key line, told in every Hello (the hub shows it in the Agent's status). */
+  sshPublicKey?: string;
   state: LocalState;
   /** Called after a batch is persisted and acked, with what changed. */
   onApplied(changes: readonly AppliedChange[]): void;
@@ -166,7 +168,7 @@ export class HubLink {
       this.silence.setLimit(HEARTBEAT_INTERVAL_MS * MISSED_HEARTBEATS_BEFORE_CLOSE);
       this.silence.opened(performance.now(), OPEN_GRACE_SHARE);
       this.armDeadline();
-      this.send({ hello: { agentId: this.opts.agentId, version: this.opts.version, lastRevision: this.opts.state.revision(), protocolMajor: PROTOCOL_MAJOR, protocolMinor: PROTOCOL_MINOR, capabilities: ['status/v1'] } });
+      this.send({ hello: { agentId: this.opts.agentId, version: this.opts.version, lastRevision: this.opts.state.revision(), protocolMajor: PROTOCOL_MAJOR, protocolMinor: PROTOCOL_MINOR, capabilities: ['status/v1'], sshPublicKey: this.opts.sshPublicKey ?? '' } });
     });
     ws.on('message', (data: Buffer, isBinary) => {
       if (ws !== this.ws) return;

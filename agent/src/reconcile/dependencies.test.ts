@@ -11,6 +11,7 @@ const clusters = [
   cluster('a', { version: '1.34.4', datacenter: 'dc1', sshKeys: ['ops'], controlPlane: { mode: 'kubeadm', hostSelector: { role: 'cp' } } }),
   cluster('b', { version: 'v1.33.0', datacenter: 'dc2', workers: [{ name: 'w', hostSelector: { pool: 'edge' } }, { name: 'x', hosts: ['h9'] }] }),
   cluster('c', { version: '1.34.4', datacenter: 'dc1', sshKeys: ['ops'] }, 'p2'),
+  cluster('d', { version: '1.34.4', datacenter: 'dc3', controlPlane: { mode: 'kubeadm', hosts: ['h7'] } }),
 ];
 
 describe('clustersUsing', () => {
@@ -24,7 +25,7 @@ describe('clustersUsing', () => {
   });
 
   it('finds the Clusters of a Release by version, with or without the leading v', () => {
-    expect(names(clustersUsing(undefined, obj('Release', 'r', { version: 'v1.34.4' }), clusters))).toEqual(['a', 'c']);
+    expect(names(clustersUsing(undefined, obj('Release', 'r', { version: 'v1.34.4' }), clusters))).toEqual(['a', 'c', 'd']);
     expect(names(clustersUsing(obj('Release', 'r', { version: '1.33.0' }), undefined, clusters))).toEqual(['b']);
   });
 
@@ -32,6 +33,7 @@ describe('clustersUsing', () => {
     expect(names(clustersUsing(undefined, host('h1', { role: 'cp' }), clusters))).toEqual(['a']);
     expect(names(clustersUsing(host('h1', { role: 'cp' }), host('h1', { pool: 'edge' }), clusters))).toEqual(['a', 'b']);
     expect(names(clustersUsing(undefined, host('h9', {}), clusters))).toEqual(['b']);
+    expect(names(clustersUsing(undefined, host('h7', {}), clusters))).toEqual(['d']);
     expect(names(clustersUsing(undefined, host('h2', { other: 'x' }), clusters))).toEqual([]);
   });
 

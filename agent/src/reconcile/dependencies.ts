@@ -12,10 +12,10 @@ function selects(selector: Readonly<Record<string, string>> | null | undefined, 
   return entries.length > 0 && entries.every(([k, v]) => host.metadata.labels?.[k] === v);
 }
 
-/** Whether `cluster` would place anything on `host`: its control plane's selector, or a worker pool's. */
+/** Whether `cluster` would place anything on `host`: its control plane's hosts or selector, or a worker pool's. */
 function usesHost(cluster: Cluster, host: Host): boolean {
   const spec = cluster.spec;
-  if (selects(spec?.controlPlane?.hostSelector, host)) return true;
+  if (selects(spec?.controlPlane?.hostSelector, host) || (spec?.controlPlane?.hosts ?? []).includes(host.metadata.name ?? '')) return true;
   return (spec?.workers ?? []).some((w) => selects(w.hostSelector, host) || (w.hosts ?? []).includes(host.metadata.name ?? ''));
 }
 

@@ -5,6 +5,7 @@
 // Deleting the Cluster deletes the namespace, and the finalizer is released only once the seed says it is gone.
 import type { Cluster, Condition, ResourceObject } from '@outpost/proto';
 import { Flow, FlowFailedError, sleep, StepTimeoutError, systemClock, type FlowStep } from '../engine/index.js';
+import { phaseDuring, type ReportedPhase } from '../reconcile/cluster-phase.js';
 import { runFlow } from '../reconcile/flow-run.js';
 import { keyOf, keyString } from '../state/local-state.js';
 import type { ReconcileContext, ReconcileOutcome, Reconciler } from '../reconcile/reconciler.js';
@@ -78,22 +79,6 @@ class Reachability {
   }
 }
 
-/**
- * Running stays Running while a periodic run checks it; a spec change (a new version, say) to a cluster
- * that was Running is an update until the run for it has finished.
- */
-function phaseDuring(obj: ResourceObject, known: Reported | undefined): string {
-  const status = (obj as Cluster).status;
-  const was = known?.phase ?? status?.phase;
-  if (was !== 'Running' && was !== 'Updating') return 'Creating';
-  return Number(known?.generation ?? status?.observedGeneration ?? 0) < (obj.metadata.generation ?? 0) ? 'Updating' : was;
-}
-
-interface Reported {
-  phase: string;
-  generation: number;
-}
-
 export class HostedClusterReconciler implements Reconciler {
   readonly name = 'hosted-control-plane';
   readonly kind = 'Cluster';
@@ -110,7 +95,7 @@ export class HostedClusterReconciler implements Reconciler {
    * The phase this process last reported for each Cluster (by uid): the view's copy of the status may lag
    * behind it, or carry none.
    */
-  private readonly reported = new Map<string, Reported>();
+  private readonly reported = new Map<string, ReportedPhase>();
 
   constructor(private readonly o: HostedClusterOptions) {
     this.deletePollMs = o.deletePollMs ?? 1_000;

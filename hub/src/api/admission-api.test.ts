@@ -76,6 +76,56 @@ describe('Cluster placement and replicas', () => {
   });
 });
 
+describe('the Hosts a Cluster names (site mode)', () => {
+  const KEY = `SHA256:${'A'.repeat(43)}`;
+  const hosts = async () => {
+    expect((await make('Site', 'sites', 'store-0413', {})).status).toBe(201);
+    for (const [name, siteName] of [['h0', 'store-0412'], ['h1', 'store-0412'], ['h2', 'store-0412'], ['far', 'store-0413']]) {
+      expect((await make('Host', 'hosts', name!, { site: siteName, address: '10.0.0.1', sshPort: 22, sshUser: 'root', hostKey: KEY })).status).toBe(201);
+    }
+  };
+
+  it('admits a kubeadm cluster on its site\'s hosts, and static workers of a hosted cluster from any site', async () => {
+    await hosts();
+    expect((await call('POST', CLUSTERS, cluster('a', { controlPlane: { mode: 'kubeadm', hosts: ['h0'] }, workers: [{ name: 'w', hosts: ['h1'] }], network: { cni: 'bridge' } }))).status).toBe(201);
+    expect((await call('POST', CLUSTERS, cluster('b', { datacenter: 'hamburg-seeds', controlPlane: { mode: 'hosted' }, workers: [{ name: 'w', hosts: ['far'] }] }))).status).toBe(201);
+  });
+
+  it('refuses each wrong host in one answer, naming its field, writing nothing', async () => {
+    await hosts();
+    expect((await call('POST', CLUSTERS, cluster('a', { controlPlane: { mode: 'kubeadm', hosts: ['h0'] } }))).status).toBe(201);
+    const before = f.store.revision();
+    const r = await call('POST', CLUSTERS, cluster('till', {
+      controlPlane: { mode: 'kubeadm', replicas: 3, hosts: ['h1', 'nope'] },
+      workers: [{ name: 'w', hosts: ['h1', 'far', 'h0'] }],
+      network: { cni: 'calico' },
+    }));
+    expect(r.status).toBe(422);
+    expect(r.body.details.causes.map((c: { field: string; message: string }) => [c.field, c.message])).toEqual([
+      ['spec.network.cni', '"calico" is not one Outpost installs (bridge); leave it out for bridge'],
+      ['spec.controlPlane.hosts', 'names 2 hosts for 3 control-plane replicas; name exactly 3, the first is where kubeadm init runs'],
+      ['spec.controlPlane.hosts[1]', 'host "nope" does not exist; create it first (outpost get hosts lists them)'],
+      ['spec.workers[0].hosts[0]', 'host "h1" is already listed at spec.controlPlane.hosts[0]; a host has one role in a cluster'],
+      ['spec.workers[0].hosts[1]', 'host "far" is at site "store-0413", but datacenter "hamburg-stores" is served by site "store-0412"; use that site\'s hosts'],
+      ['spec.workers[0].hosts[2]', 'host "h0" is used by cluster demo/a; remove it there first'],
+    ]);
+    expect(f.store.revision()).toBe(before);
+    // A hosted control plane has no hosts of its own.
+    const hosted = await call('POST', CLUSTERS, cluster('till', { datacenter: 'hamburg-seeds', controlPlane: { mode: 'hosted', hosts: ['h2'] } }));
+    expect(hosted.body.details.causes[0].field).toBe('spec.controlPlane.hosts');
+  });
+
+  it('lets a cluster keep its own hosts when it is changed, and pins a bastion like the host', async () => {
+    await hosts();
+    expect((await call('POST', CLUSTERS, cluster('a', { controlPlane: { mode: 'kubeadm', hosts: ['h0'] }, workers: [{ name: 'w', hosts: ['h1'] }] }))).status).toBe(201);
+    expect((await call('PATCH', `${CLUSTERS}/a`, { spec: { workers: [{ name: 'w', hosts: ['h1', 'h2'] }] } })).status).toBe(200);
+    const r = await make('Host', 'hosts', 'behind', { site: 'store-0412', address: '10.0.0.9', hostKey: KEY, bastion: { address: '10.0.0.1', hostKey: 'MD5:aa' } });
+    expect(r.body.details.causes.map((c: { field: string }) => c.field)).toEqual(['spec.bastion.hostKey']);
+    const unpinned = await make('Host', 'hosts', 'behind', { site: 'store-0412', address: '10.0.0.9', hostKey: KEY, bastion: { address: '10.0.0.1' } });
+    expect(unpinned.body.details.causes[0].message).toMatch(/^is required: the bastion's key is pinned as the host's is/);
+  });
+});
+
 describe('Cluster version changes follow the Release rules', () => {
   it('allows a patch and the next minor, with or without a leading v', async () => {
     for (const version of ['1.33.5', 'v1.33.2', '1.34.0']) {

@@ -20,6 +20,8 @@ function catalogue(...objects: ResourceObject[]): AdmissionLookup {
     exists: (kind, ns, name) => all.has(key(kind, ns, name)),
     get: <T extends ResourceObject>(kind: string, ns: string, name: string) => all.get(key(kind, ns, name)) as T | undefined,
     clustersIn: (datacenter) => [...all.values()].filter((o): o is Cluster => o.kind === 'Cluster' && (o as Cluster).spec?.datacenter === datacenter),
+    clustersUsingHost: (host) =>
+      [...all.values()].filter((o): o is Cluster => o.kind === 'Cluster' && [...((o as Cluster).spec?.controlPlane?.hosts ?? []), ...((o as Cluster).spec?.workers ?? []).flatMap((w) => w.hosts ?? [])].includes(host)),
   };
 }
 

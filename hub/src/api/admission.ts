@@ -13,6 +13,8 @@ export interface AdmissionLookup {
   get<T extends ResourceObject>(kind: string, namespace: string, name: string): T | undefined;
   /** The Clusters placed in a Datacenter, in every project. */
   clustersIn(datacenter: string): Cluster[];
+  /** The Clusters, in every project, that list Host `host` as a control-plane host or a worker. */
+  clustersUsingHost(host: string): Cluster[];
 }
 
 type Problems = FieldProblem[];
@@ -62,6 +64,40 @@ function cluster(c: Cluster, lookup: AdmissionLookup, out: Problems): void {
     if (w.name && pools.has(w.name)) out.push({ field: `spec.workers[${i}].name`, message: `"${w.name}" is used by another worker pool` });
     if (w.name) pools.add(w.name);
   });
+  if (mode === 'kubeadm' && s.network?.cni && !CNIS.includes(s.network.cni)) out.push({ field: 'spec.network.cni', message: `"${s.network.cni}" is not one Outpost installs (${CNIS.join(', ')}); leave it out for bridge` });
+  clusterHosts(c, mode, dc, lookup, out);
+}
+
+/** The CNIs a site agent installs: `bridge` routes each node's pod CIDR over the hosts' own network. */
+const CNIS = ['bridge'];
+
+/**
+ * The Hosts a Cluster names: each exists, is at the site that serves a kubeadm cluster's datacenter (any
+ * site, for static workers of a hosted control plane), appears once in the cluster, and in no other cluster.
+ */
+function clusterHosts(c: Cluster, mode: string | null | undefined, dc: Datacenter | undefined, lookup: AdmissionLookup, out: Problems): void {
+  const s = c.spec!;
+  const controlPlane = s.controlPlane?.hosts ?? [];
+  if (mode === 'hosted' && controlPlane.length) out.push({ field: 'spec.controlPlane.hosts', message: 'a hosted control plane runs as pods on the seed, not on hosts; list site hosts under spec.workers to join them as static workers' });
+  const replicas = s.controlPlane?.replicas || 1;
+  if (mode === 'kubeadm' && controlPlane.length && controlPlane.length !== replicas) {
+    out.push({ field: 'spec.controlPlane.hosts', message: `names ${controlPlane.length} hosts for ${replicas} control-plane replica${replicas === 1 ? '' : 's'}; name exactly ${replicas}, the first is where kubeadm init runs` });
+  }
+  const site = mode === 'kubeadm' ? dc?.spec?.site : undefined;
+  const seen = new Map<string, string>();
+  const check = (name: string, field: string): void => {
+    checkName(name, field, out);
+    const earlier = seen.get(name);
+    if (earlier) return void out.push({ field, message: `host "${name}" is already listed at ${earlier}; a host has one role in a cluster` });
+    seen.set(name, field);
+    const h = lookup.get<Host>('Host', '', name);
+    if (!h) return void out.push({ field, message: `host "${name}" does not exist; create it first (outpost get hosts lists them)` });
+    if (site && h.spec?.site !== site) out.push({ field, message: `host "${name}" is at site "${h.spec?.site}", but datacenter "${dc?.metadata.name}" is served by site "${site}"; use that site's hosts` });
+    const other = lookup.clustersUsingHost(name).find((o) => o.metadata.namespace !== c.metadata.namespace || o.metadata.name !== c.metadata.name);
+    if (other) out.push({ field, message: `host "${name}" is used by cluster ${other.metadata.namespace}/${other.metadata.name}; remove it there first` });
+  };
+  controlPlane.forEach((h, i) => check(h, `spec.controlPlane.hosts[${i}]`));
+  (s.workers ?? []).forEach((w, i) => (w.hosts ?? []).forEach((h, j) => check(h, `spec.workers[${i}].hosts[${j}]`)));
 }
 
 /** The control-plane mode the Datacenter's server runs: a seed hosts them as pods, a site runs kubeadm. */
@@ -118,8 +154,17 @@ function host(h: Host, lookup: AdmissionLookup, out: Problems): void {
   else if (!lookup.exists('Site', '', s.site)) out.push({ field: 'spec.site', message: `site "${s.site}" does not exist; create it first` });
   if (!s?.address) out.push({ field: 'spec.address', message: 'is required: the address the site agent reaches the host at' });
   if (s?.sshPort !== undefined && s.sshPort !== null && (s.sshPort < 1 || s.sshPort > 65535)) out.push({ field: 'spec.sshPort', message: `must be a port (1-65535), not ${s.sshPort}` });
-  if (s?.hostKey && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(s.hostKey)) out.push({ field: 'spec.hostKey', message: 'must be an OpenSSH fingerprint such as SHA256:abc... (ssh-keyscan HOST | ssh-keygen -lf -)' });
+  if (s?.hostKey && !HOST_KEY_RE.test(s.hostKey)) out.push({ field: 'spec.hostKey', message: HOST_KEY_HELP });
+  if (s?.bastion) {
+    if (!s.bastion.address) out.push({ field: 'spec.bastion.address', message: 'is required: the jump host the site agent reaches this host through' });
+    if (s.bastion.port && s.bastion.port > 65535) out.push({ field: 'spec.bastion.port', message: `must be a port (1-65535), not ${s.bastion.port}` });
+    if (!s.bastion.hostKey) out.push({ field: 'spec.bastion.hostKey', message: `is required: the bastion's key is pinned as the host's is. ${HOST_KEY_HELP}` });
+    else if (!HOST_KEY_RE.test(s.bastion.hostKey)) out.push({ field: 'spec.bastion.hostKey', message: HOST_KEY_HELP });
+  }
 }
+
+const HOST_KEY_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+const HOST_KEY_HELP = 'must be an OpenSSH fingerprint such as SHA256:abc... (ssh-keyscan HOST | ssh-keygen -lf -)';
 
 function sshKey(k: SSHKey, out: Problems): void {
   const key = k.spec?.publicKey ?? '';

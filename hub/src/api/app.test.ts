@@ -921,7 +921,7 @@ describe('agent presence', () => {
     const before = { revision: store.revision(), audit: store.auditCount() };
     const watch = await openWatch(`${API}/agents?watch=true&resourceVersion=${before.revision}`);
     try {
-      presence.connected(agentId, '1.0.0', '127.0.0.9');
+      presence.connected(agentId, { version: '1.0.0', address: '127.0.0.9', sshPublicKey: '' });
       presence.flush();
       const connected = await watch.next();
       expect(connected.type).toBe('MODIFIED');
@@ -978,7 +978,7 @@ describe('agent presence', () => {
     const agentId = await joinedAgent();
     const watch = await openWatch(`${SITES}?watch=true`);
     try {
-      presence.connected(agentId, '1.0.0', '127.0.0.9');
+      presence.connected(agentId, { version: '1.0.0', address: '127.0.0.9', sshPublicKey: '' });
       presence.flush();
       await call('PATCH', `${SITES}/store-0412`, { metadata: { labels: { l: '1' } } });
       const first = await watch.next();

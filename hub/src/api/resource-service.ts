@@ -359,6 +359,7 @@ export class ResourceService {
       exists: (kind: string, ns: string, name: string) => this.store.get(kind, ns, name) !== undefined,
       get: <T extends ResourceObject>(kind: string, ns: string, name: string) => this.store.get<T>(kind, ns, name),
       clustersIn: (datacenter: string) => this.store.clustersIn(datacenter),
+      clustersUsingHost: (host: string) => this.store.clustersUsingHost(host),
     };
   }
 

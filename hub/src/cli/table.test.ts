@@ -73,7 +73,7 @@ describe('renderTable', () => {
     expect(header(obj('Site', 's'))).toEqual(['NAME', 'LOCATION', 'AGENT', 'AGE']);
     expect(header(obj('Seed', 's'))).toEqual(['NAME', 'LOCATION', 'AGENT', 'AGE']);
     expect(header(obj('Datacenter', 'd'))).toEqual(['NAME', 'PROVIDER', 'SERVED-BY', 'AGE']);
-    expect(header(obj('Host', 'h'))).toEqual(['NAME', 'SITE', 'ADDRESS', 'AGE']);
+    expect(header(obj('Host', 'h'))).toEqual(['NAME', 'SITE', 'ADDRESS', 'CONDITIONS', 'AGE']);
     expect(header(obj('Token', 't'))).toEqual(['NAME', 'TYPE', 'FOR', 'EXPIRES', 'USED', 'AGE']);
     expect(header(obj('Agent', 'a'))).toEqual(['NAME', 'ROLE', 'SERVES', 'CONNECTED', 'ACKED', 'VERSION', 'LAST-SEEN', 'REVOKED', 'AGE']);
     expect(header(obj('SSHKey', 'k'))).toEqual(['NAME', 'FINGERPRINT', 'AGE']);
@@ -127,7 +127,7 @@ describe('renderTable -o wide', () => {
     expect(cells(renderTable([pos], false))[0]).toEqual(['NAME', 'VERSION', 'DATACENTER', 'MODE', 'PHASE', 'CONDITIONS', 'AGE']);
     const header = (o: ResourceObject): string[] => cells(renderTable([o], false, { wide: true }))[0]!;
     expect(header(obj('Agent', 'a'))).toEqual(['NAME', 'ROLE', 'SERVES', 'CONNECTED', 'ACKED', 'VERSION', 'LAST-SEEN', 'REVOKED', 'ADDRESS', 'CONNECTED-SINCE', 'AGE']);
-    expect(header(obj('Host', 'h'))).toEqual(['NAME', 'SITE', 'ADDRESS', 'CLUSTER', 'ROLE', 'AGE']);
+    expect(header(obj('Host', 'h'))).toEqual(['NAME', 'SITE', 'ADDRESS', 'CONDITIONS', 'CLUSTER', 'ROLE', 'AGE']);
     expect(header(obj('Token', 't'))).toEqual(['NAME', 'TYPE', 'FOR', 'EXPIRES', 'USED', 'AGENT', 'DESCRIPTION', 'AGE']);
     // A kind without wide columns looks the same either way.
     expect(renderTable([obj('Site', 's')], false, { wide: true })).toBe(renderTable([obj('Site', 's')], false));

@@ -5,7 +5,9 @@ import type { Agent, Status } from '@outpost/proto';
 import { authenticateAgent } from '../auth/agent-identity.js';
 import type { Store, ViewSync } from '../store/store.js';
 import { applyAgentStatus, type StatusRefusal } from './agent-status.js';
-import type { Presence } from './presence.js';
+import type { ConnectedAgent, Presence } from './presence.js';
+
+export type { ConnectedAgent };
 
 export interface GatewayReads {
   /** The agent an upgrade's Authorization header belongs to, or why it is refused. */
@@ -16,7 +18,7 @@ export interface GatewayReads {
 
 /** One connection of one agent; `conn` tells a replaced connection from its successor. */
 export interface AgentEvents {
-  connected(agentId: string, conn: number, version: string, address: string): void;
+  connected(agentId: string, conn: number, facts: ConnectedAgent): void;
   acked(agentId: string, revision: number): void;
   seen(agentId: string): void;
   disconnected(agentId: string, conn: number): void;
@@ -35,7 +37,7 @@ export function storeReads(store: Store): GatewayReads {
 /** The in-process side: presence batched into the store, statuses written at once. */
 export function storeEvents(store: Store, presence: Presence): AgentEvents {
   return {
-    connected: (agentId, _conn, version, address) => presence.connected(agentId, version, address),
+    connected: (agentId, _conn, facts) => presence.connected(agentId, facts),
     acked: (agentId, revision) => presence.acked(agentId, revision),
     seen: (agentId) => presence.seen(agentId),
     disconnected: (agentId) => presence.disconnected(agentId),

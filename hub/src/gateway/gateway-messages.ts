@@ -2,6 +2,7 @@
 // way for each kind: events up (the primary writes them), pokes and closes down (the gateway sends them).
 import type { ClusterSecret, ObjectRef, Status } from '@outpost/proto';
 import type { StatusRefusal } from './agent-status.js';
+import type { ConnectedAgent } from './agent-events.js';
 import type { ConnectionLimitsOptions } from './connection-limits.js';
 
 /** How a gateway process is configured; passed in its environment as JSON. */
@@ -23,7 +24,7 @@ export interface GatewayProcessConfig {
 export const GATEWAY_CONFIG_ENV = 'OUTPOST_GATEWAY_PROCESS';
 
 export type AgentEvent =
-  | { e: 'connected'; agentId: string; conn: number; version: string; address: string }
+  | { e: 'connected'; agentId: string; conn: number; facts: ConnectedAgent }
   | { e: 'acked'; agentId: string; revision: number }
   | { e: 'seen'; agentId: string }
   | { e: 'disconnected'; agentId: string; conn: number }

@@ -54,7 +54,7 @@ const secrets: SecretsSource = {
   },
 };
 const events: AgentEvents = {
-  connected: (agentId, conn, version, address) => emit({ e: 'connected', agentId, conn, version, address }),
+  connected: (agentId, conn, facts) => emit({ e: 'connected', agentId, conn, facts }),
   acked: (agentId, revision) => emit({ e: 'acked', agentId, revision }),
   seen: (agentId) => emit({ e: 'seen', agentId }),
   disconnected: (agentId, conn) => emit({ e: 'disconnected', agentId, conn }),

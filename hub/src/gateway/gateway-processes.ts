@@ -88,11 +88,11 @@ export class GatewayProcesses {
         const previous = this.holders.get(e.agentId);
         // The same agent on another worker: the older connection goes, as it would within one process.
         if (previous && previous.worker !== worker.id) {
-          this.replacements.replaced(this.opts.log, e.agentId, `${previous.address} (gateway ${previous.worker})`, `${e.address} (gateway ${worker.id})`);
-          this.send(previous.worker, { t: 'close', agentId: e.agentId, code: CloseCode.replaced, reason: replacedReason(e.address), conn: previous.conn });
+          this.replacements.replaced(this.opts.log, e.agentId, `${previous.address} (gateway ${previous.worker})`, `${e.facts.address} (gateway ${worker.id})`);
+          this.send(previous.worker, { t: 'close', agentId: e.agentId, code: CloseCode.replaced, reason: replacedReason(e.facts.address), conn: previous.conn });
         }
-        this.holders.set(e.agentId, { worker: worker.id, conn: e.conn, address: e.address });
-        return presence.connected(e.agentId, e.version, e.address);
+        this.holders.set(e.agentId, { worker: worker.id, conn: e.conn, address: e.facts.address });
+        return presence.connected(e.agentId, e.facts);
       }
       case 'acked':
         return presence.acked(e.agentId, e.revision);

@@ -36,7 +36,7 @@ describe('Presence', () => {
     const revision = store.revision();
     const batches: number[] = [];
     presence.subscribe((agents) => batches.push(agents.length));
-    for (let i = 0; i < 2500; i++) presence.connected(`a${i}`, '1.0.0', '127.0.0.1');
+    for (let i = 0; i < 2500; i++) presence.connected(`a${i}`, { version: '1.0.0', address: '127.0.0.1', sshPublicKey: '' });
     presence.flush();
     expect(batches).toEqual([1000]);
     presence.flush();
@@ -51,12 +51,12 @@ describe('Presence', () => {
     const created = store.create(agent('a1'), ctx);
     const heard: Agent[] = [];
     presence.subscribe((agents) => heard.push(...agents));
-    presence.connected('a1', '1.0.0', '10.1.2.3');
+    presence.connected('a1', { version: '1.0.0', address: '10.1.2.3', sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv outpost-agent@a1' });
     presence.acked('a1', 42);
     presence.flush();
     expect(heard).toHaveLength(1);
     expect(heard[0]!.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
-    expect(heard[0]!.status).toEqual({ connected: true, ackedRevision: 42, version: '1.0.0', address: '10.1.2.3', connectedSince: '2026-03-01T12:00:00Z', lastSeen: '2026-03-01T12:00:00Z' });
+    expect(heard[0]!.status).toEqual({ connected: true, ackedRevision: 42, version: '1.0.0', address: '10.1.2.3', sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv outpost-agent@a1', connectedSince: '2026-03-01T12:00:00Z', lastSeen: '2026-03-01T12:00:00Z' });
     clock.advance(30_000);
     presence.disconnected('a1');
     presence.flush();
@@ -65,7 +65,7 @@ describe('Presence', () => {
 
   it("refreshes a quiet agent's lastSeen at most every 5 minutes", () => {
     store.create(agent('a1'), ctx);
-    presence.connected('a1', '1.0.0', '');
+    presence.connected('a1', { version: '1.0.0', address: '', sshPublicKey: '' });
     presence.flush();
     const heard: string[] = [];
     presence.subscribe((agents) => heard.push(...agents.map((a) => a.status?.lastSeen ?? '')));

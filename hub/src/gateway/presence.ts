@@ -8,6 +8,14 @@ import { systemClock, timestamp, type Clock } from '../clock.js';
 import { withPresence, type AgentPresence, type PresenceFeed, type PresencePatch } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
 
+/** What an agent's Hello and its connection say of it, recorded as its presence. */
+export interface ConnectedAgent {
+  version: string;
+  address: string;
+  /** Empty when the agent sent none (an older agent). */
+  sshPublicKey: string;
+}
+
 type Listener = (agents: readonly Agent[]) => void;
 
 /**
@@ -60,9 +68,9 @@ export class Presence implements PresenceFeed {
     return () => this.listeners.delete(fn);
   }
 
-  connected(agentId: string, version: string, address: string): void {
+  connected(agentId: string, facts: ConnectedAgent): void {
     const now = timestamp(this.clock);
-    this.update(agentId, { connected: true, version, address, connectedSince: now, lastSeen: now });
+    this.update(agentId, { connected: true, version: facts.version, address: facts.address, ...(facts.sshPublicKey ? { sshPublicKey: facts.sshPublicKey } : {}), connectedSince: now, lastSeen: now });
   }
 
   acked(agentId: string, revision: number): void {

@@ -32,9 +32,9 @@ describe('recordedEvents', () => {
     dirs.push(dir);
     const before = Date.now() - 1;
     const r = recordedEvents(events, { [SESSION_RECORD_ENV]: dir });
-    r.connected('a1', 1, 'v', '127.0.0.1');
+    r.connected('a1', 1, { version: 'v', address: '127.0.0.1', sshPublicKey: '' });
     r.acked('a1', 7);
-    r.connected('a1', 2, 'v', '127.0.0.1');
+    r.connected('a1', 2, { version: 'v', address: '127.0.0.1', sshPublicKey: '' });
     expect(seen).toEqual(['connected a1', 'acked a1 7', 'connected a1']);
     process.emit('SIGUSR2', 'SIGUSR2');
     const file = JSON.parse(readFileSync(join(dir, `sessions-${process.pid}.json`), 'utf8')) as SessionRecordFile;

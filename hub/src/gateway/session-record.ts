@@ -32,11 +32,11 @@ export function recordedEvents(events: AgentEvents, env: NodeJS.ProcessEnv = pro
   });
   return {
     ...events,
-    connected: (agentId, conn, version, address) => {
+    connected: (agentId, conn, facts) => {
       const list = welcomes.get(agentId);
       if (list) list.push(preciseNow());
       else welcomes.set(agentId, [preciseNow()]);
-      events.connected(agentId, conn, version, address);
+      events.connected(agentId, conn, facts);
     },
     acked: (agentId, revision) => {
       const list = acks.get(agentId);

@@ -106,4 +106,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX bundles_made_agent ON bundles_made (agent_id, target_revision);
   CREATE TABLE bundle_status_seq (agent_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
   `,
+  `
+  -- The agent's SSH public key, from its Hello, shown in Agent status (presence-table.ts).
+  ALTER TABLE presence ADD COLUMN ssh_public_key TEXT;
+  `,
 ];

@@ -32,10 +32,10 @@ describe('PresenceTable', () => {
     const written = store.presence.write([
       ['a1', { connected: true, version: '1.2.3', address: '127.0.0.9', connectedSince: '2026-01-01T00:00:00Z', lastSeen: '2026-01-01T00:00:00Z' }],
     ]);
-    expect(written.get('a1')).toEqual({ connected: true, version: '1.2.3', address: '127.0.0.9', connectedSince: '2026-01-01T00:00:00Z', lastSeen: '2026-01-01T00:00:00Z', ackedRevision: 0 });
+    expect(written.get('a1')).toEqual({ connected: true, version: '1.2.3', address: '127.0.0.9', connectedSince: '2026-01-01T00:00:00Z', lastSeen: '2026-01-01T00:00:00Z', ackedRevision: 0, sshPublicKey: '' });
     // A later patch sets its fields and keeps the others.
     store.presence.write([['a1', { ackedRevision: 7, lastSeen: '2026-01-01T00:01:00Z' }]]);
-    expect(store.presence.get('a1')).toEqual({ connected: true, version: '1.2.3', address: '127.0.0.9', connectedSince: '2026-01-01T00:00:00Z', lastSeen: '2026-01-01T00:01:00Z', ackedRevision: 7 });
+    expect(store.presence.get('a1')).toEqual({ connected: true, version: '1.2.3', address: '127.0.0.9', connectedSince: '2026-01-01T00:00:00Z', lastSeen: '2026-01-01T00:01:00Z', ackedRevision: 7, sshPublicKey: '' });
     expect(store.revision()).toBe(revision);
     expect(store.changesSince(revision)).toEqual([]);
     expect(store.auditCount()).toBe(audit);
@@ -82,7 +82,7 @@ describe('PresenceTable', () => {
     db.close();
     const migrated = new Store(path);
     try {
-      expect(migrated.presence.get('a1')).toEqual({ connected: true, ackedRevision: 5, lastSeen: '2026-01-01T00:00:00Z', version: '0.9.0', address: '10.0.0.1', connectedSince: '2025-12-31T00:00:00Z' });
+      expect(migrated.presence.get('a1')).toEqual({ connected: true, ackedRevision: 5, lastSeen: '2026-01-01T00:00:00Z', version: '0.9.0', address: '10.0.0.1', connectedSince: '2025-12-31T00:00:00Z', sshPublicKey: '' });
       expect(migrated.get<Agent>('Agent', '', 'a1')?.status).toEqual({ conditions: [] });
     } finally {
       migrated.close();

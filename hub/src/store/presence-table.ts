@@ -1,4 +1,4 @@
-// Agents' presence (connected, since when, last seen, acked revision, address, version) in its own table
+// Agents' presence (connected, since when, last seen, acked revision, address, version, SSH key) in its own table
 // beside the objects. Presence is not desired state: writing it takes no global revision, no change-log
 // row and no audit row, so a reconnect storm of the whole fleet leaves the delta window of watches and
 // bundles where it was. Readers see it in Agent status, merged on read (withPresence).
@@ -14,6 +14,8 @@ export interface AgentPresence {
   ackedRevision: number;
   address: string;
   version: string;
+  /** The agent's SSH public key, as its last Hello said (a site's hosts authorize it). */
+  sshPublicKey: string;
 }
 
 /** The fields one update sets; the others keep their stored value. */
@@ -22,7 +24,7 @@ export type PresencePatch = Partial<AgentPresence>;
 type AgentStatus = NonNullable<Agent['status']>;
 
 /** The status fields that are presence: stored here, never in the Agent object. */
-const PRESENCE_FIELDS = ['connected', 'connectedSince', 'lastSeen', 'ackedRevision', 'address', 'version'] as const satisfies ReadonlyArray<keyof AgentPresence & keyof AgentStatus>;
+const PRESENCE_FIELDS = ['connected', 'connectedSince', 'lastSeen', 'ackedRevision', 'address', 'version', 'sshPublicKey'] as const satisfies ReadonlyArray<keyof AgentPresence & keyof AgentStatus>;
 
 /** Where presence changes are published (Presence, in the process that writes them). */
 export interface PresenceFeed {
@@ -38,6 +40,7 @@ interface Row {
   acked_revision: number;
   address: string | null;
   version: string | null;
+  ssh_public_key: string | null;
 }
 
 interface UpsertParams {
@@ -48,20 +51,21 @@ interface UpsertParams {
   ackedRevision: number | null;
   address: string | null;
   version: string | null;
+  sshPublicKey: string | null;
 }
 
 function fromRow(r: Row): AgentPresence {
-  return { connected: r.connected === 1, connectedSince: r.connected_since ?? '', lastSeen: r.last_seen ?? '', ackedRevision: r.acked_revision, address: r.address ?? '', version: r.version ?? '' };
+  return { connected: r.connected === 1, connectedSince: r.connected_since ?? '', lastSeen: r.last_seen ?? '', ackedRevision: r.acked_revision, address: r.address ?? '', version: r.version ?? '', sshPublicKey: r.ssh_public_key ?? '' };
 }
 
 /** An agent that never connected: what its status said at join before presence had its own table. */
-const ABSENT: AgentPresence = { connected: false, connectedSince: '', lastSeen: '', ackedRevision: 0, address: '', version: '' };
+const ABSENT: AgentPresence = { connected: false, connectedSince: '', lastSeen: '', ackedRevision: 0, address: '', version: '', sshPublicKey: '' };
 
 /** `agent` with its presence in status (an agent with no row: not connected, nothing acked). */
 export function withPresence<T extends Agent>(agent: T, presence: AgentPresence | undefined): T {
   const p = presence ?? ABSENT;
   const shown: AgentStatus = { ...agent.status, connected: p.connected, ackedRevision: p.ackedRevision } as AgentStatus;
-  for (const f of ['connectedSince', 'lastSeen', 'address', 'version'] as const) if (p[f]) shown[f] = p[f];
+  for (const f of ['connectedSince', 'lastSeen', 'address', 'version', 'sshPublicKey'] as const) if (p[f]) shown[f] = p[f];
   return { ...agent, status: shown };
 }
 
@@ -90,13 +94,14 @@ export class PresenceTable {
       // Only for an Agent that exists: one deleted while it was connected leaves no row behind. A null
       // parameter keeps what is stored.
       upsert: db.prepare(
-        `INSERT INTO presence (agent, connected, connected_since, last_seen, acked_revision, address, version)
-         SELECT @agent, coalesce(@connected, 0), @connectedSince, @lastSeen, coalesce(@ackedRevision, 0), @address, @version
+        `INSERT INTO presence (agent, connected, connected_since, last_seen, acked_revision, address, version, ssh_public_key)
+         SELECT @agent, coalesce(@connected, 0), @connectedSince, @lastSeen, coalesce(@ackedRevision, 0), @address, @version, @sshPublicKey
          WHERE EXISTS (SELECT 1 FROM objects WHERE kind = 'Agent' AND namespace = '' AND name = @agent)
          ON CONFLICT (agent) DO UPDATE SET
            connected = coalesce(@connected, connected), connected_since = coalesce(@connectedSince, connected_since),
            last_seen = coalesce(@lastSeen, last_seen), acked_revision = coalesce(@ackedRevision, acked_revision),
-           address = coalesce(@address, address), version = coalesce(@version, version)
+           address = coalesce(@address, address), version = coalesce(@version, version),
+           ssh_public_key = coalesce(@sshPublicKey, ssh_public_key)
          RETURNING *`,
       ),
       disconnectAll: db.prepare(`UPDATE presence SET connected = 0 WHERE connected = 1`),
@@ -113,6 +118,7 @@ export class PresenceTable {
           ackedRevision: p.ackedRevision ?? null,
           address: p.address ?? null,
           version: p.version ?? null,
+          sshPublicKey: p.sshPublicKey ?? null,
         });
         if (row) written.set(agent, fromRow(row));
       }

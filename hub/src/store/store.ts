@@ -122,6 +122,11 @@ export class Store {
         `SELECT revision, type, body FROM changes WHERE revision > ? ORDER BY revision LIMIT ?`,
       ),
       clustersInDc: db.prepare<[string], Row>(`SELECT body FROM objects WHERE kind = 'Cluster' AND json_extract(body, '$.spec.datacenter') = ?`),
+      clustersUsingHost: db.prepare<{ host: string }, Row>(
+        `SELECT body FROM objects WHERE kind = 'Cluster'
+         AND (EXISTS (SELECT 1 FROM json_each(json_extract(body, '$.spec.controlPlane.hosts')) WHERE value = @host)
+           OR EXISTS (SELECT 1 FROM json_each(json_extract(body, '$.spec.workers')) AS w, json_each(json_extract(w.value, '$.hosts')) AS h WHERE h.value = @host))`,
+      ),
       clustersUsingKey: db.prepare<[string, string], Row>(
         `SELECT body FROM objects WHERE kind = 'Cluster' AND namespace = ?
          AND EXISTS (SELECT 1 FROM json_each(json_extract(body, '$.spec.sshKeys')) WHERE value = ?)`,
@@ -223,6 +228,11 @@ export class Store {
   /** The Clusters placed in `datacenter`, in every project (by the index on spec.datacenter). */
   clustersIn(datacenter: string): Cluster[] {
     return this.stmts.clustersInDc.all(datacenter).map((r) => JSON.parse(r.body) as Cluster);
+  }
+
+  /** The Clusters, in every project, that name Host `host` in spec.controlPlane.hosts or a worker pool. */
+  clustersUsingHost(host: string): Cluster[] {
+    return this.stmts.clustersUsingHost.all({ host }).map((r) => JSON.parse(r.body) as Cluster);
   }
 
   /** The Agents serving one Seed or Site (normally one; more only while a newer join replaces it). */

@@ -1,0 +1,348 @@
+// One run of a kubeadm Cluster's flow over SSH, in KubeOne's order: probe every host → install the
+// Release on each (binaries, CNI plugins, containerd, images, kubelet) → the bridge pod network on each →
+// `kubeadm init` on the first control-plane host with the hub's CAs → the other control-plane hosts, one
+// at a time → the workers → every node Ready. Every step is per host, idempotent and checks the host
+// first, so a run again (an added worker, a repair, a resumed kill -9) changes only what is not right.
+import type { Cluster, ClusterKeys, NodeState, Release } from '@outpost/proto';
+import type { FlowStep, StepRetry } from '../engine/index.js';
+import type { ArtifactFetcher } from '../reconcile/reconciler.js';
+import type { ClusterPlan, PlannedHost } from './cluster-plan.js';
+import { containerdConfigFile, containerdConfigVersion, containerdUnit, kernelSettingsCommands, kernelSettingsFiles, kubeletKubeadmDropIn, kubeletUnit, pkiFiles, type HostFile } from './host-files.js';
+import { hostPaths, type HostPaths } from './host-paths.js';
+import { CONTROL_PLANE_PORTS, parseProbe, portsInUse, preflightProblems, PROBE_SCRIPT, WORKER_PORTS, type HostFacts } from './host-probe.js';
+import type { HostSessions } from './host-sessions.js';
+import { installPlan, type InstallStep } from './install-plan.js';
+import { kubeadmInitArgv, kubeadmInitConfig, kubeadmJoinArgv, kubeadmJoinConfig } from './kubeadm-config.js';
+import { kubeadmImagePlan, type KubeadmImagePlan } from './kubeadm-images.js';
+import { joinSecrets, type JoinSecrets } from './kubeadm/join-secrets.js';
+import { assignPodCidrs, bridgeCniConfig, podNetworkScript, podNetworkUnit, type PodRouteNode } from './pod-network.js';
+import type { SshSession } from './ssh/ssh-session.js';
+import { shJoin, shQuote } from './ssh/shell-quote.js';
+
+export const DEFAULT_POD_CIDR = '10.244.0.0/16';
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
+/** Where Outpost keeps what it writes for kubeadm on a host. */
+const OUTPOST_DIR = '/var/lib/outpost';
+const ADMIN_CONF = '/etc/kubernetes/admin.conf';
+/** How long a join token made for one run stays usable on the cluster. */
+const TOKEN_TTL_SECONDS = 2 * 3600;
+
+/** A problem with a host that retrying will not fix: someone must act (the message says how). */
+export class HostNotReady extends Error {
+  override readonly name = 'HostNotReady';
+  readonly retryable = false;
+  constructor(
+    readonly host: string,
+    message: string,
+  ) {
+    super(`host ${host}: ${message}`);
+  }
+}
+
+/** SSH drops and slow hosts pass; a step tries a few times before the run fails (and is retried with backoff). */
+const SSH_RETRY: StepRetry = { attempts: 4, baseMs: 2_000, capMs: 15_000 };
+
+export interface KubeadmRunInputs {
+  cluster: Cluster;
+  plan: ClusterPlan;
+  release: Release;
+  keys: ClusterKeys;
+  artifacts: ArtifactFetcher;
+  sessions: HostSessions;
+  /** How often a waiting step looks again. */
+  pollMs: number;
+  /** How long nodes may take to be Ready after their joins. */
+  readyTimeoutMs: number;
+}
+
+export class KubeadmRun {
+  readonly paths: HostPaths = hostPaths();
+  private readonly facts = new Map<string, HostFacts>();
+  /** Hosts whose /etc/kubernetes/pki/ca.crt is this cluster's CA: already nodes of it. */
+  private readonly members = new Set<string>();
+  private podCidrs: Record<string, string> = {};
+  private readonly secrets: JoinSecrets;
+  private readonly images: KubeadmImagePlan;
+  private readonly podCidr: string;
+  private readonly serviceCidr: string;
+  /** The node of each host as the cluster last said (status.nodes). */
+  nodes: NodeState[] = [];
+
+  constructor(private readonly i: KubeadmRunInputs) {
+    const c = i.cluster;
+    this.secrets = joinSecrets(i.keys, c.metadata.uid ?? '', c.metadata.generation ?? 0);
+    const components = i.release.spec?.components ?? {};
+    this.images = kubeadmImagePlan({
+      release: i.release.metadata.name ?? '',
+      kubernetesVersion: c.spec?.version ?? '',
+      components,
+      // kubeadm's addons, where the Release brings their images.
+      dns: components.coredns !== undefined,
+      proxy: components['kube-proxy'] !== undefined,
+    });
+    this.podCidr = c.spec?.network?.podCidr || DEFAULT_POD_CIDR;
+    this.serviceCidr = c.spec?.network?.serviceCidr || DEFAULT_SERVICE_CIDR;
+  }
+
+  private get endpoint(): string {
+    return `${this.i.plan.init.address}:6443`;
+  }
+
+  steps(): FlowStep[] {
+    const { plan } = this.i;
+    const step = (name: string, h: PlannedHost | undefined, dependsOn: string[], timeoutMs: number, run: (signal: AbortSignal) => Promise<void>): FlowStep => ({
+      name,
+      dependsOn,
+      timeoutMs,
+      retry: SSH_RETRY,
+      run,
+      ...(h ? { host: h.name } : {}),
+    });
+    const out: FlowStep[] = [];
+    for (const h of plan.all) out.push(step(`probe:${h.name}`, h, [], 60_000, (s) => this.probe(h, s)));
+    out.push(step('pod-cidrs', undefined, plan.all.map((h) => `probe:${h.name}`), 60_000, (s) => this.assignPodCidrs(s)));
+    for (const h of plan.all) {
+      out.push(step(`install:${h.name}`, h, [`probe:${h.name}`], 15 * 60_000, (s) => this.install(h, s)));
+      out.push(step(`pod-network:${h.name}`, h, [`install:${h.name}`, 'pod-cidrs'], 60_000, (s) => this.podNetwork(h, s)));
+    }
+    const init = plan.init;
+    out.push(step(`init:${init.name}`, init, [`install:${init.name}`, `pod-network:${init.name}`], 15 * 60_000, (s) => this.initControlPlane(s)));
+    // etcd grows one member at a time: each control-plane join waits for the one before it.
+    let previous = `init:${init.name}`;
+    for (const h of plan.controlPlane.slice(1)) {
+      out.push(step(`join:${h.name}`, h, [previous, `install:${h.name}`, `pod-network:${h.name}`], 15 * 60_000, (s) => this.join(h, s)));
+      previous = `join:${h.name}`;
+    }
+    for (const h of plan.workers) out.push(step(`join:${h.name}`, h, [`init:${init.name}`, `install:${h.name}`, `pod-network:${h.name}`], 10 * 60_000, (s) => this.join(h, s)));
+    out.push({
+      name: 'nodes-ready',
+      dependsOn: out.filter((s) => s.name.startsWith('join:') || s.name.startsWith('init:')).map((s) => s.name),
+      timeoutMs: this.i.readyTimeoutMs,
+      run: (s) => this.nodesReady(s),
+    });
+    return out;
+  }
+
+  private session(h: PlannedHost, signal: AbortSignal): Promise<SshSession> {
+    return this.i.sessions.get(h.target, signal);
+  }
+
+  /** OS, architecture, clock, ports; and whether the host is a node of this cluster, another, or none. */
+  private async probe(h: PlannedHost, signal: AbortSignal): Promise<void> {
+    const s = await this.session(h, signal);
+    const sent = Date.now();
+    const out = await s.run(PROBE_SCRIPT, { signal, timeoutMs: 30_000 });
+    const facts = parseProbe(out, sent, Date.now());
+    const problems = preflightProblems(facts);
+    if (problems.length) throw new HostNotReady(h.name, problems.join('; '));
+    const ca = (await s.exec('cat /etc/kubernetes/pki/ca.crt 2>/dev/null', { signal })).stdout.trim();
+    const ours = this.i.keys.ca.certPem.trim();
+    if (ca && ca !== ours && facts.kubelet.joined) {
+      throw new HostNotReady(h.name, 'is a node of another cluster (its /etc/kubernetes/pki/ca.crt is not this cluster\'s CA): reset it there (kubeadm reset), or take it out of this Cluster');
+    }
+    if (ca === ours) this.members.add(h.name);
+    else {
+      const busy = portsInUse(facts, h.role === 'control-plane' ? CONTROL_PLANE_PORTS : WORKER_PORTS);
+      if (busy.length) throw new HostNotReady(h.name, `ports ${busy.join(', ')} are in use, and a ${h.role} node needs them: stop what listens there (ss -ltnp)`);
+    }
+    this.facts.set(h.name, facts);
+  }
+
+  /**
+   * Each node's slice of the pod CIDR. A node keeps the one its bridge config names (the host is the
+   * record: no agent state can disagree with it); new nodes get free ones.
+   */
+  private async assignPodCidrs(signal: AbortSignal): Promise<void> {
+    const assigned: Record<string, string> = {};
+    await Promise.all(
+      this.i.plan.all.map(async (h) => {
+        const s = await this.session(h, signal);
+        const conf = bridgeCniConfig(this.paths, { nodePodCidr: this.podCidr, clusterPodCidr: this.podCidr });
+        const r = await s.exec(`cat ${shQuote(conf.path)} 2>/dev/null`, { signal });
+        const subnet = /"subnet":\s*"([0-9./]+)"/.exec(r.stdout)?.[1];
+        if (subnet) assigned[h.name] = subnet;
+      }),
+    );
+    this.podCidrs = assignPodCidrs({ clusterPodCidr: this.podCidr, assigned, nodes: this.i.plan.all.map((h) => h.name) });
+  }
+
+  /** Writes `file` unless the host has it byte for byte; true when it wrote. */
+  private async put(s: SshSession, file: HostFile, signal: AbortSignal): Promise<boolean> {
+    const current = await s.exec(`cat ${shQuote(file.path)} 2>/dev/null`, { signal });
+    if (current.code === 0 && current.stdout === file.content) return false;
+    await s.writeFile(file.path, { bytes: file.content }, file.mode, { signal });
+    return true;
+  }
+
+  private async runInstallStep(s: SshSession, step: InstallStep, signal: AbortSignal): Promise<void> {
+    if (step.skipIf && (await s.exec(step.skipIf, { signal })).code === 0) return;
+    if (step.kind === 'upload') await s.writeFile(step.upload.to, { localPath: step.upload.from }, step.upload.mode, { signal });
+    await s.run(step.run, { signal });
+  }
+
+  /** The Release's binaries, CNI plugins and images from the agent's cache, containerd and kubelet as services. */
+  private async install(h: PlannedHost, signal: AbortSignal): Promise<void> {
+    const facts = this.facts.get(h.name)!;
+    const release = this.i.release;
+    const platform = `linux/${facts.arch}`;
+    const artifacts = (release.spec?.artifacts ?? []).filter((a) => !a.platform || a.platform === platform);
+    // Every blob this host needs, fetched (once, for all hosts) and checked by the cache before any upload.
+    const local = new Map<string, string>();
+    for (const a of artifacts) if (a.digest) local.set(a.digest, await this.i.artifacts.fetch(a.digest, Number(a.size ?? 0), signal));
+    const plan = installPlan({
+      release: release.metadata.name ?? '',
+      artifacts,
+      components: release.spec?.components ?? {},
+      platform,
+      localPath: (digest) => local.get(digest) ?? '',
+      paths: this.paths,
+      aliases: this.images.aliases,
+    });
+    const s = await this.session(h, signal);
+    await s.run(shJoin(['mkdir', '-p', OUTPOST_DIR, this.paths.stagingDir]), { signal });
+    for (const step of plan.files) await this.runInstallStep(s, step, signal);
+    for (const f of kernelSettingsFiles()) await this.put(s, f, signal);
+    for (const c of kernelSettingsCommands()) await s.run(c, { signal });
+    // containerd: the Release's where it brings one, else the host's own (a distribution's package).
+    const containerd = plan.binaries.containerd ?? facts.containerd;
+    if (!containerd) throw new HostNotReady(h.name, `has no containerd, and Release ${release.metadata.name} brings none: install the distribution's containerd package on the host, or add containerd to the Release`);
+    const version = containerdConfigVersion(await s.run(`${shQuote(containerd)} --version`, { signal }));
+    const changed = [
+      await this.put(s, containerdConfigFile(this.paths, { version, sandboxImage: this.images.sandboxImage, systemdCgroup: false, restrictOomScoreAdj: !facts.canLowerOomScore }), signal),
+      await this.put(s, containerdUnit(this.paths, containerd), signal),
+    ].some(Boolean);
+    await s.run('systemctl daemon-reload', { signal });
+    await s.run(changed ? 'systemctl enable containerd && systemctl restart containerd' : 'systemctl enable containerd && systemctl start containerd', { signal });
+    await this.until(signal, `containerd on ${h.name} answering`, async () => (await s.exec('ctr version >/dev/null 2>&1', { signal })).code === 0, 60_000);
+    for (const step of plan.images) await this.runInstallStep(s, step, signal);
+    for (const f of [kubeletUnit(this.paths), kubeletKubeadmDropIn(this.paths)]) await this.put(s, f, signal);
+    await s.run('systemctl daemon-reload && systemctl enable kubelet', { signal });
+  }
+
+  /** The bridge config for the host's slice, and routes to every other node's (run now, and at boot). */
+  private async podNetwork(h: PlannedHost, signal: AbortSignal): Promise<void> {
+    const s = await this.session(h, signal);
+    const nodes: PodRouteNode[] = this.i.plan.all.map((n) => ({ name: n.name, address: n.address, podCidr: this.podCidrs[n.name]! }));
+    await this.put(s, bridgeCniConfig(this.paths, { nodePodCidr: this.podCidrs[h.name]!, clusterPodCidr: this.podCidr }), signal);
+    const script = podNetworkScript(this.paths, h.name, nodes, this.podCidr);
+    await this.put(s, script, signal);
+    await this.put(s, podNetworkUnit(this.paths), signal);
+    await s.run(`systemctl daemon-reload && systemctl enable outpost-pod-network && ${shQuote(script.path)}`, { signal });
+  }
+
+  private nodeInputs(h: PlannedHost): { name: string; address: string; ignorePreflightErrors: string[] } {
+    // The facts kubeadm's preflight checks that a host Outpost probed may lack for good reason: swap is
+    // allowed (kubelet runs with it), and the system verification reads a kernel config a host may not ship.
+    return { name: h.name, address: h.address, ignorePreflightErrors: ['Swap', 'SystemVerification', 'FileContent--proc-sys-net-bridge-bridge-nf-call-iptables'] };
+  }
+
+  /** `kubeadm init` on the first control-plane host, unless it runs this cluster's API server already. */
+  private async initControlPlane(signal: AbortSignal): Promise<void> {
+    const h = this.i.plan.init;
+    const s = await this.session(h, signal);
+    const kubeadm = `${this.paths.binDir}/kubeadm`;
+    if (this.members.has(h.name) && (await this.apiAnswers(s, signal))) {
+      await this.ensureToken(s, signal);
+      return;
+    }
+    // A half-done init (an earlier attempt cut off) is undone first: kubeadm init needs a clean host.
+    if ((await s.exec('test -e /etc/kubernetes/manifests/kube-apiserver.yaml', { signal })).code === 0) await s.run(`${shQuote(kubeadm)} reset -f`, { signal });
+    for (const f of pkiFiles(this.i.keys)) await s.writeFile(f.path, { bytes: f.content }, f.mode, { signal });
+    const config = `${OUTPOST_DIR}/kubeadm-init.yaml`;
+    const yaml = kubeadmInitConfig({
+      clusterName: this.i.cluster.metadata.name ?? '',
+      images: this.images,
+      controlPlaneEndpoint: this.endpoint,
+      podSubnet: this.podCidr,
+      serviceSubnet: this.serviceCidr,
+      // One kubelet configuration for every node (kubeadm keeps it in the cluster): if any host cannot lower
+      // oom_score_adj, no kubelet tries.
+      kubelet: { cgroupDriver: 'cgroupfs', swap: 'NoSwap', ...([...this.facts.values()].some((f) => !f.canLowerOomScore) ? { oomScoreAdj: 0 } : {}) },
+      nodeCidrs: 'outpost',
+      node: this.nodeInputs(h),
+      bootstrapToken: { token: this.secrets.bootstrapToken, ttlSeconds: TOKEN_TTL_SECONDS },
+    });
+    await s.writeFile(config, { bytes: yaml }, 0o600, { signal });
+    await s.run(shJoin(kubeadmInitArgv({ kubeadm, config }, { uploadCerts: false })), { signal, timeoutMs: 10 * 60_000 });
+    this.members.add(h.name);
+  }
+
+  /** The API answers through the first control-plane host's admin kubeconfig. */
+  private async apiAnswers(s: SshSession, signal: AbortSignal): Promise<boolean> {
+    return (await s.exec(`${shQuote(`${this.paths.binDir}/kubectl`)} --kubeconfig ${ADMIN_CONF} get --raw /readyz --request-timeout 10s`, { signal })).stdout.trim() === 'ok';
+  }
+
+  /** This run's join token exists on the cluster (an init made it; a later run, a day after, makes it again). */
+  private async ensureToken(s: SshSession, signal: AbortSignal): Promise<void> {
+    const kubeadm = shQuote(`${this.paths.binDir}/kubeadm`);
+    const id = this.secrets.bootstrapToken.split('.')[0]!;
+    const listed = await s.run(`${kubeadm} token list --kubeconfig ${ADMIN_CONF} -o jsonpath='{.token}{"\\n"}'`, { signal });
+    if (listed.split('\n').some((t) => t.startsWith(`${id}.`))) return;
+    await s.run(`${kubeadm} token create ${shQuote(this.secrets.bootstrapToken)} --ttl ${TOKEN_TTL_SECONDS}s --kubeconfig ${ADMIN_CONF}`, { signal });
+  }
+
+  /** `kubeadm join` of a control-plane member or a worker, unless the host is a node of this cluster and its kubelet runs. */
+  private async join(h: PlannedHost, signal: AbortSignal): Promise<void> {
+    const s = await this.session(h, signal);
+    const kubeadm = `${this.paths.binDir}/kubeadm`;
+    if (this.members.has(h.name) && (await s.exec('test -e /etc/kubernetes/kubelet.conf', { signal })).code === 0) {
+      // A node of this cluster: a kubelet that was stopped or killed is started again (a repair).
+      await s.run('systemctl start kubelet', { signal });
+      return;
+    }
+    // Not a node (or a half-joined one, its kubelet config gone): start clean.
+    if ((await s.exec('test -e /etc/kubernetes/kubelet.conf -o -e /etc/kubernetes/bootstrap-kubelet.conf -o -d /etc/kubernetes/manifests', { signal })).code === 0) {
+      await s.run(`${shQuote(kubeadm)} reset -f`, { signal });
+    }
+    if (h.role === 'control-plane') for (const f of pkiFiles(this.i.keys)) await s.writeFile(f.path, { bytes: f.content }, f.mode, { signal });
+    const config = `${OUTPOST_DIR}/kubeadm-join.yaml`;
+    const yaml = kubeadmJoinConfig({
+      node: this.nodeInputs(h),
+      apiServerEndpoint: this.endpoint,
+      token: this.secrets.bootstrapToken,
+      caCertHashes: [this.secrets.caCertHash],
+      ...(h.role === 'control-plane' ? { controlPlane: {} } : {}),
+    });
+    await s.writeFile(config, { bytes: yaml }, 0o600, { signal });
+    await s.run(shJoin(kubeadmJoinArgv({ kubeadm, config })), { signal, timeoutMs: 10 * 60_000 });
+    this.members.add(h.name);
+  }
+
+  /** Waits until every host's node is Ready; status.nodes says each one's state and version meanwhile. */
+  private async nodesReady(signal: AbortSignal): Promise<void> {
+    const s = await this.session(this.i.plan.init, signal);
+    const kubectl = shQuote(`${this.paths.binDir}/kubectl`);
+    await this.until(signal, 'every node Ready', async () => {
+      const r = await s.exec(`${kubectl} --kubeconfig ${ADMIN_CONF} get nodes -o json --request-timeout 10s`, { signal });
+      if (r.code !== 0) return false;
+      this.nodes = nodeStates(r.stdout, this.i.plan);
+      return this.nodes.every((n) => n.state === 'Ready');
+    }, this.i.readyTimeoutMs);
+  }
+
+  private async until(signal: AbortSignal, what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (await check()) return;
+      if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, this.i.pollMs);
+        signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))), { once: true });
+      });
+    }
+  }
+}
+
+interface NodeList {
+  items: Array<{ metadata: { name: string }; status?: { conditions?: Array<{ type: string; status: string }>; nodeInfo?: { kubeletVersion?: string } } }>;
+}
+
+/** Each planned host's node as `kubectl get nodes -o json` says: Ready, NotReady, or Absent (not registered). */
+export function nodeStates(json: string, plan: ClusterPlan): NodeState[] {
+  const items = (JSON.parse(json) as NodeList).items;
+  return plan.all.map((h) => {
+    const n = items.find((i) => i.metadata.name === h.name);
+    const ready = n?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    return { host: h.name, role: h.role, state: !n ? 'Absent' : ready ? 'Ready' : 'NotReady', version: n?.status?.nodeInfo?.kubeletVersion ?? '' };
+  });
+}
