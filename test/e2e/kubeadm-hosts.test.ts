@@ -10,6 +10,7 @@ import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshExec, type SshResult } from '../lib/ssh-exec.js';
 import { PRIVATE_PATHS, startKubeadmHosts, type KubeadmHost, type KubeadmHosts } from '../world/kubeadm-hosts.js';
+import { KUBEADM_HOST_NETNS_PREFIX } from '../world/kubeadm-host-paths.js';
 import { alive } from '../world/world-state.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,6 +40,8 @@ function leftovers(o: { pids: number[]; mountNamespaces: string[]; netns: string
     ...o.cgroups.flatMap((cg) => readdirSync('/sys/fs/cgroup').filter((c) => existsSync(join('/sys/fs/cgroup', c, cg))).map((c) => `cgroup ${c}/${cg}`)),
     ...(links.includes(`${o.bridge}:`) ? [`link ${o.bridge}`] : []),
     ...o.paths.filter((p) => existsSync(p)).map((p) => `file ${p}`),
+    // the hosts' own mounts died with their mount namespaces; none may be on the machine's
+    ...readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => o.paths.some((p) => m === p || m.startsWith(`${p}/`))).map((m) => `mount ${m}`),
   ];
 }
 
@@ -58,6 +61,8 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
     if (r.code !== 0) throw new Error(`${h.name}: \`${command}\` exited ${r.code}: ${r.err}${r.out}`);
     return r.out.trim();
   };
+  /** Writes a file on the host over SSH, as the agent writes unit files. */
+  const write = (h: KubeadmHost, path: string, lines: readonly string[]): Promise<string> => run(h, `cat > ${path} <<'EOF'\n${lines.join('\n')}\nEOF`);
   const mainPid = async (h: KubeadmHost, unit: string): Promise<number> => Number(await run(h, `systemctl show -p MainPID --value ${unit}`));
 
   beforeAll(async () => {
@@ -70,9 +75,11 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
   });
   afterAll(async () => {
     if (!world) return;
-    const made = { pids, mountNamespaces, netns: world.hosts.map((h) => h.netns), cgroups: world.hosts.map((h) => h.cgroup), bridge: world.bridge, paths: [world.dir, ...missingBefore] };
+    const made = { pids, mountNamespaces, netns: world.hosts.map((h) => h.netns), cgroups: world.hosts.map((h) => h.cgroup), bridge: world.bridge, paths: [world.dir] };
     await world.stop();
-    expect(leftovers(made)).toEqual([]);
+    // The mount points made on the machine go with the last kubeadm host on it: another test's may run.
+    const othersRun = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').some((l) => l.startsWith(KUBEADM_HOST_NETNS_PREFIX));
+    expect(leftovers({ ...made, paths: othersRun ? made.paths : [...made.paths, ...missingBefore] })).toEqual([]);
   });
 
   it('gives each host its own hostname, mount namespace and empty private paths; sshd runs inside them', async () => {
@@ -80,6 +87,8 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
     expect(mountNamespaces).not.toContain(readlinkSync('/proc/self/ns/mnt'));
     for (const h of world.hosts) {
       expect(await run(h, 'hostname')).toBe(h.name);
+      // (IPv4 only: an IPv6 lookup would miss /etc/hosts and wait for a DNS server the hosts cannot reach)
+      expect((await run(h, `getent ahostsv4 ${h.name}`)).split(/\s+/)[0]).toBe(h.address);
       // every private path starts empty: no Kubernetes, no containerd config, no units
       // (/run/systemd holds system/, the runtime units' directory, as on a systemd machine)
       expect(await run(h, `for p in ${PRIVATE_PATHS.join(' ')}; do echo "$p: [$(ls -A $p)]"; done`)).toBe(PRIVATE_PATHS.map((p) => `${p}: [${p === '/run/systemd' ? 'system' : ''}]`).join('\n'));
@@ -100,31 +109,30 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
     // it lives in the host's own directory
     expect(readFileSync(a.fsPath('/etc/kubernetes/admin.conf'), 'utf8')).toBe('from-a\n');
     await run(a, 'rm /etc/kubernetes/admin.conf /usr/local/bin/kubeadm');
+    // /etc/hosts too
+    await run(a, 'echo "10.213.0.99 only-on-a" >> /etc/hosts');
+    expect(await run(a, 'tail -1 /etc/hosts')).toBe('10.213.0.99 only-on-a');
+    expect(await run(b, 'cat /etc/hosts')).not.toContain('only-on-a');
+    expect(readFileSync('/etc/hosts', 'utf8')).not.toContain('only-on-a');
   });
 
   it('runs a unit written over SSH: Environment and EnvironmentFile, in a cgroup of the host, logged for journalctl', async () => {
     const [h] = world.hosts as [KubeadmHost];
-    await run(
-      h,
-      [
-        "cat > /etc/systemd/system/sleeper.service <<'EOF'",
-        '[Unit]',
-        'Description=a sleeper',
-        '[Service]',
-        'Environment="GREETING=hello there" WHO=nobody',
-        'EnvironmentFile=-/etc/default/sleeper-missing',
-        'EnvironmentFile=/etc/default/sleeper',
-        'ExecStart=/bin/sh -c "echo $$GREETING $$WHO; exec sleep 1000" ${WHO}',
-        'Restart=always',
-        'RestartSec=1',
-        '[Install]',
-        'WantedBy=multi-user.target',
-        'EOF',
-        `echo "WHO='the file'" > /etc/default/sleeper`,
-        'systemctl daemon-reload',
-        'systemctl enable --now sleeper',
-      ].join('\n'),
-    );
+    await write(h, '/etc/systemd/system/sleeper.service', [
+      '[Unit]',
+      'Description=a sleeper',
+      '[Service]',
+      'Environment="GREETING=hello there" WHO=nobody',
+      'EnvironmentFile=-/etc/default/sleeper-missing',
+      'EnvironmentFile=/etc/default/sleeper',
+      'ExecStart=/bin/sh -c "echo $$GREETING $$WHO; exec sleep 1000" ${WHO}',
+      'Restart=always',
+      'RestartSec=1',
+      '[Install]',
+      'WantedBy=multi-user.target',
+    ]);
+    await write(h, '/etc/default/sleeper', ["WHO='the file'"]);
+    await run(h, 'systemctl daemon-reload && systemctl enable --now sleeper');
     expect(await run(h, 'systemctl is-active sleeper')).toBe('active');
     expect(await run(h, 'systemctl is-enabled sleeper')).toBe('enabled');
     const pid = await mainPid(h, 'sleeper');
@@ -186,23 +194,9 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
 
   it('waits for READY=1 of a Type=notify service, and fails one that never sends it within TimeoutStartSec', async () => {
     const [h] = world.hosts as [KubeadmHost];
-    await run(
-      h,
-      [
-        "cat > /etc/systemd/system/slow-ready.service <<'EOF'",
-        '[Service]',
-        'Type=notify',
-        "ExecStart=/bin/sh -c 'sleep 1; systemd-notify --ready; exec sleep 1000'",
-        'EOF',
-        "cat > /etc/systemd/system/never-ready.service <<'EOF'",
-        '[Service]',
-        'Type=notify',
-        'TimeoutStartSec=1',
-        'ExecStart=/bin/sleep 1000',
-        'EOF',
-        'systemctl daemon-reload',
-      ].join('\n'),
-    );
+    await write(h, '/etc/systemd/system/slow-ready.service', ['[Service]', 'Type=notify', "ExecStart=/bin/sh -c 'sleep 1; systemd-notify --ready; exec sleep 1000'"]);
+    await write(h, '/etc/systemd/system/never-ready.service', ['[Service]', 'Type=notify', 'TimeoutStartSec=1', 'ExecStart=/bin/sleep 1000']);
+    await run(h, 'systemctl daemon-reload');
     const t0 = Date.now();
     await run(h, 'systemctl start slow-ready');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
@@ -215,6 +209,20 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
     expect(never.err).toMatch(/timeout was exceeded.*READY=1/);
     expect((await ssh(h, 'systemctl is-active never-ready')).out.trim()).toBe('failed');
     expect(await mainPid(h, 'never-ready')).toBe(0);
+  });
+
+  it("gives up on a service that keeps failing, as systemd's start rate limit does, until reset-failed", async () => {
+    const [h] = world.hosts as [KubeadmHost];
+    await write(h, '/etc/systemd/system/crasher.service', ['[Unit]', 'StartLimitIntervalSec=10s', 'StartLimitBurst=3', '[Service]', 'ExecStart=/bin/false', 'Restart=always', 'RestartSec=100ms']);
+    await run(h, 'systemctl daemon-reload && systemctl start crasher');
+    await expect.poll(async () => (await ssh(h, 'systemctl is-active crasher')).out.trim(), { timeout: 5000, interval: 200 }).toBe('failed');
+    expect(await run(h, 'systemctl show -p Result --value crasher')).toBe('start-limit-hit');
+    expect(await run(h, 'journalctl -u crasher')).toContain('Start request repeated too quickly');
+    const again = await ssh(h, 'systemctl start crasher');
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('systemctl reset-failed crasher.service');
+    await run(h, 'systemctl reset-failed crasher');
+    expect((await ssh(h, 'systemctl is-active crasher')).out.trim()).toBe('inactive');
   });
 
   it('answers unknown verbs and units with a clear error and a non-zero exit', async () => {
@@ -230,8 +238,12 @@ describe('kubeadm hosts: private state, a systemctl, sshd inside', () => {
   });
 
   it("runs Debian's containerd as a service on each host, side by side, each on the host's private socket", async () => {
-    const unit = ['[Unit]', 'Description=containerd container runtime', '[Service]', 'ExecStartPre=-/sbin/modprobe overlay', 'ExecStart=/usr/bin/containerd', 'Type=notify', 'Delegate=yes', 'KillMode=process', 'Restart=always', 'RestartSec=5', '[Install]', 'WantedBy=multi-user.target'].join('\n');
-    for (const h of world.hosts) await run(h, `cat > /etc/systemd/system/containerd.service <<'EOF'\n${unit}\nEOF\nsystemctl daemon-reload && systemctl enable --now containerd`);
+    // containerd's own unit, as its packages ship it
+    const unit = ['[Unit]', 'Description=containerd container runtime', '[Service]', 'ExecStartPre=-/sbin/modprobe overlay', 'ExecStart=/usr/bin/containerd', 'Type=notify', 'Delegate=yes', 'KillMode=process', 'Restart=always', 'RestartSec=5', '[Install]', 'WantedBy=multi-user.target'];
+    for (const h of world.hosts) {
+      await write(h, '/etc/systemd/system/containerd.service', unit);
+      await run(h, 'systemctl daemon-reload && systemctl enable --now containerd');
+    }
     const uuids: string[] = [];
     for (const h of world.hosts) {
       pids.push(await mainPid(h, 'containerd'));

@@ -17,33 +17,9 @@ import { makeCgroup } from './cgroups.js';
 import { addHostLink, claimSubnet, waitForPort, writeSshdFiles } from './hosts.js';
 import { SUPERVISOR_COMM, type SupervisorConfig } from './service-runner/protocol.js';
 import { sh } from './shell.js';
-import { KUBEADM_HOST_NETNS_PREFIX, saveState, stateFile, sweepOrphans, teardown, type WorldState } from './world-state.js';
+import { KUBEADM_HOST_NETNS_PREFIX, PRIVATE_PATHS } from './kubeadm-host-paths.js';
+import { saveState, stateFile, sweepOrphans, teardown, type WorldState } from './world-state.js';
 
-/**
- * What a host keeps to itself: every directory kubeadm (init/join/reset/upgrade), kubelet, containerd and
- * the CNI plugins write, and where an installer puts binaries, units, and system configuration.
- */
-export const PRIVATE_PATHS = [
-  '/etc/kubernetes',
-  '/etc/containerd',
-  '/etc/cni',
-  '/etc/systemd/system',
-  '/etc/default', // EnvironmentFile=-/etc/default/kubelet
-  '/etc/sysctl.d',
-  '/etc/modules-load.d',
-  '/var/lib/kubelet',
-  '/var/lib/etcd',
-  '/var/lib/containerd',
-  '/var/lib/cni', // host-local IPAM and libcni's cache
-  '/var/log/pods',
-  '/var/log/containers',
-  '/run/containerd', // its socket, runc's state, the shims' sockets
-  '/run/systemd', // its system/ (runtime units) and notify/ (sd_notify sockets of Type=notify services)
-  '/opt/cni/bin',
-  '/usr/local/bin',
-  '/root/.kube',
-  '/var/lib/outpost', // the site agent's staging and kubeadm configs
-] as const;
 
 export interface KubeadmHost {
   /** `host-0`, `host-1`, ...: the Host's name and the hostname inside. */
@@ -86,6 +62,8 @@ export interface KubeadmHostsOptions {
   log?: (line: string) => void;
 }
 
+export { PRIVATE_PATHS } from './kubeadm-host-paths.js';
+
 const here = dirname(fileURLToPath(import.meta.url));
 const SUPERVISOR = join(here, 'service-runner', 'supervisor.ts');
 const SYSTEMCTL = join(here, 'service-runner', 'systemctl.ts');
@@ -116,7 +94,7 @@ function hierarchies(): Array<{ dir: string; options: string }> {
  * paths, systemctl, its own cgroup hierarchies, shared propagation, then the supervisor and sshd.
  */
 function bootScript(o: { name: string; hostDir: string; supervisorConfig: string; sshdConfig: string; bin: string }): string {
-  const binds = PRIVATE_PATHS.map((p) => `mount --bind ${q(join(o.hostDir, 'fs', p))} ${q(p)}`);
+  const binds = [...PRIVATE_PATHS, '/etc/hosts'].map((p) => `mount --bind ${q(join(o.hostDir, 'fs', p))} ${q(p)}`);
   const cgroups = hierarchies().map((h) => `mkdir -p /sys/fs/cgroup/${h.dir} && mount -t cgroup -o ${h.options} cgroup /sys/fs/cgroup/${h.dir}`);
   return [
     '#!/bin/sh',
@@ -180,6 +158,9 @@ export async function startKubeadmHosts(opts: KubeadmHostsOptions): Promise<Kube
   mkdirSync(dir, { recursive: true });
   if (existsSync(stateFile(dir))) throw new Error(`${dir} already holds a test world: run \`npm run world -- down --dir ${dir}\` first`);
   if (readdirSync(dir).length > 0) throw new Error(`${dir} is not empty: give a new or empty directory (the hosts' files go there, and \`down\` empties it)`);
+  // a unix socket's path has at most 107 bytes
+  const longest = join(dir, `host-${opts.count - 1}`, 'supervisor.sock');
+  if (Buffer.byteLength(longest) > 107) throw new Error(`${dir} is too deep: the hosts' sockets (${longest}) would pass the 107 bytes a unix socket path may have; give a shorter --dir`);
   const { slot, bridge } = claimSubnet();
   const gateway = `10.213.${slot}.1`;
   const state: WorldState = {
@@ -220,6 +201,9 @@ export async function startKubeadmHosts(opts: KubeadmHostsOptions): Promise<Kube
       const logs = join(hostDir, 'logs');
       log(`${name}: ${address}`);
       for (const p of [...PRIVATE_PATHS, '/run/systemd/system']) mkdirSync(join(hostDir, 'fs', p), { recursive: true });
+      // Its own /etc/hosts, the machine's plus its own name (kubeadm's preflight looks the hostname up, and
+      // an installer may add lines): a copy, so what a host writes there stays in it.
+      writeFileSync(join(hostDir, 'fs', 'etc', 'hosts'), `${readFileSync('/etc/hosts', 'utf8').trimEnd()}\n${address}\t${name}\n`);
       mkdirSync(bin, { recursive: true });
       mkdirSync(logs, { recursive: true });
       state.netns.push(netns);

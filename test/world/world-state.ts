@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupPids, removeCgroup } from './cgroups.js';
+import { KUBEADM_HOST_NETNS_PREFIX, PRIVATE_PATHS } from './kubeadm-host-paths.js';
 import { SEED_NETNS_PREFIX } from './seed-config.js';
 import { shQuiet as quiet } from './shell.js';
 
@@ -54,14 +55,6 @@ export function loadState(dir: string): WorldState {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * The network namespaces of kubeadm hosts (kubeadm-hosts.ts). While one exists, nothing may rmdir the
- * machine's /var/lib/kubelet, /etc/kubernetes, ...: they are mount points in that host's mount namespace,
- * and Linux lets a directory that is a mount point only in another namespace be removed, silently
- * detaching the host's private mount there.
- */
-export const KUBEADM_HOST_NETNS_PREFIX = 'opk-';
 
 const kubeadmHostsRunning = (): boolean => quiet('ip', ['netns', 'list']).split('\n').some((l) => l.startsWith(KUBEADM_HOST_NETNS_PREFIX));
 
@@ -168,11 +161,16 @@ function machineWideLeftovers(state: WorldState): string[] {
 const SHARED_FILES = ['/var/lib/kubelet/device-plugins/kubelet.sock'];
 const SHARED_DIRS = ['/var/lib/kubelet/device-plugins', '/var/lib/kubelet', '/var/lib/cni/results', '/var/lib/cni', '/run/containerd/s', '/run/containerd', '/var/log/containers', '/var/log/pods'];
 
-/** Once no seed node is left on the machine, its shared files go, and the shared directories if empty. */
+/**
+ * Once no seed node is left on the machine, its shared files go, and the shared directories if empty (but
+ * not one that is a kubeadm host's mount point while such a host runs).
+ */
 function removeNodeLeftoversIfLast(): void {
-  if (quiet('ip', ['netns', 'list']).split('\n').some((l) => l.startsWith(SEED_NETNS_PREFIX)) || kubeadmHostsRunning()) return;
+  if (quiet('ip', ['netns', 'list']).split('\n').some((l) => l.startsWith(SEED_NETNS_PREFIX))) return;
   for (const f of SHARED_FILES) rmSync(f, { force: true });
-  for (const d of SHARED_DIRS) {
+  // A kubeadm host's private mount sits on /var/lib/kubelet, /run/containerd, ...: see PRIVATE_PATHS.
+  const mountPoints: readonly string[] = kubeadmHostsRunning() ? PRIVATE_PATHS : [];
+  for (const d of SHARED_DIRS.filter((d) => !mountPoints.includes(d))) {
     try {
       rmdirSync(d);
     } catch {

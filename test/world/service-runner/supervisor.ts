@@ -27,6 +27,8 @@ class Service {
   since = new Date();
   restarts = 0;
   result = 'success';
+  /** When it was started within the current StartLimitIntervalSec=. */
+  starts: number[] = [];
   private restartTimer: NodeJS.Timeout | undefined;
   /** Bumped by every start and stop, so an exit or a timer of an older run does nothing. */
   private run = 0;
@@ -118,6 +120,17 @@ class Service {
       this.log(`Failed to start ${this.name}: ${(err as Error).message}`);
       return fail(1, `Job for ${this.name} failed: ${(err as Error).message}\n`);
     }
+    // systemd's start rate limit: a unit that keeps failing stops being started (until reset-failed)
+    const now = Date.now();
+    this.starts = this.starts.filter((t) => now - t < unit.startLimitIntervalMs);
+    if (unit.startLimitIntervalMs > 0 && unit.startLimitBurst > 0 && this.starts.length >= unit.startLimitBurst) {
+      this.run++;
+      this.set('failed', 'failed');
+      this.result = 'start-limit-hit';
+      this.log(`${this.name}: Start request repeated too quickly (StartLimitBurst=${unit.startLimitBurst} within ${unit.startLimitIntervalMs} ms). Failed to start ${unit.description}.`);
+      return fail(1, `Job for ${this.name} failed: the start was attempted too often (${unit.startLimitBurst} starts within ${unit.startLimitIntervalMs} ms). Run "systemctl reset-failed ${this.name}" before starting it again, or set StartLimitIntervalSec=0.\n`);
+    }
+    this.starts.push(now);
     const run = ++this.run;
     this.set('activating', 'start-pre');
     try {
@@ -538,7 +551,9 @@ export class Manager {
       case 'reset-failed':
         for (const u of units.length ? units : [...this.services.keys()]) {
           const s = this.services.get(u);
-          if (s?.state === 'failed') Object.assign(s, { state: 'inactive', sub: 'dead' });
+          if (!s) continue;
+          s.starts = [];
+          if (s.state === 'failed') Object.assign(s, { state: 'inactive', sub: 'dead' });
         }
         return ok();
       case 'list-units': {

@@ -34,6 +34,9 @@ export interface ServiceUnit {
   timeoutStopMs: number;
   /** Type=notify: how long a start may wait for READY=1. */
   timeoutStartMs: number;
+  /** At most `startLimitBurst` starts within `startLimitIntervalMs` (0: no limit), as systemd's DefaultStartLimit*. */
+  startLimitIntervalMs: number;
+  startLimitBurst: number;
   workingDirectory: string;
   wantedBy: string[];
 }
@@ -211,9 +214,15 @@ export function serviceUnit(name: string, unit: UnitFile, sources: string[]): Se
   if (!RESTART.includes(restart)) throw new UnitError(`${name}: Restart=${restart} is not one of ${RESTART.join(', ')}`);
   const killMode = (last(service, 'KillMode') ?? 'control-group') as ServiceUnit['killMode'];
   if (!KILL_MODES.includes(killMode)) throw new UnitError(`${name}: KillMode=${killMode} is not one of ${KILL_MODES.join(', ')}`);
+  // [Unit] StartLimitIntervalSec=, or the older StartLimitInterval= that kubeadm's kubelet.service still
+  // writes in [Service]
+  const unitSection = unit.get('Unit') ?? [];
+  const limitInterval = last(unitSection, 'StartLimitIntervalSec') ?? last(unitSection, 'StartLimitInterval') ?? last(service, 'StartLimitInterval') ?? '10s';
+  const limitBurst = Number(last(unitSection, 'StartLimitBurst') ?? last(service, 'StartLimitBurst') ?? '5');
+  if (!Number.isInteger(limitBurst) || limitBurst < 0) throw new UnitError(`${name}: StartLimitBurst= must be a whole number`);
   return {
     name,
-    description: last(unit.get('Unit') ?? [], 'Description') ?? name,
+    description: last(unitSection, 'Description') ?? name,
     sources,
     type,
     execStart,
@@ -225,6 +234,8 @@ export function serviceUnit(name: string, unit: UnitFile, sources: string[]): Se
     killMode,
     timeoutStopMs: parseTimespanMs(last(service, 'TimeoutStopSec') ?? last(service, 'TimeoutSec') ?? '90s'),
     timeoutStartMs: parseTimespanMs(last(service, 'TimeoutStartSec') ?? last(service, 'TimeoutSec') ?? '90s'),
+    startLimitIntervalMs: parseTimespanMs(limitInterval),
+    startLimitBurst: limitBurst,
     workingDirectory: last(service, 'WorkingDirectory') ?? '/',
     wantedBy: list(unit.get('Install') ?? [], 'WantedBy').flatMap((v) => v.split(/\s+/)),
   };

@@ -27,7 +27,9 @@ describe('unit files', () => {
     expect(u.execStart).toEqual(['/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS']);
     expect(u.environment.KUBELET_CONFIG_ARGS).toBe('--config=/var/lib/kubelet/config.yaml');
     expect(u.environmentFiles).toEqual([{ path: '/var/lib/kubelet/kubeadm-flags.env', optional: true }, { path: '/etc/default/kubelet', optional: true }]);
-    expect(u).toMatchObject({ restart: 'always', restartSecMs: 10_000, wantedBy: ['multi-user.target'] });
+    // kubeadm's unit turns the start rate limit off with the older [Service] StartLimitInterval=0
+    expect(u).toMatchObject({ restart: 'always', restartSecMs: 10_000, wantedBy: ['multi-user.target'], startLimitIntervalMs: 0 });
+    expect(serviceUnit('x.service', parseUnitFile('[Service]\nExecStart=/bin/true\n'), [])).toMatchObject({ startLimitIntervalMs: 10_000, startLimitBurst: 5 });
     const env = { ...u.environment, ...parseEnvironmentFile('KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock --node-ip=10.0.0.1"\n') };
     expect(execCommand(u.execStart[0]!, env).argv).toEqual([
       '/usr/local/bin/kubelet',
