@@ -117,15 +117,15 @@ describe('server-side apply', () => {
   it('answers 409 Conflict naming each field and its manager, and force takes them', async () => {
     await apply(clusterYaml());
     const before = revision();
-    const r = await apply(clusterYaml('1.34.0', '  network:\n    cni: cilium\n'), 'fieldManager=other');
+    const r = await apply(clusterYaml('1.34.0', '  network:\n    cni: bridge\n'), 'fieldManager=other');
     expect(r.status).toBe(409);
     expect(r.body).toMatchObject({ kind: 'Status', reason: 'Conflict', code: 409 });
     expect(r.body.message).toMatch(/^Apply failed with 1 conflict: conflict with "ci": \.spec\.version\n/);
     expect(r.body.details.causes).toEqual([{ reason: 'FieldManagerConflict', message: 'conflict with "ci"', field: '.spec.version' }]);
     expect(revision()).toBe(before);
-    const forced = await apply(clusterYaml('1.34.0', '  network:\n    cni: cilium\n'), 'fieldManager=other&force=true');
+    const forced = await apply(clusterYaml('1.34.0', '  network:\n    cni: bridge\n'), 'fieldManager=other&force=true');
     expect(forced.status).toBe(200);
-    expect(forced.body.spec).toMatchObject({ version: '1.34.0', network: { cni: 'cilium' } });
+    expect(forced.body.spec).toMatchObject({ version: '1.34.0', network: { cni: 'bridge' } });
     const fields = Object.fromEntries(forced.body.metadata.managedFields.map((m: Json) => [m.manager, m.fieldsV1]));
     expect(fields.ci['f:spec']['f:version']).toBeUndefined();
     expect(fields.other['f:spec']['f:version']).toEqual({});
