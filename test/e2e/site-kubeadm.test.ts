@@ -5,13 +5,14 @@
 // reaches the cluster's own API; pods on the two workers reach each other over the bridge pod network;
 // deleting the Cluster resets every host.
 import { spawnSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findKind, type Cluster } from '@outpost/proto';
 import { site } from '@outpost/agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datacenter, project, site as siteObj } from '../lib/fixtures.js';
 import { OUTPOST, OUTPOST_AGENT, run, TestAgent, TestHub, waitFor } from '../lib/processes.js';
-import { binary, VERSIONS } from '../world/binaries.js';
+import { binary, imagesDir, VERSIONS } from '../world/binaries.js';
 import { startKubeadmHosts, type KubeadmHost, type KubeadmHosts } from '../world/kubeadm-hosts.js';
 
 const K = (n: string) => findKind(n)!;
@@ -25,7 +26,8 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
   let world: KubeadmHosts;
   let env: NodeJS.ProcessEnv;
   let kubeconfig: string;
-  const hosts = (): KubeadmHost[] => world.hosts;
+  /** The cluster's first three hosts; the fourth joins later. */
+  const hosts = (): KubeadmHost[] => world.hosts.slice(0, 3);
   const outpost = (...args: string[]) => run(OUTPOST, args, { env, timeoutMs: 300_000 });
   const kubectl = (...args: string[]) => spawnSync(binary('kubectl'), ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 60_000 });
   const ssh = async (h: KubeadmHost, command: string): Promise<string> => {
@@ -50,11 +52,11 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
     await hub.apply(project('demo'), siteObj(SITE), datacenter('shops', { site: SITE }));
     agent = await TestAgent.join(hub, { site: SITE }, 'site');
     const key = await run(OUTPOST_AGENT, ['ssh-key', '--data', agent.dataDir]);
-    world = await startKubeadmHosts({ count: 3, authorizedKeys: key.stdout });
-    for (const h of hosts()) {
+    world = await startKubeadmHosts({ count: 4, authorizedKeys: key.stdout });
+    for (const h of world.hosts) {
       await hub.apply({ apiVersion: 'outpost.dev/v1alpha1', kind: 'Host', metadata: { name: h.name }, spec: { site: SITE, address: h.address, sshPort: h.port, sshUser: 'root', hostKey: h.hostKeyFingerprint } });
     }
-    agent.start(['--log-level', 'info']);
+    agent.start(['--log-level', 'info', '--heal-interval', '10']);
   }, 300_000);
   afterAll(async () => {
     await agent?.stop();
@@ -92,20 +94,108 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
     const r = await outpost('kubeconfig', 'pos', '-n', 'demo', '--expiration', '1h');
     expect(r.code, r.stderr).toBe(0);
     kubeconfig = join(hub.dir, 'pos.kubeconfig');
-    (await import('node:fs')).writeFileSync(kubeconfig, r.stdout);
+    writeFileSync(kubeconfig, r.stdout);
     const nodes = kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}');
     expect(nodes.status, nodes.stderr).toBe(0);
     expect(nodes.stdout.trim().split('\n').sort()).toEqual(hosts().map((h) => `${h.name}=True`).sort());
     await waitFor('kube-proxy on every node', () => {
       const ds = kubectl('get', 'ds', 'kube-proxy', '-n', 'kube-system', '-o', 'jsonpath={.status.numberAvailable}');
       return ds.stdout.trim() === '3';
-    }, 120_000, 2_000);
+    }, 120_000, 2_000).catch((err: Error) => {
+      const pods = kubectl('get', 'pods', '-n', 'kube-system', '-o', 'wide');
+      const logs = kubectl('logs', '-n', 'kube-system', 'ds/kube-proxy', '--tail', '5');
+      throw new Error(`${err.message}\n${pods.stdout}\n${logs.stdout}${logs.stderr}`);
+    });
   });
+
+  it('runs a pod on each worker, and one reaches the other across the bridge pod network', async () => {
+    const [, w1, w2] = hosts() as [KubeadmHost, KubeadmHost, KubeadmHost];
+    // A test workload: the world's busybox, put on the workers as the Release's images are.
+    const archive = readdirSync(imagesDir()).find((f) => f.startsWith('busybox-') && f.endsWith('.tar'));
+    expect(archive).toBeTruthy();
+    for (const w of [w1, w2]) {
+      const s = await site.SshSession.connect({ host: w.name, address: w.address, port: w.port, user: w.user, hostKey: w.hostKeyFingerprint }, { privateKey: world.privateKey });
+      try {
+        await s.writeFile('/var/lib/outpost/busybox.tar', { localPath: join(imagesDir(), archive!) }, 0o600);
+        await s.run('ctr -n k8s.io images import /var/lib/outpost/busybox.tar && rm /var/lib/outpost/busybox.tar');
+      } finally {
+        s.close();
+      }
+    }
+    const pod = (name: string, node: string, command: string) => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' },
+      spec: { nodeName: node, containers: [{ name, image: 'outpost.local/busybox:test', imagePullPolicy: 'Never', command: ['sh', '-c', command] }] },
+    });
+    const manifest = join(hub.dir, 'pods.json');
+    writeFileSync(manifest, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [pod('server', w1.name, 'echo hello from $(hostname) > /tmp/index.html && exec httpd -f -p 8080 -h /tmp'), pod('client', w2.name, 'exec sleep 3600')] }));
+    const applied = kubectl('apply', '-f', manifest);
+    expect(applied.status, applied.stderr).toBe(0);
+    const ready = kubectl('wait', '--for=condition=Ready', 'pod/server', 'pod/client', '--timeout=120s');
+    expect(ready.status, `${ready.stderr}\n${kubectl('describe', 'pod', 'server', 'client').stdout}`).toBe(0);
+    const ip = kubectl('get', 'pod', 'server', '-o', 'jsonpath={.status.podIP}').stdout.trim();
+    // The pods' addresses are the slices Outpost gave their nodes.
+    expect(ip).toMatch(/^10\.244\.\d+\.\d+$/);
+    const got = await waitFor('the client reaching the server', () => {
+      // nc, not busybox's wget: Debian's static busybox wget crashes (exit 139) even on loopback.
+      const r = kubectl('exec', 'client', '--', 'sh', '-c', `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${ip} 8080`);
+      return r.status === 0 && r.stdout;
+    }, 60_000, 2_000);
+    expect(got).toMatch(/^HTTP\/1\.[01] 200 OK/);
+    expect(got.trim().split('\n').at(-1)).toBe('hello from server');
+  });
+
+  it('stops at a host whose key is not the pinned one, running nothing there, and goes on once it is right', async () => {
+    const w1 = hosts()[1]!;
+    await hub.api().patch(K('hosts'), w1.name, { spec: { hostKey: world.hosts[3]!.hostKeyFingerprint } });
+    const refused = await waitFor('the changed key in lastErrors', async () => {
+      const c = await cluster();
+      return c.status?.lastErrors?.find((e) => e.host === w1.name && /presented host key/.test(e.message ?? ''));
+    }, 60_000, 500);
+    expect(refused.step).toBe(`probe:${w1.name}`);
+    expect(refused.message).toContain(`presented host key ${w1.hostKeyFingerprint}, not the pinned ${world.hosts[3]!.hostKeyFingerprint}; nothing was run`);
+    await hub.api().patch(K('hosts'), w1.name, { spec: { hostKey: w1.hostKeyFingerprint } });
+    await waitFor('Running again with no errors', async () => {
+      const c = await cluster();
+      return c.status?.phase === 'Running' && c.status.conditions?.find((x) => x.type === 'NodesReady')?.status === 'True' && !c.status.lastErrors?.length;
+    }, 120_000, 1_000);
+  });
+
+  it('adds a worker without touching the others, and resumes after an agent kill -9 in the middle of its join', async () => {
+    const added = world.hosts[3]!;
+    const joinedAt = async () => Promise.all(hosts().map((h) => ssh(h, 'stat -c %Y /etc/kubernetes/kubelet.conf')));
+    const before = await joinedAt();
+    const t0 = Date.now();
+    await hub.api().patch(K('clusters'), 'pos', { spec: { workers: [{ name: 'tills', hosts: [hosts()[1]!.name, hosts()[2]!.name, added.name] }] } }, 'demo');
+    await waitFor(`the join of ${added.name} under way`, async () => (await cluster()).status?.lastOperation?.step?.includes(`join:${added.name}`), 240_000, 200);
+    await agent.stop('SIGKILL');
+    agent.start(['--log-level', 'info', '--heal-interval', '10']);
+    const c = await waitFor('four nodes Ready', async () => {
+      const got = await cluster();
+      return got.status?.phase === 'Running' && got.status.observedGeneration === got.metadata.generation && got.status.nodes?.length === 4 && got.status.nodes.every((n) => n.state === 'Ready') && got;
+    }, 300_000, 1_000);
+    process.stderr.write(`one worker added (through a kill -9 of the agent) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    expect(c.status?.nodes?.map((n) => n.host)).toEqual([...hosts().map((h) => h.name), added.name]);
+    // The others were not joined again.
+    expect(await joinedAt()).toEqual(before);
+  }, 600_000);
+
+  it('repairs a worker whose kubelet was killed and its config removed', async () => {
+    const w2 = hosts()[2]!;
+    const was = await ssh(w2, 'stat -c %Y /etc/kubernetes/kubelet.conf');
+    await ssh(w2, 'systemctl stop kubelet; rm -f /etc/kubernetes/kubelet.conf; systemctl start kubelet');
+    await waitFor(`${w2.name} joined again and Ready`, async () => {
+      const now = await ssh(w2, 'stat -c %Y /etc/kubernetes/kubelet.conf 2>/dev/null');
+      const c = await cluster();
+      return now.trim() !== '' && now !== was && c.status?.nodes?.find((n) => n.host === w2.name)?.state === 'Ready';
+    }, 300_000, 2_000);
+    const nodes = kubectl('get', 'node', w2.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}');
+    expect(nodes.stdout).toBe('True');
+  }, 360_000);
 
   it('resets every host when the Cluster is deleted: no kubelet or containerd running, nothing in /etc/kubernetes', async () => {
     await hub.api().delete(K('clusters'), 'pos', 'demo');
     await waitFor('pos gone', async () => !(await cluster().catch(() => undefined)), 300_000, 1_000);
-    for (const h of hosts()) {
+    for (const h of world.hosts) {
       expect(await ssh(h, 'systemctl is-active kubelet; systemctl is-active containerd; find /etc/kubernetes /var/lib/kubelet -mindepth 1 2>/dev/null | wc -l')).toMatch(/^(inactive|unknown|failed)\n(inactive|unknown|failed)\n\s*0\s*$/);
     }
   }, 360_000);

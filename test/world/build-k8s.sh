@@ -87,7 +87,8 @@ proxy_files=(-file "$iptables_bin:$iptables_bin")
 for lib in $(ldd "$iptables_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do proxy_files+=(-file "$(readlink -f "$lib"):$lib"); done
 xtables_dir="$(readlink -f "$(dirname "$(ldd "$iptables_bin" | awk '$1 ~ /^libxtables/ {print $3}')")/xtables")" # where libxtables looks (the merged /usr path)
 for ext in "$xtables_dir"/*.so; do proxy_files+=(-file "$ext:$ext"); done
-for name in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do proxy_files+=(-link "/usr/sbin/$name:$(basename "$iptables_bin")"); done
+# in /usr/local/bin: the images' PATH (build-image's) has no sbin
+for name in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do proxy_files+=(-link "/usr/local/bin/$name:$iptables_bin"); done
 image kube-proxy "outpost.local/kube-proxy:$k8s_version" -file "$k8s_bin/kube-proxy:/usr/local/bin/kube-proxy" "${proxy_files[@]}" -entrypoint /usr/local/bin/kube-proxy
 for c in kube-apiserver kube-controller-manager kube-scheduler; do
   image "$c-$prev_version" "outpost.local/$c:$prev_version" -file "$prev_bin/$c:/usr/local/bin/$c" -entrypoint "/usr/local/bin/$c"

@@ -70,7 +70,7 @@ export function buildProgram(): Command {
     .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
     .option('--kubeconfig <file>', "a Seed's agent: the seed's Kubernetes API (default: the pod's in-cluster config)")
     .option('--leaf-cert-lifetime <seconds>', "a Seed's agent: lifetime of the hosted control planes' leaf certificates, renewed at 2/3 of it (default one year)", positiveSeconds)
-    .option('--heal-interval <seconds>', 'how often each cluster is checked and drift put back (default 30 for hosted control planes on a seed, 60 for kubeadm clusters at a site)', positiveSeconds)
+    .option('--heal-interval <seconds>', 'how often each cluster is checked and drift put back (default 30 for hosted control planes on a seed, 300 for kubeadm clusters at a site)', positiveSeconds)
     .option('--artifact-cache-size <size>', CACHE_SIZE_HELP, byteSize)
     .option('--artifact-max-rate <size>', MAX_RATE_HELP, byteSize)
     .option('--offline', 'do not dial the hub: reconcile what bundles brought (`outpost-agent bundle import`)')

@@ -18,7 +18,10 @@ import { resetScript } from './kubeadm-reset.js';
 export interface KubeadmClusterOptions {
   /** The agent's OpenSSH private key. */
   privateKey: string;
-  /** How often a Running cluster is checked and a broken node put back. Default 60 s. */
+  /**
+   * How often a Running cluster is checked and a broken node put back. Default 5 minutes: each check
+   * probes every host and verifies every installed file's digest there.
+   */
   healIntervalMs?: number;
   /** How often a cluster whose CAs the hub has not delivered yet is looked at again. Default 5 s. */
   keysRetryMs?: number;
@@ -97,7 +100,7 @@ export class KubeadmClusterReconciler implements Reconciler {
         nodes: run.nodes,
         conditions: [releaseReady, cond('NodesReady', 'True', 'Ready', `${run.nodes.length} nodes Ready: ${run.nodes.map((n) => `${n.host} (${n.role}, ${n.version})`).join(', ')}`, generation)],
       },
-      requeueAfterMs: this.o.healIntervalMs ?? 60_000,
+      requeueAfterMs: this.o.healIntervalMs ?? 300_000,
     };
   }
 

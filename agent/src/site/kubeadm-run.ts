@@ -127,6 +127,24 @@ export class KubeadmRun {
     return this.i.sessions.get(h.target, signal);
   }
 
+  /**
+   * What an earlier step of this run learned of a host. A run resumed from the journal (after a kill -9)
+   * skips the steps it finished, and their findings died with the old process: they are learned again.
+   */
+  private async factsOf(h: PlannedHost, signal: AbortSignal): Promise<HostFacts> {
+    if (!this.facts.has(h.name)) await this.probe(h, signal);
+    return this.facts.get(h.name)!;
+  }
+
+  private async allFacts(signal: AbortSignal): Promise<HostFacts[]> {
+    return Promise.all(this.i.plan.all.map((h) => this.factsOf(h, signal)));
+  }
+
+  private async podCidrsOf(signal: AbortSignal): Promise<Record<string, string>> {
+    if (!Object.keys(this.podCidrs).length) await this.assignPodCidrs(signal);
+    return this.podCidrs;
+  }
+
   /** OS, architecture, clock, ports; and whether the host is a node of this cluster, another, or none. */
   private async probe(h: PlannedHost, signal: AbortSignal): Promise<void> {
     const s = await this.session(h, signal);
@@ -182,7 +200,7 @@ export class KubeadmRun {
 
   /** The Release's binaries, CNI plugins and images from the agent's cache, containerd and kubelet as services. */
   private async install(h: PlannedHost, signal: AbortSignal): Promise<void> {
-    const facts = this.facts.get(h.name)!;
+    const facts = await this.factsOf(h, signal);
     const release = this.i.release;
     const platform = `linux/${facts.arch}`;
     const artifacts = (release.spec?.artifacts ?? []).filter((a) => !a.platform || a.platform === platform);
@@ -222,8 +240,9 @@ export class KubeadmRun {
   /** The bridge config for the host's slice, and routes to every other node's (run now, and at boot). */
   private async podNetwork(h: PlannedHost, signal: AbortSignal): Promise<void> {
     const s = await this.session(h, signal);
-    const nodes: PodRouteNode[] = this.i.plan.all.map((n) => ({ name: n.name, address: n.address, podCidr: this.podCidrs[n.name]! }));
-    await this.put(s, bridgeCniConfig(this.paths, { nodePodCidr: this.podCidrs[h.name]!, clusterPodCidr: this.podCidr }), signal);
+    const cidrs = await this.podCidrsOf(signal);
+    const nodes: PodRouteNode[] = this.i.plan.all.map((n) => ({ name: n.name, address: n.address, podCidr: cidrs[n.name]! }));
+    await this.put(s, bridgeCniConfig(this.paths, { nodePodCidr: cidrs[h.name]!, clusterPodCidr: this.podCidr }), signal);
     const script = podNetworkScript(this.paths, h.name, nodes, this.podCidr);
     await this.put(s, script, signal);
     await this.put(s, podNetworkUnit(this.paths), signal);
@@ -239,14 +258,17 @@ export class KubeadmRun {
   /** `kubeadm init` on the first control-plane host, unless it runs this cluster's API server already. */
   private async initControlPlane(signal: AbortSignal): Promise<void> {
     const h = this.i.plan.init;
+    const facts = await this.allFacts(signal);
     const s = await this.session(h, signal);
     const kubeadm = `${this.paths.binDir}/kubeadm`;
     if (this.members.has(h.name) && (await this.apiAnswers(s, signal))) {
       await this.ensureToken(s, signal);
       return;
     }
-    // A half-done init (an earlier attempt cut off) is undone first: kubeadm init needs a clean host.
-    if ((await s.exec('test -e /etc/kubernetes/manifests/kube-apiserver.yaml', { signal })).code === 0) await s.run(`${shQuote(kubeadm)} reset -f`, { signal });
+    // A half-done init (an earlier attempt cut off) is undone first: kubeadm init needs a clean host. The
+    // CAs alone may stay (kubeadm uses them; they are the ones written again below).
+    const leftovers = 'ls /etc/kubernetes/manifests/*.yaml /etc/kubernetes/admin.conf /etc/kubernetes/kubelet.conf >/dev/null 2>&1 || [ -n "$(ls -A /var/lib/etcd 2>/dev/null)" ]';
+    if ((await s.exec(leftovers, { signal })).code === 0) await s.run(`${shQuote(kubeadm)} reset -f`, { signal });
     for (const f of pkiFiles(this.i.keys)) await s.writeFile(f.path, { bytes: f.content }, f.mode, { signal });
     const config = `${OUTPOST_DIR}/kubeadm-init.yaml`;
     const yaml = kubeadmInitConfig({
@@ -257,7 +279,7 @@ export class KubeadmRun {
       serviceSubnet: this.serviceCidr,
       // One kubelet configuration for every node (kubeadm keeps it in the cluster): if any host cannot lower
       // oom_score_adj, no kubelet tries.
-      kubelet: { cgroupDriver: 'cgroupfs', swap: 'NoSwap', ...([...this.facts.values()].some((f) => !f.canLowerOomScore) ? { oomScoreAdj: 0 } : {}) },
+      kubelet: { cgroupDriver: 'cgroupfs', swap: 'NoSwap', ...(facts.some((f) => !f.canLowerOomScore) ? { oomScoreAdj: 0 } : {}) },
       nodeCidrs: 'outpost',
       node: this.nodeInputs(h),
       bootstrapToken: { token: this.secrets.bootstrapToken, ttlSeconds: TOKEN_TTL_SECONDS },
@@ -283,6 +305,7 @@ export class KubeadmRun {
 
   /** `kubeadm join` of a control-plane member or a worker, unless the host is a node of this cluster and its kubelet runs. */
   private async join(h: PlannedHost, signal: AbortSignal): Promise<void> {
+    await this.factsOf(h, signal);
     const s = await this.session(h, signal);
     const kubeadm = `${this.paths.binDir}/kubeadm`;
     if (this.members.has(h.name) && (await s.exec('test -e /etc/kubernetes/kubelet.conf', { signal })).code === 0) {
@@ -290,8 +313,9 @@ export class KubeadmRun {
       await s.run('systemctl start kubelet', { signal });
       return;
     }
-    // Not a node (or a half-joined one, its kubelet config gone): start clean.
-    if ((await s.exec('test -e /etc/kubernetes/kubelet.conf -o -e /etc/kubernetes/bootstrap-kubelet.conf -o -d /etc/kubernetes/manifests', { signal })).code === 0) {
+    // Not a node, or a broken one (its kubelet config gone, a join cut off): kubeadm join wants an empty
+    // /etc/kubernetes, so whatever is left there is reset first.
+    if ((await s.exec('[ -n "$(ls -A /etc/kubernetes 2>/dev/null)" ] || [ -e /var/lib/kubelet/config.yaml ]', { signal })).code === 0) {
       await s.run(`${shQuote(kubeadm)} reset -f`, { signal });
     }
     if (h.role === 'control-plane') for (const f of pkiFiles(this.i.keys)) await s.writeFile(f.path, { bytes: f.content }, f.mode, { signal });
