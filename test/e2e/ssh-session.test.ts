@@ -91,8 +91,9 @@ describe('the site agent SSH executor, on real sshd hosts', () => {
     expect(denied.message).toContain("refused the agent's SSH key for user root: add the line `outpost-agent ssh-key` prints");
 
     const s = await connect(target(h0));
-    // The session's own sshd child goes mid-command: the connection drops under the running command.
-    const drop = await refusal(s.run('sleep 0.3; kill -9 $PPID; sleep 30'));
+    // The session's own sshd child goes mid-command, and the shell with it (a process left running would
+    // hold the host's namespace after the test): the connection drops under the running command.
+    const drop = await refusal(s.run('sleep 0.3; kill -9 $PPID $$'));
     expect(drop).toBeInstanceOf(SshError);
     expect(drop.failure).toBe('Dropped');
     expect(drop.retryable).toBe(true);

@@ -3,7 +3,7 @@
 // changes (test/lib/ack-probe.ts), /healthz answers, the hub's memory stays bounded, and the store gets
 // no more writes than the limits allow.
 import { findKind, type Agent, type Cluster } from '@outpost/proto';
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -253,8 +253,8 @@ describe('hostile agents, with the gateway spread over processes', () => {
 async function expectNoTugOfWar(hub: TestHub, siteName: string, bothAddresses: RegExp): Promise<void> {
   const first = await TestAgent.join(hub, { site: siteName }, `${siteName}-first`);
   const copy = new TestAgent(hub, join(hub.dir, `agent-${siteName}-copy`));
-  mkdirSync(copy.dataDir, { recursive: true });
-  for (const f of readdirSync(first.dataDir)) copyFileSync(join(first.dataDir, f), join(copy.dataDir, f));
+  // The whole data directory (identity, state, the agent's SSH key directory), as an operator cloning a disk would.
+  cpSync(first.dataDir, copy.dataDir, { recursive: true });
   const logBefore = hub.proc!.stderr.length;
   try {
     first.start();

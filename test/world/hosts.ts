@@ -43,9 +43,13 @@ export interface TestHosts {
 /** A /24 in 10.213.0.0/16 and a bridge name no other fixture on this machine is using now. */
 export function claimSubnet(): { slot: number; bridge: string } {
   const links = sh('ip', ['-o', 'link', 'show']);
+  const namespaces = sh('ip', ['netns', 'list']);
   for (let slot = 1; slot < 250; slot++) {
     const bridge = `opbr${slot}`;
-    if (!links.includes(`${bridge}:`)) return { slot, bridge };
+    // A slot is free only when nothing of it is left: a host's veth outlives its bridge while some process
+    // still holds the host's namespace (a command an earlier test left running there).
+    const taken = links.includes(`${bridge}:`) || links.includes(`opv${slot}x`) || links.includes(`opk${slot}x`) || new RegExp(`^opk?-${slot}-`, 'm').test(namespaces);
+    if (!taken) return { slot, bridge };
   }
   throw new Error('no free test subnet in 10.213.0.0/16: stop the other host fixtures (ip -o link show | grep opbr)');
 }
