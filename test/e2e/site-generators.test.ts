@@ -25,6 +25,9 @@ const write = (name: string, text: string): string => {
 // The world's Release of the current version, with a CoreDNS named as kubeadm would want one (the world
 // builds none, and DNS-less clusters are checked below with the Release as it is).
 const components: Record<string, string> = { ...worldComponents(VERSIONS.kubernetes), coredns: 'outpost.local/coredns:v1.12.1' };
+// As `kubeadm token generate` and `kubeadm certs certificate-key` make them (the flow derives its own).
+const TOKEN = 'abcdef.0123456789abcdef';
+const CERTIFICATE_KEY = 'ab'.repeat(32);
 const plan = site.kubeadmImagePlan({ release: 'world', kubernetesVersion: VERSIONS.kubernetes, components, dns: true, proxy: true });
 const initInputs = (images: site.KubeadmImagePlan, certificateKey?: string): site.KubeadmInitInputs => ({
   clusterName: 'c1',
@@ -35,13 +38,13 @@ const initInputs = (images: site.KubeadmImagePlan, certificateKey?: string): sit
   certSANs: ['api.c1.example'],
   kubelet: { cgroupDriver: 'systemd', swap: 'NoSwap' },
   node: { name: 'host-1', address: '10.0.0.11', ignorePreflightErrors: ['Swap'] },
-  bootstrapToken: { token: site.newBootstrapToken(), ttlSeconds: 7200 },
+  bootstrapToken: { token: TOKEN, ttlSeconds: 7200 },
   ...(certificateKey ? { certificateKey } : {}),
 });
 
 describe('kubeadm reads the configs the site agent writes', () => {
   it('validates the init config, and lists exactly the Release\'s images for it (pause under kubeadm\'s name)', () => {
-    const config = write('init.yaml', site.kubeadmInitConfig(initInputs(plan, site.newCertificateKey())));
+    const config = write('init.yaml', site.kubeadmInitConfig(initInputs(plan, CERTIFICATE_KEY)));
     const v = kubeadm('config', 'validate', '--config', config);
     expect(v.stderr + v.stdout).not.toMatch(/error|unknown field|W\d{4}/i);
     expect(v.status).toBe(0);
@@ -66,9 +69,9 @@ describe('kubeadm reads the configs the site agent writes', () => {
   });
 
   it('validates a worker\'s and a control-plane member\'s join config', () => {
-    const common = { apiServerEndpoint: '10.0.0.11:6443', token: site.newBootstrapToken(), caCertHashes: [`sha256:${'ab'.repeat(32)}`] };
+    const common = { apiServerEndpoint: '10.0.0.11:6443', token: TOKEN, caCertHashes: [`sha256:${'ab'.repeat(32)}`] };
     const worker = write('join-worker.yaml', site.kubeadmJoinConfig({ ...common, node: { name: 'worker-1', address: '10.0.0.21' } }));
-    const member = write('join-cp.yaml', site.kubeadmJoinConfig({ ...common, node: { name: 'host-2', address: '10.0.0.12' }, controlPlane: { certificateKey: site.newCertificateKey() } }));
+    const member = write('join-cp.yaml', site.kubeadmJoinConfig({ ...common, node: { name: 'host-2', address: '10.0.0.12' }, controlPlane: { certificateKey: CERTIFICATE_KEY } }));
     for (const config of [worker, member]) {
       const v = kubeadm('config', 'validate', '--config', config);
       expect(v.status, v.stderr).toBe(0);

@@ -18,8 +18,6 @@ export {
   kubeadmInitConfig,
   kubeadmJoinArgv,
   kubeadmJoinConfig,
-  newBootstrapToken,
-  newCertificateKey,
   type BootstrapTokenInputs,
   type CgroupDriver,
   type KubeadmClusterInputs,

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { SiteInputError } from './errors.js';
-import { kubeadmInitArgv, kubeadmInitConfig, kubeadmJoinArgv, kubeadmJoinConfig, newBootstrapToken, newCertificateKey, type KubeadmInitInputs, type KubeadmJoinInputs } from './kubeadm-config.js';
+import { kubeadmInitArgv, kubeadmInitConfig, kubeadmJoinArgv, kubeadmJoinConfig, type KubeadmInitInputs, type KubeadmJoinInputs } from './kubeadm-config.js';
 import { kubeadmImagePlan } from './kubeadm-images.js';
 
 const components = {
@@ -146,14 +146,7 @@ describe('kubeadmJoinConfig', () => {
   });
 });
 
-describe('tokens, keys and argv', () => {
-  it('makes tokens and certificate keys kubeadm accepts, fresh each time', () => {
-    const t = newBootstrapToken();
-    expect(t).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
-    expect(newBootstrapToken()).not.toBe(t);
-    expect(newCertificateKey()).toMatch(/^[0-9a-f]{64}$/);
-  });
-
+describe('argv', () => {
   it('runs kubeadm with the config, uploading certificates only when asked', () => {
     expect(kubeadmInitArgv({ config: '/etc/kubernetes/outpost-init.yaml' }, { uploadCerts: true })).toEqual(['/usr/local/bin/kubeadm', 'init', '--config', '/etc/kubernetes/outpost-init.yaml', '--upload-certs']);
     expect(kubeadmInitArgv({ config: 'c', kubeadm: '/k' }, { uploadCerts: false })).toEqual(['/k', 'init', '--config', 'c']);

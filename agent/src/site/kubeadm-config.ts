@@ -1,12 +1,11 @@
 // The kubeadm configuration files the site agent writes on a host before `kubeadm init` (the first
 // control-plane host) and `kubeadm join` (the other control-plane hosts, and static workers), as kubeadm
-// v1beta4 YAML, and the argv that runs kubeadm with them. Pure: tokens and keys are inputs, made once by
-// the flow (newBootstrapToken, newCertificateKey) and kept in its journal, so a step run again writes
+// v1beta4 YAML, and the argv that runs kubeadm with them. Pure: tokens and keys are inputs (the flow
+// derives its token from the cluster CA, kubeadm/join-secrets.ts), so a step run again writes
 // the same file.
 //
 // The cluster's CAs are the hub's (DESIGN.md "Trust"): the flow writes them to /etc/kubernetes/pki
 // (host-files.ts, pkiFiles) before kubeadm runs, and kubeadm, finding ca.key there, signs only leaves.
-import { randomBytes, randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import { CA_CERT_HASH_RE } from '@outpost/proto';
 import { stringify } from 'yaml';
@@ -71,7 +70,7 @@ export interface NodeInputs {
 }
 
 export interface BootstrapTokenInputs {
-  /** "[a-z0-9]{6}.[a-z0-9]{16}" (newBootstrapToken). */
+  /** "[a-z0-9]{6}.[a-z0-9]{16}", as `kubeadm token generate` makes (the flow: joinSecrets()). */
   token: string;
   /** How long the token may be used to join, in seconds; short-lived (DESIGN.md "Trust"). */
   ttlSeconds: number;
@@ -83,7 +82,7 @@ export interface KubeadmInitInputs extends KubeadmClusterInputs {
   bindPort?: number;
   bootstrapToken: BootstrapTokenInputs;
   /**
-   * With more than one control-plane host: the key (64 hex, newCertificateKey) kubeadm encrypts the
+   * With more than one control-plane host: the key (64 hex, as `kubeadm certs certificate-key` makes) kubeadm encrypts the
    * shared control-plane certificates with when it uploads them (`kubeadm init --upload-certs`), for the
    * other members to fetch at join. Without it, the flow writes the hub's CAs to each member itself.
    */
@@ -111,18 +110,6 @@ const TOKEN_RE = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
 const CERT_KEY_RE = /^[0-9a-f]{64}$/;
 // A Node's name is a DNS subdomain (RFC 1123), lowercase: kubeadm and the API refuse anything else.
 const NODE_NAME_RE = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-
-/** A fresh bootstrap token, as `kubeadm token generate` makes one. */
-export function newBootstrapToken(): string {
-  const pick = (n: number) => Array.from({ length: n }, () => TOKEN_ALPHABET[randomInt(TOKEN_ALPHABET.length)]).join('');
-  return `${pick(6)}.${pick(16)}`;
-}
-
-/** A fresh certificate key, as `kubeadm certs certificate-key` makes one (32 random bytes, hex). */
-export function newCertificateKey(): string {
-  return randomBytes(32).toString('hex');
-}
 
 function checkNode(node: NodeInputs): void {
   if (!NODE_NAME_RE.test(node.name)) throw new SiteInputError('node.name', `"${node.name}" cannot be a Node's name: use lowercase letters, digits, "-" and "." (RFC 1123), as the Host's name`);
@@ -141,7 +128,7 @@ function checkPort(field: string, port: number): void {
 }
 
 function checkCertificateKey(field: string, key: string | undefined): void {
-  if (key !== undefined && !CERT_KEY_RE.test(key)) throw new SiteInputError(field, 'is not 64 lowercase hex digits; make one with newCertificateKey()');
+  if (key !== undefined && !CERT_KEY_RE.test(key)) throw new SiteInputError(field, 'is not 64 lowercase hex digits; make one with `kubeadm certs certificate-key`');
 }
 
 function checkCidr(field: string, cidr: string): void {
@@ -227,7 +214,7 @@ export function kubeadmInitConfig(input: KubeadmInitInputs): string {
   const bindPort = input.bindPort ?? DEFAULT_BIND_PORT;
   checkPort('bindPort', bindPort);
   const t = input.bootstrapToken;
-  if (!TOKEN_RE.test(t.token)) throw new SiteInputError('bootstrapToken.token', 'is not a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}); make one with newBootstrapToken()');
+  if (!TOKEN_RE.test(t.token)) throw new SiteInputError('bootstrapToken.token', 'is not a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}); make one with `kubeadm token generate`');
   // 0 would be a token that never expires: a join credential lying around forever.
   if (!Number.isInteger(t.ttlSeconds) || t.ttlSeconds <= 0) throw new SiteInputError('bootstrapToken.ttlSeconds', `${t.ttlSeconds} is not a positive number of seconds; a join token must expire`);
   checkCertificateKey('certificateKey', input.certificateKey);

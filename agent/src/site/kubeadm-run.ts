@@ -4,7 +4,7 @@
 // at a time → the workers → every node Ready. Every step is per host, idempotent and checks the host
 // first, so a run again (an added worker, a repair, a resumed kill -9) changes only what is not right.
 import type { Cluster, ClusterKeys, NodeState, Release } from '@outpost/proto';
-import type { FlowStep, StepRetry } from '../engine/index.js';
+import { sleep, systemClock, type FlowStep, type StepRetry } from '../engine/index.js';
 import type { ArtifactFetcher } from '../reconcile/reconciler.js';
 import type { ClusterPlan, PlannedHost } from './cluster-plan.js';
 import { containerdConfigFile, containerdConfigVersion, containerdUnit, kernelSettingsCommands, kernelSettingsFiles, kubeletKubeadmDropIn, kubeletUnit, pkiFiles, type HostFile } from './host-files.js';
@@ -346,13 +346,9 @@ export class KubeadmRun {
 
   private async until(signal: AbortSignal, what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (await check()) return;
+    while (!(await check())) {
       if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(resolve, this.i.pollMs);
-        signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))), { once: true });
-      });
+      await sleep(systemClock, this.i.pollMs, signal);
     }
   }
 }
