@@ -662,6 +662,13 @@ describe('discovery', () => {
     expect(r.body.paths[`${API}/sites/{name}/status`]).toBeDefined();
     expect(r.body.components.schemas.Cluster.properties).toHaveProperty('spec');
     expect(r.body.components.schemas.ClusterSpec.properties).toHaveProperty('version');
+    // The kubeconfig subresource, with the messages it carries (proto AdminKubeconfigRequest / AdminKubeconfig).
+    const kubeconfig = r.body.paths[`${API}/namespaces/{namespace}/clusters/{name}/kubeconfig`];
+    expect(Object.keys(kubeconfig)).toEqual(['post']);
+    expect(kubeconfig.post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/AdminKubeconfigRequest' });
+    expect(kubeconfig.post.responses['201'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/AdminKubeconfig' });
+    expect(Object.keys(r.body.components.schemas.AdminKubeconfigRequest.properties)).toEqual(['expirationSeconds']);
+    expect(Object.keys(r.body.components.schemas.AdminKubeconfig.properties).sort()).toEqual(['apiVersion', 'expirationTimestamp', 'kind', 'kubeconfig', 'metadata']);
   });
 
   it('lists the resources of the group version', async () => {

@@ -1,5 +1,6 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { lookupType } from '@outpost/proto';
 import YAML from 'yaml';
 import { ClusterPki } from '../pki/cluster-pki.js';
 import { API, ApiFixture, GV } from './api.fixture.js';
@@ -58,6 +59,10 @@ describe('cluster PKI through the admin API (in process)', () => {
     const cert = new X509Certificate(Buffer.from(k.users[0]!.user['client-certificate-data']!, 'base64'));
     expect(new Date(cert.validTo).getTime()).toBe(new Date(answer.expirationTimestamp).getTime());
     expect(new Date(answer.expirationTimestamp).getTime() - f.clock.now().getTime()).toBeGreaterThan(599_000);
+    // The answer is the proto message the OpenAPI documents, field for field.
+    const message = lookupType('AdminKubeconfig');
+    expect(Object.keys(answer).sort()).toEqual(message.fieldsArray.map((x) => x.name).sort());
+    expect(message.verify(answer)).toBeNull();
 
     const other = f.apiToken('o2', { type: 'api', role: 'owner', project: 'q' });
     expect((await req('POST', '/namespaces/p/clusters/c1/kubeconfig', other, {})).status).toBe(403);

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { API_GROUP, API_VERSION, GROUP_VERSION, isFreeFormJson, KINDS, lookupType, type KindInfo } from '@outpost/proto';
 import type protobuf from 'protobufjs';
 import { openApiV2Protobuf } from './openapi-v2-protobuf.js';
+import { KUBECONFIG_SUBRESOURCE } from './cluster-kubeconfig.js';
 import { API_PREFIX } from './resource-path.js';
 
 type Schema = Record<string, unknown>;
@@ -57,6 +58,9 @@ function fieldSchema(field: protobuf.Field, refs: RefBase): Schema {
   return { ...item, ...description };
 }
 
+/** Messages that subresources carry rather than stored kinds. */
+const SUBRESOURCE_MESSAGES = ['AdminKubeconfigRequest', 'AdminKubeconfig'] as const;
+
 /** The schemas of every message a resource kind reaches, and each kind's list. */
 function schemas(refs: RefBase): Record<string, Schema> {
   const out: Record<string, Schema> = {};
@@ -91,6 +95,8 @@ function schemas(refs: RefBase): Record<string, Schema> {
       'x-kubernetes-group-version-kind': [gvk(`${k.kind}List`)],
     };
   }
+  // The messages of the kubeconfig subresource: not kinds, so without a group-version-kind of their own.
+  for (const name of SUBRESOURCE_MESSAGES) visit(lookupType(name));
   return out;
 }
 
@@ -102,8 +108,12 @@ interface Operation {
   body?: { media: string; ref?: string };
   writes?: boolean;
   query?: Schema[];
-  /** The schema of a 200 answer. */
+  /** The schema of the answer. */
   answer: string;
+  /** The answer's status code: 200 unless said. */
+  code?: '201';
+  /** The operationId, where the kind's rule does not make it (a subresource). */
+  id?: string;
 }
 
 const WATCH_QUERY: Schema[] = [
@@ -135,6 +145,10 @@ function kindPaths(k: KindInfo): Array<{ path: string; named: boolean; inProject
     { path: `${collection}/{name}/status`, named: true, inProject: k.namespaced, ops: objectOps(`a ${k.kind}'s status`) },
   ];
   if (k.namespaced) paths.push({ path: `${API_PREFIX}/${k.plural}`, named: false, inProject: false, ops: [{ ...list, summary: `List or watch ${k.plural} of every project` }] });
+  if (k.kind === 'Cluster') {
+    const summary = 'Sign an admin kubeconfig for this request (admins, project owners and editors; audited)';
+    paths.push({ path: `${collection}/{name}/${KUBECONFIG_SUBRESOURCE}`, named: true, inProject: true, ops: [{ method: 'post', action: 'post', id: 'createClusterKubeconfig', summary, body: { media: 'application/json', ref: 'AdminKubeconfigRequest' }, code: '201', answer: 'AdminKubeconfig' }] });
+  }
   return paths;
 }
 
@@ -146,6 +160,7 @@ function pathParams(named: boolean, inProject: boolean): Schema[] {
 }
 
 const operationId = (op: Operation, k: KindInfo, path: string): string =>
+  op.id ??
   `${op.action}${path.endsWith('/status') ? 'Status' : ''}${!path.includes('{namespace}') && k.namespaced ? 'AllProjects' : ''}${k.kind}`;
 
 /** The OpenAPI 3.0 document of outpost.dev/v1alpha1, as /openapi/v3/apis/outpost.dev/v1alpha1 serves it. */
@@ -162,7 +177,7 @@ export function openApiV3Document(version: string): Schema {
             summary: op.summary,
             parameters: [...pathParams(named, inProject), ...(op.query ?? []), ...(op.writes ? WRITE_PARAMS : [])],
             ...(op.body ? { requestBody: { required: true, content: { [op.body.media]: { schema: op.body.ref ? ref(op.body.ref) : { type: 'object' } } } } } : {}),
-            responses: { '200': { description: 'OK', content: { 'application/json': { schema: ref(op.answer) } } } },
+            responses: { [op.code ?? '200']: { description: op.code ? 'Created' : 'OK', content: { 'application/json': { schema: ref(op.answer) } } } },
             'x-kubernetes-action': op.action,
             'x-kubernetes-group-version-kind': gvk(k.kind),
           },
@@ -197,7 +212,7 @@ export function openApiV2Document(version: string): Schema {
               consumes: op.body ? [op.body.media] : undefined,
               produces: ['application/json'],
               parameters: [...params, ...body],
-              responses: { '200': { description: 'OK', schema: ref(op.answer) } },
+              responses: { [op.code ?? '200']: { description: op.code ? 'Created' : 'OK', schema: ref(op.answer) } },
               'x-kubernetes-action': op.action,
               'x-kubernetes-group-version-kind': gvk(k.kind),
             },
