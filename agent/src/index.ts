@@ -9,6 +9,7 @@ export { ReconcileController, type ControllerOptions, type ControllerState } fro
 export { ReceivedReconciler } from './reconcile/received-reconciler.js';
 export type { ReconcileContext, ReconcileOutcome, Reconciler, StatusPatch, ViewReader } from './reconcile/reconciler.js';
 export { runFlow } from './reconcile/flow-run.js';
+export { applyChanges, type ChangesAnswer } from './link/apply-changes.js';
 export * as engine from './engine/index.js';
 export { MemoryLocalState } from './state/memory-local-state.js';
 export { fetchVerifiedCa, redeemToken, JoinFailed } from './identity.js';

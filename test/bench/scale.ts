@@ -101,10 +101,11 @@ async function oneRun(n: number): Promise<{ figures: Figures; series: SeriesPoin
     await stallOf('reconnect');
     const stats = await run.fleet.stats();
     log(`  reconnectSeconds ${round(reconnect.reconnectSeconds)}, hub's last Welcome ${round(reconnect.hubLastWelcomeSeconds)} s (p99 ${round(reconnect.hubWelcomeP99Seconds)}), TLS resumed ${round(reconnect.resumedShare)}, closes for silence ${stats.silentCloses} (most per agent ${stats.maxSilentCloses}), upgrades shed ${stats.shedRefusals}, CPU seconds: hub ${round(reconnect.hubCpuSeconds, 1)}, fleet ${round(reconnect.fleetCpuSeconds, 1)}`);
-    log('bare ws echo baseline');
+    log('baselines on bare servers: a ws echo, and the full work of a change');
     run.phase = 'baseline';
-    const baseline = await run.echoBaseline(samples);
+    const baseline = await run.baseline(samples, changes.last);
     const echo = baseline.rtts;
+    log(`  echo p99 ${round(percentile(echo, 99), 3)} ms; change p50 ${round(percentile(baseline.changes, 50))} ms, p99 ${round(percentile(baseline.changes, 99))} ms (${baseline.changes.length} of ${samples} timed)`);
     if (reconnect.revisionAfterReconnect !== reconnect.revisionBeforeReconnect) {
       throw new Error(`the reconnect moved the hub's revision from ${reconnect.revisionBeforeReconnect} to ${reconnect.revisionAfterReconnect}: presence (or something the reconnect caused) consumed revisions`);
     }
@@ -134,7 +135,11 @@ async function oneRun(n: number): Promise<{ figures: Figures; series: SeriesPoin
       revisionAfterReconnect: reconnect.revisionAfterReconnect,
       baselineWsRttP50Ms: round(percentile(echo, 50), 3),
       baselineWsRttP99Ms: round(percentile(echo, 99), 3),
-      changeP99Ratio: round(percentile(changes.hub, 99) / percentile(echo, 99)),
+      // The same work on bare servers: an HTTPS write committed to SQLite, Poke, Sync, Changes, Ack.
+      baselineChangeP50Ms: round(percentile(baseline.changes, 50)),
+      baselineChangeP99Ms: round(percentile(baseline.changes, 99)),
+      changeP99Ratio: round(percentile(changes.hub, 99) / percentile(baseline.changes, 99)),
+      changeP99EchoRatio: round(percentile(changes.hub, 99) / percentile(echo, 99)),
       baselineBytesPerConnection: baseline.bytesPerConnection,
     };
     return { figures, series: run.series, simStall };

@@ -3,10 +3,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpsAgent, request, type AgentOptions } from 'node:https';
 import { join } from 'node:path';
 import { SESSION_RECORD_ENV, type SessionRecordFile } from '@outpost/hub';
-import { findKind } from '@outpost/proto';
+import { findKind, type ResourceObject } from '@outpost/proto';
 import { Proc, processTree, TestHub, waitFor } from '../../lib/processes.js';
 import { clusterName, seedFleet } from './fleet.js';
 import { fdCount, procStat, sizeMiB, treeStat } from './proc-stats.js';
@@ -75,7 +75,10 @@ export class ScaleRun {
   phase = 'connect';
   private baselineRss = 0;
   private readonly api;
-  private readonly keepAlive = new HttpsAgent({ keepAlive: true, maxSockets: 4 });
+  // Nagle off: a request whose headers and body leave in two TLS records otherwise waits for the server's
+  // delayed ACK, and a sample measured that (12-20 ms at p50 on the bare server) instead of the server.
+  // The agent hands its options to net.connect, which takes noDelay; @types/node's AgentOptions lacks it.
+  private readonly keepAlive = new HttpsAgent({ keepAlive: true, maxSockets: 4, noDelay: true } as AgentOptions & { noDelay: boolean });
   private readonly log: (line: string) => void;
 
   private constructor(
@@ -190,13 +193,15 @@ export class ScaleRun {
    * One cluster changed through the admin API -> its agent's ack, `samples` times, one at a time. Timed
    * to the hub's receipt of the Ack (its session record), and, for comparison, to the agent's own clock.
    */
-  async changeLatencies(samples: number): Promise<{ hub: number[]; fleet: number[] }> {
+  async changeLatencies(samples: number): Promise<{ hub: number[]; fleet: number[]; last: ResourceObject }> {
     const fleet: number[] = [];
+    let last: ResourceObject | undefined;
     const asked: Array<{ started: number; revision: number }> = [];
     for (let s = 0; s < samples; s++) {
       const i = Math.floor(Math.random() * this.tokens.length);
       const started = preciseNow();
       const updated = await this.api.patch(K('clusters'), clusterName(i), { metadata: { labels: { sample: String(s) } } }, 'fleet');
+      last = updated;
       const revision = Number(updated.metadata.resourceVersion);
       const ackedAt = await this.fleet.agentReached(i, revision);
       fleet.push(ackedAt - started);
@@ -213,7 +218,8 @@ export class ScaleRun {
       while (j < acks.length && acks[j]![0] < revision) j++;
       if (j < acks.length) hub.push(acks[j]![1] - started);
     }
-    return { hub: hub.sort((a, b) => a - b), fleet: fleet.sort((a, b) => a - b) };
+    if (!last) throw new Error('changeLatencies needs at least one sample');
+    return { hub: hub.sort((a, b) => a - b), fleet: fleet.sort((a, b) => a - b), last };
   }
 
   /** When the hub first received an Ack at or past `revision` from each agent, after `since` (epoch ms). */
@@ -316,24 +322,61 @@ export class ScaleRun {
    * step of a run: the agents' links and the hub are stopped first, so the two fleets of N sockets are
    * never in memory together (at 100,000 each takes ~6 GiB, beside the simulator's ~8 GiB, in 24 GiB).
    */
-  async echoBaseline(samples: number): Promise<{ rtts: number[]; bytesPerConnection: number }> {
+  /**
+   * The bare servers' figures (baseline-server.ts), with the fleet's N connections held: RSS per
+   * connection, echo round trips, and `samples` changes doing a change's full work one at a time, each
+   * timed as the hub's are, from before the write to the server's receipt of the Ack. `template` is an
+   * object as the hub served it, so the write and the Changes carry the same bytes.
+   */
+  async baseline(samples: number, template: ResourceObject): Promise<{ rtts: number[]; bytesPerConnection: number; changes: number[] }> {
     await this.fleet.stopLinks();
+    const revision = await this.hubRevision();
     await this.hub.proc!.kill('SIGTERM');
-    const echo = new Proc(spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'echo-server.ts'), join(this.hub.dataDir, 'hub.crt'), join(this.hub.dataDir, 'hub.key'), String(Math.max(1, this.hub.gatewayProcesses))], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const db = join(this.recordDir, 'baseline.db');
+    const args = [join(this.hub.dataDir, 'hub.crt'), join(this.hub.dataDir, 'hub.key'), String(this.hub.gatewayProcesses), db, String(revision + 1)];
+    const server = new Proc(spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'baseline-server.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
     try {
-      const port = await waitFor('echo server', () => /echo listening on (\d+)/.exec(echo.stdout)?.[1]);
+      const [port, apiPort] = await waitFor('baseline server', () => /baseline listening on (\d+) api (\d+)/.exec(server.stdout)?.slice(1));
       await sleep(500);
-      const idleRss = treeStat(echo.child.pid!).rssBytes;
+      const idleRss = treeStat(server.child.pid!).rssBytes;
       await this.fleet.echoConnect(`wss://127.0.0.1:${port}/`);
       await sleep(5000);
       // Measured as the hub's bytesPerAgent is: RSS growth of the server's process tree per connection.
-      const bytesPerConnection = Math.round((treeStat(echo.child.pid!).rssBytes - idleRss) / this.tokens.length);
-      const out: number[] = [];
-      for (let s = 0; s < samples; s++) out.push(await this.fleet.echoRtt(Math.floor(Math.random() * this.tokens.length)));
-      return { rtts: out.sort((a, b) => a - b), bytesPerConnection };
+      const bytesPerConnection = Math.round((treeStat(server.child.pid!).rssBytes - idleRss) / this.tokens.length);
+      const rtts: number[] = [];
+      for (let s = 0; s < samples; s++) rtts.push(await this.fleet.echoRtt(Math.floor(Math.random() * this.tokens.length)));
+      const asked: Array<{ agent: number; started: number; revision: number }> = [];
+      for (let s = 0; s < samples; s++) {
+        const agent = Math.floor(Math.random() * this.tokens.length);
+        const body = { ...template, metadata: { ...template.metadata, name: clusterName(agent), labels: { ...template.metadata.labels, sample: String(s) } } };
+        const started = preciseNow();
+        const written = JSON.parse(await this.https('PUT', Number(apiPort), `/agents/${agent}`, JSON.stringify(body))) as ResourceObject;
+        const at = Number(written.metadata.resourceVersion);
+        await this.fleet.agentReached(agent, at);
+        asked.push({ agent, started, revision: at });
+      }
+      const acks = JSON.parse(await this.https('GET', Number(apiPort), '/acks')) as Array<[number, number, number]>;
+      const changes = asked.flatMap(({ agent, started, revision: r }) => {
+        const ack = acks.filter(([a, rev, t]) => a === agent && rev >= r && t >= started).sort((x, y) => x[2] - y[2])[0];
+        return ack ? [ack[2] - started] : [];
+      });
+      return { rtts: rtts.sort((a, b) => a - b), bytesPerConnection, changes: changes.sort((a, b) => a - b) };
     } finally {
-      await echo.kill('SIGKILL');
+      await server.kill('SIGKILL');
     }
+  }
+
+  /** One request to the baseline server's API, over the run's kept-alive connections. */
+  private https(method: 'GET' | 'PUT', port: number, path: string, body?: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, method, agent: this.keepAlive, ca: this.hub.caCertPem, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`baseline ${method} ${path}: ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   /**

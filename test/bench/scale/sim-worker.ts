@@ -3,8 +3,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { engine, HubLink, MemoryLocalState, ReceivedReconciler, ReconcileController, redeemToken } from '@outpost/agent';
-import { agentFinalizer, processLoopStall } from '@outpost/proto';
+import { applyChanges, engine, HubLink, MemoryLocalState, ReceivedReconciler, ReconcileController, redeemToken } from '@outpost/agent';
+import { agentFinalizer, decodeEnvelope, encodeEnvelope, processLoopStall } from '@outpost/proto';
 import WebSocket from 'ws';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
 
@@ -148,6 +148,22 @@ function storm(): { stalledMs: number; maxStallMs: number; silentCloses: number;
   };
 }
 
+/**
+ * The agent's side of the change baseline, as its HubLink does it: a Poke asks for a Sync from the held
+ * revision, Changes are applied to the same in-memory state, and an Ack says so.
+ */
+function baselineFrame(a: SimAgent, index: number, ws: WebSocket, frame: Buffer): void {
+  const env = decodeEnvelope(frame);
+  if (env.body === 'poke') {
+    ws.send(encodeEnvelope({ sync: { since: a.state.revision() } }));
+  } else if (env.body === 'changes' && env.changes) {
+    const revision = Number(env.changes.revision ?? 0);
+    applyChanges(a.state, { snapshot: env.changes.snapshot === true, revision, changes: env.changes.changes ?? [] });
+    ws.send(encodeEnvelope({ ack: { revision } }));
+    onSynced(a, index, revision);
+  }
+}
+
 function poll(check: () => boolean, done: () => void): void {
   const timer = setInterval(() => {
     if (!check()) return;
@@ -192,9 +208,10 @@ process.on('message', (m: ToWorker) => {
       const connect = (i: number, attempt = 0): Promise<void> =>
         new Promise<void>((resolve) => {
           const localAddress = config.localAddresses[(config.firstAgent + i) % config.localAddresses.length];
-          const ws = new WebSocket(m.url, { ca: config.caCertPem, perMessageDeflate: false, handshakeTimeout: 20_000, ...(localAddress ? { localAddress } : {}) });
+          const ws = new WebSocket(`${m.url}?agent=${config.firstAgent + i}`, { ca: config.caCertPem, perMessageDeflate: false, handshakeTimeout: 20_000, ...(localAddress ? { localAddress } : {}) });
           ws.once('open', () => {
             agents[i]!.echo = ws;
+            ws.on('message', (data, isBinary) => isBinary && baselineFrame(agents[i]!, config.firstAgent + i, ws, data as Buffer));
             resolve();
           });
           ws.once('error', (err) => {
@@ -216,8 +233,9 @@ process.on('message', (m: ToWorker) => {
       const ws = agents[m.agent - config.firstAgent]?.echo;
       if (!ws) return send({ t: 'rtt', id: m.id, ms: -1 });
       const started = process.hrtime.bigint();
+      // A text frame: the baseline server echoes those, and speaks the protocol in binary ones.
       ws.once('message', () => send({ t: 'rtt', id: m.id, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
-      ws.send(Buffer.alloc(16));
+      ws.send('0123456789abcdef', { binary: false });
       return;
     }
     case 'profile':
