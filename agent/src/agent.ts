@@ -3,6 +3,7 @@
 import { agentFinalizer, component, ComponentManager, keyOf, type Cluster, type NamedHealth, type Release, type ResourceObject } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { ArtifactCache, digestsInUse, HubBlobSource } from './artifacts/index.js';
+import { ensureEncryptionKey } from './encryption-key.js';
 import { loadIdentity, saveIdentity, statePath } from './identity.js';
 import { ClusterKeysFetcher } from './link/cluster-keys-fetcher.js';
 import { HubLink } from './link/hub-link.js';
@@ -49,6 +50,9 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
   const identity = loadIdentity(opts.dataDir);
   // Made at join; an agent that joined before agents had one gets it now.
   const sshKey = ensureAgentSshKey(opts.dataDir, identity.agentId);
+  // Made at join too (or by a bundle import); told in every Hello, so bundles made while this agent is
+  // away carry its Clusters' CAs.
+  const encryptionKey = ensureEncryptionKey(opts.dataDir);
   const state = new SqliteLocalState(statePath(opts.dataDir));
   // The CAs of the Clusters this agent serves, pulled from the hub once per Cluster and kept in state.db.
   const keys = state.clusterKeys();
@@ -68,6 +72,7 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
     caCertPem: identity.caCertPem,
     version: AGENT_VERSION,
     sshPublicKey: sshKey.publicKey,
+    encryptionPublicKey: encryptionKey.publicKeyPem,
     state,
     onApplied: (changes) => {
       reconcile.changed(changes);
