@@ -2,7 +2,7 @@
 // then the reconcilers that read it, then the hub link that feeds them), errors gathered.
 import { agentFinalizer, component, ComponentManager, keyOf, type Cluster, type NamedHealth, type Release, type ResourceObject } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
-import { ArtifactCache, digestsInUse, HubBlobSource } from './artifacts/index.js';
+import { ArtifactCache, DEFAULT_ARTIFACT_CACHE_BYTES, digestsInUse, HubBlobSource } from './artifacts/index.js';
 import { ensureEncryptionKey } from './encryption-key.js';
 import { loadIdentity, saveIdentity, statePath } from './identity.js';
 import { ClusterKeysFetcher } from './link/cluster-keys-fetcher.js';
@@ -31,8 +31,7 @@ export interface AgentOptions {
   offline?: boolean;
 }
 
-/** --artifact-cache-size's default: a Release's binaries and images several times over. */
-export const DEFAULT_ARTIFACT_CACHE_BYTES = 20 * 1024 ** 3;
+export { DEFAULT_ARTIFACT_CACHE_BYTES };
 
 export interface RunningAgent {
   /** Absent when offline. */
