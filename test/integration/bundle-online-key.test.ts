@@ -44,15 +44,17 @@ describe('an online agent tells the hub its encryption key over the link', () =>
     const api = hub.api();
     agent.start();
     const own = createPublicKey(createPrivateKey(readFileSync(join(agent.dataDir, 'encryption.key'), 'utf8'))).export({ type: 'spki', format: 'pem' }).toString();
-    const held = await waitFor('the hub to hold the agent key', () => heldKey());
+    const held = await waitFor('the hub to hold the agent key', () => heldKey(), 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}; agent stderr: ${agent.proc?.stderr.slice(-2000)}`);
+    });
     expect(held.public_key).toBe(own);
     const connected = async (): Promise<boolean> => (await api.get<Agent>(api.kind('Agent'), agent.agentId)).status?.connected === true;
-    await waitFor('the agent to hold its Cluster', () => agentObjects(agent.dataDir).some((o) => o.kind === 'Cluster'));
+    await waitFor('the agent to hold its Cluster', () => agentObjects(agent.dataDir).some((o) => o.kind === 'Cluster'), 60_000);
     // A reconnect with the same key writes nothing.
     await agent.stop();
-    await waitFor('the agent to be seen gone', async () => !(await connected()));
+    await waitFor('the agent to be seen gone', async () => !(await connected()), 60_000);
     agent.start();
-    await waitFor('the agent to connect again', connected);
+    await waitFor('the agent to connect again', connected, 60_000);
     await agent.stop();
     expect(heldKey()).toEqual(held);
 
@@ -69,5 +71,31 @@ describe('an online agent tells the hub its encryption key over the link', () =>
     expect(imported.stderr).toBe('');
     expect(imported.stdout).toMatch(/imported delta from revision \d+ for site reef: .* 2 clusters' CAs received/);
     expect(agentClusterKeys(agent.dataDir).get(uid)?.ca.certPem).toMatch(/^-----BEGIN CERTIFICATE-----/);
-  }, 90_000);
+  }, 180_000);
+});
+
+describe('through gateway processes', () => {
+  it('the key a Hello tells reaches the primary, which records it', async () => {
+    const hub = await TestHub.start({ gatewayProcesses: 1 });
+    const agent = await (async () => {
+      await hub.apply(bundleProject(), ...bundleSite('cove'));
+      return TestAgent.join(hub, { site: 'cove' }, 'cove');
+    })();
+    try {
+      agent.start();
+      const own = createPublicKey(createPrivateKey(readFileSync(join(agent.dataDir, 'encryption.key'), 'utf8'))).export({ type: 'spki', format: 'pem' }).toString();
+      const held = await waitFor('the primary to hold the agent key', () => {
+        const db = new Database(join(hub.dataDir, 'hub.db'), { readonly: true });
+        try {
+          return db.prepare(`SELECT public_key FROM agent_encryption_keys WHERE agent_id = ?`).get(agent.agentId) as { public_key: string } | undefined;
+        } finally {
+          db.close();
+        }
+      }, 60_000);
+      expect(held.public_key).toBe(own);
+    } finally {
+      await agent.stop();
+      await hub.stop();
+    }
+  }, 120_000);
 });
