@@ -2,7 +2,8 @@
 // then the reconcilers that read it, then the hub link that feeds them), errors gathered.
 import { agentFinalizer, component, ComponentManager, keyOf, type Cluster, type NamedHealth, type Release, type ResourceObject } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
-import { ArtifactCache, digestsInUse, HubBlobSource } from './artifacts/index.js';
+import { ArtifactCache, DEFAULT_ARTIFACT_CACHE_BYTES, digestsInUse, HubBlobSource } from './artifacts/index.js';
+import { ensureEncryptionKey } from './encryption-key.js';
 import { loadIdentity, saveIdentity, statePath } from './identity.js';
 import { ClusterKeysFetcher } from './link/cluster-keys-fetcher.js';
 import { HubLink } from './link/hub-link.js';
@@ -30,8 +31,7 @@ export interface AgentOptions {
   offline?: boolean;
 }
 
-/** --artifact-cache-size's default: a Release's binaries and images several times over. */
-export const DEFAULT_ARTIFACT_CACHE_BYTES = 20 * 1024 ** 3;
+export { DEFAULT_ARTIFACT_CACHE_BYTES };
 
 export interface RunningAgent {
   /** Absent when offline. */
@@ -49,6 +49,9 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
   const identity = loadIdentity(opts.dataDir);
   // Made at join; an agent that joined before agents had one gets it now.
   const sshKey = ensureAgentSshKey(opts.dataDir, identity.agentId);
+  // Made at join too (or by a bundle import); told in every Hello, so bundles made while this agent is
+  // away carry its Clusters' CAs.
+  const encryptionKey = ensureEncryptionKey(opts.dataDir);
   const state = new SqliteLocalState(statePath(opts.dataDir));
   // The CAs of the Clusters this agent serves, pulled from the hub once per Cluster and kept in state.db.
   const keys = state.clusterKeys();
@@ -68,6 +71,7 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
     caCertPem: identity.caCertPem,
     version: AGENT_VERSION,
     sshPublicKey: sshKey.publicKey,
+    encryptionPublicKey: encryptionKey.publicKeyPem,
     state,
     onApplied: (changes) => {
       reconcile.changed(changes);

@@ -18,6 +18,15 @@ describe('resolveHubOptions', () => {
   });
 });
 
+describe('blob garbage collection', () => {
+  it('keeps an unreferenced blob a day and sweeps hourly by default; refuses a grace under a minute, naming the flag', () => {
+    expect(resolveHubOptions({ dataDir: '/x' })).toMatchObject({ blobGcGrace: '24h', blobGcGraceMs: 86_400_000, blobGcInterval: '1h', blobGcIntervalMs: 3_600_000 });
+    expect(resolveHubOptions({ dataDir: '/x', blobGcGrace: '2h', blobGcInterval: '5s' })).toMatchObject({ blobGcGraceMs: 7_200_000, blobGcIntervalMs: 5000 });
+    expect(() => resolveHubOptions({ dataDir: '/x', blobGcGrace: '30s' })).toThrow(/blob GC grace "30s" is not a duration of at least 1m, such as --blob-gc-grace 24h/);
+    expect(() => resolveHubOptions({ dataDir: '/x', blobGcInterval: 'hourly' })).toThrow(/--blob-gc-interval 1h/);
+  });
+});
+
 describe('connection limits', () => {
   it('derive from the descriptor limit: 5 % (64 to 1,000) kept back, half for the unauthenticated, a quarter of that per address', () => {
     expect(resolveHubOptions({ dataDir: '/x' }, 20_000)).toMatchObject({ maxConnections: 19_000, maxUnauthenticatedConnections: 9_500, maxUnauthenticatedPerAddress: 2_375, handshakeTimeout: '10s', handshakeTimeoutMs: 10_000, maxFailedJoinsPerMinute: 10 });

@@ -66,6 +66,13 @@ export interface HubOptions {
   clock?: Clock;
   /** One artifact upload (`outpost release import`) may be at most this large: a size such as 8GiB. Default 8GiB. */
   maxUploadSize?: string;
+  /**
+   * A blob no Release lists is removed once its file is older than this (artifacts/blob-gc.ts): the time
+   * `outpost release import` has from uploading to creating its Release. A duration such as 24h. Default 24h.
+   */
+  blobGcGrace?: string;
+  /** How often the hub sweeps its content store for such blobs: a duration such as 1h. Default 1h. */
+  blobGcInterval?: string;
 }
 
 /** An option the hub cannot start with; the message names the option and what to pass instead. */
@@ -82,6 +89,9 @@ export type ResolvedHubOptions = Required<HubOptions> & {
   minRequestTimeoutMs: number;
   /** maxUploadSize in bytes. */
   maxUploadBytes: number;
+  /** blobGcGrace and blobGcInterval in milliseconds. */
+  blobGcGraceMs: number;
+  blobGcIntervalMs: number;
   /** The descriptor limit the connection limits' defaults were derived from. */
   descriptorLimit: number;
 };
@@ -125,6 +135,10 @@ export function resolveHubOptions(o: HubOptions, descriptors = descriptorLimit()
     clock: o.clock ?? systemClock,
     maxUploadSize: o.maxUploadSize ?? '8GiB',
     maxUploadBytes: 0,
+    blobGcGrace: o.blobGcGrace ?? '24h',
+    blobGcInterval: o.blobGcInterval ?? '1h',
+    blobGcGraceMs: 0,
+    blobGcIntervalMs: 0,
     auditMaxAgeMs: 0,
     handshakeTimeoutMs: 0,
     minRequestTimeoutMs: 0,
@@ -161,6 +175,12 @@ export function resolveHubOptions(o: HubOptions, descriptors = descriptorLimit()
     throw new HubOptionsError(`max upload size: ${err.message} (--max-upload-size 8GiB)`);
   }
   if (r.maxUploadBytes < 1) throw new HubOptionsError('max upload size must be at least 1 byte (--max-upload-size 8GiB)');
+  const grace = parseDuration(r.blobGcGrace);
+  if (grace === undefined || grace < 60_000) throw new HubOptionsError(`blob GC grace "${r.blobGcGrace}" is not a duration of at least 1m, such as --blob-gc-grace 24h (a shorter one could remove an upload before its Release is made)`);
+  r.blobGcGraceMs = grace;
+  const every = parseDuration(r.blobGcInterval);
+  if (every === undefined || every < 1000) throw new HubOptionsError(`blob GC interval "${r.blobGcInterval}" is not a duration of at least 1s, such as --blob-gc-interval 1h`);
+  r.blobGcIntervalMs = every;
   if (!Number.isInteger(r.auditMaxRows) || r.auditMaxRows < 1) throw new HubOptionsError(`audit max rows ${r.auditMaxRows} is not a whole number of at least 1 (--audit-max-rows N)`);
   return r;
 }

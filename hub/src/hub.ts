@@ -8,9 +8,10 @@ import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
-import { caCertHash, component, ComponentManager, ComponentStartError, type Agent, type Component, type NamedHealth } from '@outpost/proto';
+import { caCertHash, component, ComponentManager, ComponentStartError, type Agent, type Component, type NamedHealth, type Release } from '@outpost/proto';
 import pino, { type Logger } from 'pino';
 import { createApi } from './api/app.js';
+import { BlobGc } from './artifacts/blob-gc.js';
 import { BlobStore } from './artifacts/blob-store.js';
 import { BundleWriter } from './bundles/bundle-writer.js';
 import { bundleKeyPem, ensureBundleKey, loadBundleKey } from './bundles/signing-key.js';
@@ -94,11 +95,24 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
   const audit = new AuditRetention(store, { maxAgeMs: opts.auditMaxAgeMs, maxRows: opts.auditMaxRows, clock: opts.clock });
   const clusterPki = new ClusterPki(store, secretsKey, { clock: opts.clock });
   const components = new ComponentManager();
-  const blobs = { blobs: new BlobStore(dataPaths(opts.dataDir).blobs), maxUploadBytes: opts.maxUploadBytes, log };
-  const bundles = { writer: new BundleWriter({ store, blobDir: dataPaths(opts.dataDir).blobs, key: bundleKey, caCertPem: tls.caCertPem, caKeyPem: readFileSync(dataPaths(opts.dataDir).caKey, 'utf8'), version: HUB_VERSION, pki: clusterPki }), publicKeyPem: bundleKey.publicKeyPem };
+  const blobStore = new BlobStore(dataPaths(opts.dataDir).blobs);
+  const blobGc = new BlobGc({
+    blobs: blobStore,
+    releases: () => store.list<Release>('Release'),
+    graceMs: opts.blobGcGraceMs,
+    everyMs: opts.blobGcIntervalMs,
+    clock: opts.clock,
+    log,
+    audit: (actor, rows) => store.transaction(() => {
+      for (const r of rows) store.recordAudit({ actor }, r.verb, { kind: 'Blob', namespace: '', name: r.name });
+    }),
+  });
+  const blobs = { blobs: blobStore, maxUploadBytes: opts.maxUploadBytes, log, gc: blobGc };
+  const bundles = { writer: new BundleWriter({ store, blobDir: dataPaths(opts.dataDir).blobs, hold: (digests) => blobStore.hold(digests), key: bundleKey, caCertPem: tls.caCertPem, caKeyPem: readFileSync(dataPaths(opts.dataDir).caKey, 'utf8'), version: HUB_VERSION, pki: clusterPki }), publicKeyPem: bundleKey.publicKeyPem };
   const api = createApi({ store, presence, clusterPki, blobs, bundles, clock: opts.clock, caCertPem: tls.caCertPem, version: HUB_VERSION, log, health: () => components.health(), maxFailedJoinsPerMinute: opts.maxFailedJoinsPerMinute, watchLimits: { minTimeoutMs: opts.minRequestTimeoutMs } });
   let compactor: NodeJS.Timeout | undefined;
   let unhookPki: (() => void) | undefined;
+  let unhookGc: (() => void) | undefined;
   components
     .add(component({ name: 'store', stop: () => store.close(), health: () => ({ ok: true, message: `revision ${store.revision()}` }) }))
     .add(component({ name: 'cluster-pki', start: () => void (unhookPki = clusterPki.start()), stop: () => unhookPki?.() }))
@@ -109,6 +123,20 @@ export async function startHub(options: HubOptions, log: Logger = pino({ level: 
       presence.markAllDisconnected();
     }, stop: () => presence.stop() }))
     .add(component({ name: 'audit-retention', start: () => audit.start(), stop: () => audit.stop() }))
+    // A Release deleted, or its artifact list changed, may leave blobs no Release lists: a sweep soon after.
+    .add(component({
+      name: 'blob-gc',
+      start: () => {
+        unhookGc = store.subscribe((changes) => {
+          if (changes.some((ch) => ch.object.kind === 'Release' && ch.type !== 'ADDED')) blobGc.releasesChanged();
+        });
+        blobGc.start();
+      },
+      stop: () => {
+        unhookGc?.();
+        blobGc.stop();
+      },
+    }))
     .add(component({
       name: 'compactor',
       start: () => void (compactor = setInterval(() => store.compact(store.revision() - opts.retainRevisions), 60_000).unref()),

@@ -1,15 +1,18 @@
 // Artifacts with real processes: `outpost release import` into the hub's content store, blobs served with
 // Range to admins and to agents for what a Release lists, and a site agent's cache that resumes a download
-// killed with -9 half way (the hub's access log shows the Range it resumed with) and refuses tampered bytes.
+// killed with -9 half way (the hub's access log shows the Range it resumed with) and refuses tampered bytes;
+// the hub's garbage collection of blobs no Release lists (by an admin, after a Release delete, periodic).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { BLOB_PATH, findKind, type Release } from '@outpost/proto';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { putBlobs, release } from '../lib/bundles.js';
 import { agentObjects, names } from '../lib/agent-state.js';
-import { datacenter, site } from '../lib/fixtures.js';
+import { datacenter, project, site } from '../lib/fixtures.js';
 import { OUTPOST, OUTPOST_AGENT, Proc, run, TestAgent, TestHub, waitFor } from '../lib/processes.js';
 
 const MiB = 1024 * 1024;
@@ -238,4 +241,103 @@ describe('artifacts through gateway processes', () => {
     expect(part.status).toBe(206);
     expect(part.body.equals(blob.subarray(MiB))).toBe(true);
   });
+});
+
+describe('the hub garbage-collects blobs no Release lists', () => {
+  let hub: TestHub;
+  let adminEnv: NodeJS.ProcessEnv;
+  let viewerEnv: NodeJS.ProcessEnv;
+  const blobDir = (): string => join(hub.dataDir, 'blobs', 'sha256');
+  const held = (digest: string): boolean => existsSync(join(blobDir(), digest.slice('sha256:'.length)));
+  const twoDaysAgo = (): Date => new Date(Date.now() - 2 * 86_400_000);
+  /** A blob straight into the store, as an upload leaves it; `old` backdates its file past the grace. */
+  const putBlob = (bytes: number, old: boolean): string => {
+    const data = randomBytes(bytes);
+    const d = digestOf(data);
+    const path = join(blobDir(), d.slice('sha256:'.length));
+    writeFileSync(path, data);
+    if (old) utimesSync(path, twoDaysAgo(), twoDaysAgo());
+    return d;
+  };
+  const login = async (name: string, token: string): Promise<NodeJS.ProcessEnv> => {
+    writeFileSync(join(hub.dir, `${name}.token`), token);
+    const e = { OUTPOST_CONFIG: join(hub.dir, `${name}-cli-config`) };
+    const r = await run(OUTPOST, ['login', '--hub', hub.url, '--token-file', join(hub.dir, `${name}.token`), '--ca-file', join(hub.dataDir, 'ca.crt')], { env: e });
+    expect(r.stderr).toBe('');
+    return e;
+  };
+  const audit = (): Array<{ actor: string; verb: string; name: string }> => {
+    const db = new Database(join(hub.dataDir, 'hub.db'), { readonly: true });
+    try {
+      return db.prepare(`SELECT actor, verb, name FROM audit WHERE kind = 'Blob' ORDER BY id`).all() as Array<{ actor: string; verb: string; name: string }>;
+    } finally {
+      db.close();
+    }
+  };
+
+  beforeAll(async () => {
+    hub = await TestHub.start();
+    adminEnv = await login('admin', hub.adminToken);
+    await hub.apply(project('p'));
+    const viewer = await hub.api().create<{ status: { token: string } }>({ apiVersion: 'outpost.dev/v1alpha1', kind: 'Token', metadata: {}, spec: { type: 'api', role: 'viewer', project: 'p' } } as never);
+    viewerEnv = await login('viewer', viewer.status.token);
+  });
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  it('removes an old blob no Release lists, keeps a listed one and a fresh one; a dry run removes nothing; a viewer is refused', async () => {
+    const listed = putBlobs(hub.dataDir, 1024);
+    for (const a of listed) utimesSync(join(blobDir(), a.digest.slice('sha256:'.length)), twoDaysAgo(), twoDaysAgo());
+    await hub.apply(release('1.33.0', listed));
+    const old = putBlob(2048, true);
+    const fresh = putBlob(1024, false);
+    // As `outpost release import` asks before it skips an upload: that refreshes the blob for the grace.
+    const asked = putBlob(1024, true);
+    expect((await blobRequest(hub, 'HEAD', asked, { token: hub.adminToken })).status).toBe(200);
+
+    const refused = await run(OUTPOST, ['artifacts', 'gc'], { env: viewerEnv });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/may not run the blob garbage collector: only admins/);
+    expect(held(old)).toBe(true);
+
+    const dry = await run(OUTPOST, ['artifacts', 'gc', '--dry-run'], { env: adminEnv });
+    expect(dry.stderr).toBe('');
+    expect(dry.stdout).toMatch(new RegExp(`^would remove ${old} \\(2\\.0 KiB, written \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z\\)\\ndry run: would remove 1 blob no Release lists, 2\\.0 KiB; nothing was removed; kept 7 a Release lists, 2 younger than the grace of 1d, 0 being read\\n$`));
+    expect(held(old)).toBe(true);
+
+    const swept = await run(OUTPOST, ['artifacts', 'gc'], { env: adminEnv });
+    expect(swept.stderr).toBe('');
+    expect(swept.stdout).toMatch(new RegExp(`^removed ${old} \\(2\\.0 KiB, .*\\)\\nremoved 1 blob no Release lists, 2\\.0 KiB freed; kept 7 a Release lists, 2 younger than the grace of 1d, 0 being read\\n$`));
+    expect([held(old), held(fresh), held(asked), ...listed.map((a) => held(a.digest))]).toEqual([false, true, true, ...listed.map(() => true)]);
+    const admin = hub.adminToken.split('.')[0]!;
+    expect(audit()).toEqual([
+      { actor: admin, verb: 'gc-blobs-dry-run', name: '' },
+      { actor: admin, verb: 'gc-blobs', name: '' },
+      { actor: admin, verb: 'delete-blob', name: old },
+    ]);
+  }, 60_000);
+
+  it("sweeps soon after a Release is deleted: its old blobs go, by the hub's own hand", async () => {
+    const listed = (await hub.api().get<Release>(findKind('releases')!, '1.33.0')).spec!.artifacts!.map((a) => a.digest!);
+    await hub.api().delete(findKind('releases')!, '1.33.0');
+    await waitFor('the deleted Release\'s blobs to be removed', () => listed.every((d) => !held(d)), 10_000);
+    expect(audit().filter((r) => r.actor === 'hub:blob-gc').map((r) => r.name).sort()).toEqual([...listed].sort());
+  }, 30_000);
+});
+
+describe('the hub sweeps its content store every --blob-gc-interval', () => {
+  it('removes an old unreferenced blob by itself', async () => {
+    const hub = await TestHub.start({ serveArgs: ['--blob-gc-interval', '1s'] });
+    try {
+      const data = randomBytes(1024);
+      const path = join(hub.dataDir, 'blobs', 'sha256', digestOf(data).slice('sha256:'.length));
+      writeFileSync(path, data);
+      const old = new Date(Date.now() - 2 * 86_400_000);
+      utimesSync(path, old, old);
+      await waitFor('the periodic sweep', () => !existsSync(path), 10_000);
+    } finally {
+      await hub.stop();
+    }
+  }, 30_000);
 });

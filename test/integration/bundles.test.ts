@@ -192,7 +192,9 @@ describe('air-gapped sync bundles', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/DISK.*the disk filled.*nothing was applied/);
     expect(agentDbDump(siteDir)).toBe(before);
-    expect(readdirSync(join(siteDir, 'artifacts')).sort()).toEqual(['sha256']);
+    // Nothing of the bundle is left: its staging directory went, the cache's tmp/ (partial downloads) is empty.
+    expect(readdirSync(join(siteDir, 'artifacts')).sort()).toEqual(['sha256', 'tmp']);
+    expect(readdirSync(join(siteDir, 'artifacts', 'tmp'))).toEqual([]);
     expect(readdirSync(join(siteDir, 'artifacts', 'sha256'))).toHaveLength(cached);
     // With room, the same file imports.
     expect((await clis.agent('bundle', 'import', '--data', siteDir, again)).code).toBe(0);
@@ -210,6 +212,13 @@ describe('air-gapped sync bundles', () => {
     expect(missing.stderr).toMatch(/MISSING_PART.*part 3 \(.*split\.tar\.part-0003-of-0004\) is missing/);
     const swapped = await clis.agent('bundle', 'import', '--data', otherDir, '--ca-hash', hub.caHash, parts[1]!, parts[0]!, parts[2]!, parts[3]!);
     expect(swapped.stderr).toMatch(/PART_ORDER.*out of order/);
+    // A cache too small for the bundle's artifacts refuses it before one is taken, naming the flag; the
+    // directory stays as empty as it was, so the enrolment can be imported again.
+    const small = await clis.agent('bundle', 'import', '--data', otherDir, '--ca-hash', hub.caHash, '--artifact-cache-size', '2MiB', ...parts);
+    expect(small.code).toBe(1);
+    expect(small.stderr).toMatch(/bundle refused \(CACHE_FULL\): the 7 artifacts to cache need 7340032 bytes the cache does not hold yet, more than the whole cache may hold \(2097152 bytes\): raise --artifact-cache-size .*nothing was applied/);
+    expect(readdirSync(otherDir)).toEqual(['artifacts']);
+    expect(readdirSync(join(otherDir, 'artifacts', 'sha256'))).toEqual([]);
     const ok = await clis.agent('bundle', 'import', '--data', otherDir, '--ca-hash', hub.caHash, ...parts);
     expect(ok.stderr).toMatch(/^note: 1 of this site's clusters have no CAs here yet/);
     expect(ok.stdout).toMatch(/imported full bundle for site other .* 7 artifacts cached/);

@@ -110,6 +110,30 @@ describe('ArtifactCache', () => {
     expect(cache.usedBytes()).toBe(800);
     await expect(cache.fetch(digestOf(randomBytes(2000)), 2000)).rejects.toThrow(/raise --artifact-cache-size/);
   });
+
+  it('adopts a set whole: it must fit at once, and no member is evicted for another', async () => {
+    const dir = tmp();
+    const cache = new ArtifactCache({ dataDir: dir, maxBytes: 1000 });
+    const stage = (b: Buffer): { digest: string; file: string } => {
+      const staging = cache.stagingDir();
+      writeFileSync(join(staging, 'blob'), b);
+      return { digest: digestOf(b), file: join(staging, 'blob') };
+    };
+    const old = randomBytes(400);
+    await cache.adopt(digestOf(old), stage(old).file);
+    // 1200 bytes the cache lacks: refused before any is taken.
+    const big = [randomBytes(600), randomBytes(600)].map(stage);
+    await expect(cache.adoptAll(big)).rejects.toThrow(/the 2 artifacts to cache need 1200 bytes .*raise --artifact-cache-size/);
+    expect(big.map((b) => cache.has(b.digest))).toEqual([false, false]);
+    expect(cache.has(digestOf(old))).toBe(true);
+    // Two of 400: the old one goes for the second, never the first of the set, though that one is the
+    // least recently used (a file keeps its mtime through the rename).
+    const set = [randomBytes(400), randomBytes(400)].map(stage);
+    utimesSync(set[0]!.file, new Date(0), new Date(0));
+    await cache.adoptAll(set);
+    expect([cache.has(digestOf(old)), ...set.map((b) => cache.has(b.digest))]).toEqual([false, true, true]);
+    expect(cache.usedBytes()).toBe(800);
+  });
 });
 
 describe('ArtifactCache cancellation', () => {

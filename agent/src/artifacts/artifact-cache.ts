@@ -4,7 +4,7 @@
 // resumes it with a Range from where it stopped (hashing what is there first); asks in flight for one
 // digest share one download, and a lock file keeps a second process (`artifacts fetch`) off the partial. The cache keeps under its size limit by evicting what no current Cluster's
 // Release uses first (eviction.ts). Files 0600, directories 0700.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { chmod, copyFile, open, readFile, rename, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,9 +13,12 @@ import { pipeline } from 'node:stream/promises';
 import { digestHex, formatByteSize } from '@outpost/proto';
 import { untilAborted } from '../engine/until-aborted.js';
 import type { BlobSource } from './blob-source.js';
-import { ArtifactDigestMismatch, ArtifactFetchError, ArtifactTooLarge } from './errors.js';
+import { ArtifactDigestMismatch, ArtifactFetchError, ArtifactSetTooLarge, ArtifactTooLarge } from './errors.js';
 import { chooseEvictions, type CachedEntry } from './eviction.js';
 import { throttle } from './throttle.js';
+
+/** --artifact-cache-size's default: a Release's binaries and images several times over. */
+export const DEFAULT_ARTIFACT_CACHE_BYTES = 20 * 1024 ** 3;
 
 export interface ArtifactCacheOptions {
   /** The agent's data directory; the cache is its artifacts/ folder. */
@@ -102,18 +105,30 @@ export class ArtifactCache implements Artifacts {
   }
 
   /**
+   * A new directory on the cache's own file system for files about to be adopted (a bundle's blobs, written
+   * as the bundle is read), so adopting one is a rename. Inside tmp/ beside the partial downloads, which it
+   * never touches; the caller removes it when done.
+   */
+  stagingDir(): string {
+    const dir = join(this.tmp, `staging-${randomUUID()}`);
+    mkdirSync(dir, { mode: 0o700 });
+    return dir;
+  }
+
+  /**
    * Takes `file` into the cache as `digest` (a bundle's import fills the cache so): verified first, then
    * moved (copied where it is on another filesystem, the source then left as it was). A file whose bytes
-   * are not `digest` is refused with ArtifactDigestMismatch and nothing enters the cache.
+   * are not `digest` is refused with ArtifactDigestMismatch and nothing enters the cache. Room is made as
+   * for a download; what `keep` names is not evicted for it.
    */
-  async adopt(digest: string, file: string): Promise<string> {
+  async adopt(digest: string, file: string, keep: ReadonlySet<string> = new Set()): Promise<string> {
     hexOf(digest);
     if (this.has(digest)) return this.touch(digest);
     const actual = await hashFile(file);
     if (actual !== digest) throw new ArtifactDigestMismatch(digest, actual, file);
     const { size } = await stat(file);
     if (size > this.o.maxBytes) throw new ArtifactTooLarge(digest, size, this.o.maxBytes);
-    await this.makeRoom(digest, size);
+    await this.makeRoom(digest, size, keep);
     const target = this.path(digest);
     try {
       await rename(file, target);
@@ -132,6 +147,21 @@ export class ArtifactCache implements Artifacts {
     }
     await chmod(target, 0o600);
     return target;
+  }
+
+  /**
+   * Takes a set of files in together (a bundle's blobs): the bytes the cache lacks must fit under its limit
+   * all at once (ArtifactSetTooLarge before any is taken, when they cannot), and no member is evicted to
+   * make room for another. Returns their paths, in order.
+   */
+  async adoptAll(items: ReadonlyArray<{ digest: string; file: string }>): Promise<string[]> {
+    const keep = new Set(items.map((i) => i.digest));
+    let incoming = 0;
+    for (const i of items) if (!this.has(i.digest)) incoming += (await stat(i.file)).size;
+    if (incoming > this.o.maxBytes) throw new ArtifactSetTooLarge(items.length, incoming, this.o.maxBytes);
+    const paths: string[] = [];
+    for (const i of items) paths.push(await this.adopt(i.digest, i.file, keep));
+    return paths;
   }
 
   private async touch(digest: string): Promise<string> {
@@ -250,9 +280,9 @@ export class ArtifactCache implements Artifacts {
     });
   }
 
-  /** Evicts so that `size` more bytes fit; never what a download in flight is writing. */
-  private async makeRoom(digest: string, size: number): Promise<void> {
-    const keep = new Set([digest, ...this.inflight.keys()]);
+  /** Evicts so that `size` more bytes fit; never what a download in flight is writing, nor `also`. */
+  private async makeRoom(digest: string, size: number, also: ReadonlySet<string> = new Set()): Promise<void> {
+    const keep = new Set([digest, ...this.inflight.keys(), ...also]);
     const evict = chooseEvictions(this.entries(), this.o.inUse?.() ?? new Set(), size, this.o.maxBytes, keep);
     for (const d of evict) {
       await rm(this.path(d), { force: true });
@@ -291,7 +321,8 @@ class HashOnly extends Transform {
 
 async function hashFile(file: string): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(file), new HashOnly(hash));
+  // 1 MiB reads, not 64 KiB: a bundle's import hashes every blob again here, and fewer reads keep it near sha256sum.
+  await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), new HashOnly(hash));
   return `sha256:${hash.digest('hex')}`;
 }
 

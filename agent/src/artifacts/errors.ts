@@ -20,3 +20,10 @@ export class ArtifactTooLarge extends Error {
     super(`artifact ${digest} is ${size} bytes, more than the whole cache may hold (${limit} bytes): raise --artifact-cache-size`);
   }
 }
+
+export class ArtifactSetTooLarge extends Error {
+  override readonly name = 'ArtifactSetTooLarge';
+  constructor(readonly count: number, readonly bytes: number, readonly limit: number) {
+    super(`the ${count} artifacts to cache need ${bytes} bytes the cache does not hold yet, more than the whole cache may hold (${limit} bytes): raise --artifact-cache-size`);
+  }
+}

@@ -4,13 +4,13 @@
 // bundle's own record commit in one SQLite transaction. The reconcilers
 // act on them as on any Sync: at once in a running agent's next resync, or when `run --offline` starts.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { caCertHash, CA_CERT_HASH_RE, endorsementValid, pb, rfc3339, type BundleEnrollment, type BundleManifest } from '@outpost/proto';
+import { caCertHash, CA_CERT_HASH_RE, endorsementValid, pb, rfc3339, type BundleEnrollment, type BundleManifest, type Cluster, type Release } from '@outpost/proto';
+import { ArtifactCache, ArtifactDigestMismatch, DEFAULT_ARTIFACT_CACHE_BYTES, ArtifactSetTooLarge, ArtifactTooLarge, digestsInUse } from '../artifacts/index.js';
 import { ensureEncryptionKey } from '../encryption-key.js';
 import { identityPath, loadIdentity, saveIdentity, statePath, type Identity } from '../identity.js';
 import { applyChanges } from '../link/apply-changes.js';
 import { keyOf, type AppliedChange } from '../state/local-state.js';
 import { SqliteLocalState } from '../state/sqlite-local-state.js';
-import { adopt, artifactTempDir } from './artifact-cache.js';
 import { openBundleKeys, type OpenedClusterKeys } from './bundle-cluster-keys.js';
 import { bundleFiles } from './bundle-files.js';
 import { readBundle } from './bundle-reader.js';
@@ -21,6 +21,8 @@ export interface ImportOptions {
   files: readonly string[];
   /** For an enrolling bundle into an empty data directory: the hub CA's pin, as join takes it. */
   caHash?: string | undefined;
+  /** The artifact cache's size limit (--artifact-cache-size, as the agent runs with). Default 20 GiB. */
+  cacheBytes?: number | undefined;
 }
 
 export interface ImportResult {
@@ -82,6 +84,18 @@ function keepClusterKeys(state: SqliteLocalState, opened: readonly OpenedCluster
   return kept;
 }
 
+/** The bundle's blobs into the cache, all of them fitting or none taken; a refusal names what to do. */
+async function adoptBlobs(cache: ArtifactCache, blobs: ReadonlyArray<{ digest: string; file: string }>): Promise<void> {
+  try {
+    await cache.adoptAll(blobs);
+  } catch (err) {
+    if (err instanceof ArtifactSetTooLarge || err instanceof ArtifactTooLarge) throw new BundleRefused('CACHE_FULL', `${err.message} (give the same --artifact-cache-size to \`bundle import\` as to \`run\`); nothing was applied`, { cause: err });
+    // Verified as the bundle was read: bytes that changed since were changed on this disk.
+    if (err instanceof ArtifactDigestMismatch) throw new BundleRefused('DISK', `artifact ${err.digest} changed on this disk after it was verified (it now hashes to ${err.actual}): check the disk, then import again; nothing was applied`, { cause: err });
+    throw err;
+  }
+}
+
 export async function importBundle(opts: ImportOptions): Promise<ImportResult> {
   if (opts.caHash !== undefined && !CA_CERT_HASH_RE.test(opts.caHash)) throw new BundleRefused('CA_MISMATCH', `--ca-hash ${opts.caHash} is not sha256:<64 hex digits>`);
   const files = bundleFiles(opts.files);
@@ -94,7 +108,15 @@ export async function importBundle(opts: ImportOptions): Promise<ImportResult> {
   }
   // An empty directory gets its state.db only once an enrolling bundle has been verified.
   let state = identity ? new SqliteLocalState(statePath(opts.dataDir)) : undefined;
-  const tempDir = artifactTempDir(opts.dataDir);
+  // The agent's own cache (as `run` keeps it: verified, under its size limit, evicting first what no Cluster
+  // the agent holds uses); the blobs are written as they are read into a directory of its own, so taking
+  // them in is a rename, and nothing of a running agent's downloads beside it is touched.
+  const cache = new ArtifactCache({
+    dataDir: opts.dataDir,
+    maxBytes: opts.cacheBytes ?? DEFAULT_ARTIFACT_CACHE_BYTES,
+    inUse: () => (state ? digestsInUse(state.list('Cluster') as Cluster[], state.list('Release') as Release[]) : new Set()),
+  });
+  const tempDir = cache.stagingDir();
   try {
     const bundle = await readBundle(files, {
       tempDir,
@@ -102,20 +124,21 @@ export async function importBundle(opts: ImportOptions): Promise<ImportResult> {
       signingKey: (e) => (identity ? identity.bundleKey! : enrollmentKey(e, opts.caHash)),
     });
     const m = bundle.manifest;
-    state ??= new SqliteLocalState(statePath(opts.dataDir));
-    if (state.bundleImported(m.id)) {
+    if (state?.bundleImported(m.id)) {
       for (const b of bundle.blobs) rmSync(b.file, { force: true });
       return { applied: false, manifest: m, enrolled: false, changed: [], blobs: 0, revision: state.revision(), clusterKeys: 0, clustersWithoutKeys: 0 };
     }
     // Again, now that the manifest is known to be the hub's.
-    checkAgainst(m, identity, state.revision(), () => false);
+    checkAgainst(m, identity, state?.revision() ?? 0, () => false);
     const enrollment = identity ? undefined : bundle.enrollment;
     if (!identity && !enrollment) throw new BundleRefused('NOT_ENROLLED', 'the bundle carries no identity for this empty data directory');
     if (enrollment && (enrollment.agentId !== m.agentId || enrollment.view !== m.view)) throw new BundleRefused('TAMPERED', 'the enrolling bundle names another agent than its manifest');
     // Before anything is applied: a Cluster's CAs that do not open refuse the whole bundle.
     const opened = openBundleKeys(opts.dataDir, m, bundle.clusterKeys);
     // Artifacts first: the cache is by content, so one adopted by an import that then fails harms nothing.
-    for (const b of bundle.blobs) adopt(opts.dataDir, b.digest, b.file);
+    await adoptBlobs(cache, bundle.blobs);
+    // Only now, for an enrolling bundle: a refusal before leaves the directory as empty as it was.
+    state ??= new SqliteLocalState(statePath(opts.dataDir));
     if (enrollment) {
       const { hub, agentId, credential, caCertPem, view, bundleKey } = enrollment;
       saveIdentity(opts.dataDir, { hub, agentId, credential, caCertPem, view, bundleKey });

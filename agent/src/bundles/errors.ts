@@ -13,6 +13,8 @@ export type BundleRefusalCode =
   | 'CA_MISMATCH'
   | 'NOT_ENROLLED'
   | 'DISK'
+  /** The bundle's artifacts do not fit under the artifact cache's size limit. */
+  | 'CACHE_FULL'
   /** A Cluster's sealed CAs do not open with this agent's encryption key. */
   | 'SEALED_KEYS';
 

@@ -132,9 +132,10 @@ function registerBundle(program: Command): void {
     .description("check a bundle (signature, every digest) and apply it as a Sync from the hub: its changes into local state, its artifacts into the cache")
     .requiredOption('--data <dir>', "the agent's data directory (empty for an enrolling bundle)")
     .option('--ca-hash <sha256:hex>', "an enrolling bundle: the hub CA's hash, as printed by `outpost bundle create --enroll`")
+    .option('--artifact-cache-size <size>', `${CACHE_SIZE_HELP}; give the one \`run\` has`, byteSize)
     .argument('<file...>', 'the bundle file, or all its parts in order')
-    .action(async (files: string[], o: { data: string; caHash?: string }) => {
-      const r = await importBundle({ dataDir: o.data, files, caHash: o.caHash });
+    .action(async (files: string[], o: { data: string; caHash?: string; artifactCacheSize?: number }) => {
+      const r = await importBundle({ dataDir: o.data, files, caHash: o.caHash, cacheBytes: o.artifactCacheSize });
       const m = r.manifest;
       if (!r.applied) {
         process.stdout.write(`bundle ${m.id} (revision ${m.targetRevision}) was imported before; nothing to do\n`);

@@ -25,6 +25,11 @@ export interface HubLinkOptions {
   version: string;
   /** The agent's SSH public key line, told in every Hello (the hub shows it in the Agent's status). */
   sshPublicKey?: string;
+  /**
+   * The public half of the agent's encryption key (SPKI PEM), told in every Hello: the hub seals this
+   * agent's Clusters' CAs to it in the air-gapped bundles it makes, with no status bundle first.
+   */
+  encryptionPublicKey?: string;
   state: LocalState;
   /** Called after a batch is persisted and acked, with what changed. */
   onApplied(changes: readonly AppliedChange[]): void;
@@ -168,7 +173,7 @@ export class HubLink {
       this.silence.setLimit(HEARTBEAT_INTERVAL_MS * MISSED_HEARTBEATS_BEFORE_CLOSE);
       this.silence.opened(performance.now(), OPEN_GRACE_SHARE);
       this.armDeadline();
-      this.send({ hello: { agentId: this.opts.agentId, version: this.opts.version, lastRevision: this.opts.state.revision(), protocolMajor: PROTOCOL_MAJOR, protocolMinor: PROTOCOL_MINOR, capabilities: ['status/v1'], sshPublicKey: this.opts.sshPublicKey ?? '' } });
+      this.send({ hello: { agentId: this.opts.agentId, version: this.opts.version, lastRevision: this.opts.state.revision(), protocolMajor: PROTOCOL_MAJOR, protocolMinor: PROTOCOL_MINOR, capabilities: ['status/v1'], sshPublicKey: this.opts.sshPublicKey ?? '', encryptionKey: this.opts.encryptionPublicKey ?? '' } });
     });
     ws.on('message', (data: Buffer, isBinary) => {
       if (ws !== this.ws) return;

@@ -1,8 +1,9 @@
 // Who may read and write blobs, in process (a real hub, agent and Range reads: test/integration/artifacts.test.ts).
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { BLOB_PATH } from '@outpost/proto';
+import { BLOB_GC_PATH, BLOB_PATH } from '@outpost/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BlobGc } from '../artifacts/blob-gc.js';
 import { BlobStore } from '../artifacts/blob-store.js';
 import { ApiFixture } from './api.fixture.js';
 
@@ -11,7 +12,7 @@ let blobs: BlobStore;
 beforeEach(() => {
   f = new ApiFixture();
   blobs = new BlobStore(join(f.dir, 'blobs'));
-  f.rebuild({ blobs: { blobs, maxUploadBytes: 1024 } });
+  f.rebuild({ blobs: { blobs, maxUploadBytes: 1024, gc: new BlobGc({ blobs, releases: () => [], graceMs: 86_400_000, everyMs: 0 }) } });
 });
 afterEach(() => f.close());
 
@@ -42,5 +43,16 @@ describe('blob routes', () => {
     const r = await call('PUT', f.admin, big, `${BLOB_PATH}/sha256:${createHash('sha256').update(big).digest('hex')}`);
     expect(r.status).toBe(413);
     expect(((await r.json()) as { message: string }).message).toContain('--max-upload-size');
+  });
+
+  it('runs the garbage collector for an admin only, and refuses a dryRun that is not true or false', async () => {
+    const gc = (token: string | undefined, query = '?dryRun=true') => call('POST', token, undefined, `${BLOB_GC_PATH}${query}`);
+    const viewer = f.apiToken('viewer1', { type: 'api', role: 'viewer', project: 'demo' });
+    const refused = await gc(viewer);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/may not run the blob garbage collector: only admins$/);
+    expect((await gc(undefined)).status).toBe(401);
+    expect((await gc(f.admin, '?dryRun=yes')).status).toBe(400);
+    expect(await (await gc(f.admin)).json()).toEqual({ dryRun: true, removed: [], freedBytes: 0, referenced: 0, fresh: 0, held: 0, graceSeconds: 86_400 });
   });
 });

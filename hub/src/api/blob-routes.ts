@@ -2,15 +2,16 @@
 // `HEAD` and `GET` with Range (admins; and agents, for the blobs some Release lists: every agent's view
 // holds every Release). Anyone else is refused; to an agent, a blob no Release lists is 404 whether the
 // hub holds it or not, so what the store holds does not leak. Mount before the API's body limit: a blob
-// is streamed to disk, never held in memory.
+// is streamed to disk, never held in memory. `POST /artifacts/v1/gc` (admins) runs the garbage collector
+// (artifacts/blob-gc.ts) now, or with ?dryRun=true says what it would remove.
 import type { ReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { BLOB_PATH, digestHex, type Agent, type Release, type Token } from '@outpost/proto';
+import { BLOB_GC_PATH, BLOB_PATH, digestHex, type Agent, type Release, type Token } from '@outpost/proto';
 import { Hono, type Context } from 'hono';
 import { authenticateAgent } from '../auth/agent-identity.js';
 import { authenticate } from '../auth/principal.js';
 import { splitToken } from '../auth/secrets.js';
-import { bodyStream, BlobTooLargeError, DigestMismatchError, parseRange, SizeMismatchError, type BlobStore } from '../artifacts/index.js';
+import { bodyStream, BlobTooLargeError, type BlobGc, DigestMismatchError, parseRange, SizeMismatchError, type BlobStore } from '../artifacts/index.js';
 import type { Clock } from '../clock.js';
 import { BadRequestError, ForbiddenError, HubError, UnauthorizedError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -23,12 +24,14 @@ export interface BlobRoutesOptions {
   maxUploadBytes: number;
   /** Each read is logged (who, digest, range, bytes): the access log a resumed download shows in. */
   log?: { info(o: object, m: string): void };
+  /** The content store's garbage collector; without it POST /artifacts/v1/gc is 404. */
+  gc?: BlobGc;
 }
 
 /** Who reads: an admin, or an agent (which may read only what a Release lists). */
 type Reader = { admin: string } | { agent: string };
 
-function reader(o: BlobRoutesOptions, authorization: string | undefined): Reader {
+function reader(o: BlobRoutesOptions, authorization: string | undefined, what = 'read blobs'): Reader {
   const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
   const id = m ? splitToken(m[1]!)?.id : undefined;
   if (id && o.store.get<Agent>('Agent', '', id)) {
@@ -38,7 +41,7 @@ function reader(o: BlobRoutesOptions, authorization: string | undefined): Reader
   }
   const lookup = { token: (t: string) => o.store.get<Token>('Token', '', t), credential: (t: string) => o.store.credential(t) };
   const p = authenticate(lookup, authorization, o.clock.now().getTime());
-  if (p.role !== 'admin') throw new ForbiddenError(`token ${p.name} (role ${p.role}) may not read blobs: only admins, and agents for the artifacts of their Releases`);
+  if (p.role !== 'admin') throw new ForbiddenError(`token ${p.name} (role ${p.role}) may not ${what}: only admins${what === 'read blobs' ? ', and agents for the artifacts of their Releases' : ''}`);
   return { admin: p.name };
 }
 
@@ -75,6 +78,9 @@ export function blobRoutes(o: BlobRoutesOptions): Hono {
     const status = range ? 206 : 200;
     if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`;
     headers['content-length'] = String(length);
+    // An admin asking about a blob may be `outpost release import`, which creates its Release next:
+    // the blob has the garbage collector's whole grace again (blob-gc.ts).
+    if ('admin' in who) o.blobs.touch(digest);
     if (c.req.method === 'HEAD') return c.body(null, status, headers);
     o.log?.info({ ...who, digest, range: range ? `${range.start}-${range.end}` : undefined, bytes: length }, 'blob served');
     const stream = o.blobs.open(digest, range);
@@ -89,7 +95,11 @@ export function blobRoutes(o: BlobRoutesOptions): Hono {
     const expectedSize = announced === undefined ? undefined : Number(announced);
     if (expectedSize !== undefined && expectedSize > o.maxUploadBytes) throw new BlobTooLargeHttp(new BlobTooLargeError(o.maxUploadBytes));
     // Already held (the same bytes, by its name): nothing to read or write.
-    if (o.blobs.has(digest)) return c.json({ digest, size: o.blobs.size(digest) ?? 0, created: false });
+    if (o.blobs.has(digest)) {
+      // Not sent again, so its Release comes next: fresh for the garbage collector's grace (blob-gc.ts).
+      o.blobs.touch(digest);
+      return c.json({ digest, size: o.blobs.size(digest) ?? 0, created: false });
+    }
     try {
       const put = await o.blobs.put(bodyStream(c.req.raw.body), { expectedDigest: digest, maxBytes: o.maxUploadBytes, ...(expectedSize !== undefined ? { expectedSize } : {}) });
       return c.json({ ...put, created: true }, 201);
@@ -99,6 +109,16 @@ export function blobRoutes(o: BlobRoutesOptions): Hono {
       throw err;
     }
   });
+  const gc = o.gc;
+  if (gc) {
+    app.post(BLOB_GC_PATH, (c) => {
+      const who = reader(o, c.req.header('authorization'), 'run the blob garbage collector');
+      if (!('admin' in who)) throw new ForbiddenError('agents may not run the blob garbage collector; an admin does, with `outpost artifacts gc`');
+      const dry = c.req.query('dryRun');
+      if (dry !== undefined && dry !== 'true' && dry !== 'false') throw new BadRequestError(`dryRun=${dry} is not true or false; nothing was removed`);
+      return c.json(gc.sweep({ dryRun: dry === 'true', actor: who.admin }));
+    });
+  }
   app.all(path, (c) => {
     throw new HubError(405, 'MethodNotAllowed', `${c.req.method} is not allowed on a blob; GET or HEAD reads it, PUT (admins) uploads it`);
   });

@@ -1,9 +1,11 @@
 // The hub's content-addressed store: every artifact by its sha256, in <data dir>/blobs/sha256/<hex>. A
 // blob is written to blobs/tmp/, hashed as it streams, synced, and only then renamed into place, so a
 // blob that is there is whole and is what its name says (a crash leaves at most a temp file, removed at
-// the next start). Files 0600, directories 0700: the hub user's alone, like hub.db beside it.
+// the next start). Files 0600, directories 0700: the hub user's alone, like hub.db beside it. What no
+// Release lists is removed by blob-gc.ts; a blob being read is held (hold()) so that it never goes under
+// its reader.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, type ReadStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, utimesSync, type ReadStream } from 'node:fs';
 import { chmod, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -26,9 +28,19 @@ export interface ByteSpan {
   end: number;
 }
 
+/** A blob the store holds, as the garbage collector sees it. */
+export interface StoredBlob {
+  digest: string;
+  size: number;
+  /** Its file's mtime: when it was written, or last asked for by an uploader (touch()). */
+  mtimeMs: number;
+}
+
 export class BlobStore {
   private readonly blobs: string;
   private readonly tmp: string;
+  /** Digests being read now (a GET being served, a bundle being written), with how many readers each. */
+  private readonly readers = new Map<string, number>();
 
   /** `root` is <hub data dir>/blobs. */
   constructor(root: string) {
@@ -87,10 +99,76 @@ export class BlobStore {
     }
   }
 
-  /** The blob's bytes, whole or the inclusive `range` of them. The caller checks has() and the range first. */
+  /**
+   * The blob's bytes, whole or the inclusive `range` of them. The caller checks has() and the range first.
+   * The file is opened now, in the caller's tick, and held until the stream closes: the garbage collector
+   * cannot remove it between the check and the first read, nor while it is read.
+   */
   open(digest: string, range?: ByteSpan): ReadStream {
+    const fd = openSync(this.path(digest), 'r');
+    const release = this.hold([digest]);
     // Large reads: fewer chunks through the web-stream and TLS layers (64 KiB by default).
-    return createReadStream(this.path(digest), { highWaterMark: 1024 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
+    const stream = createReadStream('', { fd, highWaterMark: 1024 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
+    stream.once('close', release);
+    return stream;
+  }
+
+  /**
+   * Keeps `digests` from the garbage collector until the returned function is called (idempotent): for a
+   * reader that opens them later, as a bundle being written does.
+   */
+  hold(digests: readonly string[]): () => void {
+    for (const d of digests) this.readers.set(d, (this.readers.get(d) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const d of digests) {
+        const n = (this.readers.get(d) ?? 1) - 1;
+        if (n > 0) this.readers.set(d, n);
+        else this.readers.delete(d);
+      }
+    };
+  }
+
+  /** Whether a reader holds the blob now. */
+  held(digest: string): boolean {
+    return this.readers.has(digest);
+  }
+
+  /**
+   * Marks the blob as just asked for by an uploader (its mtime now), so it has the whole grace period
+   * again before the garbage collector may take it: `outpost release import` skips sending a blob the
+   * hub holds and creates its Release after.
+   */
+  touch(digest: string): void {
+    const now = new Date();
+    try {
+      utimesSync(this.path(digest), now, now);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  /** Every blob the store holds (not uploads in progress: those are in tmp/ until whole). */
+  list(): StoredBlob[] {
+    const out: StoredBlob[] = [];
+    for (const hex of readdirSync(this.blobs)) {
+      const digest = `sha256:${hex}`;
+      if (!digestHex(digest)) continue;
+      try {
+        const st = statSync(join(this.blobs, hex));
+        out.push({ digest, size: st.size, mtimeMs: st.mtimeMs });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    return out;
+  }
+
+  /** Deletes the blob's file (blob-gc.ts decides which); a reader that has it open reads on. */
+  remove(digest: string): void {
+    rmSync(this.path(digest), { force: true });
   }
 }
 

@@ -39,6 +39,8 @@ export interface BundleWriterOptions {
   store: Store;
   /** `<hub data dir>/blobs/sha256/<hex>` holds the content store (artifacts/blob-store.ts writes it). */
   blobDir: string;
+  /** Keeps blobs from the garbage collector while the bundle streams them; returns the release. */
+  hold?: (digests: readonly string[]) => () => void;
   key: BundleSigningKey;
   caCertPem: string;
   /** The hub CA's key: it endorses the bundle key an enrolling bundle carries. */
@@ -231,7 +233,10 @@ export class BundleWriter {
       await put(SIGNATURE_MEMBER, Buffer.from(signatureText(streamDigest, signStreamDigest(this.opts.key, streamDigest))));
       pack.finalize();
     };
-    fill().catch((err: unknown) => pack.destroy(err as Error));
+    // Held from the stat above (this tick) until the last blob is read: a Release deleted meanwhile does
+    // not take a blob out from under the bundle (artifacts/blob-gc.ts).
+    const release = this.opts.hold?.(blobs.map((b) => b.digest)) ?? ((): void => undefined);
+    fill().catch((err: unknown) => pack.destroy(err as Error)).finally(release);
     // Recorded once the whole stream has been read: only then did the base of a later delta carry these blobs.
     out.once('end', () => store.bundleLedger.made(manifest.id, agentId, manifest.targetRevision, blobs.map((b) => b.digest), created));
     pipeline(pack, digest, out).catch((err: unknown) => out.destroy(err as Error));

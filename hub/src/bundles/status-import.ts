@@ -3,6 +3,8 @@
 // by its credential's hash) and not one already recorded. The statuses, the recorded seq and the agent's
 // acked revision commit in one transaction: a bundle is recorded whole or not at all. The agent's
 // encryption key it carries is recorded with them: bundles for the agent then carry its Clusters' CAs.
+// An agent that connects tells its key in its Hello too (link-encryption-key.ts, which keeps the rule
+// below: a bundle exported before the key held was stamped does not replace it).
 import { keyFingerprint, pb, readStatusExport, rfc3339, statusExportMacValid, x25519PublicKey, type Agent, type Status, type StatusExport } from '@outpost/proto';
 import { viewOf } from '../auth/agent-identity.js';
 import { HubError } from '../errors.js';

@@ -13,6 +13,7 @@ import { ConfigError, configPath, readConfig, readConfigFile, selectContext, wri
 import { deleteFromFile, deleteResource } from './delete.js';
 import { describe, get, withoutSecret } from './get.js';
 import { formatData, formatList, outputArg, type Output } from './output.js';
+import { registerArtifacts } from './artifacts-gc.js';
 import { registerBundle } from './bundle.js';
 import { registerKubeconfig } from './kubeconfig.js';
 import { registerRelease } from './release-import.js';
@@ -78,8 +79,10 @@ export function buildProgram(): Command {
     .option('--audit-max-age <duration>', 'prune audit rows older than this, such as 30d or 12h (default 90d)')
     .option('--audit-max-rows <n>', 'keep at most N audit rows, the newest (default 1000000)', wholeNumber)
     .option('--max-upload-size <size>', 'one artifact upload (outpost release import) may be at most this large, such as 8GiB (default 8GiB)')
+    .option('--blob-gc-grace <duration>', 'remove a blob no Release lists once it is older than this, such as 24h: the time from an upload to its Release (default 24h, at least 1m)')
+    .option('--blob-gc-interval <duration>', 'sweep the content store for such blobs this often, such as 1h (default 1h; also after a Release is deleted, and on `outpost artifacts gc`)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; maxConnections?: number; maxUnauthenticatedConnections?: number; maxUnauthenticatedPerAddress?: number; handshakeTimeout?: string; maxFailedJoinsPerMinute?: number; minRequestTimeout?: string; auditMaxAge?: string; auditMaxRows?: number; maxUploadSize?: string; logLevel: string }) => {
+    .action(async (o: { data: string; listen: string; heartbeat?: number; gatewayProcesses?: number; connectionsPerGatewayProcess?: number; maxConnections?: number; maxUnauthenticatedConnections?: number; maxUnauthenticatedPerAddress?: number; handshakeTimeout?: string; maxFailedJoinsPerMinute?: number; minRequestTimeout?: string; auditMaxAge?: string; auditMaxRows?: number; maxUploadSize?: string; blobGcGrace?: string; blobGcInterval?: string; logLevel: string }) => {
       const { host, port } = parseListen(o.listen);
       const { startHub } = await import('../hub.js');
       const running = await startHub({
@@ -98,6 +101,8 @@ export function buildProgram(): Command {
         auditMaxAge: o.auditMaxAge,
         auditMaxRows: o.auditMaxRows,
         maxUploadSize: o.maxUploadSize,
+        blobGcGrace: o.blobGcGrace,
+        blobGcInterval: o.blobGcInterval,
         logLevel: o.logLevel,
       });
       process.stdout.write(`outpost hub ${HUB_VERSION} listening on ${running.url} (CA hash ${running.caHash})\n`);
@@ -366,6 +371,7 @@ export function buildProgram(): Command {
     });
   registerKubeconfig(program);
   registerRelease(program, client);
+  registerArtifacts(program, client);
   registerBundle(program);
   return program;
 }

@@ -269,7 +269,7 @@ export class AgentSession {
     }
     this.helloed = true;
     this.agentRevision = Number(hello.lastRevision ?? 0);
-    this.ctx.events.connected(this.agentId, this.conn, { version: hello.version ?? 'unknown', address: this.address, sshPublicKey: hello.sshPublicKey ?? '' });
+    this.ctx.events.connected(this.agentId, this.conn, { version: hello.version ?? 'unknown', address: this.address, sshPublicKey: hello.sshPublicKey ?? '', encryptionKey: hello.encryptionKey ?? '' });
     this.send({
       welcome: {
         hubRevision: this.ctx.reads.revision(),

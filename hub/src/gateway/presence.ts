@@ -7,6 +7,7 @@ import type { Agent } from '@outpost/proto';
 import { systemClock, timestamp, type Clock } from '../clock.js';
 import { withPresence, type AgentPresence, type PresenceFeed, type PresencePatch } from '../store/presence-table.js';
 import type { Store } from '../store/store.js';
+import { recordLinkEncryptionKey } from '../bundles/link-encryption-key.js';
 
 /** What an agent's Hello and its connection say of it, recorded as its presence. */
 export interface ConnectedAgent {
@@ -14,6 +15,8 @@ export interface ConnectedAgent {
   address: string;
   /** Empty when the agent sent none (an older agent). */
   sshPublicKey: string;
+  /** The public half of its encryption key (SPKI PEM); empty from an older agent. Optional for the same reason. */
+  encryptionKey?: string;
 }
 
 type Listener = (agents: readonly Agent[]) => void;
@@ -41,6 +44,8 @@ export interface PresenceOptions {
 export class Presence implements PresenceFeed {
   private pending = new Map<string, PresencePatch>();
   private lastSeenWritten = new Map<string, number>();
+  /** Encryption keys Hellos told, written with their agents' presence (link-encryption-key.ts). */
+  private readonly pendingKeys = new Map<string, string>();
   private readonly listeners = new Set<Listener>();
   private readonly flushEveryMs: number;
   private readonly clock: Clock;
@@ -71,6 +76,7 @@ export class Presence implements PresenceFeed {
   connected(agentId: string, facts: ConnectedAgent): void {
     const now = timestamp(this.clock);
     this.update(agentId, { connected: true, version: facts.version, address: facts.address, ...(facts.sshPublicKey ? { sshPublicKey: facts.sshPublicKey } : {}), connectedSince: now, lastSeen: now });
+    if (facts.encryptionKey) this.pendingKeys.set(agentId, facts.encryptionKey);
   }
 
   acked(agentId: string, revision: number): void {
@@ -97,7 +103,19 @@ export class Presence implements PresenceFeed {
       batch.push(entry);
       this.pending.delete(entry[0]);
     }
-    const written = this.store.presence.write(batch);
+    // The keys with their agents' presence, in one transaction: only for Agents that still exist (the
+    // presence write skips a deleted one), and batched as presence is, so a reconnect storm is no storm of writes.
+    const written = this.store.transaction(() => {
+      const rows = this.store.presence.write(batch);
+      const now = this.clock.now();
+      for (const [agentId] of batch) {
+        const key = this.pendingKeys.get(agentId);
+        if (key === undefined) continue;
+        this.pendingKeys.delete(agentId);
+        if (rows.has(agentId)) recordLinkEncryptionKey(this.store, agentId, key, now);
+      }
+      return rows;
+    });
     if (this.pending.size > 0) this.timer = setTimeout(() => this.flush(), 0);
     this.publish(written);
   }

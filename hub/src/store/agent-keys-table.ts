@@ -1,4 +1,5 @@
-// Each agent's encryption key (X25519, public half), learned from its status bundle, whose MAC by the
+// Each agent's encryption key (X25519, public half), learned from its Hello over the authenticated link
+// (link-encryption-key.ts) or from its status bundle, whose MAC by the
 // agent's credential says it is that agent's. Beside the objects (no revision, change-log row or audit
 // row): it is the agent's word about itself, as presence is. The bundle writer seals the CAs of the
 // agent's Clusters to it.

@@ -6,6 +6,26 @@ export const ARTIFACT_DIGEST_RE = /^sha256:([0-9a-f]{64})$/;
 
 /** Where the hub serves (GET, HEAD) and takes (PUT, admins only) a blob: `${BLOB_PATH}/sha256:<hex>`. */
 export const BLOB_PATH = '/artifacts/v1/blobs';
+/**
+ * `POST` (admins only; `?dryRun=true` removes nothing): the hub's blob garbage collection now. Answers a
+ * BlobGcReport: what was (or would be) removed, the bytes freed, and what was kept and why.
+ */
+export const BLOB_GC_PATH = '/artifacts/v1/gc';
+
+/** The answer of BLOB_GC_PATH. */
+export interface BlobGcReport {
+  dryRun: boolean;
+  /** Removed (or, in a dry run, would be): digest, size, and its file's mtime (RFC 3339). */
+  removed: Array<{ digest: string; size: number; modified: string }>;
+  freedBytes: number;
+  /** Kept: listed by a Release. */
+  referenced: number;
+  /** Kept: listed by none, but younger than the grace period. */
+  fresh: number;
+  /** Kept: listed by none and old, but being read (served, or written into a bundle). */
+  held: number;
+  graceSeconds: number;
+}
 
 /** The hex of a digest, or undefined when it is not of the form sha256:<64 hex>. */
 export function digestHex(digest: string): string | undefined {
