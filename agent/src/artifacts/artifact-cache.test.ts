@@ -1,6 +1,6 @@
 // The cache's logic against an in-process source (the real hub is in test/integration/artifacts.test.ts).
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -109,6 +109,18 @@ describe('ArtifactCache', () => {
     expect([cache.has(used), cache.has(unused), cache.has(incoming)]).toEqual([true, false, true]);
     expect(cache.usedBytes()).toBe(800);
     await expect(cache.fetch(digestOf(randomBytes(2000)), 2000)).rejects.toThrow(/raise --artifact-cache-size/);
+  });
+
+  it("removes a staging directory a gone process left, never a live one's", () => {
+    const dir = tmp();
+    const cache = new ArtifactCache({ dataDir: dir, maxBytes: 1000 });
+    const tmpDir = join(dir, 'artifacts', 'tmp');
+    // pid 2^22 + 1 is past Linux's pid_max: no process has it.
+    mkdirSync(join(tmpDir, 'staging-4194305-left'));
+    mkdirSync(join(tmpDir, `staging-${process.ppid}-live`));
+    writeFileSync(join(tmpDir, 'abc.partial'), 'a download');
+    const mine = cache.stagingDir();
+    expect(readdirSync(tmpDir).sort()).toEqual(['abc.partial', mine.slice(tmpDir.length + 1), `staging-${process.ppid}-live`].sort());
   });
 
   it('adopts a set whole: it must fit at once, and no member is evicted for another', async () => {

@@ -5,7 +5,7 @@
 // digest share one download, and a lock file keeps a second process (`artifacts fetch`) off the partial. The cache keeps under its size limit by evicting what no current Cluster's
 // Release uses first (eviction.ts). Files 0600, directories 0700.
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { chmod, copyFile, open, readFile, rename, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -107,10 +107,15 @@ export class ArtifactCache implements Artifacts {
   /**
    * A new directory on the cache's own file system for files about to be adopted (a bundle's blobs, written
    * as the bundle is read), so adopting one is a rename. Inside tmp/ beside the partial downloads, which it
-   * never touches; the caller removes it when done.
+   * never touches; the caller removes it when done. Named by the process that made it: one left by a
+   * process that is gone (an import killed half way) is removed here.
    */
   stagingDir(): string {
-    const dir = join(this.tmp, `staging-${randomUUID()}`);
+    for (const name of readdirSync(this.tmp)) {
+      const owner = /^staging-(\d+)-/.exec(name)?.[1];
+      if (owner && Number(owner) !== process.pid && !alive(Number(owner))) rmSync(join(this.tmp, name), { recursive: true, force: true });
+    }
+    const dir = join(this.tmp, `staging-${process.pid}-${randomUUID()}`);
     mkdirSync(dir, { mode: 0o700 });
     return dir;
   }
