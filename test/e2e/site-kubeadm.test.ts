@@ -6,11 +6,12 @@
 // workers reach each other over the bridge pod network and resolve Service names through CoreDNS;
 // deleting the Cluster resets every host.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findKind, type Cluster } from '@outpost/proto';
+import { findKind, type Cluster, type Release } from '@outpost/proto';
 import { site } from '@outpost/agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { datacenter, project, site as siteObj } from '../lib/fixtures.js';
 import { OUTPOST, OUTPOST_AGENT, run, TestAgent, TestHub, waitFor } from '../lib/processes.js';
 import { binary, imagesDir, VERSIONS } from '../world/binaries.js';
@@ -48,6 +49,10 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
     const release = join(hub.dir, 'release');
     const written = spawnSync('npm', ['run', '--silent', 'world', '--', 'release', '--dir', release], { cwd: ROOT, encoding: 'utf8' });
     expect(written.status, written.stderr).toBe(0);
+    // kubeadm's DNS addon runs only where the Release brings CoreDNS: an images cache without its archive
+    // would pass every step and fail only at the DNS checks, far from the cause.
+    const components = (YAML.parse(readFileSync(join(release, 'release.yaml'), 'utf8')) as Release).spec?.components ?? {};
+    expect(components.coredns, `the world's images lack CoreDNS: run \`npm run world:build\``).toBe(`outpost.local/coredns:${VERSIONS.coredns}`);
     const imported = await outpost('release', 'import', release);
     expect(imported.code, imported.stderr).toBe(0);
     await hub.apply(project('demo'), siteObj(SITE), datacenter('shops', { site: SITE }));
