@@ -24,6 +24,11 @@ const K = (n: string) => findKind(n)!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 const VERSION = VERSIONS.kubernetes.replace(/^v/, '');
+/**
+ * Node flags for the measured site agent only (the hub and the CLI keep theirs), to look inside its memory:
+ * OUTPOST_BENCH_AGENT_NODE_OPTIONS='--heapsnapshot-signal=SIGUSR2', or an --import of a sampler.
+ */
+const AGENT_NODE_OPTIONS = process.env.OUTPOST_BENCH_AGENT_NODE_OPTIONS ?? '';
 
 function rssOf(pid: number | undefined): number {
   if (!pid) return 0;
@@ -67,7 +72,7 @@ try {
   const fetched = await run(OUTPOST_AGENT, ['artifacts', 'fetch', '--data', agent.dataDir, '--log-level', 'warn', ...digests], { timeoutMs: 300_000 });
   if (fetched.code !== 0) throw new Error(`artifacts fetch: ${fetched.stderr}`);
   log(`cache warmed: ${digests.length} artifacts`);
-  agent.start(['--log-level', 'warn']);
+  agent.start(['--log-level', 'warn'], AGENT_NODE_OPTIONS ? { env: { NODE_OPTIONS: AGENT_NODE_OPTIONS } } : {});
   let rssMax = 0;
   let sampling = true;
   const sampler = (async () => {
@@ -114,7 +119,11 @@ try {
   writeFileSync(join(RESULTS, 'site.json'), `${JSON.stringify(result, null, 2)}\n`);
   log(`wrote ${join(RESULTS, 'site.json')}: ${JSON.stringify(result)}`);
 } finally {
-  await agent?.stop();
-  await world?.stop();
-  await hub.stop();
+  try {
+    await agent?.stop();
+    await world?.stop();
+  } finally {
+    // even when the world's teardown fails (it says what it left), the hub is not left running
+    await hub.stop();
+  }
 }

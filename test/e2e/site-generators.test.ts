@@ -22,9 +22,8 @@ const write = (name: string, text: string): string => {
   return path;
 };
 
-// The world's Release of the current version, with a CoreDNS named as kubeadm would want one (the world
-// builds none, and DNS-less clusters are checked below with the Release as it is).
-const components: Record<string, string> = { ...worldComponents(VERSIONS.kubernetes), coredns: 'outpost.local/coredns:v1.12.1' };
+// The world's Release of the current version (its CoreDNS included; DNS-less clusters are checked below).
+const components: Record<string, string> = worldComponents(VERSIONS.kubernetes);
 // As `kubeadm token generate` and `kubeadm certs certificate-key` make them (the flow derives its own).
 const TOKEN = 'abcdef.0123456789abcdef';
 const CERTIFICATE_KEY = 'ab'.repeat(32);
@@ -59,8 +58,8 @@ describe('kubeadm reads the configs the site agent writes', () => {
     expect(`outpost.local/pause:${site.listedPauseTag(listed.stdout)}`).toBe(plan.aliases[0]?.target);
   });
 
-  it('lists no CoreDNS or kube-proxy for a cluster without them, from the world Release as it is', () => {
-    const { 'kube-proxy': _p, ...bare } = worldComponents(VERSIONS.kubernetes);
+  it('lists no CoreDNS or kube-proxy for a cluster without them', () => {
+    const { 'kube-proxy': _p, coredns: _d, ...bare } = worldComponents(VERSIONS.kubernetes);
     const images = site.kubeadmImagePlan({ release: 'world', kubernetesVersion: VERSIONS.kubernetes, components: bare, dns: false, proxy: false });
     const config = write('init-bare.yaml', site.kubeadmInitConfig(initInputs(images)));
     expect(kubeadm('config', 'validate', '--config', config).status).toBe(0);

@@ -2,14 +2,16 @@
 // agent whose SSH key the world's bare kubeadm-capable hosts authorize, Hosts with pinned keys, and a
 // kubeadm Cluster of one control plane and two static workers. The agent installs everything from its
 // artifact cache over SSH, runs kubeadm init and joins, and reports the nodes Ready; `outpost kubeconfig`
-// reaches the cluster's own API; pods on the two workers reach each other over the bridge pod network;
+// reaches the cluster's own API, with kube-proxy on every node and CoreDNS Available; pods on the two
+// workers reach each other over the bridge pod network and resolve Service names through CoreDNS;
 // deleting the Cluster resets every host.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findKind, type Cluster } from '@outpost/proto';
+import { findKind, type Cluster, type Release } from '@outpost/proto';
 import { site } from '@outpost/agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { datacenter, project, site as siteObj } from '../lib/fixtures.js';
 import { OUTPOST, OUTPOST_AGENT, run, TestAgent, TestHub, waitFor } from '../lib/processes.js';
 import { binary, imagesDir, VERSIONS } from '../world/binaries.js';
@@ -47,6 +49,10 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
     const release = join(hub.dir, 'release');
     const written = spawnSync('npm', ['run', '--silent', 'world', '--', 'release', '--dir', release], { cwd: ROOT, encoding: 'utf8' });
     expect(written.status, written.stderr).toBe(0);
+    // kubeadm's DNS addon runs only where the Release brings CoreDNS: an images cache without its archive
+    // would pass every step and fail only at the DNS checks, far from the cause.
+    const components = (YAML.parse(readFileSync(join(release, 'release.yaml'), 'utf8')) as Release).spec?.components ?? {};
+    expect(components.coredns, `the world's images lack CoreDNS: run \`npm run world:build\``).toBe(`outpost.local/coredns:${VERSIONS.coredns}`);
     const imported = await outpost('release', 'import', release);
     expect(imported.code, imported.stderr).toBe(0);
     await hub.apply(project('demo'), siteObj(SITE), datacenter('shops', { site: SITE }));
@@ -90,7 +96,7 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
     expect(running.status?.endpoint).toBe(`https://${cp.address}:6443`);
   }, 660_000);
 
-  it('reaches the cluster with `outpost kubeconfig`: three nodes, kube-proxy on each', async () => {
+  it('reaches the cluster with `outpost kubeconfig`: three nodes, kube-proxy on each, CoreDNS Available', async () => {
     const r = await outpost('kubeconfig', 'pos', '-n', 'demo', '--expiration', '1h');
     expect(r.code, r.stderr).toBe(0);
     kubeconfig = join(hub.dir, 'pos.kubeconfig');
@@ -106,6 +112,14 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
       const logs = kubectl('logs', '-n', 'kube-system', 'ds/kube-proxy', '--tail', '5');
       throw new Error(`${err.message}\n${pods.stdout}\n${logs.stdout}${logs.stderr}`);
     });
+    // kubeadm's DNS addon, from the Release's CoreDNS image (the world builds it from its Go module).
+    const image = kubectl('get', 'deploy', 'coredns', '-n', 'kube-system', '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
+    expect(image.stdout, image.stderr).toBe(`outpost.local/coredns:${VERSIONS.coredns}`);
+    const available = kubectl('wait', '-n', 'kube-system', '--for=condition=Available', 'deploy/coredns', '--timeout=120s');
+    if (available.status !== 0) {
+      const logs = kubectl('logs', '-n', 'kube-system', 'deploy/coredns', '--tail', '20');
+      throw new Error(`CoreDNS not Available: ${available.stderr}\n${kubectl('get', 'pods', '-n', 'kube-system', '-o', 'wide').stdout}\n${logs.stdout}${logs.stderr}`);
+    }
   });
 
   it('runs a pod on each worker, and one reaches the other across the bridge pod network', async () => {
@@ -142,6 +156,22 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
     }, 60_000, 2_000);
     expect(got).toMatch(/^HTTP\/1\.[01] 200 OK/);
     expect(got.trim().split('\n').at(-1)).toBe('hello from server');
+    // Cluster DNS from a worker's pod: CoreDNS, reached at the kube-dns Service's address through
+    // kube-proxy's rules, answers with the kubernetes Service's address.
+    const serviceIp = kubectl('get', 'svc', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.spec.clusterIP}').stdout.trim();
+    expect(serviceIp).toMatch(/^10\.96\.\d+\.\d+$/);
+    // busybox prints the server it asked first, then the answer (after "Name:"), and may fail the AAAA
+    // query (the Service has no IPv6 address) however the A query went: the answer is what is checked.
+    const answerOf = (out: string) => (out.includes('Name:') ? out.slice(out.indexOf('Name:')) : '');
+    const resolved = await waitFor('kubernetes.default.svc.cluster.local resolved in the client pod', () => {
+      const r = kubectl('exec', 'client', '--', 'nslookup', 'kubernetes.default.svc.cluster.local');
+      return answerOf(r.stdout) && r.stdout;
+    }, 60_000, 2_000).catch((err: Error) => {
+      const r = kubectl('exec', 'client', '--', 'sh', '-c', 'cat /etc/resolv.conf; nslookup kubernetes.default.svc.cluster.local');
+      throw new Error(`${err.message}\n${r.stdout}${r.stderr}`);
+    });
+    expect(answerOf(resolved)).toMatch(/^Name:\s+kubernetes\.default\.svc\.cluster\.local\s/);
+    expect(answerOf(resolved)).toMatch(new RegExp(`Address(?: \\d+)?:\\s*${serviceIp.replaceAll('.', '\\.')}(\\s|$)`));
   });
 
   it('stops at a host whose key is not the pinned one, running nothing there, and goes on once it is right', async () => {

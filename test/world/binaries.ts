@@ -24,6 +24,8 @@ export const VERSIONS = {
   etcd: pinned('etcd', 'go.etcd.io/etcd/server/v3'),
   cni: pinned('cni', 'github.com/containernetworking/plugins'),
   localPathProvisioner: pinned('local-path-provisioner', 'github.com/rancher/local-path-provisioner'),
+  /** The CoreDNS kubeadm's DNS addon runs on site clusters (the version `kubeadm config images list` names). */
+  coredns: pinned('coredns', 'github.com/coredns/coredns'),
 };
 
 const cacheRoot = (): string => process.env.OUTPOST_WORLD_CACHE || join(homedir(), '.cache', 'outpost-world');
@@ -36,7 +38,7 @@ export const binDirs = () => ({
   localPathProvisioner: join(cacheRoot(), `local-path-provisioner-${VERSIONS.localPathProvisioner}`, 'bin'),
 });
 
-/** Where `npm run world:build` puts the image archives (pause, busybox, etcd, kube-* of both Kubernetes versions, local-path-provisioner) for the pinned versions. */
+/** Where `npm run world:build` puts the image archives (pause, busybox, etcd, kube-* of both Kubernetes versions, local-path-provisioner, coredns) for the pinned versions. */
 export const imagesDir = (): string => join(cacheRoot(), `images-${VERSIONS.kubernetes}-${VERSIONS.etcd}`);
 
 /** The path of one built binary; throws, saying how to build it, when it is missing. */

@@ -49,14 +49,18 @@ build cni cni github.com/containernetworking/plugins \
   github.com/containernetworking/plugins/plugins/main/bridge github.com/containernetworking/plugins/plugins/ipam/host-local \
   github.com/containernetworking/plugins/plugins/main/loopback github.com/containernetworking/plugins/plugins/meta/portmap
 build local-path-provisioner local-path-provisioner github.com/rancher/local-path-provisioner github.com/rancher/local-path-provisioner
+# site clusters' DNS: kubeadm's CoreDNS addon runs it (the main package is the module root)
+build coredns coredns github.com/coredns/coredns github.com/coredns/coredns
 
 # Images, as archives for `ctr images import`: pause and busybox for pods, the control-plane
-# components of both Kubernetes versions for hosted control planes, and the seed's volume provisioner.
+# components of both Kubernetes versions for hosted control planes, the seed's volume provisioner, and
+# CoreDNS for site clusters.
 # Built from the binaries above; no registry is reached.
 k8s_version="$(pinned kubernetes k8s.io/kubernetes)"; k8s_bin="$root/k8s-$k8s_version/bin"
 prev_version="$(pinned kubernetes-previous k8s.io/kubernetes)"; prev_bin="$root/k8s-$prev_version/bin"
 etcd_version="$(pinned etcd go.etcd.io/etcd/server/v3)"; etcd_bin="$root/etcd-$etcd_version/bin"
 lpp_version="$(pinned local-path-provisioner github.com/rancher/local-path-provisioner)"; lpp_bin="$root/local-path-provisioner-$lpp_version/bin"
+coredns_version="$(pinned coredns github.com/coredns/coredns)"; coredns_bin="$root/coredns-$coredns_version/bin"
 images="$root/images-$k8s_version-$etcd_version"
 tool_bin="$root/image-tools/bin"
 images_start=$(date +%s) built_images=0
@@ -96,6 +100,9 @@ done
 # the seed's default StorageClass (test/world/local-path.ts); its helper pods run the busybox image
 image local-path-provisioner "outpost.local/local-path-provisioner:$lpp_version" \
   -file "$lpp_bin/local-path-provisioner:/usr/local/bin/local-path-provisioner" -entrypoint /usr/local/bin/local-path-provisioner
+# kubeadm's CoreDNS addon on site clusters: its Deployment passes only args (-conf ...), so the entrypoint is
+# coredns itself, at /coredns as upstream's image has it
+image coredns "outpost.local/coredns:$coredns_version" -file "$coredns_bin/coredns:/coredns" -entrypoint /coredns
 # archives of an older build of the same versions would be imported too: drop them
 for f in "$images"/*.tar; do [[ " ${keep[*]} " == *" $f "* ]] || rm -f "$f"; done
 [ "$built_images" = 0 ] || echo "$(( $(date +%s) - images_start ))" > "$images/build-seconds"

@@ -1,6 +1,6 @@
 // A release directory (the layout `outpost release import DIR` reads: RELEASE_DIRS in proto) from what
 // the test world built: kubeadm, kubelet and kubectl, the CNI plugins, the image archives of the
-// control plane, and a release.yaml whose spec.components name exactly the images in it. Files are
+// control plane and its addons (kube-proxy, CoreDNS), and a release.yaml whose spec.components name exactly the images in it. Files are
 // hardlinked (copied where the directory is on another filesystem), so it takes no time and no disk.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -10,9 +10,10 @@ import { REQUIRED_BINARIES, REQUIRED_CNI_PLUGINS, RELEASE_DIRS, RELEASE_MANIFEST
 import YAML from 'yaml';
 import { binary, imagesDir, VERSIONS } from './binaries.js';
 
-/** The tag each component's archive carries at the pinned versions (build-k8s.sh); pause and CoreDNS carry their own. */
+/** The tag each component's archive carries at the pinned versions (build-k8s.sh); pause carries its own. */
 const PINNED_TAG: Record<string, string> = {
   etcd: VERSIONS.etcd,
+  coredns: VERSIONS.coredns,
   'kube-apiserver': VERSIONS.kubernetes,
   'kube-controller-manager': VERSIONS.kubernetes,
   'kube-scheduler': VERSIONS.kubernetes,

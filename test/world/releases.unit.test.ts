@@ -12,6 +12,11 @@ describe('worldReleases', () => {
     expect(previous?.spec?.components?.['kube-scheduler']).toBe(`outpost.local/kube-scheduler:${VERSIONS.kubernetesPrevious}`);
   });
 
+  it('names the one CoreDNS image, at the version test/tools/coredns pins, in both Releases', () => {
+    for (const r of worldReleases()) expect(r.spec?.components?.coredns).toBe(`outpost.local/coredns:${VERSIONS.coredns}`);
+    expect(VERSIONS.coredns).toMatch(/^v\d+\.\d+\.\d+$/);
+  });
+
   it('says which named images a node lacks, from `ctr images ls -q`', () => {
     expect(missingImages(`${all.join('\n')}\noutpost.local/busybox:test\n`)).toEqual([]);
     const lacking = `outpost.local/kube-apiserver:${VERSIONS.kubernetesPrevious}`;

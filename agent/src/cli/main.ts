@@ -76,11 +76,13 @@ export function buildProgram(): Command {
     .option('--offline', 'do not dial the hub: reconcile what bundles brought (`outpost-agent bundle import`)')
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stderr)').choices(LOG_LEVELS).default('info'))
     .action(async (o: { data: string; kubeconfig?: string; leafCertLifetime?: number; healInterval?: number; artifactCacheSize?: number; artifactMaxRate?: number; offline?: boolean; logLevel: (typeof LOG_LEVELS)[number] }) => {
-      // Loaded only here: the Kubernetes client costs every other command (a bundle import) most of its start.
-      const { HostedClusterReconciler, KubeSeedApi, seedKubeConfig } = await import('../seed/index.js');
       const identity = loadIdentity(o.data);
       const view = identity.view;
-      const seed = seedKubeConfig({ view, kubeconfig: o.kubeconfig, env: process.env });
+      // Loaded only for a Seed's agent (or to refuse a Site's --kubeconfig): the Kubernetes client costs
+      // every other command (a bundle import) most of its start, and a Site's agent, which never calls
+      // it, about 70 MB of its RSS.
+      const seedMode = await (view.startsWith('seed/') || o.kubeconfig !== undefined ? import('../seed/index.js') : undefined);
+      const seed = seedMode?.seedKubeConfig({ view, kubeconfig: o.kubeconfig, env: process.env });
       const hosted = {
         seedName: view.replace(/^seed\//, ''),
         ...(o.leafCertLifetime !== undefined ? { leafLifetimeMs: o.leafCertLifetime * 1000 } : {}),
@@ -90,7 +92,7 @@ export function buildProgram(): Command {
       // A site's agent checks its Hosts and makes its kubeadm Clusters over SSH, with its own key.
       const privateKey = view.startsWith('site/') ? ensureAgentSshKey(o.data, identity.agentId).privateKey : undefined;
       const siteHosts = privateKey ? [new HostReconciler({ privateKey }), new KubeadmClusterReconciler({ privateKey, ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}) })] : [];
-      const makers = [...siteHosts, ...(seed ? [new HostedClusterReconciler({ ...hosted, api: new KubeSeedApi(seed) })] : [])];
+      const makers = [...siteHosts, ...(seedMode && seed ? [new seedMode.HostedClusterReconciler({ ...hosted, api: new seedMode.KubeSeedApi(seed) })] : [])];
       const reconcilers = [new ReceivedReconciler(makers), ...makers];
       const artifactOpts = { ...(o.artifactCacheSize ? { artifactCacheBytes: o.artifactCacheSize } : {}), ...(o.artifactMaxRate ? { artifactMaxBytesPerSecond: o.artifactMaxRate } : {}) };
       const agent = await startAgent({ dataDir: o.data, reconcilers, offline: o.offline === true, ...artifactOpts }, pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2)));

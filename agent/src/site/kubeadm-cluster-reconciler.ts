@@ -14,6 +14,7 @@ import { HostSessions } from './host-sessions.js';
 import { sshTargetOf } from './host-target.js';
 import { DEFAULT_POD_CIDR, KubeadmRun } from './kubeadm-run.js';
 import { resetScript } from './kubeadm-reset.js';
+import { UploadSlots } from './upload-slots.js';
 
 export interface KubeadmClusterOptions {
   /** The agent's OpenSSH private key. */
@@ -30,6 +31,8 @@ export interface KubeadmClusterOptions {
   /** How long the nodes may take to be Ready after their joins. Default 5 minutes. */
   readyTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Artifact uploads at once, over every cluster and host (upload-slots.ts says why). Default 1. */
+  uploadSlots?: number;
 }
 
 const cond = (type: string, status: 'True' | 'False', reason: string, message: string, observedGeneration: number): Condition => ({ type, status, reason, message, observedGeneration });
@@ -38,8 +41,11 @@ export class KubeadmClusterReconciler implements Reconciler {
   readonly name = 'kubeadm';
   readonly kind = 'Cluster';
   private readonly reported = new Map<string, ReportedPhase>();
+  private readonly uploads: UploadSlots;
 
-  constructor(private readonly o: KubeadmClusterOptions) {}
+  constructor(private readonly o: KubeadmClusterOptions) {
+    this.uploads = new UploadSlots(o.uploadSlots);
+  }
 
   /** controlPlane.mode is fixed at creation (the hub refuses a change), so ownership never moves. */
   owns(obj: ResourceObject): boolean {
@@ -72,7 +78,7 @@ export class KubeadmClusterReconciler implements Reconciler {
     const sessions = new HostSessions({ privateKey: this.o.privateKey, ...(this.o.connectTimeoutMs ? { connectTimeoutMs: this.o.connectTimeoutMs } : {}) });
     let run: KubeadmRun;
     try {
-      run = new KubeadmRun({ cluster, plan, release, keys, artifacts: ctx.artifacts, sessions, pollMs: this.o.pollMs ?? 2_000, readyTimeoutMs: this.o.readyTimeoutMs ?? 300_000 });
+      run = new KubeadmRun({ cluster, plan, release, keys, artifacts: ctx.artifacts, sessions, uploads: this.uploads, pollMs: this.o.pollMs ?? 2_000, readyTimeoutMs: this.o.readyTimeoutMs ?? 300_000 });
     } catch (err) {
       if (!(err instanceof SiteReleaseError)) throw err;
       return waiting([cond('ReleaseReady', 'False', 'ReleaseIncomplete', err.message, generation)]);

@@ -18,6 +18,7 @@ import { joinSecrets, type JoinSecrets } from './kubeadm/join-secrets.js';
 import { assignPodCidrs, bridgeCniConfig, podNetworkScript, podNetworkUnit, type PodRouteNode } from './pod-network.js';
 import type { SshSession } from './ssh/ssh-session.js';
 import { shJoin, shQuote } from './ssh/shell-quote.js';
+import type { UploadSlots } from './upload-slots.js';
 
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
@@ -49,6 +50,8 @@ export interface KubeadmRunInputs {
   keys: ClusterKeys;
   artifacts: ArtifactFetcher;
   sessions: HostSessions;
+  /** The agent's upload slots, shared by every run: the Release's artifacts go to hosts through them. */
+  uploads: UploadSlots;
   /** How often a waiting step looks again. */
   pollMs: number;
   /** How long nodes may take to be Ready after their joins. */
@@ -194,7 +197,7 @@ export class KubeadmRun {
 
   private async runInstallStep(s: SshSession, step: InstallStep, signal: AbortSignal): Promise<void> {
     if (step.skipIf && (await s.exec(step.skipIf, { signal })).code === 0) return;
-    if (step.kind === 'upload') await s.writeFile(step.upload.to, { localPath: step.upload.from }, step.upload.mode, { signal });
+    if (step.kind === 'upload') await this.i.uploads.run(signal, () => s.writeFile(step.upload.to, { localPath: step.upload.from }, step.upload.mode, { signal }));
     await s.run(step.run, { signal });
   }
 
