@@ -14,6 +14,8 @@ import { HostSessions } from './host-sessions.js';
 import { sshTargetOf } from './host-target.js';
 import { DEFAULT_POD_CIDR, KubeadmRun } from './kubeadm-run.js';
 import { resetScript } from './kubeadm-reset.js';
+import { KubeadmUpgrade } from './kubeadm-upgrade.js';
+import { upgradeWanted } from './upgrade-plan.js';
 
 export interface KubeadmClusterOptions {
   /** The agent's OpenSSH private key. */
@@ -81,6 +83,7 @@ export class KubeadmClusterReconciler implements Reconciler {
     ctx.report({ phase, observedGeneration: generation, conditions: [releaseReady, cond('PKIReady', 'True', 'Delivered', "the hub's CAs", generation)] });
     const flow = new Flow('kubeadm', run.steps());
     try {
+      await this.upgradeFirst(cluster, phase, plan, run, ctx);
       await runFlow(flow, 'Reconcile', obj, ctx);
     } catch (err) {
       ctx.report({ phase, observedGeneration: generation, ...(run.nodes.length ? { nodes: run.nodes } : {}), conditions: [cond('NodesReady', 'False', 'Provisioning', err instanceof Error ? err.message : String(err), generation)] });
@@ -102,6 +105,21 @@ export class KubeadmClusterReconciler implements Reconciler {
       },
       requeueAfterMs: this.o.healIntervalMs ?? 300_000,
     };
+  }
+
+  /**
+   * A Running cluster whose spec.version moved is upgraded host by host (kubeadm-upgrade.ts) before the
+   * kubeadm flow runs: that flow installs the Release on every host at once, which is right for a new
+   * host and wrong for a node still at the old version. A failed upgrade keeps its journal, so the next
+   * attempt retries the step that failed, and the hosts done before it stay done.
+   */
+  private async upgradeFirst(cluster: Cluster, phase: string, plan: ClusterPlan, run: KubeadmRun, ctx: ReconcileContext): Promise<void> {
+    const generation = cluster.metadata.generation ?? 0;
+    const upgrade = new KubeadmUpgrade({ plan, run, readyTimeoutMs: this.o.readyTimeoutMs ?? 300_000, onNodes: (nodes) => ctx.report({ nodes }) });
+    const flow = new Flow('kubeadm-upgrade', upgrade.steps());
+    const record = ctx.journal.load(`${keyString(keyOf(cluster))}/${flow.name}`);
+    if (!upgradeWanted({ phase, nodes: cluster.status?.nodes ?? [], target: upgrade.target, resuming: record?.revision === String(generation) })) return;
+    await runFlow(flow, 'Upgrade', cluster, ctx);
   }
 
   /** `kubeadm reset` and Outpost's cleanup on every host the Cluster named; each host on its own, all at once. */
