@@ -10,9 +10,9 @@ import { VERSIONS } from './binaries.js';
 export const PAUSE_IMAGE = 'outpost.local/pause:test';
 
 /**
- * What the world built for one Kubernetes version ("v1.34.4"). kube-proxy is built for the current
- * version only (the previous one is the control plane alone, to keep CI's cold build short), and the
- * world has no CoreDNS image: a Release names only images a node really has.
+ * What the world built for one Kubernetes version ("v1.34.4"), the current or the previous patch (both
+ * with kube-proxy, so kubeadm site clusters upgrade between them), and the world has no CoreDNS image:
+ * a Release names only images a node really has.
  */
 export function worldComponents(kubernetesVersion: string): Record<string, string> {
   const components: Record<string, string> = {
@@ -21,8 +21,8 @@ export function worldComponents(kubernetesVersion: string): Record<string, strin
     'kube-controller-manager': `outpost.local/kube-controller-manager:${kubernetesVersion}`,
     'kube-scheduler': `outpost.local/kube-scheduler:${kubernetesVersion}`,
     pause: PAUSE_IMAGE,
+    'kube-proxy': `outpost.local/kube-proxy:${kubernetesVersion}`,
   };
-  if (kubernetesVersion === VERSIONS.kubernetes) components['kube-proxy'] = `outpost.local/kube-proxy:${kubernetesVersion}`;
   return components;
 }
 
