@@ -83,7 +83,7 @@ export class KubeadmClusterReconciler implements Reconciler {
     ctx.report({ phase, observedGeneration: generation, conditions: [releaseReady, cond('PKIReady', 'True', 'Delivered', "the hub's CAs", generation)] });
     const flow = new Flow('kubeadm', run.steps());
     try {
-      await this.upgradeFirst(cluster, phase, plan, run, ctx);
+      await this.upgradeFirst(cluster, plan, run, ctx);
       await runFlow(flow, 'Reconcile', obj, ctx);
     } catch (err) {
       ctx.report({ phase, observedGeneration: generation, ...(run.nodes.length ? { nodes: run.nodes } : {}), conditions: [cond('NodesReady', 'False', 'Provisioning', err instanceof Error ? err.message : String(err), generation)] });
@@ -113,12 +113,14 @@ export class KubeadmClusterReconciler implements Reconciler {
    * host and wrong for a node still at the old version. A failed upgrade keeps its journal, so the next
    * attempt retries the step that failed, and the hosts done before it stay done.
    */
-  private async upgradeFirst(cluster: Cluster, phase: string, plan: ClusterPlan, run: KubeadmRun, ctx: ReconcileContext): Promise<void> {
+  private async upgradeFirst(cluster: Cluster, plan: ClusterPlan, run: KubeadmRun, ctx: ReconcileContext): Promise<void> {
     const generation = cluster.metadata.generation ?? 0;
     const upgrade = new KubeadmUpgrade({ plan, run, readyTimeoutMs: this.o.readyTimeoutMs ?? 300_000, onNodes: (nodes) => ctx.report({ nodes }) });
     const flow = new Flow('kubeadm-upgrade', upgrade.steps());
     const record = ctx.journal.load(`${keyString(keyOf(cluster))}/${flow.name}`);
-    if (!upgradeWanted({ phase, nodes: cluster.status?.nodes ?? [], target: upgrade.target, resuming: record?.revision === String(generation) })) return;
+    const resuming = record?.revision === String(generation);
+    const nodes = resuming ? [] : ((await upgrade.currentNodes(ctx.signal)) ?? cluster.status?.nodes ?? []);
+    if (!upgradeWanted({ nodes, target: upgrade.target, resuming })) return;
     await runFlow(flow, 'Upgrade', cluster, ctx);
   }
 

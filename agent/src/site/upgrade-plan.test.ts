@@ -52,14 +52,13 @@ describe('upgradeWanted', () => {
     { host: 'cp0', role: 'control-plane', state: 'Ready', version: 'v1.34.4' },
     { host: 'w0', role: 'worker', state: 'Ready', version: 'v1.34.3' },
   ];
-  it('upgrades a cluster that was Running with a node below spec.version, or whose upgrade the journal says was under way', () => {
-    expect(upgradeWanted({ phase: 'Updating', nodes, target: '1.34.4', resuming: false })).toBe(true);
-    expect(upgradeWanted({ phase: 'Updating', nodes: nodes.map((n) => ({ ...n, version: 'v1.34.4' })), target: '1.34.4', resuming: false })).toBe(false);
-    expect(upgradeWanted({ phase: 'Updating', nodes: nodes.map((n) => ({ ...n, version: 'v1.34.4' })), target: '1.34.4', resuming: true })).toBe(true);
-    // A new node not registered yet says no version: it joins at the new one.
-    expect(upgradeWanted({ phase: 'Updating', nodes: [{ ...nodes[0]!, version: '' }], target: '1.34.4', resuming: false })).toBe(false);
-    // A cluster being made is made at spec.version, never upgraded.
-    expect(upgradeWanted({ phase: 'Creating', nodes, target: '1.34.4', resuming: false })).toBe(false);
+  it('upgrades a cluster with a node at another version than spec.version, or whose upgrade the journal says was under way', () => {
+    expect(upgradeWanted({ nodes, target: '1.34.4', resuming: false })).toBe(true);
+    expect(upgradeWanted({ nodes: nodes.map((n) => ({ ...n, version: 'v1.34.4' })), target: '1.34.4', resuming: false })).toBe(false);
+    expect(upgradeWanted({ nodes: nodes.map((n) => ({ ...n, version: 'v1.34.4' })), target: '1.34.4', resuming: true })).toBe(true);
+    // A new node not registered yet says no version: it joins at the new one; a cluster not made yet has none.
+    expect(upgradeWanted({ nodes: [{ ...nodes[0]!, version: '' }], target: '1.34.4', resuming: false })).toBe(false);
+    expect(upgradeWanted({ nodes: [], target: '1.34.4', resuming: false })).toBe(false);
   });
 });
 

@@ -98,9 +98,10 @@ export function applyNeeded(clusterVersion: string, target: string): boolean {
 }
 
 export interface UpgradeWantedInputs {
-  /** The phase of this reconcile (phaseDuring): only a cluster that was Running is upgraded. */
-  phase: string;
-  /** The Cluster's status.nodes as last reported. */
+  /**
+   * Every host's node as the cluster says now (kubectl get nodes through the first control-plane host),
+   * or, where its API does not answer, the Cluster's status.nodes as last reported.
+   */
   nodes: readonly NodeState[];
   /** spec.version. */
   target: string;
@@ -109,13 +110,12 @@ export interface UpgradeWantedInputs {
 }
 
 /**
- * Whether this reconcile runs the upgrade flow before the kubeadm flow: a cluster that was Running, with a
- * node the last status put below the target, or an upgrade the journal says was under way (its nodes may
- * all be at the target, the last one still cordoned). A node the status put above the target is the
- * upgrade's to refuse, with its message.
+ * Whether this reconcile runs the upgrade flow before the kubeadm flow: a node of the cluster is at
+ * another version than the target, or the journal says an upgrade was under way (its nodes may all be at
+ * the target, the last one still cordoned). A node above the target is the upgrade's to refuse, with its
+ * message. A cluster not made yet has no nodes: it is made at the target.
  */
 export function upgradeWanted(i: UpgradeWantedInputs): boolean {
-  if (i.phase !== 'Updating') return false;
   if (i.resuming) return true;
   return i.nodes.some((n) => !!n.version && compareVersions(n.version, i.target) !== 0);
 }
