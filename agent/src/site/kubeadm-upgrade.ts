@@ -129,13 +129,14 @@ export class KubeadmUpgrade {
 
   /**
    * kubeadm's checks that Outpost's hosts may fail for good reason (kubeadm-run.ts, nodeInputs), and for the
-   * apply its CreateJob health check: a Job of the pause image run with `-v`, which must finish in 15 s.
-   * A Release's pause need not answer `-v` (the world's does not: it only holds namespaces), and a busy
+   * apply (`more`): its CreateJob health check, a Job of the pause image run with `-v` that must finish in
+   * 15 s (a Release's pause need not answer `-v`, the world's does not: it only holds namespaces; and a busy
    * site host may take longer than 15 s to start a pod; kubeadm still runs it and prints its failure as a
-   * warning. ControlPlaneNodesReady and the static pod checks stay.
+   * warning), and, in a cluster without CoreDNS, the CoreDNS checks, which fail on the Deployment that is
+   * not there ("start version '' not supported"). ControlPlaneNodesReady and the static pod checks stay.
    */
-  private preflightFlags(h: PlannedHost, apply = false): string[] {
-    return [`--ignore-preflight-errors=${[...this.i.run.nodeInputs(h).ignorePreflightErrors, ...(apply ? ['CreateJob'] : [])].join(',')}`];
+  private preflightFlags(h: PlannedHost, more: readonly string[] = []): string[] {
+    return [`--ignore-preflight-errors=${[...this.i.run.nodeInputs(h).ignorePreflightErrors, ...more].join(',')}`];
   }
 
   /**
@@ -157,7 +158,7 @@ export class KubeadmUpgrade {
         // Images are on every host already (the images steps): kubeadm pulls nothing (IfNotPresent finds
         // them). etcd is upgraded only when the Release brings another etcd, so a patch upgrade that keeps
         // etcd's image leaves the cluster's data store alone.
-        await s.run(shJoin([kubeadm, 'upgrade', 'apply', this.target, '--yes', `--etcd-upgrade=${config.etcdChanged}`, ...this.preflightFlags(h, true)]), { signal, timeoutMs: 20 * 60_000 });
+        await s.run(shJoin([kubeadm, 'upgrade', 'apply', this.target, '--yes', `--etcd-upgrade=${config.etcdChanged}`, ...this.preflightFlags(h, ['CreateJob', ...(config.dnsDisabled ? ['CoreDNSUnsupportedPlugins', 'CoreDNSMigration'] : [])])]), { signal, timeoutMs: 20 * 60_000 });
       }
     } else if (action === 'upgrade') {
       await this.installBinaries(h, s, 'kubeadm', signal);

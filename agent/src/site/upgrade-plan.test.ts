@@ -90,6 +90,7 @@ describe('clusterConfigurationForUpgrade', () => {
     const u = clusterConfigurationForUpgrade(stored, images('registry.example/etcd:v3.6.16'));
     expect(u.currentVersion).toBe('v1.34.3');
     expect(u.etcdChanged).toBe(true);
+    expect(u.dnsDisabled).toBe(true);
     expect(u.yaml).toContain('imageRepository: registry.example');
     expect(u.yaml).toContain('    dataDir: /var/lib/etcd\n    imageRepository: registry.example\n    imageTag: v3.6.16');
     expect(u.yaml).toContain('kubernetesVersion: v1.34.3');
@@ -98,6 +99,6 @@ describe('clusterConfigurationForUpgrade', () => {
 
   it('changes nothing when the Release keeps the images, so etcd is left alone', () => {
     const same = stored.replaceAll('outpost.local', 'registry.example');
-    expect(clusterConfigurationForUpgrade(same, images('registry.example/etcd:v3.6.16'))).toEqual({ yaml: undefined, currentVersion: 'v1.34.3', etcdChanged: false });
+    expect(clusterConfigurationForUpgrade(same, images('registry.example/etcd:v3.6.16'))).toEqual({ yaml: undefined, currentVersion: 'v1.34.3', etcdChanged: false, dnsDisabled: true });
   });
 });

@@ -157,6 +157,8 @@ export interface ClusterConfigurationUpgrade {
   currentVersion: string;
   /** Whether etcd's image changes: only then does `kubeadm upgrade apply` touch etcd (--etcd-upgrade). */
   etcdChanged: boolean;
+  /** The cluster runs no CoreDNS (dns.disabled): kubeadm's CoreDNS checks have nothing to check. */
+  dnsDisabled: boolean;
 }
 
 interface StoredClusterConfiguration {
@@ -186,5 +188,6 @@ export function clusterConfigurationForUpgrade(currentYaml: string, images: Kube
     yaml: after === before ? undefined : after,
     currentVersion: doc.kubernetesVersion ?? '',
     etcdChanged: etcdBefore !== `${images.etcd.imageRepository}/${images.etcd.imageTag}`,
+    dnsDisabled: doc.dns?.disabled === true,
   };
 }
