@@ -38,8 +38,11 @@ describe('a patch upgrade of a kubeadm site cluster: the control plane, then eac
     s.agent.start(agentArgs);
   }, 300_000);
   afterAll(async () => {
+    // The Cluster deleted first: the agent resets every host, so no pod outlives the world's hosts.
+    await s?.hub.api().delete(K('clusters'), 'pos', 'demo').catch(() => undefined);
+    await waitFor('pos gone', async () => !(await cluster().catch(() => undefined)), 300_000, 1_000).catch((err: Error) => process.stderr.write(`${err.message}\n`));
     await s?.stop();
-  }, 300_000);
+  }, 660_000);
 
   it(`makes the cluster at ${FROM}, with a Deployment on its workers`, async () => {
     await s.hub.apply({

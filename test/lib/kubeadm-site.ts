@@ -43,10 +43,14 @@ export async function startKubeadmSite(o: KubeadmSiteOptions): Promise<KubeadmSi
   let world: KubeadmHosts | undefined;
   const env = { OUTPOST_CONFIG: join(hub.dir, 'cli-config') };
   const outpost = (...args: string[]) => run(OUTPOST, args, { env, timeoutMs: 300_000 });
+  // Each part stopped even when one before it fails (a host whose pods are slow to go, say).
   const stop = async () => {
-    await agent?.stop();
-    await world?.stop();
-    await hub.stop();
+    try {
+      await agent?.stop();
+      await world?.stop();
+    } finally {
+      await hub.stop();
+    }
   };
   try {
     const login = await outpost('login', '--hub', hub.url, '--token-file', join(hub.dataDir, 'admin.token'), '--ca-file', join(hub.dataDir, 'ca.crt'));
