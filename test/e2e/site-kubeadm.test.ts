@@ -6,68 +6,38 @@
 // workers reach each other over the bridge pod network and resolve Service names through CoreDNS;
 // deleting the Cluster resets every host.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findKind, type Cluster, type Release } from '@outpost/proto';
-import { site } from '@outpost/agent';
+import { findKind, type Cluster } from '@outpost/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
-import { datacenter, project, site as siteObj } from '../lib/fixtures.js';
-import { OUTPOST, OUTPOST_AGENT, run, TestAgent, TestHub, waitFor } from '../lib/processes.js';
-import { binary, imagesDir, VERSIONS } from '../world/binaries.js';
-import { startKubeadmHosts, type KubeadmHost, type KubeadmHosts } from '../world/kubeadm-hosts.js';
+import { startKubeadmSite, type KubeadmSite } from '../lib/kubeadm-site.js';
+import { type TestAgent, type TestHub, waitFor } from '../lib/processes.js';
+import { binary, VERSIONS } from '../world/binaries.js';
+import type { KubeadmHost, KubeadmHosts } from '../world/kubeadm-hosts.js';
 
 const K = (n: string) => findKind(n)!;
-const SITE = 'shop-1';
-const ROOT = join(import.meta.dirname, '..', '..');
 const VERSION = VERSIONS.kubernetes.replace(/^v/, '');
 
 describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH', () => {
+  let siteEnv: KubeadmSite;
   let hub: TestHub;
   let agent: TestAgent;
   let world: KubeadmHosts;
-  let env: NodeJS.ProcessEnv;
   let kubeconfig: string;
   /** The cluster's first three hosts; the fourth joins later. */
   const hosts = (): KubeadmHost[] => world.hosts.slice(0, 3);
-  const outpost = (...args: string[]) => run(OUTPOST, args, { env, timeoutMs: 300_000 });
+  const outpost = (...args: string[]) => siteEnv.outpost(...args);
   const kubectl = (...args: string[]) => spawnSync(binary('kubectl'), ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 60_000 });
-  const ssh = async (h: KubeadmHost, command: string): Promise<string> => {
-    const s = await site.SshSession.connect({ host: h.name, address: h.address, port: h.port, user: h.user, hostKey: h.hostKeyFingerprint }, { privateKey: world.privateKey });
-    try {
-      return (await s.exec(command)).stdout;
-    } finally {
-      s.close();
-    }
-  };
+  const ssh = (h: KubeadmHost, command: string): Promise<string> => siteEnv.ssh(h, command);
   const cluster = () => hub.api().get<Cluster>(K('clusters'), 'pos', 'demo');
 
   beforeAll(async () => {
-    hub = await TestHub.start();
-    env = { OUTPOST_CONFIG: join(hub.dir, 'cli-config') };
-    expect((await outpost('login', '--hub', hub.url, '--token-file', join(hub.dataDir, 'admin.token'), '--ca-file', join(hub.dataDir, 'ca.crt'))).code).toBe(0);
-    const release = join(hub.dir, 'release');
-    const written = spawnSync('npm', ['run', '--silent', 'world', '--', 'release', '--dir', release], { cwd: ROOT, encoding: 'utf8' });
-    expect(written.status, written.stderr).toBe(0);
-    // kubeadm's DNS addon runs only where the Release brings CoreDNS: an images cache without its archive
-    // would pass every step and fail only at the DNS checks, far from the cause.
-    const components = (YAML.parse(readFileSync(join(release, 'release.yaml'), 'utf8')) as Release).spec?.components ?? {};
-    expect(components.coredns, `the world's images lack CoreDNS: run \`npm run world:build\``).toBe(`outpost.local/coredns:${VERSIONS.coredns}`);
-    const imported = await outpost('release', 'import', release);
-    expect(imported.code, imported.stderr).toBe(0);
-    await hub.apply(project('demo'), siteObj(SITE), datacenter('shops', { site: SITE }));
-    agent = await TestAgent.join(hub, { site: SITE }, 'site');
-    const key = await run(OUTPOST_AGENT, ['ssh-key', '--data', agent.dataDir]);
-    world = await startKubeadmHosts({ count: 4, authorizedKeys: key.stdout });
-    for (const h of world.hosts) {
-      await hub.apply({ apiVersion: 'outpost.dev/v1alpha1', kind: 'Host', metadata: { name: h.name }, spec: { site: SITE, address: h.address, sshPort: h.port, sshUser: 'root', hostKey: h.hostKeyFingerprint } });
-    }
+    siteEnv = await startKubeadmSite({ hosts: 4 });
+    ({ hub, agent, world } = siteEnv);
     agent.start(['--log-level', 'info', '--heal-interval', '10']);
   }, 300_000);
   afterAll(async () => {
-    await agent?.stop();
-    await world?.stop();
-    await hub?.stop();
+    await siteEnv?.stop();
   }, 300_000);
 
   it('goes from bare hosts to every node Ready, its progress in lastOperation and status.nodes', async () => {
@@ -125,17 +95,7 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
   it('runs a pod on each worker, and one reaches the other across the bridge pod network', async () => {
     const [, w1, w2] = hosts() as [KubeadmHost, KubeadmHost, KubeadmHost];
     // A test workload: the world's busybox, put on the workers as the Release's images are.
-    const archive = readdirSync(imagesDir()).find((f) => f.startsWith('busybox-') && f.endsWith('.tar'));
-    expect(archive).toBeTruthy();
-    for (const w of [w1, w2]) {
-      const s = await site.SshSession.connect({ host: w.name, address: w.address, port: w.port, user: w.user, hostKey: w.hostKeyFingerprint }, { privateKey: world.privateKey });
-      try {
-        await s.writeFile('/var/lib/outpost/busybox.tar', { localPath: join(imagesDir(), archive!) }, 0o600);
-        await s.run('ctr -n k8s.io images import /var/lib/outpost/busybox.tar && rm /var/lib/outpost/busybox.tar');
-      } finally {
-        s.close();
-      }
-    }
+    for (const w of [w1, w2]) await siteEnv.importBusybox(w);
     const pod = (name: string, node: string, command: string) => ({
       apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' },
       spec: { nodeName: node, containers: [{ name, image: 'outpost.local/busybox:test', imagePullPolicy: 'Never', command: ['sh', '-c', command] }] },

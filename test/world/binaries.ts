@@ -19,7 +19,7 @@ function pinned(moduleDir: string, modulePath: string): string {
 
 export const VERSIONS = {
   kubernetes: pinned('kubernetes', 'k8s.io/kubernetes'),
-  /** The previous patch version's control plane (kube-apiserver, kube-controller-manager, kube-scheduler), for upgrades. */
+  /** The previous patch version (its control plane, kubeadm, kubelet, kubectl, kube-proxy), for upgrades. */
   kubernetesPrevious: pinned('kubernetes-previous', 'k8s.io/kubernetes'),
   etcd: pinned('etcd', 'go.etcd.io/etcd/server/v3'),
   cni: pinned('cni', 'github.com/containernetworking/plugins'),
@@ -41,10 +41,15 @@ export const binDirs = () => ({
 /** Where `npm run world:build` puts the image archives (pause, busybox, etcd, kube-* of both Kubernetes versions, local-path-provisioner, coredns) for the pinned versions. */
 export const imagesDir = (): string => join(cacheRoot(), `images-${VERSIONS.kubernetes}-${VERSIONS.etcd}`);
 
-/** The path of one built binary; throws, saying how to build it, when it is missing. */
-export function binary(name: string): string {
+/**
+ * The path of one built binary; a Kubernetes one of `kubernetesVersion` (VERSIONS.kubernetes or
+ * VERSIONS.kubernetesPrevious; default the current). Throws, saying how to build it, when it is missing.
+ */
+export function binary(name: string, kubernetesVersion: string = VERSIONS.kubernetes): string {
   const dirs = binDirs();
-  const dir = name === 'etcd' ? dirs.etcd : ['bridge', 'host-local', 'loopback', 'portmap'].includes(name) ? dirs.cni : dirs.kubernetes;
+  const k8s = kubernetesVersion === VERSIONS.kubernetesPrevious ? dirs.kubernetesPrevious : dirs.kubernetes;
+  if (kubernetesVersion !== VERSIONS.kubernetes && kubernetesVersion !== VERSIONS.kubernetesPrevious) throw new Error(`the world builds Kubernetes ${VERSIONS.kubernetes} and ${VERSIONS.kubernetesPrevious}, not ${kubernetesVersion}`);
+  const dir = name === 'etcd' ? dirs.etcd : ['bridge', 'host-local', 'loopback', 'portmap'].includes(name) ? dirs.cni : k8s;
   const path = join(dir, name);
   if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run world:build\` (or bash test/world/setup.sh)`);
   return path;

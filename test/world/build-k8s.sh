@@ -40,10 +40,12 @@ build() {
 build k8s kubernetes k8s.io/kubernetes \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
   k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl
-# The previous patch version's control plane only, so hosted control planes' upgrades are tested for
-# real; a module of its own, so the build above is unchanged. Three commands: CI builds it cold.
+# The previous patch version, so upgrades are tested for real: its control plane for hosted clusters, and
+# kubeadm, kubelet, kubectl and kube-proxy for kubeadm site clusters; a module of its own, so the build
+# above is unchanged. CI builds it cold.
 build k8s kubernetes-previous k8s.io/kubernetes \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+  k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl
 build etcd etcd go.etcd.io/etcd/server/v3 outpost.dev/test-tools/etcd
 build cni cni github.com/containernetworking/plugins \
   github.com/containernetworking/plugins/plugins/main/bridge github.com/containernetworking/plugins/plugins/ipam/host-local \
@@ -97,6 +99,7 @@ image kube-proxy "outpost.local/kube-proxy:$k8s_version" -file "$k8s_bin/kube-pr
 for c in kube-apiserver kube-controller-manager kube-scheduler; do
   image "$c-$prev_version" "outpost.local/$c:$prev_version" -file "$prev_bin/$c:/usr/local/bin/$c" -entrypoint "/usr/local/bin/$c"
 done
+image "kube-proxy-$prev_version" "outpost.local/kube-proxy:$prev_version" -file "$prev_bin/kube-proxy:/usr/local/bin/kube-proxy" "${proxy_files[@]}" -entrypoint /usr/local/bin/kube-proxy
 # the seed's default StorageClass (test/world/local-path.ts); its helper pods run the busybox image
 image local-path-provisioner "outpost.local/local-path-provisioner:$lpp_version" \
   -file "$lpp_bin/local-path-provisioner:/usr/local/bin/local-path-provisioner" -entrypoint /usr/local/bin/local-path-provisioner

@@ -124,8 +124,9 @@ program
   .command('release')
   .description('write a release directory (release.yaml, bin/, cni/, images/) from what the world built, for `outpost release import DIR`')
   .requiredOption('--dir <dir>', 'the release directory to write')
-  .action((o: { dir: string }) => {
-    const r = writeReleaseDir(resolve(o.dir));
+  .option('--version <version>', `the Kubernetes version: ${VERSIONS.kubernetes} or the previous patch, ${VERSIONS.kubernetesPrevious} (for upgrades)`, VERSIONS.kubernetes)
+  .action((o: { dir: string; version: string }) => {
+    const r = writeReleaseDir(resolve(o.dir), o.version);
     process.stdout.write(`release ${r.version}: ${r.files} files in ${r.dir}; import it with: outpost release import ${o.dir}\n`);
   });
 

@@ -1,6 +1,7 @@
 // A release directory (the layout `outpost release import DIR` reads: RELEASE_DIRS in proto) from what
-// the test world built: kubeadm, kubelet and kubectl, the CNI plugins, the image archives of the
-// control plane and its addons (kube-proxy, CoreDNS), and a release.yaml whose spec.components name exactly the images in it. Files are
+// the test world built, of its current or its previous Kubernetes version: kubeadm, kubelet and kubectl,
+// the CNI plugins, the image archives of the control plane and its addons (kube-proxy, CoreDNS), and a
+// release.yaml whose spec.components name exactly the images in it. Files are
 // hardlinked (copied where the directory is on another filesystem), so it takes no time and no disk.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -10,15 +11,15 @@ import { REQUIRED_BINARIES, REQUIRED_CNI_PLUGINS, RELEASE_DIRS, RELEASE_MANIFEST
 import YAML from 'yaml';
 import { binary, imagesDir, VERSIONS } from './binaries.js';
 
-/** The tag each component's archive carries at the pinned versions (build-k8s.sh); pause carries its own. */
-const PINNED_TAG: Record<string, string> = {
+/** The tag each component's archive carries at the pinned versions (build-k8s.sh), for Kubernetes `version`; pause carries its own. */
+const pinnedTags = (version: string): Record<string, string> => ({
   etcd: VERSIONS.etcd,
   coredns: VERSIONS.coredns,
-  'kube-apiserver': VERSIONS.kubernetes,
-  'kube-controller-manager': VERSIONS.kubernetes,
-  'kube-scheduler': VERSIONS.kubernetes,
-  'kube-proxy': VERSIONS.kubernetes,
-};
+  'kube-apiserver': version,
+  'kube-controller-manager': version,
+  'kube-scheduler': version,
+  'kube-proxy': version,
+});
 
 function place(from: string, to: string): void {
   if (existsSync(to)) return;
@@ -43,12 +44,18 @@ export interface WrittenReleaseDir {
   components: Record<string, string>;
 }
 
-/** Writes the release directory `dir` (made if missing; files already there are kept). */
-export function writeReleaseDir(dir: string): WrittenReleaseDir {
+/**
+ * Writes the release directory `dir` (made if missing; files already there are kept) of Kubernetes
+ * `kubernetesVersion`: the world's current one by default, or its previous patch ("v1.34.3", with or
+ * without the "v"), for upgrades.
+ */
+export function writeReleaseDir(dir: string, kubernetesVersion: string = VERSIONS.kubernetes): WrittenReleaseDir {
+  const kv = `v${kubernetesVersion.replace(/^v/, '')}`;
+  const PINNED_TAG = pinnedTags(kv);
   for (const sub of Object.values(RELEASE_DIRS)) mkdirSync(join(dir, sub), { recursive: true });
   let files = 0;
   for (const name of REQUIRED_BINARIES) {
-    place(binary(name), join(dir, RELEASE_DIRS.binary, name));
+    place(binary(name, kv), join(dir, RELEASE_DIRS.binary, name));
     files++;
   }
   for (const name of REQUIRED_CNI_PLUGINS) {
@@ -73,7 +80,7 @@ export function writeReleaseDir(dir: string): WrittenReleaseDir {
     place(join(images, f), join(dir, RELEASE_DIRS.image, f));
     files++;
   }
-  const version = VERSIONS.kubernetes.replace(/^v/, '');
+  const version = kv.replace(/^v/, '');
   const release = { apiVersion: 'outpost.dev/v1alpha1', kind: 'Release', metadata: { name: version }, spec: { version, components } };
   writeFileSync(join(dir, RELEASE_MANIFEST), YAML.stringify(release));
   return { dir, version, files, components };

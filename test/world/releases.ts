@@ -10,10 +10,10 @@ import { VERSIONS } from './binaries.js';
 export const PAUSE_IMAGE = 'outpost.local/pause:test';
 
 /**
- * What the world built for one Kubernetes version ("v1.34.4"). kube-proxy is built for the current
- * version only (the previous one is the control plane alone, to keep CI's cold build short): a Release
- * names only images a node really has. CoreDNS is one image for both (kubeadm 1.34 asks for the same
- * tag at every patch version); only kubeadm's addon on site clusters runs it, hosted control planes never.
+ * What the world built for one Kubernetes version ("v1.34.4"), the current or the previous patch (both
+ * with kube-proxy, so kubeadm site clusters upgrade between them): a Release names only images a node
+ * really has. CoreDNS is one image for both (kubeadm 1.34 asks for the same tag at every patch version);
+ * only kubeadm's addon on site clusters runs it, hosted control planes never.
  */
 export function worldComponents(kubernetesVersion: string): Record<string, string> {
   const components: Record<string, string> = {
@@ -23,8 +23,8 @@ export function worldComponents(kubernetesVersion: string): Record<string, strin
     'kube-scheduler': `outpost.local/kube-scheduler:${kubernetesVersion}`,
     pause: PAUSE_IMAGE,
     coredns: `outpost.local/coredns:${VERSIONS.coredns}`,
+    'kube-proxy': `outpost.local/kube-proxy:${kubernetesVersion}`,
   };
-  if (kubernetesVersion === VERSIONS.kubernetes) components['kube-proxy'] = `outpost.local/kube-proxy:${kubernetesVersion}`;
   return components;
 }
 

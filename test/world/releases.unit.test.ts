@@ -5,10 +5,10 @@ import { missingImages, worldReleases } from './releases.js';
 describe('worldReleases', () => {
   const all = [...new Set(worldReleases().flatMap((r) => Object.values(r.spec?.components ?? {})))];
 
-  it('names kube-proxy only for the version the world builds it for', () => {
+  it('names each version its own control plane and kube-proxy', () => {
     const [current, previous] = worldReleases();
     expect(current?.spec?.components?.['kube-proxy']).toBe(`outpost.local/kube-proxy:${VERSIONS.kubernetes}`);
-    expect(previous?.spec?.components).not.toHaveProperty('kube-proxy');
+    expect(previous?.spec?.components?.['kube-proxy']).toBe(`outpost.local/kube-proxy:${VERSIONS.kubernetesPrevious}`);
     expect(previous?.spec?.components?.['kube-scheduler']).toBe(`outpost.local/kube-scheduler:${VERSIONS.kubernetesPrevious}`);
   });
 

@@ -14,6 +14,8 @@ import { HostSessions } from './host-sessions.js';
 import { sshTargetOf } from './host-target.js';
 import { DEFAULT_POD_CIDR, KubeadmRun } from './kubeadm-run.js';
 import { resetScript } from './kubeadm-reset.js';
+import { KubeadmUpgrade } from './kubeadm-upgrade.js';
+import { upgradeWanted } from './upgrade-plan.js';
 import { UploadSlots } from './upload-slots.js';
 
 export interface KubeadmClusterOptions {
@@ -56,7 +58,7 @@ export class KubeadmClusterReconciler implements Reconciler {
     const cluster = obj as Cluster;
     const generation = obj.metadata.generation ?? 0;
     const uid = obj.metadata.uid ?? '';
-    const phase = phaseDuring(obj, this.reported.get(uid));
+    let phase = phaseDuring(obj, this.reported.get(uid));
     this.reported.set(uid, { phase, generation });
     const waiting = (conditions: Condition[], requeueAfterMs?: number): ReconcileOutcome => ({ status: { phase, observedGeneration: generation, conditions }, ...(requeueAfterMs ? { requeueAfterMs } : {}) });
 
@@ -87,6 +89,14 @@ export class KubeadmClusterReconciler implements Reconciler {
     ctx.report({ phase, observedGeneration: generation, conditions: [releaseReady, cond('PKIReady', 'True', 'Delivered', "the hub's CAs", generation)] });
     const flow = new Flow('kubeadm', run.steps());
     try {
+      const upgrade = await this.upgradeDue(cluster, plan, run, ctx);
+      if (upgrade) {
+        // Updating, whatever this process knew before (a kill -9 forgets what it reported).
+        phase = 'Updating';
+        this.reported.set(uid, { phase, generation });
+        ctx.report({ phase, observedGeneration: generation });
+        await runFlow(upgrade, 'Upgrade', obj, ctx);
+      }
       await runFlow(flow, 'Reconcile', obj, ctx);
     } catch (err) {
       ctx.report({ phase, observedGeneration: generation, ...(run.nodes.length ? { nodes: run.nodes } : {}), conditions: [cond('NodesReady', 'False', 'Provisioning', err instanceof Error ? err.message : String(err), generation)] });
@@ -108,6 +118,24 @@ export class KubeadmClusterReconciler implements Reconciler {
       },
       requeueAfterMs: this.o.healIntervalMs ?? 300_000,
     };
+  }
+
+  /**
+   * A Running cluster whose spec.version moved is upgraded host by host (kubeadm-upgrade.ts) before the
+   * kubeadm flow runs: that flow installs the Release on every host at once, which is right for a new
+   * host and wrong for a node still at the old version. A failed upgrade keeps its journal, so the next
+   * attempt retries the step that failed, and the hosts done before it stay done. This returns that flow
+   * when an upgrade is due: a node of the cluster (as its API says now) is at another version, or the
+   * journal holds an upgrade of this generation under way.
+   */
+  private async upgradeDue(cluster: Cluster, plan: ClusterPlan, run: KubeadmRun, ctx: ReconcileContext): Promise<Flow | undefined> {
+    const generation = cluster.metadata.generation ?? 0;
+    const upgrade = new KubeadmUpgrade({ plan, run, readyTimeoutMs: this.o.readyTimeoutMs ?? 300_000, onNodes: (nodes) => ctx.report({ nodes }) });
+    const flow = new Flow('kubeadm-upgrade', upgrade.steps());
+    const record = ctx.journal.load(`${keyString(keyOf(cluster))}/${flow.name}`);
+    const resuming = record?.revision === String(generation);
+    const nodes = resuming ? [] : ((await upgrade.currentNodes(ctx.signal)) ?? cluster.status?.nodes ?? []);
+    return upgradeWanted({ nodes, target: upgrade.target, resuming }) ? flow : undefined;
   }
 
   /** `kubeadm reset` and Outpost's cleanup on every host the Cluster named; each host on its own, all at once. */

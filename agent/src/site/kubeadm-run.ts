@@ -11,7 +11,7 @@ import { containerdConfigFile, containerdConfigVersion, containerdUnit, kernelSe
 import { hostPaths, type HostPaths } from './host-paths.js';
 import { CONTROL_PLANE_PORTS, parseProbe, portsInUse, preflightProblems, PROBE_SCRIPT, WORKER_PORTS, type HostFacts } from './host-probe.js';
 import type { HostSessions } from './host-sessions.js';
-import { installPlan, type InstallStep } from './install-plan.js';
+import { installPlan, type InstallPlan, type InstallStep } from './install-plan.js';
 import { kubeadmInitArgv, kubeadmInitConfig, kubeadmJoinArgv, kubeadmJoinConfig } from './kubeadm-config.js';
 import { kubeadmImagePlan, type KubeadmImagePlan } from './kubeadm-images.js';
 import { joinSecrets, type JoinSecrets } from './kubeadm/join-secrets.js';
@@ -23,8 +23,8 @@ import type { UploadSlots } from './upload-slots.js';
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
 /** Where Outpost keeps what it writes for kubeadm on a host. */
-const OUTPOST_DIR = '/var/lib/outpost';
-const ADMIN_CONF = '/etc/kubernetes/admin.conf';
+export const OUTPOST_DIR = '/var/lib/outpost';
+export const ADMIN_CONF = '/etc/kubernetes/admin.conf';
 /** How long a join token made for one run stays usable on the cluster. */
 const TOKEN_TTL_SECONDS = 2 * 3600;
 
@@ -41,7 +41,7 @@ export class HostNotReady extends Error {
 }
 
 /** SSH drops and slow hosts pass; a step tries a few times before the run fails (and is retried with backoff). */
-const SSH_RETRY: StepRetry = { attempts: 4, baseMs: 2_000, capMs: 15_000 };
+export const SSH_RETRY: StepRetry = { attempts: 4, baseMs: 2_000, capMs: 15_000 };
 
 export interface KubeadmRunInputs {
   cluster: Cluster;
@@ -65,7 +65,7 @@ export class KubeadmRun {
   private readonly members = new Set<string>();
   private podCidrs: Record<string, string> = {};
   private readonly secrets: JoinSecrets;
-  private readonly images: KubeadmImagePlan;
+  readonly images: KubeadmImagePlan;
   private readonly podCidr: string;
   private readonly serviceCidr: string;
   /** The node of each host as the cluster last said (status.nodes). */
@@ -87,7 +87,7 @@ export class KubeadmRun {
     this.serviceCidr = c.spec?.network?.serviceCidr || DEFAULT_SERVICE_CIDR;
   }
 
-  private get endpoint(): string {
+  get endpoint(): string {
     return `${this.i.plan.init.address}:6443`;
   }
 
@@ -126,7 +126,7 @@ export class KubeadmRun {
     return out;
   }
 
-  private session(h: PlannedHost, signal: AbortSignal): Promise<SshSession> {
+  session(h: PlannedHost, signal: AbortSignal): Promise<SshSession> {
     return this.i.sessions.get(h.target, signal);
   }
 
@@ -134,7 +134,7 @@ export class KubeadmRun {
    * What an earlier step of this run learned of a host. A run resumed from the journal (after a kill -9)
    * skips the steps it finished, and their findings died with the old process: they are learned again.
    */
-  private async factsOf(h: PlannedHost, signal: AbortSignal): Promise<HostFacts> {
+  async factsOf(h: PlannedHost, signal: AbortSignal): Promise<HostFacts> {
     if (!this.facts.has(h.name)) await this.probe(h, signal);
     return this.facts.get(h.name)!;
   }
@@ -195,22 +195,21 @@ export class KubeadmRun {
     return true;
   }
 
-  private async runInstallStep(s: SshSession, step: InstallStep, signal: AbortSignal): Promise<void> {
+  async runInstallStep(s: SshSession, step: InstallStep, signal: AbortSignal): Promise<void> {
     if (step.skipIf && (await s.exec(step.skipIf, { signal })).code === 0) return;
     if (step.kind === 'upload') await this.i.uploads.run(signal, () => s.writeFile(step.upload.to, { localPath: step.upload.from }, step.upload.mode, { signal }));
     await s.run(step.run, { signal });
   }
 
-  /** The Release's binaries, CNI plugins and images from the agent's cache, containerd and kubelet as services. */
-  private async install(h: PlannedHost, signal: AbortSignal): Promise<void> {
+  /** The Release's install plan for the host's platform, every blob it uploads fetched into the agent's cache (once, for all hosts) and checked. */
+  async installPlanOf(h: PlannedHost, signal: AbortSignal): Promise<InstallPlan> {
     const facts = await this.factsOf(h, signal);
     const release = this.i.release;
     const platform = `linux/${facts.arch}`;
     const artifacts = (release.spec?.artifacts ?? []).filter((a) => !a.platform || a.platform === platform);
-    // Every blob this host needs, fetched (once, for all hosts) and checked by the cache before any upload.
     const local = new Map<string, string>();
     for (const a of artifacts) if (a.digest) local.set(a.digest, await this.i.artifacts.fetch(a.digest, Number(a.size ?? 0), signal));
-    const plan = installPlan({
+    return installPlan({
       release: release.metadata.name ?? '',
       artifacts,
       components: release.spec?.components ?? {},
@@ -219,6 +218,13 @@ export class KubeadmRun {
       paths: this.paths,
       aliases: this.images.aliases,
     });
+  }
+
+  /** The Release's binaries, CNI plugins and images from the agent's cache, containerd and kubelet as services. */
+  private async install(h: PlannedHost, signal: AbortSignal): Promise<void> {
+    const facts = await this.factsOf(h, signal);
+    const release = this.i.release;
+    const plan = await this.installPlanOf(h, signal);
     const s = await this.session(h, signal);
     await s.run(shJoin(['mkdir', '-p', OUTPOST_DIR, this.paths.stagingDir]), { signal });
     for (const step of plan.files) await this.runInstallStep(s, step, signal);
@@ -252,7 +258,7 @@ export class KubeadmRun {
     await s.run(`systemctl daemon-reload && systemctl enable outpost-pod-network && ${shQuote(script.path)}`, { signal });
   }
 
-  private nodeInputs(h: PlannedHost): { name: string; address: string; ignorePreflightErrors: string[] } {
+  nodeInputs(h: PlannedHost): { name: string; address: string; ignorePreflightErrors: string[] } {
     // The facts kubeadm's preflight checks that a host Outpost probed may lack for good reason: swap is
     // allowed (kubelet runs with it), and the system verification reads a kernel config a host may not ship.
     return { name: h.name, address: h.address, ignorePreflightErrors: ['Swap', 'SystemVerification', 'FileContent--proc-sys-net-bridge-bridge-nf-call-iptables'] };
@@ -347,7 +353,7 @@ export class KubeadmRun {
     }, this.i.readyTimeoutMs);
   }
 
-  private async until(signal: AbortSignal, what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  async until(signal: AbortSignal, what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
       if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
