@@ -70,14 +70,15 @@ export function buildProgram(): Command {
     .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
     .option('--kubeconfig <file>', "a Seed's agent: the seed's Kubernetes API (default: the pod's in-cluster config)")
     .option('--leaf-cert-lifetime <seconds>', "a Seed's agent: lifetime of the hosted control planes' leaf certificates, renewed at 2/3 of it (default one year)", positiveSeconds)
-    .option('--heal-interval <seconds>', 'how often each cluster is checked and drift put back (default 30 for hosted control planes on a seed, 300 for kubeadm clusters at a site)', positiveSeconds)
+    .option('--heal-interval <seconds>', 'how often each cluster is checked and drift put back (default 300; a seed\'s agent also watches what it made and puts drift back at once, so this is its safety net)', positiveSeconds)
     .option('--artifact-cache-size <size>', CACHE_SIZE_HELP, byteSize)
     .option('--artifact-max-rate <size>', MAX_RATE_HELP, byteSize)
     .option('--offline', 'do not dial the hub: reconcile what bundles brought (`outpost-agent bundle import`)')
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stderr)').choices(LOG_LEVELS).default('info'))
     .action(async (o: { data: string; kubeconfig?: string; leafCertLifetime?: number; healInterval?: number; artifactCacheSize?: number; artifactMaxRate?: number; offline?: boolean; logLevel: (typeof LOG_LEVELS)[number] }) => {
       // Loaded only here: the Kubernetes client costs every other command (a bundle import) most of its start.
-      const { HostedClusterReconciler, KubeSeedApi, seedKubeConfig } = await import('../seed/index.js');
+      const { HostedClusterReconciler, KubeSeedApi, SeedWatch, seedKubeConfig } = await import('../seed/index.js');
+      const log = pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2));
       const identity = loadIdentity(o.data);
       const view = identity.view;
       const seed = seedKubeConfig({ view, kubeconfig: o.kubeconfig, env: process.env });
@@ -90,9 +91,9 @@ export function buildProgram(): Command {
       // A site's agent checks its Hosts and makes its kubeadm Clusters over SSH, with its own key.
       const privateKey = view.startsWith('site/') ? ensureAgentSshKey(o.data, identity.agentId).privateKey : undefined;
       const siteHosts = privateKey ? [new HostReconciler({ privateKey }), new KubeadmClusterReconciler({ privateKey, ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}) })] : [];
-      const reconcilers = [new ReceivedReconciler(), ...siteHosts, ...(seed ? [new HostedClusterReconciler({ ...hosted, api: new KubeSeedApi(seed) })] : [])];
+      const reconcilers = [new ReceivedReconciler(), ...siteHosts, ...(seed ? [new HostedClusterReconciler({ ...hosted, api: new KubeSeedApi(seed), watch: new SeedWatch({ kubeConfig: seed, log }) })] : [])];
       const artifactOpts = { ...(o.artifactCacheSize ? { artifactCacheBytes: o.artifactCacheSize } : {}), ...(o.artifactMaxRate ? { artifactMaxBytesPerSecond: o.artifactMaxRate } : {}) };
-      const agent = await startAgent({ dataDir: o.data, reconcilers, offline: o.offline === true, ...artifactOpts }, pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2)));
+      const agent = await startAgent({ dataDir: o.data, reconcilers, offline: o.offline === true, ...artifactOpts }, log);
       process.stdout.write(`outpost-agent ${AGENT_VERSION} running${o.offline ? ' offline (no hub link; statuses wait for `outpost-agent bundle export-status`)' : ''}\n`);
       await new Promise<void>((resolve) => {
         const shutdown = (): void => void agent.stop().then(resolve);

@@ -9,8 +9,9 @@ import { sleep, systemClock, type FlowStep } from '../engine/index.js';
 import type { ReconcileContext } from '../reconcile/reconciler.js';
 import { deploymentRollout, foreignSpecManagers, imageProblem, statefulSetRollout, type Rollout } from './component-health.js';
 import type { ControlPlaneInputs, SeedComponent } from './control-plane-inputs.js';
+import type { Drift } from './drift.js';
 import { ClusterKeysMissingError, ImageMissingError, NamespaceTakenError } from './errors.js';
-import { APISERVER_SECRET, buildLeafPki, CONTROLLER_MANAGER_SECRET, ETCD_SECRET, PKI_SECRETS, SCHEDULER_SECRET, secretHash } from './leaf-pki.js';
+import { APISERVER_SECRET, buildLeafPki, CONTROLLER_MANAGER_SECRET, PKI_SECRETS, SCHEDULER_SECRET, secretHash } from './leaf-pki.js';
 import { apiServerDeployment, APISERVER_DEPLOYMENT } from './manifests/apiserver.js';
 import { COMPONENT_LABEL, type ManifestContext } from './manifests/common.js';
 import { CONTROLLER_MANAGER_DEPLOYMENT, controllerManagerDeployment, SCHEDULER_DEPLOYMENT, schedulerDeployment } from './manifests/controllers.js';
@@ -70,6 +71,8 @@ export class ControlPlaneRun {
     private readonly track: <T>(call: Promise<T>, signal: AbortSignal) => Promise<T>,
     /** SeedReachable as the run's calls found it so far. */
     private readonly reachable: () => Condition | undefined,
+    /** What the watch saw changed by another hand since a run last put it back. */
+    private readonly drift: readonly Drift[] = [],
   ) {
     this.m = { namespace: ns.name, labels: ns.labels };
     this.generation = obj.metadata.generation ?? 0;
@@ -216,7 +219,8 @@ export class ControlPlaneRun {
     this.hashes = Promise.resolve(out.hashes);
     this.learned.renewAt = out.renewAt;
     if (out.signed) this.ctx.log.info({ namespace: this.ns.name, signed: out.signed, renewAt: out.renewAt.toISOString() }, 'signed leaf certificates');
-    this.setCondition('PKIReady', true, out.signed ? 'Signed' : 'Current', `leaf certificates in Secrets ${PKI_SECRETS.join(', ')}, signed by the cluster's CAs; next renewal ${out.renewAt.toISOString()}`);
+    const healed = this.healedNote('pki');
+    this.setCondition('PKIReady', true, healed ? 'Healed' : out.signed ? 'Signed' : 'Current', `leaf certificates in Secrets ${PKI_SECRETS.join(', ')}, signed by the cluster's CAs; next renewal ${out.renewAt.toISOString()}${healed}`);
   }
 
   /** The hash of each PKI Secret, from this run's pki step or, when it was skipped on a resume, from the seed. */
@@ -242,7 +246,7 @@ export class ControlPlaneRun {
     const persistent = existing ? (existing.spec?.volumeClaimTemplates?.length ?? 0) > 0 : storageClass !== undefined;
     await this.apply(etcdDisruptionBudget(this.m), signal);
     const foreign = foreignSpecManagers(existing, FIELD_MANAGER);
-    await this.apply(etcdStatefulSet(this.m, { image: this.inputs.images.etcd, replicas: this.inputs.replicas, memberIps: allocated.etcdMemberIps, persistent, certsHash: await this.certsHash(ETCD_SECRET, signal) }), signal);
+    await this.apply(etcdStatefulSet(this.m, { image: this.inputs.images.etcd, replicas: this.inputs.replicas, memberIps: allocated.etcdMemberIps, persistent }), signal);
     const storage = persistent
       ? `data on PersistentVolumeClaims${storageClass ? ` (StorageClass ${storageClass})` : ''}`
       : "data on emptyDir: the seed has no default StorageClass, so a member's data is lost with its pod; give the seed a default StorageClass for new clusters";
@@ -299,18 +303,25 @@ export class ControlPlaneRun {
     await this.waitReady('kube-scheduler', 'SchedulerReady', foreign, signal, async () => deploymentRollout(await this.read<V1Deployment>('apps/v1', 'Deployment', SCHEDULER_DEPLOYMENT, signal)));
   }
 
+  /** What the watch saw done to `component`'s objects by another hand, as a status suffix ('' for nothing). */
+  private healedNote(component: string): string {
+    const notes = this.drift.filter((d) => d.component === component).map((d) => d.note);
+    return notes.length ? `; put back after the watch saw: ${notes.join('; ')}` : '';
+  }
+
   /**
    * Polls until `rollout` says ready, keeping the component's condition current. Pods stuck on their image
    * fail the attempt at once, with a message naming the image: waiting longer would not bring it.
    */
   private async waitReady(component: SeedComponent, type: string, foreign: string[], signal: AbortSignal, rollout: () => Promise<Rollout>, note?: string): Promise<void> {
-    const healed = foreign.length ? `; its spec had been changed on the seed by ${[...new Set(foreign)].join(', ')} and is put back` : '';
+    const edited = foreign.length ? `; its spec had been changed on the seed by ${[...new Set(foreign)].join(', ')} and is put back` : '';
     if (foreign.length) this.ctx.log.warn({ namespace: this.ns.name, component, managers: foreign }, 'put back a hand-edited control plane object');
-    const suffix = `${note ? `; ${note}` : ''}${healed}`;
+    const watched = this.healedNote(component);
+    const suffix = `${note ? `; ${note}` : ''}${edited}${watched}`;
     for (;;) {
       const r = await rollout();
       if (r.ready) {
-        this.setCondition(type, true, foreign.length ? 'Healed' : 'Ready', `${component}: ${r.summary}${suffix}`);
+        this.setCondition(type, true, foreign.length || watched ? 'Healed' : 'Ready', `${component}: ${r.summary}${suffix}`);
         return;
       }
       const pods = await this.track(this.o.api.list<V1Pod>('v1', 'Pod', this.ns.name, signal, `${COMPONENT_LABEL}=${component}`), signal);

@@ -7,7 +7,9 @@ import { FlowFailedError, MemoryFlowJournal, type FlowJournal } from '../engine/
 import type { ReconcileContext, StatusPatch } from '../reconcile/reconciler.js';
 import { NamespaceTakenError } from './errors.js';
 import { HostedClusterReconciler, type HostedClusterOptions } from './hosted-cluster-reconciler.js';
+import type { Drift } from './drift.js';
 import { MemorySeed } from './memory-seed.fixture.js';
+import type { DriftWatch } from './seed-watch.js';
 
 const hosted = (name = 'web', replicas = 1): ResourceObject => ({ apiVersion: 'outpost.dev/v1alpha1', kind: 'Cluster', metadata: { name, namespace: 'p', uid: 'u', generation: 3 }, spec: { version: '1.34.4', controlPlane: { mode: 'hosted', replicas } } });
 const OURS = { 'outpost.dev/project': 'p', 'outpost.dev/cluster': 'web' };
@@ -71,7 +73,8 @@ describe('HostedClusterReconciler', () => {
     expect(at('Deployment/kube-apiserver')).toBeLessThan(at('Deployment/kube-scheduler'));
     expect(messageOf([out.status ?? {}], 'EtcdReady')).toContain('data on emptyDir: the seed has no default StorageClass');
     expect(out.status?.phase && reports.some((r) => r.phase === 'Creating')).toBe(true);
-    expect(out.requeueAfterMs).toBe(30_000);
+    // The watch finds drift; the periodic run is the safety net (and the renewal, a year away here).
+    expect(out.requeueAfterMs).toBe(300_000);
     // The leaf certificates name the endpoint; no admin credential is left on the seed.
     expect(seed.secret('kube-apiserver-certs')?.['apiserver.crt']).toBeTruthy();
     expect([...seed.objects.values()].filter((o) => o.kind === 'Secret').map((o) => o.metadata?.name).sort()).toEqual(['etcd-certs', 'kube-apiserver-certs', 'kube-controller-manager-certs', 'kube-scheduler-certs']);
@@ -110,7 +113,7 @@ describe('HostedClusterReconciler', () => {
     expect(reports.every((p) => p.phase === undefined || p.phase === 'Running')).toBe(true);
   });
 
-  it('renews leaves past 2/3 of their life, and the new hash rolls the pods that use them', async () => {
+  it('renews leaves past 2/3 of their life; the new hash rolls the pods that use them, but not etcd', async () => {
     const seed = new MemorySeed();
     const r = reconciler(seed, { leafLifetimeMs: 3_000 });
     const first = await r.reconcile(hosted(), context().ctx);
@@ -118,10 +121,15 @@ describe('HostedClusterReconciler', () => {
     const hash = () => (seed.find('Deployment', 'kube-apiserver')?.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations['outpost.dev/certs-hash'];
     const was = hash();
     const cert = seed.secret('kube-apiserver-certs')?.['apiserver.crt'];
+    const etcdCert = seed.secret('etcd-certs')?.['server.crt'];
+    const etcdTemplate = JSON.stringify((seed.find('StatefulSet', 'etcd')?.spec as { template: unknown }).template);
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     await r.reconcile(hosted(), context().ctx);
     expect(seed.secret('kube-apiserver-certs')?.['apiserver.crt']).not.toBe(cert);
     expect(hash()).not.toBe(was);
+    // etcd's Secret is renewed in place; its pod template is untouched, so its pod is not replaced.
+    expect(seed.secret('etcd-certs')?.['server.crt']).not.toBe(etcdCert);
+    expect(JSON.stringify((seed.find('StatefulSet', 'etcd')?.spec as { template: unknown }).template)).toBe(etcdTemplate);
     const strategy = (seed.find('Deployment', 'kube-apiserver')?.spec as { strategy: unknown }).strategy;
     expect(strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
   });
@@ -204,6 +212,24 @@ describe('HostedClusterReconciler', () => {
     expect((seed.find('Deployment', 'kube-scheduler')?.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]!.image).toBe(IMAGES['kube-scheduler']);
     expect(conditionsOf([out.status ?? {}]).SchedulerReady).toEqual(['True', 'Healed']);
     expect(messageOf([out.status ?? {}], 'SchedulerReady')).toContain('changed on the seed by kubectl-set and is put back');
+  });
+
+  it('says in status what the watch saw put back, and forgets it once a run has put it back', async () => {
+    const seed = new MemorySeed();
+    const held: Drift[] = [{ component: 'etcd', note: 'Pod etcd-0 was deleted' }, { component: 'pki', note: 'Secret etcd-certs was changed by kubectl-edit' }];
+    const settled: Drift[][] = [];
+    const watch: DriftWatch = { start: async () => undefined, stop: async () => undefined, notes: (k) => (k.name === 'web' && k.namespace === 'p' ? [...held] : []), settle: (_k, n) => settled.push([...n]) };
+    const out = await reconciler(seed, { watch }).reconcile(hosted(), context().ctx);
+    const conditions = conditionsOf([out.status ?? {}]);
+    expect(conditions.EtcdReady).toEqual(['True', 'Healed']);
+    expect(messageOf([out.status ?? {}], 'EtcdReady')).toContain('put back after the watch saw: Pod etcd-0 was deleted');
+    expect(conditions.PKIReady).toEqual(['True', 'Healed']);
+    expect(conditions.SchedulerReady).toEqual(['True', 'Ready']);
+    expect(settled).toEqual([held]);
+    // A run that fails keeps the notes for the next one.
+    seed.down = true;
+    await reconciler(seed, { watch, stepTimeoutMs: 50 }).reconcile(hosted(), context().ctx).catch(() => undefined);
+    expect(settled).toHaveLength(1);
   });
 
   it("refuses a namespace of that name that is another cluster's, and touches nothing", async () => {

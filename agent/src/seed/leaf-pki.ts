@@ -1,6 +1,7 @@
 // The leaf certificates of a hosted control plane, signed by the agent with the CAs the hub delivered
 // (the hub stays the CA of record; no CA is ever made here). Each component's certificates sit in one
-// Secret, so a pod template carries one hash and a renewal rolls exactly the pods that use it. A leaf is
+// Secret, so a pod template carries one hash and a renewal rolls exactly the pods that use it (but etcd,
+// which reads its files again on each handshake and is not rolled: manifests/etcd.ts). A leaf is
 // kept while it is signed by the current CA, names the wanted SANs and is younger than 2/3 of its life;
 // otherwise it is signed again. There is no long-lived admin: admins get short-lived kubeconfigs from the hub.
 import { createHash } from 'node:crypto';
@@ -16,7 +17,11 @@ export const PKI_SECRETS = [ETCD_SECRET, APISERVER_SECRET, CONTROLLER_MANAGER_SE
 
 /** Kubeadm's one year. */
 export const DEFAULT_LEAF_LIFETIME_MS = 365 * 86_400_000;
-/** A leaf is signed again once this share of its life is over, so it never runs out under a pod. */
+/**
+ * A leaf is signed again once this share of its life is over, so it never runs out under a pod: the last
+ * third is the time kubelet has to put a renewed Secret into a running pod's files (etcd is not rolled),
+ * which is within its sync period (1 minute, plus up to half of it in jitter, by default).
+ */
 export const RENEW_AT_FRACTION = 2 / 3;
 
 /** Where a hosted control plane is reached: every name and address a serving certificate must answer for. */
