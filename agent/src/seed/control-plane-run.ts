@@ -7,7 +7,7 @@ import type { KubernetesObject, V1Deployment, V1Pod, V1Secret, V1Service, V1Stat
 import type { ClusterKeys, Condition, ResourceObject } from '@outpost/proto';
 import { sleep, systemClock, type FlowStep } from '../engine/index.js';
 import type { ReconcileContext } from '../reconcile/reconciler.js';
-import { deploymentRollout, foreignSpecManagers, imageProblem, statefulSetRollout, type Rollout } from './component-health.js';
+import { deploymentRollout, foreignSpecManagers, imageProblem, podsReplaced, statefulSetRollout, type Rollout } from './component-health.js';
 import type { ControlPlaneInputs, SeedComponent } from './control-plane-inputs.js';
 import type { Drift } from './drift.js';
 import { ClusterKeysMissingError, ImageMissingError, NamespaceTakenError } from './errors.js';
@@ -318,14 +318,20 @@ export class ControlPlaneRun {
     if (foreign.length) this.ctx.log.warn({ namespace: this.ns.name, component, managers: foreign }, 'put back a hand-edited control plane object');
     const watched = this.healedNote(component);
     const suffix = `${note ? `; ${note}` : ''}${edited}${watched}`;
+    const gone = new Set(this.drift.filter((d) => d.component === component && d.podUid).map((d) => d.podUid!));
+    const pods = () => this.track(this.o.api.list<V1Pod>('v1', 'Pod', this.ns.name, signal, `${COMPONENT_LABEL}=${component}`), signal);
     for (;;) {
-      const r = await rollout();
+      let r = await rollout();
+      // A pod deleted by hand is back only once it is gone and its replacement is ready.
+      if (r.ready && gone.size) {
+        const replaced = podsReplaced(await pods(), gone);
+        r = replaced.ready ? r : replaced;
+      }
       if (r.ready) {
         this.setCondition(type, true, foreign.length || watched ? 'Healed' : 'Ready', `${component}: ${r.summary}${suffix}`);
         return;
       }
-      const pods = await this.track(this.o.api.list<V1Pod>('v1', 'Pod', this.ns.name, signal, `${COMPONENT_LABEL}=${component}`), signal);
-      const stuck = imageProblem(pods);
+      const stuck = imageProblem(await pods());
       if (stuck) {
         const err = new ImageMissingError(component, stuck.image, stuck.node, stuck.reason, this.inputs.version);
         this.setCondition(type, false, 'ImageMissing', err.message);

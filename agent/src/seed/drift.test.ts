@@ -60,7 +60,7 @@ describe('driftOf', () => {
 
   it("notes a pod of the current revision going, not one a roll replaces, nor a pod's own updates", () => {
     const pod = (deleting: boolean): WatchedObject => ({ kind: 'Pod', metadata: { name: 'etcd-0', uid: 'p1', labels: { ...labels, 'outpost.dev/component': 'etcd' }, ...(deleting ? { deletionTimestamp: T1 } : {}) } });
-    expect(driftOf('update', 'Pod', pod(true), facts(undefined, true))).toEqual({ component: 'etcd', note: 'Pod etcd-0 was deleted' });
+    expect(driftOf('update', 'Pod', pod(true), facts(undefined, true))).toEqual({ component: 'etcd', note: 'Pod etcd-0 was deleted', podUid: 'p1' });
     expect(driftOf('delete', 'Pod', pod(false), facts(undefined, true))).toBeDefined();
     expect(driftOf('delete', 'Pod', pod(false), facts(undefined))).toBeDefined();
     expect(driftOf('delete', 'Pod', pod(false), facts(undefined, false))).toBeUndefined();

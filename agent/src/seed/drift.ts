@@ -41,6 +41,8 @@ export interface Drift {
   component: string;
   /** "Pod etcd-0 was deleted", "Deployment kube-scheduler was changed by kubectl-set". */
   note: string;
+  /** A pod that went: the run that puts it back waits until it is gone and replaced by a ready one. */
+  podUid?: string;
 }
 
 /** Fields whose owner is a writer of what the agent applies, not of the seed's bookkeeping. */
@@ -86,7 +88,7 @@ export function driftOf(type: WatchEventType, kind: WatchedKind, obj: WatchedObj
     const gone = type === 'delete' || (type === 'update' && Boolean(obj.metadata?.deletionTimestamp));
     // A pod of an older revision is replaced by a roll; one that cannot be placed is noted: a run costs little.
     if (!gone || facts.currentRevision === false) return undefined;
-    return { component, note: `Pod ${nameOf(obj)} was deleted` };
+    return { component, note: `Pod ${nameOf(obj)} was deleted`, ...(obj.metadata?.uid ? { podUid: obj.metadata.uid } : {}) };
   }
   // A label-selector watch reports an object that lost the agent's labels as deleted, too: either way it is put back.
   if (type === 'delete') return { component, note: `${kind} ${nameOf(obj)} was deleted` };

@@ -75,7 +75,7 @@ function clusterOf(obj: WatchedObject): ObjectKey | undefined {
   return project && name ? { kind: 'Cluster', namespace: project, name } : undefined;
 }
 
-const noteKey = (d: Drift): string => `${d.component}\0${d.note}`;
+const noteKey = (d: Drift): string => `${d.component}\0${d.note}\0${d.podUid ?? ''}`;
 
 export class SeedWatch implements DriftWatch {
   private readonly watch: StoppableWatch;
