@@ -11,9 +11,9 @@ import { deploymentRollout, foreignSpecManagers, imageProblem, podsReplaced, sta
 import type { ControlPlaneInputs, SeedComponent } from './control-plane-inputs.js';
 import type { Drift } from './drift.js';
 import { ClusterKeysMissingError, ImageMissingError, NamespaceTakenError } from './errors.js';
-import { APISERVER_SECRET, buildLeafPki, CONTROLLER_MANAGER_SECRET, PKI_SECRETS, SCHEDULER_SECRET, secretHash } from './leaf-pki.js';
+import { APISERVER_SECRET, buildLeafPki, CONTROLLER_MANAGER_SECRET, ETCD_SECRET, PKI_SECRETS, SCHEDULER_SECRET, secretHash } from './leaf-pki.js';
 import { apiServerDeployment, APISERVER_DEPLOYMENT } from './manifests/apiserver.js';
-import { COMPONENT_LABEL, type ManifestContext } from './manifests/common.js';
+import { CERTS_HASH_ANNOTATION, COMPONENT_LABEL, type ManifestContext } from './manifests/common.js';
 import { CONTROLLER_MANAGER_DEPLOYMENT, controllerManagerDeployment, SCHEDULER_DEPLOYMENT, schedulerDeployment } from './manifests/controllers.js';
 import { etcdDisruptionBudget, etcdStatefulSet } from './manifests/etcd.js';
 import { pkiSecret } from './manifests/secret.js';
@@ -251,6 +251,23 @@ export class ControlPlaneRun {
       ? `data on PersistentVolumeClaims${storageClass ? ` (StorageClass ${storageClass})` : ''}`
       : "data on emptyDir: the seed has no default StorageClass, so a member's data is lost with its pod; give the seed a default StorageClass for new clusters";
     await this.waitReady('etcd', 'EtcdReady', foreign, signal, async () => statefulSetRollout(await this.read<V1StatefulSet>('apps/v1', 'StatefulSet', ETCD_STATEFULSET, signal)), storage);
+    await this.nudgeEtcd(signal);
+  }
+
+  /**
+   * etcd is not rolled on a renewal (manifests/etcd.ts): its renewed leaves reach it through kubelet's refresh
+   * of its Secret volume. Kubelet refreshes a pod's Secret volumes on every sync of that pod (the volume
+   * manager's WaitForAttachAndMount reprocesses them), and an update of the pod object is a sync: so each
+   * member's pod is annotated with its Secret's hash, and the renewed files are there within seconds, not
+   * at kubelet's next periodic sync (up to 90 s). Only the pod's metadata changes: nothing restarts.
+   */
+  private async nudgeEtcd(signal: AbortSignal): Promise<void> {
+    const hash = await this.certsHash(ETCD_SECRET, signal);
+    const pods = await this.track(this.o.api.list<V1Pod>('v1', 'Pod', this.ns.name, signal, `${COMPONENT_LABEL}=etcd`), signal);
+    for (const pod of pods) {
+      if (pod.metadata?.annotations?.[CERTS_HASH_ANNOTATION] === hash || pod.metadata?.deletionTimestamp) continue;
+      await this.track(this.o.api.annotate({ apiVersion: 'v1', kind: 'Pod', namespace: this.ns.name, name: pod.metadata?.name ?? '' }, { [CERTS_HASH_ANNOTATION]: hash }, signal), signal);
+    }
   }
 
   private async defaultStorageClass(signal: AbortSignal): Promise<string | undefined> {

@@ -122,6 +122,8 @@ describe('HostedClusterReconciler', () => {
     const was = hash();
     const cert = seed.secret('kube-apiserver-certs')?.['apiserver.crt'];
     const etcdCert = seed.secret('etcd-certs')?.['server.crt'];
+    const etcdPodHash = seed.find('Pod', 'etcd-0')?.metadata?.annotations?.['outpost.dev/certs-hash'];
+    expect(etcdPodHash).toBeDefined();
     const etcdTemplate = JSON.stringify((seed.find('StatefulSet', 'etcd')?.spec as { template: unknown }).template);
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     await r.reconcile(hosted(), context().ctx);
@@ -130,6 +132,10 @@ describe('HostedClusterReconciler', () => {
     // etcd's Secret is renewed in place; its pod template is untouched, so its pod is not replaced.
     expect(seed.secret('etcd-certs')?.['server.crt']).not.toBe(etcdCert);
     expect(JSON.stringify((seed.find('StatefulSet', 'etcd')?.spec as { template: unknown }).template)).toBe(etcdTemplate);
+    // Its pod is annotated with the new Secret's hash instead: kubelet refreshes the pod's Secret volume at once.
+    const podHash = seed.find('Pod', 'etcd-0')?.metadata?.annotations?.['outpost.dev/certs-hash'];
+    expect(podHash).toMatch(/^[0-9a-f]{16}$/);
+    expect(podHash).not.toBe(etcdPodHash);
     const strategy = (seed.find('Deployment', 'kube-apiserver')?.spec as { strategy: unknown }).strategy;
     expect(strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
   });

@@ -3,7 +3,10 @@
 import type { V1Container, V1DeploymentStrategy, V1ObjectMeta } from '@kubernetes/client-node';
 
 export const COMPONENT_LABEL = 'outpost.dev/component';
-/** The pod template annotation whose change (a renewed certificate) rolls the pods. */
+/**
+ * The pod template annotation whose change (a renewed certificate) rolls the pods; on etcd's pods
+ * themselves (not its template) the annotation that makes kubelet refresh their Secret volume without a roll.
+ */
 export const CERTS_HASH_ANNOTATION = 'outpost.dev/certs-hash';
 
 /** Where a component's Secret is mounted in its pod. */
