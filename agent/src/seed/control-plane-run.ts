@@ -11,9 +11,9 @@ import { deploymentRollout, foreignSpecManagers, imageProblem, podsReplaced, sta
 import type { ControlPlaneInputs, SeedComponent } from './control-plane-inputs.js';
 import type { Drift } from './drift.js';
 import { ClusterKeysMissingError, ImageMissingError, NamespaceTakenError } from './errors.js';
-import { APISERVER_SECRET, buildLeafPki, CONTROLLER_MANAGER_SECRET, ETCD_SECRET, PKI_SECRETS, SCHEDULER_SECRET, secretHash } from './leaf-pki.js';
+import { APISERVER_SECRET, buildLeafPki, CONTROLLER_MANAGER_SECRET, ETCD_SECRET, PKI_SECRETS, rollHash, SCHEDULER_SECRET, secretHash } from './leaf-pki.js';
 import { apiServerDeployment, APISERVER_DEPLOYMENT } from './manifests/apiserver.js';
-import { CERTS_HASH_ANNOTATION, COMPONENT_LABEL, type ManifestContext } from './manifests/common.js';
+import { CERTS_CONTENT_ANNOTATION, COMPONENT_LABEL, type ManifestContext } from './manifests/common.js';
 import { CONTROLLER_MANAGER_DEPLOYMENT, controllerManagerDeployment, SCHEDULER_DEPLOYMENT, schedulerDeployment } from './manifests/controllers.js';
 import { etcdDisruptionBudget, etcdStatefulSet } from './manifests/etcd.js';
 import { pkiSecret } from './manifests/secret.js';
@@ -53,7 +53,8 @@ export class ControlPlaneRun {
   /** Conditions as this run found them, by type; reported as they change. */
   private readonly conditions = new Map<string, Condition>();
   private addresses: Promise<{ allocated: AllocatedAddresses; endpoint: string }> | undefined;
-  private hashes: Promise<Record<string, string>> | undefined;
+  /** The PKI Secrets' data, from this run's pki step or, when it was skipped on a resume, from the seed. */
+  private pkiData: Promise<Record<string, Record<string, string>>> | undefined;
   private readonly m: ManifestContext;
   private readonly generation: number;
   taken: NamespaceTakenError | undefined;
@@ -216,26 +217,30 @@ export class ControlPlaneRun {
     for (const name of PKI_SECRETS) existing[name] = decode(await this.read<V1Secret>('v1', 'Secret', name, signal));
     const out = await buildLeafPki({ keys, addresses: pkiAddresses(allocated), lifetimeMs: this.o.leafLifetimeMs, now: new Date(), existing });
     for (const [name, data] of Object.entries(out.secrets)) await this.apply(pkiSecret(this.m, name, data), signal);
-    this.hashes = Promise.resolve(out.hashes);
+    this.pkiData = Promise.resolve(out.secrets);
     this.learned.renewAt = out.renewAt;
     if (out.signed) this.ctx.log.info({ namespace: this.ns.name, signed: out.signed, renewAt: out.renewAt.toISOString() }, 'signed leaf certificates');
     const healed = this.healedNote('pki');
     this.setCondition('PKIReady', true, healed ? 'Healed' : out.signed ? 'Signed' : 'Current', `leaf certificates in Secrets ${PKI_SECRETS.join(', ')}, signed by the cluster's CAs; next renewal ${out.renewAt.toISOString()}${healed}`);
   }
 
-  /** The hash of each PKI Secret, from this run's pki step or, when it was skipped on a resume, from the seed. */
-  private certsHash(secret: string, signal: AbortSignal): Promise<string> {
-    this.hashes ??= (async () => {
-      const out: Record<string, string> = {};
+  private secretData(secret: string, signal: AbortSignal): Promise<Record<string, string>> {
+    this.pkiData ??= (async () => {
+      const out: Record<string, Record<string, string>> = {};
       for (const name of PKI_SECRETS) {
         const data = decode(await this.read<V1Secret>('v1', 'Secret', name, signal));
         if (!data) throw new Error(`Secret ${name} in ${this.ns.name} is missing; the pki step makes it again on the next run`);
-        out[name] = secretHash(data);
+        out[name] = data;
       }
       return out;
     })();
-    this.hashes.catch(() => (this.hashes = undefined));
-    return this.hashes.then((h) => h[secret] ?? '');
+    this.pkiData.catch(() => (this.pkiData = undefined));
+    return this.pkiData.then((d) => d[secret] ?? {});
+  }
+
+  /** The hash of a PKI Secret for its component's pod template (leaves it reloads left out: leaf-pki.ts). */
+  private async certsHash(secret: string, signal: AbortSignal): Promise<string> {
+    return rollHash(secret, await this.secretData(secret, signal));
   }
 
   private async etcd(signal: AbortSignal): Promise<void> {
@@ -246,27 +251,28 @@ export class ControlPlaneRun {
     const persistent = existing ? (existing.spec?.volumeClaimTemplates?.length ?? 0) > 0 : storageClass !== undefined;
     await this.apply(etcdDisruptionBudget(this.m), signal);
     const foreign = foreignSpecManagers(existing, FIELD_MANAGER);
-    await this.apply(etcdStatefulSet(this.m, { image: this.inputs.images.etcd, replicas: this.inputs.replicas, memberIps: allocated.etcdMemberIps, persistent }), signal);
+    await this.apply(etcdStatefulSet(this.m, { image: this.inputs.images.etcd, replicas: this.inputs.replicas, memberIps: allocated.etcdMemberIps, persistent, certsHash: await this.certsHash(ETCD_SECRET, signal) }), signal);
     const storage = persistent
       ? `data on PersistentVolumeClaims${storageClass ? ` (StorageClass ${storageClass})` : ''}`
       : "data on emptyDir: the seed has no default StorageClass, so a member's data is lost with its pod; give the seed a default StorageClass for new clusters";
+    await this.refreshFiles('etcd', ETCD_SECRET, signal);
     await this.waitReady('etcd', 'EtcdReady', foreign, signal, async () => statefulSetRollout(await this.read<V1StatefulSet>('apps/v1', 'StatefulSet', ETCD_STATEFULSET, signal)), storage);
-    await this.nudgeEtcd(signal);
   }
 
   /**
-   * etcd is not rolled on a renewal (manifests/etcd.ts): its renewed leaves reach it through kubelet's refresh
-   * of its Secret volume. Kubelet refreshes a pod's Secret volumes on every sync of that pod (the volume
-   * manager's WaitForAttachAndMount reprocesses them), and an update of the pod object is a sync: so each
-   * member's pod is annotated with its Secret's hash, and the renewed files are there within seconds, not
-   * at kubelet's next periodic sync (up to 90 s). Only the pod's metadata changes: nothing restarts.
+   * etcd and the apiserver are not rolled on a renewal (leaf-pki.ts RELOADED_LEAVES): their renewed leaves
+   * reach them through kubelet's refresh of their Secret volume (mounted whole, never subPath). Kubelet
+   * refreshes a pod's Secret volumes on every sync of that pod (the volume manager's WaitForAttachAndMount
+   * reprocesses them), and an update of the pod object is a sync: so each pod is annotated with its Secret's
+   * content hash, and the renewed files are there within seconds rather than at kubelet's next periodic
+   * sync (up to 90 s). Only the pod's metadata changes: nothing restarts.
    */
-  private async nudgeEtcd(signal: AbortSignal): Promise<void> {
-    const hash = await this.certsHash(ETCD_SECRET, signal);
-    const pods = await this.track(this.o.api.list<V1Pod>('v1', 'Pod', this.ns.name, signal, `${COMPONENT_LABEL}=etcd`), signal);
+  private async refreshFiles(component: SeedComponent, secret: string, signal: AbortSignal): Promise<void> {
+    const hash = secretHash(await this.secretData(secret, signal));
+    const pods = await this.track(this.o.api.list<V1Pod>('v1', 'Pod', this.ns.name, signal, `${COMPONENT_LABEL}=${component}`), signal);
     for (const pod of pods) {
-      if (pod.metadata?.annotations?.[CERTS_HASH_ANNOTATION] === hash || pod.metadata?.deletionTimestamp) continue;
-      await this.track(this.o.api.annotate({ apiVersion: 'v1', kind: 'Pod', namespace: this.ns.name, name: pod.metadata?.name ?? '' }, { [CERTS_HASH_ANNOTATION]: hash }, signal), signal);
+      if (pod.metadata?.annotations?.[CERTS_CONTENT_ANNOTATION] === hash || pod.metadata?.deletionTimestamp) continue;
+      await this.track(this.o.api.annotate({ apiVersion: 'v1', kind: 'Pod', namespace: this.ns.name, name: pod.metadata?.name ?? '' }, { [CERTS_CONTENT_ANNOTATION]: hash }, signal), signal);
     }
   }
 
@@ -289,6 +295,7 @@ export class ControlPlaneRun {
       }),
       signal,
     );
+    await this.refreshFiles('kube-apiserver', APISERVER_SECRET, signal);
     const ca = this.keys().ca.certPem;
     await this.waitReady('kube-apiserver', 'APIServerReady', foreign, signal, async () => {
       const rollout = deploymentRollout(await this.read<V1Deployment>('apps/v1', 'Deployment', APISERVER_DEPLOYMENT, signal));

@@ -113,31 +113,35 @@ describe('HostedClusterReconciler', () => {
     expect(reports.every((p) => p.phase === undefined || p.phase === 'Running')).toBe(true);
   });
 
-  it('renews leaves past 2/3 of their life; the new hash rolls the pods that use them, but not etcd', async () => {
+  it('renews leaves past 2/3 of their life: the controllers roll, etcd and the apiserver refresh their files in place', async () => {
     const seed = new MemorySeed();
     const r = reconciler(seed, { leafLifetimeMs: 3_000 });
     const first = await r.reconcile(hosted(), context().ctx);
     expect(first.requeueAfterMs).toBeLessThanOrEqual(2_000);
-    const hash = () => (seed.find('Deployment', 'kube-apiserver')?.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations['outpost.dev/certs-hash'];
-    const was = hash();
+    type Templated = { template: { metadata: { annotations: Record<string, string> } } };
+    const hash = (kind: string, name: string) => (seed.find(kind, name)?.spec as Templated).template.metadata.annotations['outpost.dev/certs-hash'];
+    const template = (kind: string, name: string) => JSON.stringify((seed.find(kind, name)?.spec as Templated).template);
+    const refreshed = (pod: string) => seed.find('Pod', pod)?.metadata?.annotations?.['outpost.dev/certs-content'];
+    const was = { scheduler: hash('Deployment', 'kube-scheduler'), apiserver: template('Deployment', 'kube-apiserver'), etcd: template('StatefulSet', 'etcd') };
+    const pods = { etcd: refreshed('etcd-0'), apiserver: refreshed('kube-apiserver-0') };
+    expect(pods.etcd).toMatch(/^[0-9a-f]{16}$/);
+    expect(pods.apiserver).toMatch(/^[0-9a-f]{16}$/);
     const cert = seed.secret('kube-apiserver-certs')?.['apiserver.crt'];
     const etcdCert = seed.secret('etcd-certs')?.['server.crt'];
-    const etcdPodHash = seed.find('Pod', 'etcd-0')?.metadata?.annotations?.['outpost.dev/certs-hash'];
-    expect(etcdPodHash).toBeDefined();
-    const etcdTemplate = JSON.stringify((seed.find('StatefulSet', 'etcd')?.spec as { template: unknown }).template);
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     await r.reconcile(hosted(), context().ctx);
     expect(seed.secret('kube-apiserver-certs')?.['apiserver.crt']).not.toBe(cert);
-    expect(hash()).not.toBe(was);
-    // etcd's Secret is renewed in place; its pod template is untouched, so its pod is not replaced.
     expect(seed.secret('etcd-certs')?.['server.crt']).not.toBe(etcdCert);
-    expect(JSON.stringify((seed.find('StatefulSet', 'etcd')?.spec as { template: unknown }).template)).toBe(etcdTemplate);
-    // Its pod is annotated with the new Secret's hash instead: kubelet refreshes the pod's Secret volume at once.
-    const podHash = seed.find('Pod', 'etcd-0')?.metadata?.annotations?.['outpost.dev/certs-hash'];
-    expect(podHash).toMatch(/^[0-9a-f]{16}$/);
-    expect(podHash).not.toBe(etcdPodHash);
-    const strategy = (seed.find('Deployment', 'kube-apiserver')?.spec as { strategy: unknown }).strategy;
+    // The scheduler's kubeconfig holds its certificate inline: it rolls.
+    expect(hash('Deployment', 'kube-scheduler')).not.toBe(was.scheduler);
+    const strategy = (seed.find('Deployment', 'kube-scheduler')?.spec as { strategy: unknown }).strategy;
     expect(strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    // etcd and the apiserver reload their leaves: templates untouched, their pods asked to refresh their files.
+    expect(template('Deployment', 'kube-apiserver')).toBe(was.apiserver);
+    expect(template('StatefulSet', 'etcd')).toBe(was.etcd);
+    expect(refreshed('etcd-0')).toMatch(/^[0-9a-f]{16}$/);
+    expect(refreshed('etcd-0')).not.toBe(pods.etcd);
+    expect(refreshed('kube-apiserver-0')).not.toBe(pods.apiserver);
   });
 
   it('resumes a flow killed after its pki step without signing the certificates again', async () => {

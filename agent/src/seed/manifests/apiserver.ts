@@ -1,10 +1,8 @@
 // kube-apiserver as a Deployment: etcd over TLS with its own client certificate, the cluster CA for
 // clients, the delivered service-account key, the front-proxy for aggregated APIs. Rolled one surge pod
-// at a time, so the endpoint answers through renewals and upgrades. A renewal rolls it (its Secret's hash
-// is in the template) although it would reload its files by itself (the serving certificate through
-// dynamiccertificates, the kubelet client with ReloadTLSFiles, the etcd client on each handshake): a roll
-// with maxUnavailable 0 and a shutdown delay drops no request, and the endpoint serves the renewed
-// certificate as soon as the roll is over instead of whenever kubelet refreshes the files. Pure.
+// at a time, so the endpoint answers through upgrades. A renewal does not roll it: it reloads every leaf
+// it has from its files (leaf-pki.ts RELOADED_LEAVES), which kubelet refreshes in place (the Secret is
+// mounted whole), so the hash in its template is of what it reads once: CAs and service-account keys. Pure.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { APISERVER_SECRET } from '../leaf-pki.js';
 import { CERTS_HASH_ANNOTATION, certsVolume, container, meta, NO_DOWNTIME, pki, selectorOf, type ManifestContext } from './common.js';

@@ -1,14 +1,13 @@
 // etcd as a StatefulSet of 1 or 3 members, TLS with the cluster's etcd CA for clients and peers, and a
 // PodDisruptionBudget that keeps quorum. Its data is on a PersistentVolumeClaim when the seed has a
 // default StorageClass, else on an emptyDir (lost with the pod; the EtcdReady condition says so).
-// A renewal of etcd's leaves does not roll it: its template carries no hash of its Secret. etcd reads its
-// certificate and key files again on every TLS handshake (client/pkg/transport's GetCertificate and
-// GetClientCertificate call tlsutil.NewCert each time), and kubelet updates a Secret volume's files in place
-// within its sync period (a whole-directory mount; a subPath mount would never be updated), so the next
-// handshake after kubelet's refresh presents the renewed leaf with no restart, and the API stays up. Pure.
+// A renewal of etcd's leaves does not roll it: the hash in its template leaves its leaves out (leaf-pki.ts
+// rollHash). etcd reads its certificate and key files again on every TLS handshake, and kubelet updates a
+// Secret volume's files in place (a whole-directory mount: a subPath mount would never be updated), so the
+// next handshake after kubelet's refresh presents the renewed leaf with no restart, and the API stays up. Pure.
 import type { V1PodDisruptionBudget, V1StatefulSet } from '@kubernetes/client-node';
 import { ETCD_SECRET } from '../leaf-pki.js';
-import { certsVolume, container, meta, pki, selectorOf, type ManifestContext } from './common.js';
+import { CERTS_HASH_ANNOTATION, certsVolume, container, meta, pki, selectorOf, type ManifestContext } from './common.js';
 import { ETCD_CLIENT_PORT, ETCD_HEADLESS_SERVICE, ETCD_PEER_PORT, ETCD_STATEFULSET, memberHost } from './services.js';
 
 export const ETCD_METRICS_PORT = 2381;
@@ -21,6 +20,8 @@ export interface EtcdManifestInput {
   memberIps: readonly string[];
   /** PersistentVolumeClaims (the seed's default StorageClass), or an emptyDir. */
   persistent: boolean;
+  /** rollHash of its Secret: changes with its CA, not with its renewed leaves. */
+  certsHash: string;
 }
 
 export function etcdStatefulSet(ctx: ManifestContext, i: EtcdManifestInput): V1StatefulSet {
@@ -55,7 +56,7 @@ export function etcdStatefulSet(ctx: ManifestContext, i: EtcdManifestInput): V1S
       selector: { matchLabels: selectorOf('etcd') },
       updateStrategy: { type: 'RollingUpdate' },
       template: {
-        metadata: { labels: { ...ctx.labels, ...selectorOf('etcd') } },
+        metadata: { labels: { ...ctx.labels, ...selectorOf('etcd') }, annotations: { [CERTS_HASH_ANNOTATION]: i.certsHash } },
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,

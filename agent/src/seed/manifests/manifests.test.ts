@@ -10,7 +10,7 @@ const m: ManifestContext = { namespace: 'cluster-p-c1', labels: { 'outpost.dev/p
 const args = (o: { spec?: { template?: { spec?: { containers?: { args?: string[] }[] } } } }) => o.spec?.template?.spec?.containers?.[0]?.args ?? [];
 
 describe('etcd', () => {
-  const etcd = (replicas: 1 | 3, persistent: boolean) => etcdStatefulSet(m, { image: 'e:1', replicas, memberIps: ['10.0.0.1', '10.0.0.2', '10.0.0.3'].slice(0, replicas), persistent });
+  const etcd = (replicas: 1 | 3, persistent: boolean) => etcdStatefulSet(m, { image: 'e:1', replicas, memberIps: ['10.0.0.1', '10.0.0.2', '10.0.0.3'].slice(0, replicas), persistent, certsHash: 'h1' });
 
   it('keeps its data on a PVC when the seed has a default StorageClass, else on an emptyDir', () => {
     const pvc = etcd(1, true);
@@ -28,9 +28,8 @@ describe('etcd', () => {
     expect(args(st)).toContain('--initial-cluster=etcd-0=https://etcd-0.etcd-peer:2380,etcd-1=https://etcd-1.etcd-peer:2380,etcd-2=https://etcd-2.etcd-peer:2380');
     expect(st.spec?.template.spec?.hostAliases).toEqual([{ ip: '10.0.0.1', hostnames: ['etcd-0.etcd-peer'] }, { ip: '10.0.0.2', hostnames: ['etcd-1.etcd-peer'] }, { ip: '10.0.0.3', hostnames: ['etcd-2.etcd-peer'] }]);
     for (const flag of ['--client-cert-auth=true', '--peer-client-cert-auth=true', '--listen-client-urls=https://0.0.0.0:2379']) expect(args(st)).toContain(flag);
-    // A renewal does not roll etcd: no hash of its Secret in the template, and its certificates mounted whole
-    // (kubelet updates a Secret volume in place, never a subPath mount).
-    expect(st.spec?.template.metadata?.annotations?.[CERTS_HASH_ANNOTATION]).toBeUndefined();
+    // Its certificates mounted whole: kubelet updates a Secret volume in place, never a subPath mount.
+    expect(st.spec?.template.metadata?.annotations?.[CERTS_HASH_ANNOTATION]).toBe('h1');
     const mount = st.spec?.template.spec?.containers[0]?.volumeMounts?.find((v) => v.name === 'pki');
     expect(mount).toMatchObject({ mountPath: '/etc/outpost/pki' });
     expect(mount?.subPath).toBeUndefined();
