@@ -44,7 +44,9 @@ export function apiServerArgs(i: Pick<ApiServerManifestInput, 'etcdServers' | 's
 
 export function apiServerDeployment(ctx: ManifestContext, i: ApiServerManifestInput): V1Deployment {
   const certs = certsVolume(APISERVER_SECRET);
-  const probe = (path: string) => ({ httpGet: { path, port: APISERVER_PORT, scheme: 'HTTPS' } });
+  // 5 s, not kubelet's 1 s: an apiserver on a busy seed answers slower than that, and a startup probe that
+  // times out kills it before it has started (seen on a 2-core seed running several clusters).
+  const probe = (path: string) => ({ httpGet: { path, port: APISERVER_PORT, scheme: 'HTTPS' }, timeoutSeconds: 5 });
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -53,6 +55,9 @@ export function apiServerDeployment(ctx: ManifestContext, i: ApiServerManifestIn
       replicas: i.replicas,
       selector: { matchLabels: selectorOf('kube-apiserver') },
       strategy: NO_DOWNTIME,
+      // A new pod counts as available once it has stayed ready this long: one that passes /readyz once and
+      // then flaps does not let the roll stop the old pod with nothing ready behind it.
+      minReadySeconds: 5,
       template: {
         metadata: { labels: { ...ctx.labels, ...selectorOf('kube-apiserver') }, annotations: { [CERTS_HASH_ANNOTATION]: i.certsHash } },
         spec: {

@@ -69,8 +69,9 @@ export function etcdStatefulSet(ctx: ManifestContext, i: EtcdManifestInput): V1S
                 { name: 'peer', containerPort: ETCD_PEER_PORT },
                 { name: 'metrics', containerPort: ETCD_METRICS_PORT },
               ],
-              readinessProbe: { httpGet: { path: '/health', port: ETCD_METRICS_PORT }, periodSeconds: 2, failureThreshold: 3 },
-              livenessProbe: { httpGet: { path: '/health', port: ETCD_METRICS_PORT }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 8 },
+              // 5 s timeouts, not kubelet's 1 s: a busy seed answers slower than that (manifests/apiserver.ts).
+              readinessProbe: { httpGet: { path: '/health', port: ETCD_METRICS_PORT }, periodSeconds: 2, failureThreshold: 3, timeoutSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/health', port: ETCD_METRICS_PORT }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 8, timeoutSeconds: 5 },
               volumeMounts: [data, certs.mount],
             }),
           ],

@@ -58,6 +58,9 @@ describe('kube-apiserver', () => {
     expect(d.spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
     expect(d.spec?.template.metadata?.annotations?.[CERTS_HASH_ANNOTATION]).toBe('h2');
     expect(d.spec?.template.spec?.containers[0]?.readinessProbe?.httpGet).toMatchObject({ path: '/readyz', port: 6443, scheme: 'HTTPS' });
+    // A busy seed is slow to answer: probes wait 5 s, and a new pod must stay ready 5 s before the old one goes.
+    for (const p of ['readinessProbe', 'startupProbe', 'livenessProbe'] as const) expect(d.spec?.template.spec?.containers[0]?.[p]?.timeoutSeconds).toBe(5);
+    expect(d.spec?.minReadySeconds).toBe(5);
   });
 
   it('is reached through a NodePort Service, or a LoadBalancer when the Seed says so', () => {
