@@ -6,6 +6,7 @@
 // failing and neither etcd nor the apiserver restarted, and B works past the old leaves' expiry; and hub.db holds no private key
 // in the clear after all of it.
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connect } from 'node:tls';
@@ -36,11 +37,11 @@ interface Kubeconfig {
   users: { name: string; user: Record<string, string> }[];
 }
 
-/** The serving certificate an endpoint presents (not verified: the test only reads it). */
-function servingCert(endpoint: string): Promise<{ notBefore: Date; notAfter: Date; serial: string }> {
+/** The serving certificate an endpoint presents (not verified: the test only reads it), with a client certificate if it wants one. */
+function servingCert(endpoint: string, client?: { cert: string; key: string }): Promise<{ notBefore: Date; notAfter: Date; serial: string }> {
   const u = new URL(endpoint);
   return new Promise((done, fail) => {
-    const s = connect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false, servername: undefined }, () => {
+    const s = connect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false, servername: undefined, ...client }, () => {
       const c = s.getPeerCertificate();
       s.end();
       done({ notBefore: new Date(c.valid_from), notAfter: new Date(c.valid_to), serial: c.serialNumber });
@@ -255,8 +256,22 @@ current-context: seed
       expect(renewed.serial).not.toBe(first.serial);
       // Not before it was due (a minute of slack for the signer's notBefore backdating).
       expect(Date.now()).toBeGreaterThan(due - 60_000);
-      // etcd's leaves were renewed in its Secret too, and the poller keeps asking until the old leaves have expired.
+      // etcd's leaves were renewed in its Secret too, and etcd serves the renewed one before the old expires
+      // (kubelet refreshed its files, etcd read them on a new handshake). Seen through a NodePort the test
+      // makes to etcd's client port, with etcd's own leaf (server and client usage) as the client certificate.
       await waitFor("etcd's renewed leaves in its Secret", async () => (await etcdCert()) !== etcdCertBefore, 60_000, 1_000);
+      const probeSvc = join(hub.dir, 'etcd-probe.yaml');
+      writeFileSync(probeSvc, stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'etcd-probe', namespace: NS.b }, spec: { type: 'NodePort', selector: { 'outpost.dev/component': 'etcd' }, ports: [{ port: 2379, targetPort: 2379 }] } }));
+      await seedGet('apply', '-f', probeSvc);
+      const etcdPort = (await seedGet('get', 'service', 'etcd-probe', '-n', NS.b, '-o', 'jsonpath={.spec.ports[0].nodePort}')).trim();
+      const leafB64 = await etcdCert();
+      const key = Buffer.from((await seedGet('get', 'secret', 'etcd-certs', '-n', NS.b, '-o', 'jsonpath={.data.server\\.key}')).trim(), 'base64').toString();
+      const leaf = new X509Certificate(Buffer.from(leafB64, 'base64'));
+      const etcdEndpoint = `https://${new URL(endpoint).hostname}:${etcdPort}`;
+      await waitFor('etcd serving its renewed leaf', async () => {
+        const c = await servingCert(etcdEndpoint, { cert: leaf.toString(), key }).catch(() => undefined);
+        return c?.serial === leaf.serialNumber;
+      }, Math.max(10_000, first.notAfter.getTime() - Date.now()), 2_000);
       await waitFor("the old leaves' expiry", () => Date.now() > first.notAfter.getTime() + 5_000, Math.max(0, first.notAfter.getTime() - Date.now()) + 30_000, 1_000);
     } finally {
       await poller.stop();
