@@ -70,12 +70,13 @@ export function buildProgram(): Command {
     .requiredOption('--data <dir>', 'directory given to `outpost-agent join`')
     .option('--kubeconfig <file>', "a Seed's agent: the seed's Kubernetes API (default: the pod's in-cluster config)")
     .option('--leaf-cert-lifetime <seconds>', "a Seed's agent: lifetime of the hosted control planes' leaf certificates, renewed at 2/3 of it (default one year)", positiveSeconds)
-    .option('--heal-interval <seconds>', 'how often each cluster is checked and drift put back (default 30 for hosted control planes on a seed, 300 for kubeadm clusters at a site)', positiveSeconds)
+    .option('--heal-interval <seconds>', 'how often each cluster is checked and drift put back (default 300; a seed\'s agent also watches what it made and puts drift back at once, so this is its safety net)', positiveSeconds)
     .option('--artifact-cache-size <size>', CACHE_SIZE_HELP, byteSize)
     .option('--artifact-max-rate <size>', MAX_RATE_HELP, byteSize)
     .option('--offline', 'do not dial the hub: reconcile what bundles brought (`outpost-agent bundle import`)')
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stderr)').choices(LOG_LEVELS).default('info'))
     .action(async (o: { data: string; kubeconfig?: string; leafCertLifetime?: number; healInterval?: number; artifactCacheSize?: number; artifactMaxRate?: number; offline?: boolean; logLevel: (typeof LOG_LEVELS)[number] }) => {
+      const log = pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2));
       const identity = loadIdentity(o.data);
       const view = identity.view;
       // Loaded only for a Seed's agent (or to refuse a Site's --kubeconfig): the Kubernetes client costs
@@ -92,10 +93,10 @@ export function buildProgram(): Command {
       // A site's agent checks its Hosts and makes its kubeadm Clusters over SSH, with its own key.
       const privateKey = view.startsWith('site/') ? ensureAgentSshKey(o.data, identity.agentId).privateKey : undefined;
       const siteHosts = privateKey ? [new HostReconciler({ privateKey }), new KubeadmClusterReconciler({ privateKey, ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}) })] : [];
-      const makers = [...siteHosts, ...(seedMode && seed ? [new seedMode.HostedClusterReconciler({ ...hosted, api: new seedMode.KubeSeedApi(seed) })] : [])];
+      const makers = [...siteHosts, ...(seedMode && seed ? [new seedMode.HostedClusterReconciler({ ...hosted, api: new seedMode.KubeSeedApi(seed), watch: new seedMode.SeedWatch({ kubeConfig: seed, log }) })] : [])];
       const reconcilers = [new ReceivedReconciler(makers), ...makers];
       const artifactOpts = { ...(o.artifactCacheSize ? { artifactCacheBytes: o.artifactCacheSize } : {}), ...(o.artifactMaxRate ? { artifactMaxBytesPerSecond: o.artifactMaxRate } : {}) };
-      const agent = await startAgent({ dataDir: o.data, reconcilers, offline: o.offline === true, ...artifactOpts }, pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2)));
+      const agent = await startAgent({ dataDir: o.data, reconcilers, offline: o.offline === true, ...artifactOpts }, log);
       process.stdout.write(`outpost-agent ${AGENT_VERSION} running${o.offline ? ' offline (no hub link; statuses wait for `outpost-agent bundle export-status`)' : ''}\n`);
       await new Promise<void>((resolve) => {
         const shutdown = (): void => void agent.stop().then(resolve);

@@ -116,6 +116,25 @@ describe('ReconcileController', () => {
     expect(seen).toEqual([undefined, 'ca']);
   });
 
+  it("starts a reconciler's own watch before any run, lets it requeue an object, and stops it after the runs", async () => {
+    const state = new RecordingState();
+    state.put(cluster('a'));
+    const events: string[] = [];
+    let requeue: ((key: ObjectKey) => void) | undefined;
+    const r: Reconciler = {
+      name: 'watching', kind: 'Cluster', owns: () => true,
+      start: async (rq) => void ((requeue = rq), events.push('start')),
+      stop: async () => void events.push('stop'),
+      reconcile: async (obj) => void events.push(`reconcile ${obj.metadata.name}`),
+    };
+    await start(state, [r]);
+    await settled();
+    requeue!({ kind: 'Cluster', namespace: 'p', name: 'a' });
+    await settled();
+    await controller!.stop();
+    expect(events).toEqual(['start', 'reconcile a', 'reconcile a', 'stop']);
+  });
+
   it('lets a slow object hold only itself: another is reconciled and reported meanwhile', async () => {
     const state = new RecordingState();
     const r = new Recorder('Received');

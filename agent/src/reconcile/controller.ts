@@ -66,14 +66,17 @@ export class ReconcileController implements Component {
    * Starts the queue: every object of a reconciled kind, and every unfinished deletion, runs once now.
    * Tombstones of kinds no reconciler serves (a Host, an SSH key) have nothing to tear down: forgotten.
    */
-  start(): Promise<void> {
+  async start(): Promise<void> {
     for (const t of this.o.state.tombstones()) if (!this.kinds.has(t.kind)) this.o.state.forget(keyOf(t));
+    for (const r of this.o.reconcilers) await r.start?.((key) => this.requeue(key));
     return this.queue.start();
   }
 
-  /** Aborts every run in flight and waits for them to return. */
-  stop(): Promise<void> {
-    return this.queue.stop();
+  /** Aborts every run in flight and waits for them to return; then stops the reconcilers' own watches. */
+  async stop(): Promise<void> {
+    await this.queue.stop();
+    const failed = (await Promise.allSettled(this.o.reconcilers.map((r) => r.stop?.()))).filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed.length) throw new AggregateError(failed.map((f) => f.reason as unknown), `${failed.length} reconcilers failed to stop`);
   }
 
   health(): ComponentHealth {

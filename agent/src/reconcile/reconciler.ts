@@ -78,4 +78,11 @@ export interface Reconciler {
    * state). Idempotent; the hub keeps the object (Terminating) until every owner's finalize has succeeded.
    */
   finalize?(lastKnown: ResourceObject, ctx: ReconcileContext): Promise<void>;
+  /**
+   * Started with the controller, before any run: a reconciler that watches what it made elsewhere (a seed's
+   * objects) calls `requeue` to run an object again at once when it finds drift.
+   */
+  start?(requeue: (key: ObjectKey) => void): Promise<void>;
+  /** Stopped after every run in flight has returned. Idempotent. */
+  stop?(): Promise<void>;
 }

@@ -29,6 +29,19 @@ export function statefulSetRollout(st: V1StatefulSet | undefined): Rollout {
   return { ready, summary: `${s?.readyReplicas ?? 0}/${want} members ready` };
 }
 
+/**
+ * Whether the pods `gone` names (deleted by another hand) are gone and replaced: none of them is left and
+ * every pod of the component that is not terminating is ready. A workload's status may still count a
+ * deleted pod as ready for a moment, so its rollout alone does not say the pod is back.
+ */
+export function podsReplaced(pods: readonly V1Pod[], gone: ReadonlySet<string>): Rollout {
+  const left = pods.filter((p) => gone.has(p.metadata?.uid ?? '')).map((p) => p.metadata?.name ?? '?');
+  if (left.length) return { ready: false, summary: `waiting for the deleted pod ${left.join(', ')} to go` };
+  const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
+  const ready = live.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  return { ready: live.length > 0 && ready.length === live.length, summary: `${ready.length}/${live.length} pods ready since the deletion` };
+}
+
 export interface ImageProblem {
   image: string;
   node: string;

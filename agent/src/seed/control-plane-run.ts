@@ -7,12 +7,13 @@ import type { KubernetesObject, V1Deployment, V1Pod, V1Secret, V1Service, V1Stat
 import type { ClusterKeys, Condition, ResourceObject } from '@outpost/proto';
 import { sleep, systemClock, type FlowStep } from '../engine/index.js';
 import type { ReconcileContext } from '../reconcile/reconciler.js';
-import { deploymentRollout, foreignSpecManagers, imageProblem, statefulSetRollout, type Rollout } from './component-health.js';
+import { deploymentRollout, foreignSpecManagers, imageProblem, podsReplaced, statefulSetRollout, type Rollout } from './component-health.js';
 import type { ControlPlaneInputs, SeedComponent } from './control-plane-inputs.js';
+import type { Drift } from './drift.js';
 import { ClusterKeysMissingError, ImageMissingError, NamespaceTakenError } from './errors.js';
-import { APISERVER_SECRET, buildLeafPki, CONTROLLER_MANAGER_SECRET, ETCD_SECRET, PKI_SECRETS, SCHEDULER_SECRET, secretHash } from './leaf-pki.js';
+import { APISERVER_SECRET, buildLeafPki, CONTROLLER_MANAGER_SECRET, ETCD_SECRET, PKI_SECRETS, rollHash, SCHEDULER_SECRET, secretHash } from './leaf-pki.js';
 import { apiServerDeployment, APISERVER_DEPLOYMENT } from './manifests/apiserver.js';
-import { COMPONENT_LABEL, type ManifestContext } from './manifests/common.js';
+import { CERTS_CONTENT_ANNOTATION, COMPONENT_LABEL, type ManifestContext } from './manifests/common.js';
 import { CONTROLLER_MANAGER_DEPLOYMENT, controllerManagerDeployment, SCHEDULER_DEPLOYMENT, schedulerDeployment } from './manifests/controllers.js';
 import { etcdDisruptionBudget, etcdStatefulSet } from './manifests/etcd.js';
 import { pkiSecret } from './manifests/secret.js';
@@ -52,7 +53,8 @@ export class ControlPlaneRun {
   /** Conditions as this run found them, by type; reported as they change. */
   private readonly conditions = new Map<string, Condition>();
   private addresses: Promise<{ allocated: AllocatedAddresses; endpoint: string }> | undefined;
-  private hashes: Promise<Record<string, string>> | undefined;
+  /** The PKI Secrets' data, from this run's pki step or, when it was skipped on a resume, from the seed. */
+  private pkiData: Promise<Record<string, Record<string, string>>> | undefined;
   private readonly m: ManifestContext;
   private readonly generation: number;
   taken: NamespaceTakenError | undefined;
@@ -70,6 +72,8 @@ export class ControlPlaneRun {
     private readonly track: <T>(call: Promise<T>, signal: AbortSignal) => Promise<T>,
     /** SeedReachable as the run's calls found it so far. */
     private readonly reachable: () => Condition | undefined,
+    /** What the watch saw changed by another hand since a run last put it back. */
+    private readonly drift: readonly Drift[] = [],
   ) {
     this.m = { namespace: ns.name, labels: ns.labels };
     this.generation = obj.metadata.generation ?? 0;
@@ -213,25 +217,30 @@ export class ControlPlaneRun {
     for (const name of PKI_SECRETS) existing[name] = decode(await this.read<V1Secret>('v1', 'Secret', name, signal));
     const out = await buildLeafPki({ keys, addresses: pkiAddresses(allocated), lifetimeMs: this.o.leafLifetimeMs, now: new Date(), existing });
     for (const [name, data] of Object.entries(out.secrets)) await this.apply(pkiSecret(this.m, name, data), signal);
-    this.hashes = Promise.resolve(out.hashes);
+    this.pkiData = Promise.resolve(out.secrets);
     this.learned.renewAt = out.renewAt;
     if (out.signed) this.ctx.log.info({ namespace: this.ns.name, signed: out.signed, renewAt: out.renewAt.toISOString() }, 'signed leaf certificates');
-    this.setCondition('PKIReady', true, out.signed ? 'Signed' : 'Current', `leaf certificates in Secrets ${PKI_SECRETS.join(', ')}, signed by the cluster's CAs; next renewal ${out.renewAt.toISOString()}`);
+    const healed = this.healedNote('pki');
+    this.setCondition('PKIReady', true, healed ? 'Healed' : out.signed ? 'Signed' : 'Current', `leaf certificates in Secrets ${PKI_SECRETS.join(', ')}, signed by the cluster's CAs; next renewal ${out.renewAt.toISOString()}${healed}`);
   }
 
-  /** The hash of each PKI Secret, from this run's pki step or, when it was skipped on a resume, from the seed. */
-  private certsHash(secret: string, signal: AbortSignal): Promise<string> {
-    this.hashes ??= (async () => {
-      const out: Record<string, string> = {};
+  private secretData(secret: string, signal: AbortSignal): Promise<Record<string, string>> {
+    this.pkiData ??= (async () => {
+      const out: Record<string, Record<string, string>> = {};
       for (const name of PKI_SECRETS) {
         const data = decode(await this.read<V1Secret>('v1', 'Secret', name, signal));
         if (!data) throw new Error(`Secret ${name} in ${this.ns.name} is missing; the pki step makes it again on the next run`);
-        out[name] = secretHash(data);
+        out[name] = data;
       }
       return out;
     })();
-    this.hashes.catch(() => (this.hashes = undefined));
-    return this.hashes.then((h) => h[secret] ?? '');
+    this.pkiData.catch(() => (this.pkiData = undefined));
+    return this.pkiData.then((d) => d[secret] ?? {});
+  }
+
+  /** The hash of a PKI Secret for its component's pod template (leaves it reloads left out: leaf-pki.ts). */
+  private async certsHash(secret: string, signal: AbortSignal): Promise<string> {
+    return rollHash(secret, await this.secretData(secret, signal));
   }
 
   private async etcd(signal: AbortSignal): Promise<void> {
@@ -246,7 +255,25 @@ export class ControlPlaneRun {
     const storage = persistent
       ? `data on PersistentVolumeClaims${storageClass ? ` (StorageClass ${storageClass})` : ''}`
       : "data on emptyDir: the seed has no default StorageClass, so a member's data is lost with its pod; give the seed a default StorageClass for new clusters";
+    await this.refreshFiles('etcd', ETCD_SECRET, signal);
     await this.waitReady('etcd', 'EtcdReady', foreign, signal, async () => statefulSetRollout(await this.read<V1StatefulSet>('apps/v1', 'StatefulSet', ETCD_STATEFULSET, signal)), storage);
+  }
+
+  /**
+   * etcd and the apiserver are not rolled on a renewal (leaf-pki.ts RELOADED_LEAVES): their renewed leaves
+   * reach them through kubelet's refresh of their Secret volume (mounted whole, never subPath). Kubelet
+   * refreshes a pod's Secret volumes on every sync of that pod (the volume manager's WaitForAttachAndMount
+   * reprocesses them), and an update of the pod object is a sync: so each pod is annotated with its Secret's
+   * content hash, and the renewed files are there within seconds rather than at kubelet's next periodic
+   * sync (up to 90 s). Only the pod's metadata changes: nothing restarts.
+   */
+  private async refreshFiles(component: SeedComponent, secret: string, signal: AbortSignal): Promise<void> {
+    const hash = secretHash(await this.secretData(secret, signal));
+    const pods = await this.track(this.o.api.list<V1Pod>('v1', 'Pod', this.ns.name, signal, `${COMPONENT_LABEL}=${component}`), signal);
+    for (const pod of pods) {
+      if (pod.metadata?.annotations?.[CERTS_CONTENT_ANNOTATION] === hash || pod.metadata?.deletionTimestamp) continue;
+      await this.track(this.o.api.annotate({ apiVersion: 'v1', kind: 'Pod', namespace: this.ns.name, name: pod.metadata?.name ?? '' }, { [CERTS_CONTENT_ANNOTATION]: hash }, signal), signal);
+    }
   }
 
   private async defaultStorageClass(signal: AbortSignal): Promise<string | undefined> {
@@ -268,6 +295,7 @@ export class ControlPlaneRun {
       }),
       signal,
     );
+    await this.refreshFiles('kube-apiserver', APISERVER_SECRET, signal);
     const ca = this.keys().ca.certPem;
     await this.waitReady('kube-apiserver', 'APIServerReady', foreign, signal, async () => {
       const rollout = deploymentRollout(await this.read<V1Deployment>('apps/v1', 'Deployment', APISERVER_DEPLOYMENT, signal));
@@ -299,22 +327,35 @@ export class ControlPlaneRun {
     await this.waitReady('kube-scheduler', 'SchedulerReady', foreign, signal, async () => deploymentRollout(await this.read<V1Deployment>('apps/v1', 'Deployment', SCHEDULER_DEPLOYMENT, signal)));
   }
 
+  /** What the watch saw done to `component`'s objects by another hand, as a status suffix ('' for nothing). */
+  private healedNote(component: string): string {
+    const notes = this.drift.filter((d) => d.component === component).map((d) => d.note);
+    return notes.length ? `; put back after the watch saw: ${notes.join('; ')}` : '';
+  }
+
   /**
    * Polls until `rollout` says ready, keeping the component's condition current. Pods stuck on their image
    * fail the attempt at once, with a message naming the image: waiting longer would not bring it.
    */
   private async waitReady(component: SeedComponent, type: string, foreign: string[], signal: AbortSignal, rollout: () => Promise<Rollout>, note?: string): Promise<void> {
-    const healed = foreign.length ? `; its spec had been changed on the seed by ${[...new Set(foreign)].join(', ')} and is put back` : '';
+    const edited = foreign.length ? `; its spec had been changed on the seed by ${[...new Set(foreign)].join(', ')} and is put back` : '';
     if (foreign.length) this.ctx.log.warn({ namespace: this.ns.name, component, managers: foreign }, 'put back a hand-edited control plane object');
-    const suffix = `${note ? `; ${note}` : ''}${healed}`;
+    const watched = this.healedNote(component);
+    const suffix = `${note ? `; ${note}` : ''}${edited}${watched}`;
+    const gone = new Set(this.drift.filter((d) => d.component === component && d.podUid).map((d) => d.podUid!));
+    const pods = () => this.track(this.o.api.list<V1Pod>('v1', 'Pod', this.ns.name, signal, `${COMPONENT_LABEL}=${component}`), signal);
     for (;;) {
-      const r = await rollout();
+      let r = await rollout();
+      // A pod deleted by hand is back only once it is gone and its replacement is ready.
+      if (r.ready && gone.size) {
+        const replaced = podsReplaced(await pods(), gone);
+        r = replaced.ready ? r : replaced;
+      }
       if (r.ready) {
-        this.setCondition(type, true, foreign.length ? 'Healed' : 'Ready', `${component}: ${r.summary}${suffix}`);
+        this.setCondition(type, true, foreign.length || watched ? 'Healed' : 'Ready', `${component}: ${r.summary}${suffix}`);
         return;
       }
-      const pods = await this.track(this.o.api.list<V1Pod>('v1', 'Pod', this.ns.name, signal, `${COMPONENT_LABEL}=${component}`), signal);
-      const stuck = imageProblem(pods);
+      const stuck = imageProblem(await pods());
       if (stuck) {
         const err = new ImageMissingError(component, stuck.image, stuck.node, stuck.reason, this.inputs.version);
         this.setCondition(type, false, 'ImageMissing', err.message);

@@ -7,7 +7,9 @@ import { FlowFailedError, MemoryFlowJournal, type FlowJournal } from '../engine/
 import type { ReconcileContext, StatusPatch } from '../reconcile/reconciler.js';
 import { NamespaceTakenError } from './errors.js';
 import { HostedClusterReconciler, type HostedClusterOptions } from './hosted-cluster-reconciler.js';
+import type { Drift } from './drift.js';
 import { MemorySeed } from './memory-seed.fixture.js';
+import type { DriftWatch } from './seed-watch.js';
 
 const hosted = (name = 'web', replicas = 1): ResourceObject => ({ apiVersion: 'outpost.dev/v1alpha1', kind: 'Cluster', metadata: { name, namespace: 'p', uid: 'u', generation: 3 }, spec: { version: '1.34.4', controlPlane: { mode: 'hosted', replicas } } });
 const OURS = { 'outpost.dev/project': 'p', 'outpost.dev/cluster': 'web' };
@@ -71,7 +73,8 @@ describe('HostedClusterReconciler', () => {
     expect(at('Deployment/kube-apiserver')).toBeLessThan(at('Deployment/kube-scheduler'));
     expect(messageOf([out.status ?? {}], 'EtcdReady')).toContain('data on emptyDir: the seed has no default StorageClass');
     expect(out.status?.phase && reports.some((r) => r.phase === 'Creating')).toBe(true);
-    expect(out.requeueAfterMs).toBe(30_000);
+    // The watch finds drift; the periodic run is the safety net (and the renewal, a year away here).
+    expect(out.requeueAfterMs).toBe(300_000);
     // The leaf certificates name the endpoint; no admin credential is left on the seed.
     expect(seed.secret('kube-apiserver-certs')?.['apiserver.crt']).toBeTruthy();
     expect([...seed.objects.values()].filter((o) => o.kind === 'Secret').map((o) => o.metadata?.name).sort()).toEqual(['etcd-certs', 'kube-apiserver-certs', 'kube-controller-manager-certs', 'kube-scheduler-certs']);
@@ -110,20 +113,35 @@ describe('HostedClusterReconciler', () => {
     expect(reports.every((p) => p.phase === undefined || p.phase === 'Running')).toBe(true);
   });
 
-  it('renews leaves past 2/3 of their life, and the new hash rolls the pods that use them', async () => {
+  it('renews leaves past 2/3 of their life: the controllers roll, etcd and the apiserver refresh their files in place', async () => {
     const seed = new MemorySeed();
     const r = reconciler(seed, { leafLifetimeMs: 3_000 });
     const first = await r.reconcile(hosted(), context().ctx);
     expect(first.requeueAfterMs).toBeLessThanOrEqual(2_000);
-    const hash = () => (seed.find('Deployment', 'kube-apiserver')?.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations['outpost.dev/certs-hash'];
-    const was = hash();
+    type Templated = { template: { metadata: { annotations: Record<string, string> } } };
+    const hash = (kind: string, name: string) => (seed.find(kind, name)?.spec as Templated).template.metadata.annotations['outpost.dev/certs-hash'];
+    const template = (kind: string, name: string) => JSON.stringify((seed.find(kind, name)?.spec as Templated).template);
+    const refreshed = (pod: string) => seed.find('Pod', pod)?.metadata?.annotations?.['outpost.dev/certs-content'];
+    const was = { scheduler: hash('Deployment', 'kube-scheduler'), apiserver: template('Deployment', 'kube-apiserver'), etcd: template('StatefulSet', 'etcd') };
+    const pods = { etcd: refreshed('etcd-0'), apiserver: refreshed('kube-apiserver-0') };
+    expect(pods.etcd).toMatch(/^[0-9a-f]{16}$/);
+    expect(pods.apiserver).toMatch(/^[0-9a-f]{16}$/);
     const cert = seed.secret('kube-apiserver-certs')?.['apiserver.crt'];
+    const etcdCert = seed.secret('etcd-certs')?.['server.crt'];
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     await r.reconcile(hosted(), context().ctx);
     expect(seed.secret('kube-apiserver-certs')?.['apiserver.crt']).not.toBe(cert);
-    expect(hash()).not.toBe(was);
-    const strategy = (seed.find('Deployment', 'kube-apiserver')?.spec as { strategy: unknown }).strategy;
+    expect(seed.secret('etcd-certs')?.['server.crt']).not.toBe(etcdCert);
+    // The scheduler's kubeconfig holds its certificate inline: it rolls.
+    expect(hash('Deployment', 'kube-scheduler')).not.toBe(was.scheduler);
+    const strategy = (seed.find('Deployment', 'kube-scheduler')?.spec as { strategy: unknown }).strategy;
     expect(strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    // etcd and the apiserver reload their leaves: templates untouched, their pods asked to refresh their files.
+    expect(template('Deployment', 'kube-apiserver')).toBe(was.apiserver);
+    expect(template('StatefulSet', 'etcd')).toBe(was.etcd);
+    expect(refreshed('etcd-0')).toMatch(/^[0-9a-f]{16}$/);
+    expect(refreshed('etcd-0')).not.toBe(pods.etcd);
+    expect(refreshed('kube-apiserver-0')).not.toBe(pods.apiserver);
   });
 
   it('resumes a flow killed after its pki step without signing the certificates again', async () => {
@@ -204,6 +222,24 @@ describe('HostedClusterReconciler', () => {
     expect((seed.find('Deployment', 'kube-scheduler')?.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]!.image).toBe(IMAGES['kube-scheduler']);
     expect(conditionsOf([out.status ?? {}]).SchedulerReady).toEqual(['True', 'Healed']);
     expect(messageOf([out.status ?? {}], 'SchedulerReady')).toContain('changed on the seed by kubectl-set and is put back');
+  });
+
+  it('says in status what the watch saw put back, and forgets it once a run has put it back', async () => {
+    const seed = new MemorySeed();
+    const held: Drift[] = [{ component: 'etcd', note: 'Pod etcd-0 was deleted' }, { component: 'pki', note: 'Secret etcd-certs was changed by kubectl-edit' }];
+    const settled: Drift[][] = [];
+    const watch: DriftWatch = { start: async () => undefined, stop: async () => undefined, notes: (k) => (k.name === 'web' && k.namespace === 'p' ? [...held] : []), settle: (_k, n) => settled.push([...n]) };
+    const out = await reconciler(seed, { watch }).reconcile(hosted(), context().ctx);
+    const conditions = conditionsOf([out.status ?? {}]);
+    expect(conditions.EtcdReady).toEqual(['True', 'Healed']);
+    expect(messageOf([out.status ?? {}], 'EtcdReady')).toContain('put back after the watch saw: Pod etcd-0 was deleted');
+    expect(conditions.PKIReady).toEqual(['True', 'Healed']);
+    expect(conditions.SchedulerReady).toEqual(['True', 'Ready']);
+    expect(settled).toEqual([held]);
+    // A run that fails keeps the notes for the next one.
+    seed.down = true;
+    await reconciler(seed, { watch, stepTimeoutMs: 50 }).reconcile(hosted(), context().ctx).catch(() => undefined);
+    expect(settled).toHaveLength(1);
   });
 
   it("refuses a namespace of that name that is another cluster's, and touches nothing", async () => {

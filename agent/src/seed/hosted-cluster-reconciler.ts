@@ -1,7 +1,9 @@
 // The hosted control plane: for each Cluster with controlPlane.mode hosted, a flow through the seed's
 // Kubernetes API in Gardener's order (namespace, services, PKI, etcd, kube-apiserver, then the
 // controller-manager and scheduler), made from the images of the Cluster's Release and the CAs the hub
-// delivered. It runs again periodically, so drift is put back and leaf certificates are renewed in time.
+// delivered. A watch of what it made (seed-watch.ts) runs a Cluster again as soon as another hand changes
+// it, so drift is put back within seconds; a periodic run stays as a safety net and renews leaf
+// certificates in time.
 // Deleting the Cluster deletes the namespace, and the finalizer is released only once the seed says it is gone.
 import type { Cluster, Condition, ResourceObject } from '@outpost/proto';
 import { Flow, FlowFailedError, sleep, StepTimeoutError, systemClock, type FlowStep } from '../engine/index.js';
@@ -9,6 +11,7 @@ import { phaseDuring, type ReportedPhase } from '../reconcile/cluster-phase.js';
 import { runFlow } from '../reconcile/flow-run.js';
 import { keyOf, keyString } from '../state/local-state.js';
 import type { ReconcileContext, ReconcileOutcome, Reconciler } from '../reconcile/reconciler.js';
+import type { ObjectKey } from '../state/local-state.js';
 import { ControlPlaneRun } from './control-plane-run.js';
 import { controlPlaneInputs, type ControlPlaneInputs } from './control-plane-inputs.js';
 import { ReleaseProblemError, SeedUnreachableError } from './errors.js';
@@ -16,6 +19,7 @@ import { DEFAULT_LEAF_LIFETIME_MS } from './leaf-pki.js';
 import { CLUSTER_LABEL, controlPlaneLabels, controlPlaneNamespace, PROJECT_LABEL } from './namespace-name.js';
 import { probeReadyz, type ReadyzProbe } from './readyz.js';
 import type { SeedApi } from './seed-api.js';
+import type { DriftWatch } from './seed-watch.js';
 
 export interface HostedClusterOptions {
   api: SeedApi;
@@ -29,8 +33,13 @@ export interface HostedClusterOptions {
   pollMs?: number;
   /** Lifetime of the leaf certificates the agent signs; each is renewed at 2/3 of it. Default 1 year. */
   leafLifetimeMs?: number;
-  /** How often a Running control plane is checked and its drift put back. Default 30 s. */
+  /**
+   * How often a Running control plane is checked again although the watch saw nothing: a safety net for
+   * what a watch cannot see (a seed that lost events). Default 5 minutes.
+   */
   healIntervalMs?: number;
+  /** The watch of the objects the agent made; without one, drift is found by the periodic run only. */
+  watch?: DriftWatch;
   /** How often a cluster whose CAs the hub has not delivered yet is looked at again. Default 5 s. */
   keysRetryMs?: number;
   /** How often a deletion looks whether the namespace is gone yet. Default 1 s. */
@@ -104,8 +113,16 @@ export class HostedClusterReconciler implements Reconciler {
     this.readyTimeoutMs = o.readyTimeoutMs ?? 300_000;
     this.pollMs = o.pollMs ?? 1_000;
     this.leafLifetimeMs = o.leafLifetimeMs ?? DEFAULT_LEAF_LIFETIME_MS;
-    this.healIntervalMs = o.healIntervalMs ?? 30_000;
+    this.healIntervalMs = o.healIntervalMs ?? 300_000;
     this.keysRetryMs = o.keysRetryMs ?? 5_000;
+  }
+
+  async start(requeue: (key: ObjectKey) => void): Promise<void> {
+    await this.o.watch?.start(requeue);
+  }
+
+  async stop(): Promise<void> {
+    await this.o.watch?.stop();
   }
 
   /** controlPlane.mode is fixed at creation (the hub refuses a change), so ownership never moves. */
@@ -135,9 +152,11 @@ export class HostedClusterReconciler implements Reconciler {
     }
     const releaseReady: Condition = { type: 'ReleaseReady', status: 'True', reason: 'Found', message: `images of Kubernetes ${inputs.version}: ${Object.entries(inputs.images).map(([c, i]) => `${c} ${i}`).join(', ')}`, observedGeneration: generation };
     ctx.report({ phase, observedGeneration: generation, conditions: [releaseReady] });
+    // What the watch saw changed by another hand: this run puts it back, and its conditions say so.
+    const drift = this.o.watch?.notes(keyOf(obj)) ?? [];
     const run = new ControlPlaneRun(
       { api: this.o.api, stepTimeoutMs: this.stepTimeoutMs, readyTimeoutMs: this.readyTimeoutMs, pollMs: this.pollMs, leafLifetimeMs: this.leafLifetimeMs, probe: this.o.probe ?? probeReadyz },
-      obj, inputs, ns, ctx, (call, signal) => seen.track(call, signal), () => seen.condition(generation),
+      obj, inputs, ns, ctx, (call, signal) => seen.track(call, signal), () => seen.condition(generation), drift,
     );
     const flow = new Flow('hosted-control-plane', run.steps());
     try {
@@ -157,6 +176,7 @@ export class HostedClusterReconciler implements Reconciler {
       throw err;
     }
     this.reported.set(uid, { phase: 'Running', generation });
+    this.o.watch?.settle(keyOf(obj), drift);
     const reachable = seen.condition(generation);
     const untilRenewal = run.learned.renewAt ? Math.max(1_000, run.learned.renewAt.getTime() - Date.now()) : this.healIntervalMs;
     return {
@@ -166,7 +186,7 @@ export class HostedClusterReconciler implements Reconciler {
         ...(run.learned.endpoint ? { endpoint: run.learned.endpoint } : {}),
         conditions: [...(reachable ? [reachable] : []), releaseReady, ...run.conditionList()],
       },
-      // Look again soon: a deleted pod or a hand edit is put back, and a leaf due for renewal is signed again.
+      // The watch requeues on drift; this is the safety net, and the renewal of a leaf when it is due.
       requeueAfterMs: Math.min(this.healIntervalMs, untilRenewal),
     };
   }

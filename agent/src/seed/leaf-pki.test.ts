@@ -3,7 +3,7 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import type { ClusterKeys } from '@outpost/proto';
 import { createCa } from '@outpost/proto/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { APISERVER_SECRET, buildLeafPki, CONTROLLER_MANAGER_SECRET, ETCD_SECRET, SCHEDULER_SECRET, type PkiAddresses } from './leaf-pki.js';
+import { APISERVER_SECRET, buildLeafPki, CONTROLLER_MANAGER_SECRET, ETCD_SECRET, rollHash, SCHEDULER_SECRET, type PkiAddresses } from './leaf-pki.js';
 import { firstServiceIp, pkiAddresses } from './pki-addresses.js';
 
 let keys: ClusterKeys;
@@ -63,12 +63,21 @@ describe('buildLeafPki', () => {
     const first = await buildLeafPki({ keys, addresses, lifetimeMs: 30 * DAY, now, existing: {} });
     const late = await buildLeafPki({ keys, addresses, lifetimeMs: 30 * DAY, now: new Date(now.getTime() + 21 * DAY), existing: first.secrets });
     expect(late.signed).toBe(8);
-    expect(late.hashes[APISERVER_SECRET]).not.toBe(first.hashes[APISERVER_SECRET]);
+    // Every Secret's content changed; only the controller-manager's and scheduler's (inline kubeconfigs) roll their pods.
+    for (const name of [ETCD_SECRET, APISERVER_SECRET, CONTROLLER_MANAGER_SECRET, SCHEDULER_SECRET]) expect(late.contentHashes[name]).not.toBe(first.contentHashes[name]);
+    expect(late.hashes[ETCD_SECRET]).toBe(first.hashes[ETCD_SECRET]);
+    expect(late.hashes[APISERVER_SECRET]).toBe(first.hashes[APISERVER_SECRET]);
+    expect(late.hashes[CONTROLLER_MANAGER_SECRET]).not.toBe(first.hashes[CONTROLLER_MANAGER_SECRET]);
+    expect(late.hashes[SCHEDULER_SECRET]).not.toBe(first.hashes[SCHEDULER_SECRET]);
 
     const moved = await buildLeafPki({ keys, addresses: { ...addresses, apiServerSans: [...addresses.apiServerSans, '10.214.9.2'] }, lifetimeMs: 30 * DAY, now, existing: first.secrets });
     expect(moved.signed).toBe(1);
-    expect(moved.hashes[ETCD_SECRET]).toBe(first.hashes[ETCD_SECRET]);
-    expect(moved.hashes[APISERVER_SECRET]).not.toBe(first.hashes[APISERVER_SECRET]);
+    expect(moved.contentHashes[ETCD_SECRET]).toBe(first.contentHashes[ETCD_SECRET]);
+    expect(moved.contentHashes[APISERVER_SECRET]).not.toBe(first.contentHashes[APISERVER_SECRET]);
+
+    // What a component reads once (a CA) is in the hash that rolls it.
+    const withCa = { ...first.secrets[ETCD_SECRET]!, 'ca.crt': 'another CA' };
+    expect(rollHash(ETCD_SECRET, withCa)).not.toBe(first.hashes[ETCD_SECRET]);
 
     const otherEtcdCa = { ...keys, etcdCa: await createCa('etcd-ca') };
     const rekeyed = await buildLeafPki({ keys: otherEtcdCa, addresses, lifetimeMs: 30 * DAY, now, existing: first.secrets });

@@ -1,6 +1,8 @@
 // The leaf certificates of a hosted control plane, signed by the agent with the CAs the hub delivered
 // (the hub stays the CA of record; no CA is ever made here). Each component's certificates sit in one
-// Secret, so a pod template carries one hash and a renewal rolls exactly the pods that use it. A leaf is
+// Secret, so a pod template carries one hash and a change rolls exactly the pods that use it; the hash
+// leaves out the leaves a component reads again by itself (RELOADED_LEAVES), so a renewal rolls only the
+// controller-manager and the scheduler, never etcd or the apiserver. A leaf is
 // kept while it is signed by the current CA, names the wanted SANs and is younger than 2/3 of its life;
 // otherwise it is signed again. There is no long-lived admin: admins get short-lived kubeconfigs from the hub.
 import { createHash } from 'node:crypto';
@@ -16,7 +18,11 @@ export const PKI_SECRETS = [ETCD_SECRET, APISERVER_SECRET, CONTROLLER_MANAGER_SE
 
 /** Kubeadm's one year. */
 export const DEFAULT_LEAF_LIFETIME_MS = 365 * 86_400_000;
-/** A leaf is signed again once this share of its life is over, so it never runs out under a pod. */
+/**
+ * A leaf is signed again once this share of its life is over, so it never runs out under a pod: the last
+ * third is the time kubelet has to put a renewed Secret into a running pod's files (etcd is not rolled),
+ * which is within its sync period (1 minute, plus up to half of it in jitter, by default).
+ */
 export const RENEW_AT_FRACTION = 2 / 3;
 
 /** Where a hosted control plane is reached: every name and address a serving certificate must answer for. */
@@ -41,8 +47,10 @@ export interface LeafPkiInput {
 export interface LeafPkiOutput {
   /** Each Secret's data, by Secret name. */
   secrets: Record<string, Record<string, string>>;
-  /** Each Secret's hash, for the pod template annotation that rolls the pods when it changes. */
+  /** Each Secret's rollHash, for the pod template annotation that rolls the pods when it changes. */
   hashes: Record<string, string>;
+  /** Each Secret's whole content hash: a pod annotated with it has been asked to refresh its files (contentHash). */
+  contentHashes: Record<string, string>;
   /** How many leaves were signed this time (0 on a run that changed nothing). */
   signed: number;
   /** When the first of the leaves is due to be signed again. */
@@ -96,6 +104,25 @@ async function keptUntil(have: KeyPairPem | undefined, spec: LeafSpec, ca: KeyPa
   return renewAt > now ? renewAt : undefined;
 }
 
+/**
+ * The leaves each component reads again from its files while it runs, so their renewal reaches a running pod
+ * through kubelet's refresh of its Secret volume, with no restart: etcd on every TLS handshake
+ * (client/pkg/transport's GetCertificate and GetClientCertificate call tlsutil.NewCert each time);
+ * kube-apiserver its serving certificate and front-proxy client (dynamiccertificates, which watch the
+ * files), its kubelet client (ReloadTLSFiles) and its etcd client (etcd's transport again). The
+ * controller-manager's and scheduler's kubeconfigs hold their certificates inline, read once: not here.
+ */
+export const RELOADED_LEAVES: Readonly<Record<string, readonly string[]>> = {
+  [ETCD_SECRET]: ['server', 'peer'],
+  [APISERVER_SECRET]: ['apiserver', 'kubelet-client', 'etcd-client', 'front-proxy-client'],
+};
+
+/** The hash a component's pod template carries: of what it reads once (CAs, keys, inline kubeconfigs). */
+export function rollHash(secret: string, data: Readonly<Record<string, string>>): string {
+  const reloaded = new Set((RELOADED_LEAVES[secret] ?? []).flatMap((f) => [`${f}.crt`, `${f}.key`]));
+  return secretHash(Object.fromEntries(Object.entries(data).filter(([k]) => !reloaded.has(k))));
+}
+
 export function secretHash(data: Readonly<Record<string, string>>): string {
   const h = createHash('sha256');
   for (const k of Object.keys(data).sort()) h.update(`${k}\0${data[k]}\0`);
@@ -141,6 +168,7 @@ export async function buildLeafPki(input: LeafPkiInput): Promise<LeafPkiOutput> 
     const data = secrets[secret]!;
     data.kubeconfig = componentKubeconfig({ server: input.addresses.inClusterApiServer, caPem: keys.ca.certPem, user, client: { certPem: data['client.crt']!, keyPem: data['client.key']! } });
   }
-  const hashes = Object.fromEntries(Object.entries(secrets).map(([name, data]) => [name, secretHash(data)]));
-  return { secrets, hashes, signed, renewAt };
+  const hashes = Object.fromEntries(Object.entries(secrets).map(([name, data]) => [name, rollHash(name, data)]));
+  const contentHashes = Object.fromEntries(Object.entries(secrets).map(([name, data]) => [name, secretHash(data)]));
+  return { secrets, hashes, contentHashes, signed, renewAt };
 }

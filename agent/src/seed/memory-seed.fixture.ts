@@ -89,6 +89,14 @@ export class MemorySeed implements SeedApi {
     this.objects.set(keyOf('v1', 'Pod', obj.metadata?.namespace, pod.metadata!.name!), pod);
   }
 
+  async annotate(ref: SeedObjectRef, annotations: Record<string, string>, signal: AbortSignal): Promise<boolean> {
+    await this.check(signal);
+    const o = this.objects.get(keyOf(ref.apiVersion, ref.kind, ref.namespace, ref.name));
+    if (!o) return false;
+    o.metadata = { ...o.metadata, annotations: { ...o.metadata?.annotations, ...annotations } };
+    return true;
+  }
+
   async read<T extends KubernetesObject>(ref: SeedObjectRef, signal: AbortSignal): Promise<T | undefined> {
     await this.check(signal);
     const o = this.objects.get(keyOf(ref.apiVersion, ref.kind, ref.namespace, ref.name));

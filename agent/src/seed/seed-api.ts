@@ -27,6 +27,11 @@ export interface SeedApi {
    * sets, so a hand edit of them is put back. Returns the object as the seed now holds it.
    */
   apply<T extends KubernetesObject>(obj: T, signal: AbortSignal): Promise<T>;
+  /**
+   * Merges `annotations` into an existing object's metadata (a JSON merge patch: unlike an apply it never
+   * makes an object that is gone). False when there is none.
+   */
+  annotate(ref: SeedObjectRef, annotations: Record<string, string>, signal: AbortSignal): Promise<boolean>;
   /** The object, or undefined when there is none. `namespace` undefined for a cluster-scoped kind. */
   read<T extends KubernetesObject>(ref: SeedObjectRef, signal: AbortSignal): Promise<T | undefined>;
   list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, signal: AbortSignal, labelSelector?: string): Promise<T[]>;
@@ -76,6 +81,17 @@ export class KubeSeedApi implements SeedApi {
 
   async apply<T extends KubernetesObject>(obj: T, signal: AbortSignal): Promise<T> {
     return this.call(this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply), signal);
+  }
+
+  async annotate(ref: SeedObjectRef, annotations: Record<string, string>, signal: AbortSignal): Promise<boolean> {
+    const { name, namespace, ...rest } = ref;
+    try {
+      await this.call(this.objects.patch({ ...rest, metadata: { name, ...(namespace ? { namespace } : {}), annotations } }, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch), signal);
+      return true;
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return false;
+      throw err;
+    }
   }
 
   async read<T extends KubernetesObject>(ref: SeedObjectRef, signal: AbortSignal): Promise<T | undefined> {

@@ -1,6 +1,8 @@
 // kube-apiserver as a Deployment: etcd over TLS with its own client certificate, the cluster CA for
 // clients, the delivered service-account key, the front-proxy for aggregated APIs. Rolled one surge pod
-// at a time, so the endpoint answers through renewals and upgrades. Pure.
+// at a time, so the endpoint answers through upgrades. A renewal does not roll it: it reloads every leaf
+// it has from its files (leaf-pki.ts RELOADED_LEAVES), which kubelet refreshes in place (the Secret is
+// mounted whole), so the hash in its template is of what it reads once: CAs and service-account keys. Pure.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { APISERVER_SECRET } from '../leaf-pki.js';
 import { CERTS_HASH_ANNOTATION, certsVolume, container, meta, NO_DOWNTIME, pki, selectorOf, type ManifestContext } from './common.js';
@@ -42,7 +44,9 @@ export function apiServerArgs(i: Pick<ApiServerManifestInput, 'etcdServers' | 's
 
 export function apiServerDeployment(ctx: ManifestContext, i: ApiServerManifestInput): V1Deployment {
   const certs = certsVolume(APISERVER_SECRET);
-  const probe = (path: string) => ({ httpGet: { path, port: APISERVER_PORT, scheme: 'HTTPS' } });
+  // 5 s, not kubelet's 1 s: an apiserver on a busy seed answers slower than that, and a startup probe that
+  // times out kills it before it has started (seen on a 2-core seed running several clusters).
+  const probe = (path: string) => ({ httpGet: { path, port: APISERVER_PORT, scheme: 'HTTPS' }, timeoutSeconds: 5 });
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -51,6 +55,9 @@ export function apiServerDeployment(ctx: ManifestContext, i: ApiServerManifestIn
       replicas: i.replicas,
       selector: { matchLabels: selectorOf('kube-apiserver') },
       strategy: NO_DOWNTIME,
+      // A new pod counts as available once it has stayed ready this long: one that passes /readyz once and
+      // then flaps does not let the roll stop the old pod with nothing ready behind it.
+      minReadySeconds: 5,
       template: {
         metadata: { labels: { ...ctx.labels, ...selectorOf('kube-apiserver') }, annotations: { [CERTS_HASH_ANNOTATION]: i.certsHash } },
         spec: {

@@ -3,8 +3,13 @@
 import type { V1Container, V1DeploymentStrategy, V1ObjectMeta } from '@kubernetes/client-node';
 
 export const COMPONENT_LABEL = 'outpost.dev/component';
-/** The pod template annotation whose change (a renewed certificate) rolls the pods. */
+/** The pod template annotation whose change (a certificate the component reads once) rolls the pods. */
 export const CERTS_HASH_ANNOTATION = 'outpost.dev/certs-hash';
+/**
+ * On a running pod of etcd or the apiserver (not their templates): its Secret's whole content hash. Setting
+ * it is an update of the pod, which makes kubelet refresh the pod's Secret volume at once, with no restart.
+ */
+export const CERTS_CONTENT_ANNOTATION = 'outpost.dev/certs-content';
 
 /** Where a component's Secret is mounted in its pod. */
 export const CERTS_DIR = '/etc/outpost/pki';

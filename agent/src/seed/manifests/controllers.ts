@@ -34,8 +34,9 @@ function deployment(ctx: ManifestContext, name: string, secret: string, port: nu
             container(name, i.image, [`--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`, '--leader-elect=true', '--bind-address=0.0.0.0', `--secure-port=${port}`, ...args, '--v=1'], {
               ports: [{ name: 'https', containerPort: port }],
               // /healthz is always allowed (--authorization-always-allow-paths' default).
-              readinessProbe: { httpGet: { path: '/healthz', port, scheme: 'HTTPS' }, periodSeconds: 2, failureThreshold: 3 },
-              livenessProbe: { httpGet: { path: '/healthz', port, scheme: 'HTTPS' }, initialDelaySeconds: 15, periodSeconds: 10, failureThreshold: 6 },
+              // 5 s timeouts, not kubelet's 1 s: a busy seed answers slower than that (manifests/apiserver.ts).
+              readinessProbe: { httpGet: { path: '/healthz', port, scheme: 'HTTPS' }, periodSeconds: 2, failureThreshold: 3, timeoutSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/healthz', port, scheme: 'HTTPS' }, initialDelaySeconds: 15, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
               volumeMounts: [certs.mount],
             }),
           ],

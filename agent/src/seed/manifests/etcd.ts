@@ -1,6 +1,10 @@
 // etcd as a StatefulSet of 1 or 3 members, TLS with the cluster's etcd CA for clients and peers, and a
 // PodDisruptionBudget that keeps quorum. Its data is on a PersistentVolumeClaim when the seed has a
-// default StorageClass, else on an emptyDir (lost with the pod; the EtcdReady condition says so). Pure.
+// default StorageClass, else on an emptyDir (lost with the pod; the EtcdReady condition says so).
+// A renewal of etcd's leaves does not roll it: the hash in its template leaves its leaves out (leaf-pki.ts
+// rollHash). etcd reads its certificate and key files again on every TLS handshake, and kubelet updates a
+// Secret volume's files in place (a whole-directory mount: a subPath mount would never be updated), so the
+// next handshake after kubelet's refresh presents the renewed leaf with no restart, and the API stays up. Pure.
 import type { V1PodDisruptionBudget, V1StatefulSet } from '@kubernetes/client-node';
 import { ETCD_SECRET } from '../leaf-pki.js';
 import { CERTS_HASH_ANNOTATION, certsVolume, container, meta, pki, selectorOf, type ManifestContext } from './common.js';
@@ -16,6 +20,7 @@ export interface EtcdManifestInput {
   memberIps: readonly string[];
   /** PersistentVolumeClaims (the seed's default StorageClass), or an emptyDir. */
   persistent: boolean;
+  /** rollHash of its Secret: changes with its CA, not with its renewed leaves. */
   certsHash: string;
 }
 
@@ -64,8 +69,9 @@ export function etcdStatefulSet(ctx: ManifestContext, i: EtcdManifestInput): V1S
                 { name: 'peer', containerPort: ETCD_PEER_PORT },
                 { name: 'metrics', containerPort: ETCD_METRICS_PORT },
               ],
-              readinessProbe: { httpGet: { path: '/health', port: ETCD_METRICS_PORT }, periodSeconds: 2, failureThreshold: 3 },
-              livenessProbe: { httpGet: { path: '/health', port: ETCD_METRICS_PORT }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 8 },
+              // 5 s timeouts, not kubelet's 1 s: a busy seed answers slower than that (manifests/apiserver.ts).
+              readinessProbe: { httpGet: { path: '/health', port: ETCD_METRICS_PORT }, periodSeconds: 2, failureThreshold: 3, timeoutSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/health', port: ETCD_METRICS_PORT }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 8, timeoutSeconds: 5 },
               volumeMounts: [data, certs.mount],
             }),
           ],

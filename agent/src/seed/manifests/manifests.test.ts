@@ -28,7 +28,11 @@ describe('etcd', () => {
     expect(args(st)).toContain('--initial-cluster=etcd-0=https://etcd-0.etcd-peer:2380,etcd-1=https://etcd-1.etcd-peer:2380,etcd-2=https://etcd-2.etcd-peer:2380');
     expect(st.spec?.template.spec?.hostAliases).toEqual([{ ip: '10.0.0.1', hostnames: ['etcd-0.etcd-peer'] }, { ip: '10.0.0.2', hostnames: ['etcd-1.etcd-peer'] }, { ip: '10.0.0.3', hostnames: ['etcd-2.etcd-peer'] }]);
     for (const flag of ['--client-cert-auth=true', '--peer-client-cert-auth=true', '--listen-client-urls=https://0.0.0.0:2379']) expect(args(st)).toContain(flag);
+    // Its certificates mounted whole: kubelet updates a Secret volume in place, never a subPath mount.
     expect(st.spec?.template.metadata?.annotations?.[CERTS_HASH_ANNOTATION]).toBe('h1');
+    const mount = st.spec?.template.spec?.containers[0]?.volumeMounts?.find((v) => v.name === 'pki');
+    expect(mount).toMatchObject({ mountPath: '/etc/outpost/pki' });
+    expect(mount?.subPath).toBeUndefined();
     expect(st.spec?.template.spec?.containers[0]?.imagePullPolicy).toBe('IfNotPresent');
     expect(etcdDisruptionBudget(m).spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { 'outpost.dev/component': 'etcd' } } });
   });
@@ -54,6 +58,9 @@ describe('kube-apiserver', () => {
     expect(d.spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
     expect(d.spec?.template.metadata?.annotations?.[CERTS_HASH_ANNOTATION]).toBe('h2');
     expect(d.spec?.template.spec?.containers[0]?.readinessProbe?.httpGet).toMatchObject({ path: '/readyz', port: 6443, scheme: 'HTTPS' });
+    // A busy seed is slow to answer: probes wait 5 s, and a new pod must stay ready 5 s before the old one goes.
+    for (const p of ['readinessProbe', 'startupProbe', 'livenessProbe'] as const) expect(d.spec?.template.spec?.containers[0]?.[p]?.timeoutSeconds).toBe(5);
+    expect(d.spec?.minReadySeconds).toBe(5);
   });
 
   it('is reached through a NodePort Service, or a LoadBalancer when the Seed says so', () => {
