@@ -7,11 +7,11 @@ const T0 = '2026-12-01T10:00:00Z';
 const T1 = '2026-12-01T10:05:00Z';
 const labels = { 'outpost.dev/project': 'p', 'outpost.dev/cluster': 'c1', 'outpost.dev/component': 'kube-scheduler' };
 
-type Entry = { manager: string; operation: string; time: string | Date; subresource?: string; fieldsV1: object };
-const applied: Entry = { manager: OURS, operation: 'Apply', time: T0, fieldsV1: { 'f:metadata': { 'f:labels': {} }, 'f:spec': { 'f:replicas': {} } } };
-const status: Entry = { manager: 'kube-controller-manager', operation: 'Update', subresource: 'status', time: T1, fieldsV1: { 'f:status': { 'f:replicas': {} } } };
-const revision: Entry = { manager: 'kube-controller-manager', operation: 'Update', time: T1, fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:deployment.kubernetes.io/revision': {} } } } };
-const setImage = (time: string): Entry => ({ manager: 'kubectl-set', operation: 'Update', time, fieldsV1: { 'f:spec': { 'f:template': {} } } });
+type Entry = { manager: string; operation: string; time: Date; subresource?: string; fieldsV1: object };
+const applied: Entry = { manager: OURS, operation: 'Apply', time: new Date(T0), fieldsV1: { 'f:metadata': { 'f:labels': {} }, 'f:spec': { 'f:replicas': {} } } };
+const status: Entry = { manager: 'kube-controller-manager', operation: 'Update', subresource: 'status', time: new Date(T1), fieldsV1: { 'f:status': { 'f:replicas': {} } } };
+const revision: Entry = { manager: 'kube-controller-manager', operation: 'Update', time: new Date(T1), fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:deployment.kubernetes.io/revision': {} } } } };
+const setImage = (time: string): Entry => ({ manager: 'kubectl-set', operation: 'Update', time: new Date(time), fieldsV1: { 'f:spec': { 'f:template': {} } } });
 
 const deployment = (...managedFields: Entry[]): WatchedObject => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'kube-scheduler', namespace: 'cluster-p-c1', uid: 'u1', labels, managedFields } });
 const facts = (seen: WatchedObject | undefined, currentRevision?: boolean) => ({ seenWrites: seen ? foreignWrites(seen, OURS) : undefined, ours: OURS, ...(currentRevision !== undefined ? { currentRevision } : {}) });
@@ -25,13 +25,13 @@ describe('driftOf', () => {
 
   it("ignores the agent's own applies, status writes and the Deployment controller's revision annotation", () => {
     const before = deployment(applied);
-    const after = deployment({ ...applied, time: T1 }, status, revision);
+    const after = deployment({ ...applied, time: new Date(T1) }, status, revision);
     expect(driftOf('update', 'Deployment', after, facts(before))).toBeUndefined();
   });
 
   it('ignores the echo of its own put-back: the forced apply took the fields, the foreign entry is gone', () => {
     const edited = deployment(applied, setImage(T1));
-    expect(driftOf('update', 'Deployment', deployment({ ...applied, time: T1 }), facts(edited))).toBeUndefined();
+    expect(driftOf('update', 'Deployment', deployment({ ...applied, time: new Date(T1) }), facts(edited))).toBeUndefined();
   });
 
   it('ignores later events on an object whose foreign writer wrote nothing new (a field the agent does not set)', () => {
@@ -43,10 +43,10 @@ describe('driftOf', () => {
   });
 
   it('takes a kubectl scale (through /scale) and a Secret edit for drift', () => {
-    const scaled = deployment(applied, { manager: 'kubectl', operation: 'Update', subresource: 'scale', time: T1, fieldsV1: { 'f:spec': { 'f:replicas': {} } } });
+    const scaled = deployment(applied, { manager: 'kubectl', operation: 'Update', subresource: 'scale', time: new Date(T1), fieldsV1: { 'f:spec': { 'f:replicas': {} } } });
     expect(driftOf('update', 'Deployment', scaled, facts(deployment(applied)))?.note).toBe('Deployment kube-scheduler was changed by kubectl');
     const secret = (...m: Entry[]): WatchedObject => ({ kind: 'Secret', metadata: { name: 'etcd-certs', uid: 's1', labels: { ...labels, 'outpost.dev/component': 'pki' }, managedFields: m } });
-    const edited = secret(applied, { manager: 'kubectl-edit', operation: 'Update', time: T1, fieldsV1: { 'f:data': { 'f:server.crt': {} } } });
+    const edited = secret(applied, { manager: 'kubectl-edit', operation: 'Update', time: new Date(T1), fieldsV1: { 'f:data': { 'f:server.crt': {} } } });
     expect(driftOf('update', 'Secret', edited, facts(secret(applied)))).toEqual({ component: 'pki', note: 'Secret etcd-certs was changed by kubectl-edit' });
   });
 
@@ -59,7 +59,7 @@ describe('driftOf', () => {
   });
 
   it("notes a pod of the current revision going, not one a roll replaces, nor a pod's own updates", () => {
-    const pod = (deleting: boolean): WatchedObject => ({ kind: 'Pod', metadata: { name: 'etcd-0', uid: 'p1', labels: { ...labels, 'outpost.dev/component': 'etcd' }, ...(deleting ? { deletionTimestamp: T1 } : {}) } });
+    const pod = (deleting: boolean): WatchedObject => ({ kind: 'Pod', metadata: { name: 'etcd-0', uid: 'p1', labels: { ...labels, 'outpost.dev/component': 'etcd' }, ...(deleting ? { deletionTimestamp: new Date(T1) } : {}) } });
     expect(driftOf('update', 'Pod', pod(true), facts(undefined, true))).toEqual({ component: 'etcd', note: 'Pod etcd-0 was deleted', podUid: 'p1' });
     expect(driftOf('delete', 'Pod', pod(false), facts(undefined, true))).toBeDefined();
     expect(driftOf('delete', 'Pod', pod(false), facts(undefined))).toBeDefined();
