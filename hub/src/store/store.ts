@@ -2,7 +2,7 @@
 // per-view change logs agents pull from. Everything a write touches happens in one SQLite transaction.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { keyOf, rfc3339, type Agent, type Cluster, type Datacenter, type ObjectKey, type ObjectMeta, type ResourceObject } from '@outpost/proto';
+import { keyOf, rfc3339, type Agent, type Cluster, type Datacenter, type Host, type ObjectKey, type ObjectMeta, type ResourceObject } from '@outpost/proto';
 import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } from '../errors.js';
 import type { Transaction } from 'better-sqlite3';
 import { systemClock, timestamp, type Clock } from '../clock.js';
@@ -176,6 +176,7 @@ export class Store {
     this.agentKeys = new AgentKeysTable(db);
     this.lookup = {
       datacenter: (name) => this.get<Datacenter>('Datacenter', '', name),
+      host: (name) => this.get<Host>('Host', '', name),
       clustersUsingKey: (ns, key) => this.stmts.clustersUsingKey.all(ns, key).map((r) => JSON.parse(r.body) as Cluster),
     };
     this.readViewTx = db.transaction((view: string, since: number) => this.readView(view, since));
@@ -583,7 +584,7 @@ export class Store {
     this.pending.push({ revision, type, object: logged });
 
     this.updateMembership(k, after, revision, true, views);
-    for (const dep of dependentsOf(before, after, (dc) => this.clustersIn(dc))) {
+    for (const dep of dependentsOf(before, after, (dc) => this.clustersIn(dc), (host) => this.clustersUsingHost(host))) {
       this.updateMembership(dep, this.get(dep.kind, dep.namespace, dep.name), revision, false);
     }
   }
