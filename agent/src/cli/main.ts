@@ -11,6 +11,7 @@ import { ReceivedReconciler } from '../reconcile/received-reconciler.js';
 import { SeedConfigError } from '../seed/errors.js';
 import { HostReconciler } from '../site/host-reconciler.js';
 import { KubeadmClusterReconciler } from '../site/kubeadm-cluster-reconciler.js';
+import { HostedWorkersReconciler } from '../site/hosted-workers-reconciler.js';
 import { ensureAgentSshKey } from '../site/ssh/agent-ssh-key.js';
 import { AGENT_VERSION } from '../version.js';
 
@@ -89,7 +90,9 @@ export function buildProgram(): Command {
       // Every Cluster is acknowledged; a seed's hosted ones are also made real through its Kubernetes API.
       // A site's agent checks its Hosts and makes its kubeadm Clusters over SSH, with its own key.
       const privateKey = view.startsWith('site/') ? ensureAgentSshKey(o.data, identity.agentId).privateKey : undefined;
-      const siteHosts = privateKey ? [new HostReconciler({ privateKey }), new KubeadmClusterReconciler({ privateKey, ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}) })] : [];
+      const siteOpts = { privateKey: privateKey ?? '', ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}) };
+      // A site's agent also joins its Hosts that a hosted Cluster lists as static workers.
+      const siteHosts = privateKey ? [new HostReconciler({ privateKey }), new KubeadmClusterReconciler(siteOpts), new HostedWorkersReconciler(siteOpts)] : [];
       const reconcilers = [new ReceivedReconciler(), ...siteHosts, ...(seed ? [new HostedClusterReconciler({ ...hosted, api: new KubeSeedApi(seed) })] : [])];
       const artifactOpts = { ...(o.artifactCacheSize ? { artifactCacheBytes: o.artifactCacheSize } : {}), ...(o.artifactMaxRate ? { artifactMaxBytesPerSecond: o.artifactMaxRate } : {}) };
       const agent = await startAgent({ dataDir: o.data, reconcilers, offline: o.offline === true, ...artifactOpts }, pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2)));
