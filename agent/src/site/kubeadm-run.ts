@@ -15,7 +15,7 @@ import { hostPaths, type HostPaths } from './host-paths.js';
 import { CONTROL_PLANE_PORTS, parseProbe, portsInUse, preflightProblems, PROBE_SCRIPT, WORKER_PORTS, type HostFacts } from './host-probe.js';
 import type { HostSessions } from './host-sessions.js';
 import { installPlan, type InstallStep } from './install-plan.js';
-import { kubeadmInitArgv, kubeadmInitConfig, kubeadmJoinArgv, kubeadmJoinConfig } from './kubeadm-config.js';
+import { kubeadmInitArgv, kubeadmInitConfig, kubeadmJoinArgv, kubeadmJoinConfig, kubeletHostPatch, type KubeletSettings } from './kubeadm-config.js';
 import { kubeadmImagePlan, type KubeadmImagePlan } from './kubeadm-images.js';
 import { joinSecrets, type JoinSecrets } from './kubeadm/join-secrets.js';
 import { assignPodCidrs, bridgeCniConfig, podNetworkScript, podNetworkUnit, type PodRouteNode } from './pod-network.js';
@@ -324,7 +324,7 @@ export class KubeadmRun {
       serviceSubnet: this.serviceCidr,
       // One kubelet configuration for every node (kubeadm keeps it in the cluster): if any host cannot lower
       // oom_score_adj, no kubelet tries.
-      kubelet: { cgroupDriver: 'cgroupfs', swap: 'NoSwap', ...(facts.some((f) => !f.canLowerOomScore) ? { oomScoreAdj: 0 } : {}) },
+      kubelet: hostKubelet(facts),
       nodeCidrs: 'outpost',
       node: this.nodeInputs(h),
       bootstrapToken: { token: this.secrets.bootstrapToken, ttlSeconds: TOKEN_TTL_SECONDS },
@@ -350,7 +350,7 @@ export class KubeadmRun {
 
   /** `kubeadm join` of a control-plane member or a worker, unless the host is a node of this cluster and its kubelet runs. */
   private async join(h: PlannedHost, signal: AbortSignal): Promise<void> {
-    await this.factsOf(h, signal);
+    const facts = await this.factsOf(h, signal);
     const s = await this.session(h, signal);
     const kubeadm = `${this.paths.binDir}/kubeadm`;
     if (this.members.has(h.name) && (await s.exec('test -e /etc/kubernetes/kubelet.conf', { signal })).code === 0) {
@@ -365,7 +365,16 @@ export class KubeadmRun {
     }
     if (h.role === 'control-plane') for (const f of pkiFiles(this.kubeadm().keys)) await s.writeFile(f.path, { bytes: f.content }, f.mode, { signal });
     const config = `${OUTPOST_DIR}/kubeadm-join.yaml`;
+    // A hosted control plane's cluster knows nothing of this host: what the host needs (the cgroup driver
+    // of the containerd written here, swap, oom score) goes in as a patch of the cluster's kubelet settings.
+    const patchesDir = 'keys' in this.i ? undefined : `${OUTPOST_DIR}/kubeadm-patches`;
+    if (patchesDir) {
+      const patch = kubeletHostPatch(hostKubelet([facts]));
+      await s.run(shJoin(['mkdir', '-p', patchesDir]), { signal });
+      await s.writeFile(`${patchesDir}/${patch.name}`, { bytes: patch.content }, 0o600, { signal });
+    }
     const yaml = kubeadmJoinConfig({
+      ...(patchesDir ? { patchesDir } : {}),
       node: this.nodeInputs(h),
       apiServerEndpoint: this.endpoint,
       token: this.secrets.bootstrapToken,
@@ -438,4 +447,9 @@ function hashOf(pem: string): string {
   } catch {
     return '';
   }
+}
+
+/** The kubelet settings `hosts` need: cgroupfs (the containerd config written here), swap allowed, oom_score_adj 0 if any host cannot lower it. */
+function hostKubelet(hosts: readonly HostFacts[]): KubeletSettings {
+  return { cgroupDriver: 'cgroupfs', swap: 'NoSwap', ...(hosts.some((f) => !f.canLowerOomScore) ? { oomScoreAdj: 0 } : {}) };
 }
