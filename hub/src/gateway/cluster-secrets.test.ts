@@ -86,5 +86,11 @@ describe('answerSecrets', () => {
     expect(other?.missing?.reason).toBe(SecretsMissing.notInView);
     // One delivery each (join, keys); the refusal is not one.
     expect(store.auditCount()).toBe(audits + 2);
+    // The seed's report of the endpoint reaches the workers' site (it joins them there); other status writes do not.
+    const before = store.revision();
+    store.replaceStatus(key, { phase: 'Creating' }, ctx);
+    expect(store.syncView('site/s1', before).upserts).toEqual([]);
+    store.replaceStatus(key, { phase: 'Running', endpoint: 'https://10.0.0.9:30443' }, ctx);
+    expect(store.syncView('site/s1', before).upserts.map((o) => (o as Cluster).status?.endpoint)).toEqual(['https://10.0.0.9:30443']);
   });
 });

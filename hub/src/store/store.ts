@@ -14,7 +14,7 @@ import { openDb, type Db } from './db.js';
 import { readPage, type Page, type PageOptions } from './list-page.js';
 import type { LabelRequirements } from './label-requirement.js';
 import { PresenceTable, withoutPresence } from './presence-table.js';
-import { ALL_AGENTS_VIEW, dependentsOf, viewsOf, type ViewLookup } from './views.js';
+import { ALL_AGENTS_VIEW, dependentsOf, siteView, viewsOf, workerSites, type ViewLookup } from './views.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -431,8 +431,23 @@ export class Store {
       this.stmts.logChange.run(revision, 'MODIFIED', k.kind, k.namespace, k.name, body);
       this.stmts.audit.run(timestamp(this.clock), ctx.actor, 'update-status', k.kind, k.namespace, k.name, revision);
       this.pending.push({ revision, type: 'MODIFIED', object: stored });
+      if (k.kind === 'Cluster') this.announceEndpoint(current as unknown as Cluster, stored as unknown as Cluster, revision);
       return stored;
     });
+  }
+
+  /**
+   * A status write reaches no agent's view (agents report status; they need not hear it back), with one
+   * exception: a hosted Cluster's endpoint, which the seed's agent reports and its static workers' site
+   * agent joins them to. A change of it is a change to that site's view.
+   */
+  private announceEndpoint(before: Cluster, after: Cluster, revision: number): void {
+    if (before.status?.endpoint === after.status?.endpoint) return;
+    for (const site of workerSites(after, this.lookup)) {
+      const view = siteView(site);
+      this.stmts.viewChange.run(view, revision, 'Cluster', after.metadata.namespace ?? '', after.metadata.name ?? '');
+      this.pendingViews.add(view);
+    }
   }
 
   /**
