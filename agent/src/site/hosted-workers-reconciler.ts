@@ -16,7 +16,7 @@ import { ClusterPlanError, workersPlan, type WorkersPlan } from './cluster-plan.
 import { SiteReleaseError } from './errors.js';
 import { HostSessions } from './host-sessions.js';
 import { resetClusterHosts, type KubeadmClusterOptions } from './kubeadm-cluster-reconciler.js';
-import { ENDPOINT_STEP, KubeadmRun } from './kubeadm-run.js';
+import { ENDPOINT_STEP, ENDPOINT_UNREACHABLE, KubeadmRun } from './kubeadm-run.js';
 
 const cond = (type: string, status: 'True' | 'False', reason: string, message: string, observedGeneration: number): Condition => ({ type, status, reason, message, observedGeneration });
 
@@ -77,11 +77,14 @@ export class HostedWorkersReconciler implements Reconciler {
       return waiting([joined('False', 'ReleaseIncomplete', err.message)]);
     }
     const flow = new Flow('hosted-workers', run.steps());
+    // The flow's lastOperation is the seed's part of the status: this condition says the site's is under way.
+    ctx.report({ conditions: [joined('False', 'Joining', `joining ${plan.all.map((h) => h.name).join(', ')} to ${endpoint}`)] });
     try {
       await runFlow(flow, 'Reconcile', obj, ctx);
     } catch (err) {
-      // The endpoint steps fail with EndpointUnreachable (kubeadm-run.ts): their hosts cannot dial the seed.
-      const unreachable = err instanceof FlowFailedError ? err.errors.find((e) => e.step.startsWith(ENDPOINT_STEP)) : undefined;
+      // The endpoint steps fail with EndpointUnreachable (kubeadm-run.ts), and so does nodes-ready when a
+      // joined host has been cut off since: their hosts cannot dial the seed.
+      const unreachable = err instanceof FlowFailedError ? err.errors.find((e) => e.step.startsWith(ENDPOINT_STEP) || e.message.includes(ENDPOINT_UNREACHABLE)) : undefined;
       const message = err instanceof Error ? err.message : String(err);
       const patch: StatusPatch = {
         ...(run.nodes.length ? { nodes: run.nodes } : {}),

@@ -48,11 +48,14 @@ const SSH_RETRY: StepRetry = { attempts: 4, baseMs: 2_000, capMs: 15_000 };
 /** The prefix of the step that checks, from one host, that it reaches a hosted control plane's endpoint. */
 export const ENDPOINT_STEP = 'endpoint:';
 
+/** What every EndpointUnreachable says: a failed flow's step errors carry messages only, and this tells them. */
+export const ENDPOINT_UNREACHABLE = "cannot reach the control plane's endpoint";
+
 /** The host cannot reach the hosted control plane's endpoint: the site's network must let it (the message says so). */
 export class EndpointUnreachable extends HostNotReady {
   override readonly name = 'EndpointUnreachable';
   constructor(host: string, readonly endpoint: string) {
-    super(host, `cannot reach the control plane's endpoint ${endpoint} (a TCP connect from the host failed): the site's hosts must reach the seed's endpoint, so open a route and the firewall from the site to ${endpoint}, or give the Seed an endpoint the site can reach (spec.endpointServiceType LoadBalancer)`);
+    super(host, `${ENDPOINT_UNREACHABLE} ${endpoint} (a TCP connect from the host failed): the site's hosts must reach the seed's endpoint, so open a route and the firewall from the site to ${endpoint}, or give the Seed an endpoint the site can reach (spec.endpointServiceType LoadBalancer)`);
   }
 }
 
@@ -221,11 +224,13 @@ export class KubeadmRun {
 
   /** A TCP connect from the host to the hosted control plane's endpoint (bash's /dev/tcp, under timeout). */
   private async endpointReachable(h: PlannedHost, signal: AbortSignal): Promise<void> {
-    const s = await this.session(h, signal);
+    if (!(await this.reaches(await this.session(h, signal), signal))) throw new EndpointUnreachable(h.name, this.endpoint);
+  }
+
+  private async reaches(s: SshSession, signal: AbortSignal): Promise<boolean> {
     const i = this.endpoint.lastIndexOf(':');
     const [host, port] = [this.endpoint.slice(0, i).replace(/^\[|\]$/g, ''), this.endpoint.slice(i + 1)];
-    const r = await s.exec(`timeout 5 bash -c ${shQuote(`: </dev/tcp/${host}/${port}`)}`, { signal });
-    if (r.code !== 0) throw new EndpointUnreachable(h.name, this.endpoint);
+    return (await s.exec(`timeout 5 bash -c ${shQuote(`: </dev/tcp/${host}/${port}`)}`, { signal })).code === 0;
   }
 
   /** Writes `file` unless the host has it byte for byte; true when it wrote. */
@@ -410,7 +415,10 @@ export class KubeadmRun {
       const items = await Promise.all(plan.all.map(async (h) => {
         const s = await this.session(h, signal);
         const r = await s.exec(`${kubectl} --kubeconfig /etc/kubernetes/kubelet.conf get node ${shQuote(h.name)} -o json --request-timeout 10s`, { signal });
-        return r.code === 0 ? [JSON.parse(r.stdout) as NodeList['items'][number]] : [];
+        if (r.code === 0) return [JSON.parse(r.stdout) as NodeList['items'][number]];
+        // Cut off from the endpoint since its join: waiting would not bring the node, and the operator must act.
+        if (!(await this.reaches(s, signal))) throw new EndpointUnreachable(h.name, this.endpoint);
+        return [];
       }));
       this.nodes = nodeStates(JSON.stringify({ items: items.flat() }), plan);
       return this.nodes.every((n) => n.state === 'Ready');
