@@ -34,6 +34,8 @@ export function joinEndpoint(endpoint: string): string | undefined {
 export class HostedWorkersReconciler implements Reconciler {
   readonly name = 'hosted-workers';
   readonly kind = 'Cluster';
+  /** The Cluster generations (uid/generation) whose workers this process last saw all Ready. */
+  private readonly joinedGenerations = new Set<string>();
 
   constructor(private readonly o: KubeadmClusterOptions) {}
 
@@ -77,8 +79,10 @@ export class HostedWorkersReconciler implements Reconciler {
       return waiting([joined('False', 'ReleaseIncomplete', err.message)]);
     }
     const flow = new Flow('hosted-workers', run.steps());
-    // The flow's lastOperation is the seed's part of the status: this condition says the site's is under way.
-    ctx.report({ conditions: [joined('False', 'Joining', `joining ${plan.all.map((h) => h.name).join(', ')} to ${endpoint}`)] });
+    // The flow's lastOperation is the seed's part of the status: this condition says the site's is under way
+    // (not on a periodic check of workers already joined, which would make it flap).
+    const seen = `${uid}/${generation}`;
+    if (!this.joinedGenerations.has(seen)) ctx.report({ conditions: [joined('False', 'Joining', `joining ${plan.all.map((h) => h.name).join(', ')} to ${endpoint}`)] });
     try {
       await runFlow(flow, 'Reconcile', obj, ctx);
     } catch (err) {
@@ -94,11 +98,13 @@ export class HostedWorkersReconciler implements Reconciler {
         ],
       };
       ctx.report(patch);
+      this.joinedGenerations.delete(seen);
       if (err instanceof FlowFailedError) ctx.journal.clear(`${keyString(keyOf(obj))}/${flow.name}`);
       throw err;
     } finally {
       sessions.closeAll();
     }
+    this.joinedGenerations.add(seen);
     return {
       status: {
         nodes: run.nodes,
@@ -113,6 +119,7 @@ export class HostedWorkersReconciler implements Reconciler {
 
   /** `kubeadm reset` on every worker: the hosted control plane itself is the seed agent's to delete. */
   finalize(lastKnown: ResourceObject, ctx: ReconcileContext): Promise<void> {
+    for (const k of this.joinedGenerations) if (k.startsWith(`${lastKnown.metadata.uid ?? ''}/`)) this.joinedGenerations.delete(k);
     return resetClusterHosts(lastKnown as Cluster, ctx, this.o.privateKey);
   }
 }
