@@ -11,7 +11,9 @@ import { ReceivedReconciler } from '../reconcile/received-reconciler.js';
 import { SeedConfigError } from '../seed/errors.js';
 import { HostReconciler } from '../site/host-reconciler.js';
 import { KubeadmClusterReconciler } from '../site/kubeadm-cluster-reconciler.js';
+import { HostedWorkersReconciler } from '../site/hosted-workers-reconciler.js';
 import { ensureAgentSshKey } from '../site/ssh/agent-ssh-key.js';
+import { UploadSlots } from '../site/upload-slots.js';
 import { AGENT_VERSION } from '../version.js';
 
 /** A flag's value in whole seconds, more than zero; anything else is refused naming the value. */
@@ -92,7 +94,10 @@ export function buildProgram(): Command {
       // Every Cluster is acknowledged; a seed's hosted ones are also made real through its Kubernetes API.
       // A site's agent checks its Hosts and makes its kubeadm Clusters over SSH, with its own key.
       const privateKey = view.startsWith('site/') ? ensureAgentSshKey(o.data, identity.agentId).privateKey : undefined;
-      const siteHosts = privateKey ? [new HostReconciler({ privateKey }), new KubeadmClusterReconciler({ privateKey, ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}) })] : [];
+      // One bound on artifact uploads for the whole agent (site/upload-slots.ts says why).
+      const siteOpts = { privateKey: privateKey ?? '', uploads: new UploadSlots(), ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}) };
+      // A site's agent also joins its Hosts that a hosted Cluster lists as static workers.
+      const siteHosts = privateKey ? [new HostReconciler({ privateKey }), new KubeadmClusterReconciler(siteOpts), new HostedWorkersReconciler(siteOpts)] : [];
       const makers = [...siteHosts, ...(seedMode && seed ? [new seedMode.HostedClusterReconciler({ ...hosted, api: new seedMode.KubeSeedApi(seed), watch: new seedMode.SeedWatch({ kubeConfig: seed, log }) })] : [])];
       const reconcilers = [new ReceivedReconciler(makers), ...makers];
       const artifactOpts = { ...(o.artifactCacheSize ? { artifactCacheBytes: o.artifactCacheSize } : {}), ...(o.artifactMaxRate ? { artifactMaxBytesPerSecond: o.artifactMaxRate } : {}) };

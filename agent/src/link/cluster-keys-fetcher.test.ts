@@ -1,4 +1,4 @@
-import { clusterKeysToWire, type ClusterKeys, type ObjectRef, type ResourceObject } from '@outpost/proto';
+import { clusterKeysToWire, type ClusterKeys, type JoinSecrets, type ObjectRef, type ResourceObject } from '@outpost/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ObjectKey } from '../state/local-state.js';
 import { ClusterKeysFetcher } from './cluster-keys-fetcher.js';
@@ -13,7 +13,7 @@ const cluster = (name: string, uid: string, resourceVersion = '1'): ResourceObje
 
 /** `missed`: the uids a reconciler looked for before their keys came (by default every one). */
 function harness(clusters: ResourceObject[], connected = true, missed: (uid: string) => boolean = () => true) {
-  const kept = new Map<string, ClusterKeys>();
+  const kept = new Map<string, ClusterKeys | { join: JoinSecrets }>();
   const sent: ObjectRef[][] = [];
   const requeued: ObjectKey[] = [];
   const logged: string[] = [];
@@ -76,5 +76,15 @@ describe('ClusterKeysFetcher', () => {
     h.fetcher.disconnected();
     h.fetcher.connected();
     expect(h.sent.flat().map((r) => r.uid)).toEqual(['ua', 'ua']);
+  });
+
+  it("keeps a hosted Cluster's join secrets (token and CA hash) for its workers' site, and none of another shape", () => {
+    const h = harness([cluster('a', 'ua'), cluster('b', 'ub')]);
+    stop = () => h.fetcher.stop();
+    h.fetcher.check();
+    const join = { bootstrapToken: 'abcdef.0123456789abcdef', caCertHash: `sha256:${'a'.repeat(64)}` };
+    h.fetcher.received({ clusters: [{ ref: { uid: 'ua' }, join }, { ref: { uid: 'ub' }, join: { bootstrapToken: 'not-a-token', caCertHash: join.caCertHash } }] });
+    expect([...h.kept.entries()]).toEqual([['ua', { join }]]);
+    expect(h.logged.join('\n')).not.toContain(join.bootstrapToken);
   });
 });

@@ -3,14 +3,14 @@
 // Cluster again, so a reconciler that found no keys gets them. Keys are kept only for a Cluster this agent
 // holds under that uid, and only as the hub answered a ref this agent asked for. Logs name clusters and
 // reasons, never key material.
-import { clusterKeysFromWire, type Cluster, type ClusterKeys, type ObjectRef, type Secrets } from '@outpost/proto';
+import { BOOTSTRAP_TOKEN_RE, CA_CERT_HASH_RE, clusterKeysFromWire, type Cluster, type ClusterKeys, type JoinSecrets, type ObjectRef, type Secrets } from '@outpost/proto';
 import type { BackoffOptions } from '../engine/backoff.js';
 import { keyOf, type LocalState, type ObjectKey } from '../state/local-state.js';
 import { SecretsRequests, type HeldCluster } from './secrets-requests.js';
 
 export interface ClusterKeysFetcherOptions {
   state: Pick<LocalState, 'list'>;
-  keys: { has(uid: string): boolean; wasMissed(uid: string): boolean; put(uid: string, cluster: ObjectKey, keys: ClusterKeys): void };
+  keys: { has(uid: string): boolean; wasMissed(uid: string): boolean; put(uid: string, cluster: ObjectKey, keys: ClusterKeys | { join: JoinSecrets }): void };
   /** Sends one SecretsRequest; false when there is no link to a hub that answers them. */
   request(refs: ObjectRef[]): boolean;
   /** A Cluster's keys arrived after a reconciler looked for them: run it again. */
@@ -64,18 +64,18 @@ export class ClusterKeysFetcher {
       // Not (or no longer) held under that uid: whatever came is not kept.
       if (!cluster) continue;
       const name = `${cluster.ref.namespace}/${cluster.ref.name}`;
-      const keys = entry.keys ? clusterKeysFromWire(entry.keys) : undefined;
+      const keys = entry.keys ? clusterKeysFromWire(entry.keys) : joinFromWire(entry.join);
       if (keys) {
         // Read before the put clears it: a reconciler that found none runs again, one that never looked need not.
         const awaited = this.o.keys.wasMissed(uid);
         this.o.keys.put(uid, { kind: 'Cluster', namespace: cluster.ref.namespace ?? '', name: cluster.ref.name ?? '' }, keys);
         this.requests.delivered(uid);
-        this.o.log.info({ cluster: name, uid }, "received the cluster's CAs from the hub; kept in the agent's state file");
+        this.o.log.info({ cluster: name, uid }, 'ca' in keys ? "received the cluster's CAs from the hub; kept in the agent's state file" : "received the join secrets of the cluster's static workers from the hub; kept in the agent's state file");
         if (awaited) this.o.onKeys({ kind: 'Cluster', namespace: cluster.ref.namespace ?? '', name: cluster.ref.name ?? '' });
         continue;
       }
-      const reason = entry.keys ? 'INCOMPLETE' : (entry.missing?.reason ?? 'UNKNOWN');
-      const message = entry.keys ? 'the hub sent keys with a part missing; none kept' : (entry.missing?.message ?? '');
+      const reason = entry.keys || entry.join ? 'INCOMPLETE' : (entry.missing?.reason ?? 'UNKNOWN');
+      const message = entry.keys || entry.join ? 'the hub sent keys with a part missing; none kept' : (entry.missing?.message ?? '');
       const retryInMs = this.requests.refused(uid, cluster.resourceVersion, now);
       this.o.log.warn({ cluster: name, uid, reason, message, retryInMs }, "the hub delivered no CAs for this cluster; asking again later, or at once when the Cluster changes");
     }
@@ -108,4 +108,10 @@ export class ClusterKeysFetcher {
     }, Math.max(0, at - this.now()));
     this.timer.unref();
   }
+}
+
+/** The join secrets of a Secrets entry, or undefined when absent or not of kubeadm's shape. */
+function joinFromWire(w: { bootstrapToken?: string | null; caCertHash?: string | null } | null | undefined): { join: JoinSecrets } | undefined {
+  if (!w?.bootstrapToken || !w.caCertHash || !BOOTSTRAP_TOKEN_RE.test(w.bootstrapToken) || !CA_CERT_HASH_RE.test(w.caCertHash)) return undefined;
+  return { join: { bootstrapToken: w.bootstrapToken, caCertHash: w.caCertHash } };
 }

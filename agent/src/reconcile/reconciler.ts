@@ -1,7 +1,7 @@
 // Reconcilers plug in by kind. Several may serve one kind, each owning the objects it claims (the hosted
 // control plane owns Clusters with controlPlane.mode hosted, the kubeadm one the others). Each turns an
 // object into reality, says how it went, and tears down what it made when the object goes.
-import type { ClusterKeys, KindName, ResourceObject, StatusTypes } from '@outpost/proto';
+import type { ClusterKeys, JoinSecrets, KindName, ResourceObject, StatusTypes } from '@outpost/proto';
 import type { FlowJournal } from '../engine/index.js';
 import type { ObjectKey } from '../state/local-state.js';
 
@@ -20,10 +20,12 @@ export interface ViewReader {
 
 /**
  * The secrets the hub delivered to this agent alone: the CAs of each Cluster it serves, keyed by the
- * Cluster's uid (a Cluster deleted and made again under its name has new ones).
+ * Cluster's uid (a Cluster deleted and made again under its name has new ones); for a hosted Cluster whose
+ * static workers this site agent joins, only the join secrets (token and CA hash), never the CAs.
  */
 export interface ClusterSecrets {
   clusterKeys(uid: string): ClusterKeys | undefined;
+  clusterJoin?(uid: string): JoinSecrets | undefined;
 }
 
 /** Until the hub has delivered any. */

@@ -17,7 +17,7 @@ const cluster = (spec: object): Cluster => ({ apiVersion: 'outpost.dev/v1alpha1'
 describe('controlPlaneInputs', () => {
   it("takes the images of the Release of the cluster's version, a leading v or not", () => {
     const i = controlPlaneInputs(cluster({}), view(release('other', '1.33.0', {}), release('r1344', '1.34.4'), seedOf()), 'fra-1');
-    expect(i).toEqual({ version: '1.34.4', images: components, replicas: 1, endpointServiceType: 'NodePort', serviceCidr: '10.96.0.0/12' });
+    expect(i).toEqual({ version: '1.34.4', images: components, replicas: 1, endpointServiceType: 'NodePort', serviceCidr: '10.96.0.0/12', podCidr: '10.244.0.0/16', workers: false });
   });
 
   it("takes 3 replicas, the cluster's Service range and the Seed's LoadBalancer", () => {

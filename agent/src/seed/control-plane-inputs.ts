@@ -18,7 +18,16 @@ export interface ControlPlaneInputs {
   endpointServiceType: EndpointServiceType;
   /** The hosted cluster's Service range (its API server's --service-cluster-ip-range). */
   serviceCidr: string;
+  /** Its pod range: kube-proxy's clusterCIDR, kubeadm-config's podSubnet. */
+  podCidr: string;
+  /** Whether the Cluster lists static workers: the control plane is then made joinable (manifests/joinable.ts). */
+  workers: boolean;
+  /** The Release's kube-proxy image, run on the workers; absent when the Release brings none. */
+  kubeProxyImage?: string;
 }
+
+/** kubeadm's default pod range, as the site's kubeadm clusters use. */
+export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 
 /** kubeadm's default Service range. */
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
@@ -42,5 +51,8 @@ export function controlPlaneInputs(cluster: Cluster, view: ViewReader, seedName:
     replicas: cluster.spec?.controlPlane?.replicas === 3 ? 3 : 1,
     endpointServiceType: seed?.spec?.endpointServiceType === 'LoadBalancer' ? 'LoadBalancer' : 'NodePort',
     serviceCidr: cluster.spec?.network?.serviceCidr || DEFAULT_SERVICE_CIDR,
+    podCidr: cluster.spec?.network?.podCidr || DEFAULT_POD_CIDR,
+    workers: (cluster.spec?.workers ?? []).some((w) => (w.hosts ?? []).length > 0),
+    ...(components['kube-proxy'] ? { kubeProxyImage: components['kube-proxy'] } : {}),
   };
 }

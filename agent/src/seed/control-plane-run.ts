@@ -4,7 +4,7 @@
 // steps skipped by the journal) finds what they made; each re-applies its objects with force, so a run
 // also puts back what was changed by hand.
 import type { KubernetesObject, V1Deployment, V1Pod, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
-import type { ClusterKeys, Condition, ResourceObject } from '@outpost/proto';
+import { hostedJoinSecrets, type ClusterKeys, type Condition, type ResourceObject } from '@outpost/proto';
 import { sleep, systemClock, type FlowStep } from '../engine/index.js';
 import type { ReconcileContext } from '../reconcile/reconciler.js';
 import { deploymentRollout, foreignSpecManagers, imageProblem, podsReplaced, statefulSetRollout, type Rollout } from './component-health.js';
@@ -16,6 +16,8 @@ import { apiServerDeployment, APISERVER_DEPLOYMENT } from './manifests/apiserver
 import { CERTS_CONTENT_ANNOTATION, COMPONENT_LABEL, type ManifestContext } from './manifests/common.js';
 import { CONTROLLER_MANAGER_DEPLOYMENT, controllerManagerDeployment, SCHEDULER_DEPLOYMENT, schedulerDeployment } from './manifests/controllers.js';
 import { etcdDisruptionBudget, etcdStatefulSet } from './manifests/etcd.js';
+import { hostedClusterApi } from './hosted-api.js';
+import { joinableObjects } from './manifests/joinable.js';
 import { pkiSecret } from './manifests/secret.js';
 import { apiServerService, APISERVER_SERVICE, ETCD_CLIENT_PORT, ETCD_CLIENT_SERVICE, ETCD_STATEFULSET, etcdServices, memberService } from './manifests/services.js';
 import { CLUSTER_LABEL, PROJECT_LABEL } from './namespace-name.js';
@@ -111,6 +113,8 @@ export class ControlPlaneRun {
       waitStep('kube-apiserver', ['etcd'], (s) => this.apiServer(s)),
       waitStep('kube-controller-manager', ['kube-apiserver'], (s) => this.controllerManager(s)),
       waitStep('kube-scheduler', ['kube-apiserver'], (s) => this.scheduler(s)),
+      // Static workers: what kubeadm join needs from the cluster, once its API server answers.
+      ...(this.inputs.workers ? [seedStep('workers-joinable', ['kube-apiserver'], (s) => this.joinable(s))] : []),
     ];
   }
 
@@ -311,6 +315,38 @@ export class ControlPlaneRun {
       }
     });
     this.learned.endpoint = endpoint;
+  }
+
+  /**
+   * kubeadm init's later phases, for the static workers a site's agent joins: the bootstrap token the hub
+   * derives too (and delivers to that agent alone), cluster-info, join RBAC, kubeadm-config, kubelet-config
+   * and kube-proxy, applied in the hosted cluster itself through its endpoint.
+   */
+  private async joinable(signal: AbortSignal): Promise<void> {
+    const keys = this.keys();
+    const { endpoint } = await this.allocated(signal);
+    const join = hostedJoinSecrets(keys.ca, this.obj.metadata.uid ?? '');
+    const objects = joinableObjects({
+      clusterName: this.obj.metadata.name ?? '',
+      kubernetesVersion: `v${this.inputs.version}`,
+      endpoint,
+      caCertPem: keys.ca.certPem,
+      token: join.bootstrapToken,
+      podCidr: this.inputs.podCidr,
+      serviceCidr: this.inputs.serviceCidr,
+      dnsDomain: 'cluster.local',
+      ...(this.inputs.kubeProxyImage ? { kubeProxyImage: this.inputs.kubeProxyImage } : {}),
+    });
+    try {
+      const api = await hostedClusterApi(endpoint, keys);
+      for (const o of objects) await api.apply(o, signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const message = `the hosted API server at ${endpoint} did not take what static workers join with: ${(err as Error).message}`;
+      this.setCondition('WorkersJoinable', false, 'NotApplied', message);
+      throw new Error(message, { cause: err });
+    }
+    this.setCondition('WorkersJoinable', true, 'Applied', `bootstrap token, kube-public/cluster-info, join RBAC, kubeadm-config and kubelet-config${this.inputs.kubeProxyImage ? `, kube-proxy (${this.inputs.kubeProxyImage})` : ' (no kube-proxy: the Release names none)'} in the hosted cluster`);
   }
 
   private async controllerManager(signal: AbortSignal): Promise<void> {

@@ -26,20 +26,40 @@ export interface ClusterPlan {
   all: PlannedHost[];
 }
 
+/** A hosted control plane's static workers: the hosts of its worker pools, nothing to init. */
+export interface WorkersPlan {
+  workers: PlannedHost[];
+  all: PlannedHost[];
+}
+
 export class ClusterPlanError extends Error {
   override readonly name = 'ClusterPlanError';
 }
 
-export function clusterPlan(c: Cluster, view: ViewReader): ClusterPlan {
-  const planned = (name: string, role: NodeRole, pool?: string): PlannedHost => {
+function planner(view: ViewReader) {
+  return (name: string, role: NodeRole, pool?: string): PlannedHost => {
     const h = view.get({ kind: 'Host', namespace: '', name }) as Host | undefined;
     if (!h) throw new ClusterPlanError(`host "${name}" is not in this site agent's view: create it with spec.site set to this agent's site (outpost get hosts ${name})`);
     const target = sshTargetOf(h);
     return { name, role, ...(pool ? { pool } : {}), address: target.address, target };
   };
+}
+
+function workersOf(c: Cluster, planned: ReturnType<typeof planner>): PlannedHost[] {
+  return (c.spec?.workers ?? []).flatMap((pool) => (pool.hosts ?? []).map((n) => planned(n, 'worker', pool.name ?? '')));
+}
+
+/** The worker pools' hosts of a hosted Cluster, as this site agent joins them. */
+export function workersPlan(c: Cluster, view: ViewReader): WorkersPlan {
+  const workers = workersOf(c, planner(view));
+  return { workers, all: workers };
+}
+
+export function clusterPlan(c: Cluster, view: ViewReader): ClusterPlan {
+  const planned = planner(view);
   const cpNames = c.spec?.controlPlane?.hosts ?? [];
   if (!cpNames.length) throw new ClusterPlanError('spec.controlPlane.hosts names no host: list the hosts that carry the control plane (as many as spec.controlPlane.replicas)');
   const controlPlane = cpNames.map((n) => planned(n, 'control-plane'));
-  const workers = (c.spec?.workers ?? []).flatMap((pool) => (pool.hosts ?? []).map((n) => planned(n, 'worker', pool.name ?? '')));
+  const workers = workersOf(c, planned);
   return { init: controlPlane[0]!, controlPlane, workers, all: [...controlPlane, ...workers] };
 }

@@ -35,6 +35,8 @@ export interface KubeadmClusterOptions {
   connectTimeoutMs?: number;
   /** Artifact uploads at once, over every cluster and host (upload-slots.ts says why). Default 1. */
   uploadSlots?: number;
+  /** The slots themselves, to share one bound between the reconcilers of one agent. Default: its own, of uploadSlots. */
+  uploads?: UploadSlots;
 }
 
 const cond = (type: string, status: 'True' | 'False', reason: string, message: string, observedGeneration: number): Condition => ({ type, status, reason, message, observedGeneration });
@@ -46,7 +48,7 @@ export class KubeadmClusterReconciler implements Reconciler {
   private readonly uploads: UploadSlots;
 
   constructor(private readonly o: KubeadmClusterOptions) {
-    this.uploads = new UploadSlots(o.uploadSlots);
+    this.uploads = o.uploads ?? new UploadSlots(o.uploadSlots);
   }
 
   /** controlPlane.mode is fixed at creation (the hub refuses a change), so ownership never moves. */
@@ -139,32 +141,40 @@ export class KubeadmClusterReconciler implements Reconciler {
   }
 
   /** `kubeadm reset` and Outpost's cleanup on every host the Cluster named; each host on its own, all at once. */
-  async finalize(lastKnown: ResourceObject, ctx: ReconcileContext): Promise<void> {
-    const cluster = lastKnown as Cluster;
-    const names = [...(cluster.spec?.controlPlane?.hosts ?? []), ...(cluster.spec?.workers ?? []).flatMap((w) => w.hosts ?? [])];
-    const hosts = names.flatMap((name) => {
-      const h = ctx.view.get({ kind: 'Host', namespace: '', name }) as Host | undefined;
-      // A Host deleted before its Cluster: nothing the agent can reach to reset; say so and go on.
-      if (!h) ctx.log.warn({ cluster: keyString(keyOf(lastKnown)), host: name }, `host ${name} is gone from the view: it is not reset, and may still run this cluster's kubelet`);
-      return h ? [sshTargetOf(h)] : [];
-    });
-    if (!hosts.length) return;
-    const sessions = new HostSessions({ privateKey: this.o.privateKey });
-    const script = resetScript(cluster.spec?.network?.podCidr || DEFAULT_POD_CIDR);
-    const steps: FlowStep[] = hosts.map((target) => ({
-      name: `reset:${target.host}`,
-      host: target.host,
-      timeoutMs: 5 * 60_000,
-      retry: { attempts: 4, baseMs: 2_000, capMs: 15_000 },
-      run: async (signal) => {
-        const s = await sessions.get(target, signal);
-        await s.run(script, { signal, timeoutMs: 4 * 60_000 });
-      },
-    }));
-    try {
-      await runFlow(new Flow('kubeadm-reset', steps), 'Delete', lastKnown, ctx);
-    } finally {
-      sessions.closeAll();
-    }
+  finalize(lastKnown: ResourceObject, ctx: ReconcileContext): Promise<void> {
+    return resetClusterHosts(lastKnown as Cluster, ctx, this.o.privateKey);
+  }
+}
+
+/**
+ * `kubeadm reset` and Outpost's cleanup on every host `cluster` names (control plane and workers), each
+ * host on its own, all at once. A Host gone from the view is named in the log and skipped.
+ */
+export async function resetClusterHosts(cluster: Cluster, ctx: ReconcileContext, privateKey: string): Promise<void> {
+  const lastKnown = cluster;
+  const names = [...(cluster.spec?.controlPlane?.hosts ?? []), ...(cluster.spec?.workers ?? []).flatMap((w) => w.hosts ?? [])];
+  const hosts = names.flatMap((name) => {
+    const h = ctx.view.get({ kind: 'Host', namespace: '', name }) as Host | undefined;
+    // A Host deleted before its Cluster: nothing the agent can reach to reset; say so and go on.
+    if (!h) ctx.log.warn({ cluster: keyString(keyOf(lastKnown)), host: name }, `host ${name} is gone from the view: it is not reset, and may still run this cluster's kubelet`);
+    return h ? [sshTargetOf(h)] : [];
+  });
+  if (!hosts.length) return;
+  const sessions = new HostSessions({ privateKey });
+  const script = resetScript(cluster.spec?.network?.podCidr || DEFAULT_POD_CIDR);
+  const steps: FlowStep[] = hosts.map((target) => ({
+    name: `reset:${target.host}`,
+    host: target.host,
+    timeoutMs: 5 * 60_000,
+    retry: { attempts: 4, baseMs: 2_000, capMs: 15_000 },
+    run: async (signal) => {
+      const s = await sessions.get(target, signal);
+      await s.run(script, { signal, timeoutMs: 4 * 60_000 });
+    },
+  }));
+  try {
+    await runFlow(new Flow('kubeadm-reset', steps), 'Delete', lastKnown, ctx);
+  } finally {
+    sessions.closeAll();
   }
 }

@@ -104,6 +104,11 @@ export interface KubeadmJoinInputs {
     /** The init's certificateKey, when the init uploaded the certificates. */
     certificateKey?: string;
   };
+  /**
+   * A directory of kubeadm patches (JoinConfiguration.patches): a hosted control plane's worker gets the
+   * cluster's kubelet settings from the cluster and its host's own (kubeletHostPatch) from here.
+   */
+  patchesDir?: string;
 }
 
 const TOKEN_RE = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
@@ -179,6 +184,15 @@ function clusterConfiguration(c: KubeadmClusterInputs): Record<string, unknown> 
     ...(c.certSANs?.length ? { apiServer: { certSANs: [...c.certSANs] } } : {}),
     ...(controllerManagerArgs.length ? { controllerManager: { extraArgs: controllerManagerArgs } } : {}),
   };
+}
+
+/**
+ * The kubelet settings a host needs whatever its cluster says, as a kubeadm patch of its
+ * KubeletConfiguration (file name: kubeadm's target and patch type): the settings of KubeletSettings.
+ */
+export function kubeletHostPatch(k: KubeletSettings): { name: string; content: string } {
+  const { apiVersion: _a, kind: _k, ...fields } = kubeletConfiguration(k);
+  return { name: 'kubeletconfiguration+merge.yaml', content: stringify(fields) };
 }
 
 function kubeletConfiguration(k: KubeletSettings): Record<string, unknown> {
@@ -260,6 +274,7 @@ export function kubeadmJoinConfig(input: KubeadmJoinInputs): string {
     kind: 'JoinConfiguration',
     discovery: { bootstrapToken: { apiServerEndpoint: input.apiServerEndpoint, token: input.token, caCertHashes: [...input.caCertHashes] } },
     nodeRegistration: nodeRegistration(input.node, cp !== undefined),
+    ...(input.patchesDir ? { patches: { directory: input.patchesDir } } : {}),
     ...(cp
       ? {
           controlPlane: {

@@ -3,16 +3,19 @@
 // `kubeadm init` on the first control-plane host with the hub's CAs → the other control-plane hosts, one
 // at a time → the workers → every node Ready. Every step is per host, idempotent and checks the host
 // first, so a run again (an added worker, a repair, a resumed kill -9) changes only what is not right.
-import type { Cluster, ClusterKeys, NodeState, Release } from '@outpost/proto';
+// The same steps join a hosted control plane's static workers (hosted-workers-reconciler.ts): probe,
+// the endpoint reachable from each host, install, pod network, `kubeadm join` as a worker with only the
+// token and CA hash the hub delivered, nodes Ready as each node's own kubelet credential sees it.
+import { caCertHash, type Cluster, type ClusterKeys, type NodeState, type Release } from '@outpost/proto';
 import { sleep, systemClock, type FlowStep, type StepRetry } from '../engine/index.js';
 import type { ArtifactFetcher } from '../reconcile/reconciler.js';
-import type { ClusterPlan, PlannedHost } from './cluster-plan.js';
+import type { ClusterPlan, PlannedHost, WorkersPlan } from './cluster-plan.js';
 import { containerdConfigFile, containerdConfigVersion, containerdUnit, kernelSettingsCommands, kernelSettingsFiles, kubeletKubeadmDropIn, kubeletUnit, pkiFiles, type HostFile } from './host-files.js';
 import { hostPaths, type HostPaths } from './host-paths.js';
 import { CONTROL_PLANE_PORTS, parseProbe, portsInUse, preflightProblems, PROBE_SCRIPT, WORKER_PORTS, type HostFacts } from './host-probe.js';
 import type { HostSessions } from './host-sessions.js';
 import { installPlan, type InstallPlan, type InstallStep } from './install-plan.js';
-import { kubeadmInitArgv, kubeadmInitConfig, kubeadmJoinArgv, kubeadmJoinConfig } from './kubeadm-config.js';
+import { kubeadmInitArgv, kubeadmInitConfig, kubeadmJoinArgv, kubeadmJoinConfig, kubeletHostPatch, type KubeletSettings } from './kubeadm-config.js';
 import { kubeadmImagePlan, type KubeadmImagePlan } from './kubeadm-images.js';
 import { joinSecrets, type JoinSecrets } from './kubeadm/join-secrets.js';
 import { assignPodCidrs, bridgeCniConfig, podNetworkScript, podNetworkUnit, type PodRouteNode } from './pod-network.js';
@@ -30,7 +33,7 @@ const TOKEN_TTL_SECONDS = 2 * 3600;
 
 /** A problem with a host that retrying will not fix: someone must act (the message says how). */
 export class HostNotReady extends Error {
-  override readonly name = 'HostNotReady';
+  override readonly name: string = 'HostNotReady';
   readonly retryable = false;
   constructor(
     readonly host: string,
@@ -43,11 +46,23 @@ export class HostNotReady extends Error {
 /** SSH drops and slow hosts pass; a step tries a few times before the run fails (and is retried with backoff). */
 export const SSH_RETRY: StepRetry = { attempts: 4, baseMs: 2_000, capMs: 15_000 };
 
-export interface KubeadmRunInputs {
+/** The prefix of the step that checks, from one host, that it reaches a hosted control plane's endpoint. */
+export const ENDPOINT_STEP = 'endpoint:';
+
+/** What every EndpointUnreachable says: a failed flow's step errors carry messages only, and this tells them. */
+export const ENDPOINT_UNREACHABLE = "cannot reach the control plane's endpoint";
+
+/** The host cannot reach the hosted control plane's endpoint: the site's network must let it (the message says so). */
+export class EndpointUnreachable extends HostNotReady {
+  override readonly name = 'EndpointUnreachable';
+  constructor(host: string, readonly endpoint: string) {
+    super(host, `${ENDPOINT_UNREACHABLE} ${endpoint} (a TCP connect from the host failed): the site's hosts must reach the seed's endpoint, so open a route and the firewall from the site to ${endpoint}, or give the Seed an endpoint the site can reach (spec.endpointServiceType LoadBalancer)`);
+  }
+}
+
+interface RunInputsBase {
   cluster: Cluster;
-  plan: ClusterPlan;
   release: Release;
-  keys: ClusterKeys;
   artifacts: ArtifactFetcher;
   sessions: HostSessions;
   /** The agent's upload slots, shared by every run: the Release's artifacts go to hosts through them. */
@@ -57,6 +72,12 @@ export interface KubeadmRunInputs {
   /** How long nodes may take to be Ready after their joins. */
   readyTimeoutMs: number;
 }
+
+/**
+ * A kubeadm cluster (the CAs, so init, control-plane joins and workers), or the static workers of a
+ * hosted control plane (only what a worker's join needs: the token, the CA's hash, and the endpoint).
+ */
+export type KubeadmRunInputs = RunInputsBase & ({ plan: ClusterPlan; keys: ClusterKeys } | { plan: WorkersPlan; join: JoinSecrets; endpoint: string });
 
 export class KubeadmRun {
   readonly paths: HostPaths = hostPaths();
@@ -73,7 +94,7 @@ export class KubeadmRun {
 
   constructor(private readonly i: KubeadmRunInputs) {
     const c = i.cluster;
-    this.secrets = joinSecrets(i.keys, c.metadata.uid ?? '', c.metadata.generation ?? 0);
+    this.secrets = 'keys' in i ? joinSecrets(i.keys, c.metadata.uid ?? '', c.metadata.generation ?? 0) : i.join;
     const components = i.release.spec?.components ?? {};
     this.images = kubeadmImagePlan({
       release: i.release.metadata.name ?? '',
@@ -88,11 +109,16 @@ export class KubeadmRun {
   }
 
   get endpoint(): string {
-    return `${this.i.plan.init.address}:6443`;
+    return 'keys' in this.i ? `${this.i.plan.init.address}:6443` : this.i.endpoint;
+  }
+
+  /** The kubeadm cluster's plan and CAs; a hosted control plane's workers have neither. */
+  private kubeadm(): { plan: ClusterPlan; keys: ClusterKeys } {
+    if (!('keys' in this.i)) throw new Error("a hosted control plane's static workers have no kubeadm control plane to init or join");
+    return this.i;
   }
 
   steps(): FlowStep[] {
-    const { plan } = this.i;
     const step = (name: string, h: PlannedHost | undefined, dependsOn: string[], timeoutMs: number, run: (signal: AbortSignal) => Promise<void>): FlowStep => ({
       name,
       dependsOn,
@@ -102,12 +128,23 @@ export class KubeadmRun {
       ...(h ? { host: h.name } : {}),
     });
     const out: FlowStep[] = [];
-    for (const h of plan.all) out.push(step(`probe:${h.name}`, h, [], 60_000, (s) => this.probe(h, s)));
-    out.push(step('pod-cidrs', undefined, plan.all.map((h) => `probe:${h.name}`), 60_000, (s) => this.assignPodCidrs(s)));
-    for (const h of plan.all) {
+    const all = this.i.plan.all;
+    for (const h of all) out.push(step(`probe:${h.name}`, h, [], 60_000, (s) => this.probe(h, s)));
+    out.push(step('pod-cidrs', undefined, all.map((h) => `probe:${h.name}`), 60_000, (s) => this.assignPodCidrs(s)));
+    for (const h of all) {
       out.push(step(`install:${h.name}`, h, [`probe:${h.name}`], 15 * 60_000, (s) => this.install(h, s)));
       out.push(step(`pod-network:${h.name}`, h, [`install:${h.name}`, 'pod-cidrs'], 60_000, (s) => this.podNetwork(h, s)));
     }
+    if (!('keys' in this.i)) {
+      // A hosted control plane: nothing to init; each worker joins once it reaches the endpoint.
+      for (const h of all) {
+        out.push({ name: `${ENDPOINT_STEP}${h.name}`, host: h.name, dependsOn: [`probe:${h.name}`], timeoutMs: 60_000, retry: { attempts: 3, baseMs: 2_000, capMs: 5_000 }, run: (s) => this.endpointReachable(h, s) });
+        out.push(step(`join:${h.name}`, h, [`endpoint:${h.name}`, `install:${h.name}`, `pod-network:${h.name}`], 10 * 60_000, (s) => this.join(h, s)));
+      }
+      out.push({ name: 'nodes-ready', dependsOn: all.map((h) => `join:${h.name}`), timeoutMs: this.i.readyTimeoutMs, run: (s) => this.nodesReady(s) });
+      return out;
+    }
+    const plan = this.i.plan;
     const init = plan.init;
     out.push(step(`init:${init.name}`, init, [`install:${init.name}`, `pod-network:${init.name}`], 15 * 60_000, (s) => this.initControlPlane(s)));
     // etcd grows one member at a time: each control-plane join waits for the one before it.
@@ -157,11 +194,12 @@ export class KubeadmRun {
     const problems = preflightProblems(facts);
     if (problems.length) throw new HostNotReady(h.name, problems.join('; '));
     const ca = (await s.exec('cat /etc/kubernetes/pki/ca.crt 2>/dev/null', { signal })).stdout.trim();
-    const ours = this.i.keys.ca.certPem.trim();
-    if (ca && ca !== ours && facts.kubelet.joined) {
+    // By the CA's hash: a hosted control plane's workers know no more of the CA than that.
+    const ours = ca !== '' && hashOf(ca) === this.secrets.caCertHash;
+    if (ca && !ours && facts.kubelet.joined) {
       throw new HostNotReady(h.name, 'is a node of another cluster (its /etc/kubernetes/pki/ca.crt is not this cluster\'s CA): reset it there (kubeadm reset), or take it out of this Cluster');
     }
-    if (ca === ours) this.members.add(h.name);
+    if (ours) this.members.add(h.name);
     else {
       const busy = portsInUse(facts, h.role === 'control-plane' ? CONTROL_PLANE_PORTS : WORKER_PORTS);
       if (busy.length) throw new HostNotReady(h.name, `ports ${busy.join(', ')} are in use, and a ${h.role} node needs them: stop what listens there (ss -ltnp)`);
@@ -185,6 +223,17 @@ export class KubeadmRun {
       }),
     );
     this.podCidrs = assignPodCidrs({ clusterPodCidr: this.podCidr, assigned, nodes: this.i.plan.all.map((h) => h.name) });
+  }
+
+  /** A TCP connect from the host to the hosted control plane's endpoint (bash's /dev/tcp, under timeout). */
+  private async endpointReachable(h: PlannedHost, signal: AbortSignal): Promise<void> {
+    if (!(await this.reaches(await this.session(h, signal), signal))) throw new EndpointUnreachable(h.name, this.endpoint);
+  }
+
+  private async reaches(s: SshSession, signal: AbortSignal): Promise<boolean> {
+    const i = this.endpoint.lastIndexOf(':');
+    const [host, port] = [this.endpoint.slice(0, i).replace(/^\[|\]$/g, ''), this.endpoint.slice(i + 1)];
+    return (await s.exec(`timeout 5 bash -c ${shQuote(`: </dev/tcp/${host}/${port}`)}`, { signal })).code === 0;
   }
 
   /** Writes `file` unless the host has it byte for byte; true when it wrote. */
@@ -266,7 +315,8 @@ export class KubeadmRun {
 
   /** `kubeadm init` on the first control-plane host, unless it runs this cluster's API server already. */
   private async initControlPlane(signal: AbortSignal): Promise<void> {
-    const h = this.i.plan.init;
+    const { plan, keys } = this.kubeadm();
+    const h = plan.init;
     const facts = await this.allFacts(signal);
     const s = await this.session(h, signal);
     const kubeadm = `${this.paths.binDir}/kubeadm`;
@@ -278,7 +328,7 @@ export class KubeadmRun {
     // CAs alone may stay (kubeadm uses them; they are the ones written again below).
     const leftovers = 'ls /etc/kubernetes/manifests/*.yaml /etc/kubernetes/admin.conf /etc/kubernetes/kubelet.conf >/dev/null 2>&1 || [ -n "$(ls -A /var/lib/etcd 2>/dev/null)" ]';
     if ((await s.exec(leftovers, { signal })).code === 0) await s.run(`${shQuote(kubeadm)} reset -f`, { signal });
-    for (const f of pkiFiles(this.i.keys)) await s.writeFile(f.path, { bytes: f.content }, f.mode, { signal });
+    for (const f of pkiFiles(keys)) await s.writeFile(f.path, { bytes: f.content }, f.mode, { signal });
     const config = `${OUTPOST_DIR}/kubeadm-init.yaml`;
     const yaml = kubeadmInitConfig({
       clusterName: this.i.cluster.metadata.name ?? '',
@@ -288,7 +338,7 @@ export class KubeadmRun {
       serviceSubnet: this.serviceCidr,
       // One kubelet configuration for every node (kubeadm keeps it in the cluster): if any host cannot lower
       // oom_score_adj, no kubelet tries.
-      kubelet: { cgroupDriver: 'cgroupfs', swap: 'NoSwap', ...(facts.some((f) => !f.canLowerOomScore) ? { oomScoreAdj: 0 } : {}) },
+      kubelet: hostKubelet(facts),
       nodeCidrs: 'outpost',
       node: this.nodeInputs(h),
       bootstrapToken: { token: this.secrets.bootstrapToken, ttlSeconds: TOKEN_TTL_SECONDS },
@@ -314,7 +364,7 @@ export class KubeadmRun {
 
   /** `kubeadm join` of a control-plane member or a worker, unless the host is a node of this cluster and its kubelet runs. */
   private async join(h: PlannedHost, signal: AbortSignal): Promise<void> {
-    await this.factsOf(h, signal);
+    const facts = await this.factsOf(h, signal);
     const s = await this.session(h, signal);
     const kubeadm = `${this.paths.binDir}/kubeadm`;
     if (this.members.has(h.name) && (await s.exec('test -e /etc/kubernetes/kubelet.conf', { signal })).code === 0) {
@@ -327,9 +377,18 @@ export class KubeadmRun {
     if ((await s.exec('[ -n "$(ls -A /etc/kubernetes 2>/dev/null)" ] || [ -e /var/lib/kubelet/config.yaml ]', { signal })).code === 0) {
       await s.run(`${shQuote(kubeadm)} reset -f`, { signal });
     }
-    if (h.role === 'control-plane') for (const f of pkiFiles(this.i.keys)) await s.writeFile(f.path, { bytes: f.content }, f.mode, { signal });
+    if (h.role === 'control-plane') for (const f of pkiFiles(this.kubeadm().keys)) await s.writeFile(f.path, { bytes: f.content }, f.mode, { signal });
     const config = `${OUTPOST_DIR}/kubeadm-join.yaml`;
+    // A hosted control plane's cluster knows nothing of this host: what the host needs (the cgroup driver
+    // of the containerd written here, swap, oom score) goes in as a patch of the cluster's kubelet settings.
+    const patchesDir = 'keys' in this.i ? undefined : `${OUTPOST_DIR}/kubeadm-patches`;
+    if (patchesDir) {
+      const patch = kubeletHostPatch(hostKubelet([facts]));
+      await s.run(shJoin(['mkdir', '-p', patchesDir]), { signal });
+      await s.writeFile(`${patchesDir}/${patch.name}`, { bytes: patch.content }, 0o600, { signal });
+    }
     const yaml = kubeadmJoinConfig({
+      ...(patchesDir ? { patchesDir } : {}),
       node: this.nodeInputs(h),
       apiServerEndpoint: this.endpoint,
       token: this.secrets.bootstrapToken,
@@ -343,12 +402,34 @@ export class KubeadmRun {
 
   /** Waits until every host's node is Ready; status.nodes says each one's state and version meanwhile. */
   private async nodesReady(signal: AbortSignal): Promise<void> {
+    if (!('keys' in this.i)) return this.workersReady(signal);
     const s = await this.session(this.i.plan.init, signal);
     const kubectl = shQuote(`${this.paths.binDir}/kubectl`);
     await this.until(signal, 'every node Ready', async () => {
       const r = await s.exec(`${kubectl} --kubeconfig ${ADMIN_CONF} get nodes -o json --request-timeout 10s`, { signal });
       if (r.code !== 0) return false;
       this.nodes = nodeStates(r.stdout, this.i.plan);
+      return this.nodes.every((n) => n.state === 'Ready');
+    }, this.i.readyTimeoutMs);
+  }
+
+  /**
+   * A hosted control plane's workers: each node as its own kubelet's credential reads it (the site agent
+   * holds no credential of that cluster; the Node authorizer lets a node read its Node).
+   */
+  private async workersReady(signal: AbortSignal): Promise<void> {
+    const kubectl = shQuote(`${this.paths.binDir}/kubectl`);
+    const plan = this.i.plan;
+    await this.until(signal, 'every worker Ready', async () => {
+      const items = await Promise.all(plan.all.map(async (h) => {
+        const s = await this.session(h, signal);
+        const r = await s.exec(`${kubectl} --kubeconfig /etc/kubernetes/kubelet.conf get node ${shQuote(h.name)} -o json --request-timeout 10s`, { signal });
+        if (r.code === 0) return [JSON.parse(r.stdout) as NodeList['items'][number]];
+        // Cut off from the endpoint since its join: waiting would not bring the node, and the operator must act.
+        if (!(await this.reaches(s, signal))) throw new EndpointUnreachable(h.name, this.endpoint);
+        return [];
+      }));
+      this.nodes = nodeStates(JSON.stringify({ items: items.flat() }), plan);
       return this.nodes.every((n) => n.state === 'Ready');
     }, this.i.readyTimeoutMs);
   }
@@ -367,11 +448,25 @@ interface NodeList {
 }
 
 /** Each planned host's node as `kubectl get nodes -o json` says: Ready, NotReady, or Absent (not registered). */
-export function nodeStates(json: string, plan: ClusterPlan): NodeState[] {
+export function nodeStates(json: string, plan: Pick<ClusterPlan, 'all'>): NodeState[] {
   const items = (JSON.parse(json) as NodeList).items;
   return plan.all.map((h) => {
     const n = items.find((i) => i.metadata.name === h.name);
     const ready = n?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     return { host: h.name, role: h.role, state: !n ? 'Absent' : ready ? 'Ready' : 'NotReady', version: n?.status?.nodeInfo?.kubeletVersion ?? '' };
   });
+}
+
+/** The CA hash of a PEM a host holds; empty when it is not a certificate (so it is nobody's CA). */
+function hashOf(pem: string): string {
+  try {
+    return caCertHash(pem);
+  } catch {
+    return '';
+  }
+}
+
+/** The kubelet settings `hosts` need: cgroupfs (the containerd config written here), swap allowed, oom_score_adj 0 if any host cannot lower it. */
+function hostKubelet(hosts: readonly HostFacts[]): KubeletSettings {
+  return { cgroupDriver: 'cgroupfs', swap: 'NoSwap', ...(hosts.some((f) => !f.canLowerOomScore) ? { oomScoreAdj: 0 } : {}) };
 }

@@ -70,4 +70,14 @@ describe('the cluster keys in state.db', () => {
     state.apply({ snapshot: true, revision: 2, changes: [{ key: key('a'), object: cluster('a', 'ua2') }] });
     expect(state.clusterKeys().has('ua')).toBe(false);
   });
+
+  it('holds either the CAs or the join secrets of a uid, and answers each reader only with its kind', () => {
+    const store = state.clusterKeys();
+    const join = { bootstrapToken: 'abcdef.0123456789abcdef', caCertHash: `sha256:${'a'.repeat(64)}` };
+    store.put('ua', key('a'), keys('a'));
+    store.put('ub', key('b'), { join });
+    expect([store.clusterKeys('ua'), store.clusterJoin('ua')]).toEqual([keys('a'), undefined]);
+    expect([store.clusterKeys('ub'), store.clusterJoin('ub')]).toEqual([undefined, join]);
+    expect(store.has('ub')).toBe(true);
+  });
 });

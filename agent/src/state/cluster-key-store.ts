@@ -1,8 +1,9 @@
 // The CAs the hub delivered for the Clusters this agent serves, in the agent's owner-only state file
 // (db.ts), keyed by the Cluster's uid: a Cluster deleted and made again under its name has new ones. Read
-// by reconcilers as ClusterSecrets; kept until the Cluster is finalized or forgotten (prune). Nothing here
+// by reconcilers as ClusterSecrets. For a hosted Cluster whose static workers a site agent joins, the row
+// holds the join secrets the hub sent instead (a token and the CA's hash: never the CAs). Kept until the Cluster is finalized or forgotten (prune). Nothing here
 // logs: the values are private keys.
-import type { ClusterKeys } from '@outpost/proto';
+import type { ClusterKeys, JoinSecrets } from '@outpost/proto';
 import type Database from 'better-sqlite3';
 import type { ClusterSecrets } from '../reconcile/reconciler.js';
 import type { ObjectKey } from './local-state.js';
@@ -29,9 +30,19 @@ export class SqliteClusterKeys implements ClusterSecrets {
   }
 
   clusterKeys(uid: string): ClusterKeys | undefined {
+    const body = this.body(uid);
+    return body && 'ca' in body ? body : undefined;
+  }
+
+  clusterJoin(uid: string): JoinSecrets | undefined {
+    const body = this.body(uid);
+    return body && 'join' in body ? body.join : undefined;
+  }
+
+  private body(uid: string): ClusterKeys | { join: JoinSecrets } | undefined {
     const row = this.stmts.get.get(uid);
     if (!row) this.missed.add(uid);
-    return row ? (JSON.parse(row.body) as ClusterKeys) : undefined;
+    return row ? (JSON.parse(row.body) as ClusterKeys | { join: JoinSecrets }) : undefined;
   }
 
   /** Whether a reader found no keys for `uid` since the last put; a put clears it. */
@@ -43,7 +54,7 @@ export class SqliteClusterKeys implements ClusterSecrets {
     return this.stmts.get.get(uid) !== undefined;
   }
 
-  put(uid: string, cluster: ObjectKey, keys: ClusterKeys): void {
+  put(uid: string, cluster: ObjectKey, keys: ClusterKeys | { join: JoinSecrets }): void {
     this.stmts.put.run(uid, cluster.namespace, cluster.name, JSON.stringify(keys));
     this.missed.delete(uid);
   }

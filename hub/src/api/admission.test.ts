@@ -172,3 +172,26 @@ describe('Seed endpoint Service type', () => {
     expect(problem?.message).toContain('"ClusterIP" is not one of NodePort, LoadBalancer');
   });
 });
+
+describe('static workers of a hosted control plane', () => {
+  const host = (name: string, site: string) => obj('Host', name, { site, address: '10.0.0.1' });
+  const hostedWorld = () => world(obj('Site', 'shop-2', {}), host('a1', 'store-0412'), host('a2', 'store-0412'), host('b1', 'shop-2'));
+  const hosted = (workers: NonNullable<Cluster['spec']>['workers'], controlPlane: NonNullable<Cluster['spec']>['controlPlane'] = { mode: 'hosted' }) => cluster('pos', { datacenter: 'seeds', controlPlane, workers });
+
+  it('takes hosts of one site, in any number of pools', () => {
+    expect(admit(hosted([{ name: 'tills', hosts: ['a1'] }, { name: 'back', hosts: ['a2'] }]), hostedWorld())).toEqual([]);
+    expect(admit(hosted([{ name: 'tills', hosts: ['b1'] }]), hostedWorld())).toEqual([]);
+  });
+
+  it('refuses workers from two sites, naming the host that differs and where the first one is', () => {
+    expect(admit(hosted([{ name: 'tills', hosts: ['a1'] }, { name: 'back', hosts: ['b1'] }]), hostedWorld())).toEqual([
+      { field: 'spec.workers[1].hosts[0]', message: 'host "b1" is at site "shop-2", but spec.workers[0].hosts[0] is at site "store-0412"; a hosted cluster\'s static workers are joined by one site\'s agent, so take them all from one site' },
+    ]);
+  });
+
+  it('refuses a host another cluster uses, and control-plane hosts for a hosted control plane', () => {
+    const other = obj<Cluster>('Cluster', 'other', { version: '1.33.0', datacenter: 'seeds', controlPlane: { mode: 'hosted' }, workers: [{ name: 'w', hosts: ['a1'] }] }, 'demo');
+    expect(fields(admit(hosted([{ name: 'tills', hosts: ['a1'] }]), catalogue(obj('Site', 'store-0412', {}), obj('Seed', 'seed1', {}), dc('seeds', { seed: 'seed1' }), host('a1', 'store-0412'), other)))).toEqual(['spec.workers[0].hosts[0]']);
+    expect(fields(admit(hosted([{ name: 'tills', hosts: ['a1'] }], { mode: 'hosted', hosts: ['a2'] }), hostedWorld()))).toEqual(['spec.controlPlane.hosts']);
+  });
+});

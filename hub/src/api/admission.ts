@@ -72,8 +72,9 @@ function cluster(c: Cluster, lookup: AdmissionLookup, out: Problems): void {
 const CNIS = ['bridge'];
 
 /**
- * The Hosts a Cluster names: each exists, is at the site that serves a kubeadm cluster's datacenter (any
- * site, for static workers of a hosted control plane), appears once in the cluster, and in no other cluster.
+ * The Hosts a Cluster names: each exists, is at the site that serves a kubeadm cluster's datacenter (for
+ * static workers of a hosted control plane: all at one site, any one), appears once in the cluster, and in
+ * no other cluster.
  */
 function clusterHosts(c: Cluster, mode: string | null | undefined, dc: Datacenter | undefined, lookup: AdmissionLookup, out: Problems): void {
   const s = c.spec!;
@@ -85,6 +86,8 @@ function clusterHosts(c: Cluster, mode: string | null | undefined, dc: Datacente
   }
   const site = mode === 'kubeadm' ? dc?.spec?.site : undefined;
   const seen = new Map<string, string>();
+  // A hosted Cluster's static workers are joined by one site's agent: the first worker's site is theirs.
+  let workersSite: { site: string; field: string } | undefined;
   const check = (name: string, field: string): void => {
     checkName(name, field, out);
     const earlier = seen.get(name);
@@ -93,6 +96,10 @@ function clusterHosts(c: Cluster, mode: string | null | undefined, dc: Datacente
     const h = lookup.get<Host>('Host', '', name);
     if (!h) return void out.push({ field, message: `host "${name}" does not exist; create it first (outpost get hosts lists them)` });
     if (site && h.spec?.site !== site) out.push({ field, message: `host "${name}" is at site "${h.spec?.site}", but datacenter "${dc?.metadata.name}" is served by site "${site}"; use that site's hosts` });
+    if (mode === 'hosted' && h.spec?.site) {
+      if (!workersSite) workersSite = { site: h.spec.site, field };
+      else if (h.spec.site !== workersSite.site) out.push({ field, message: `host "${name}" is at site "${h.spec.site}", but ${workersSite.field} is at site "${workersSite.site}"; a hosted cluster's static workers are joined by one site's agent, so take them all from one site` });
+    }
     const other = lookup.clustersUsingHost(name).find((o) => o.metadata.namespace !== c.metadata.namespace || o.metadata.name !== c.metadata.name);
     if (other) out.push({ field, message: `host "${name}" is used by cluster ${other.metadata.namespace}/${other.metadata.name}; remove it there first` });
   };

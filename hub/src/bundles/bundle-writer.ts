@@ -20,6 +20,7 @@ import { HubError, NotFoundError } from '../errors.js';
 import { changesFrames } from '../gateway/changes-frames.js';
 import { DELIVER_KEYS_VERB } from '../gateway/cluster-secrets.js';
 import type { ClusterPki } from '../pki/cluster-pki.js';
+import { servesDatacenter } from '../store/views.js';
 import type { Store } from '../store/store.js';
 import { signStreamDigest, type BundleSigningKey } from './signing-key.js';
 
@@ -126,7 +127,11 @@ export class BundleWriter {
    */
   private sealedKeys(view: string, agentId: string, bundleId: string): { member?: ClusterKeysMember; report: BundleClusterKeys } {
     const { store, pki } = this.opts;
-    const clusters = store.list<Cluster>('Cluster').filter((c) => store.inView(view, { kind: 'Cluster', namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' }));
+    // Only the Clusters the site serves: a hosted Cluster in its view for its static workers is the seed's,
+    // and the site's agent never holds its CAs (gateway/cluster-secrets.ts gives it join secrets only).
+    const clusters = store
+      .list<Cluster>('Cluster')
+      .filter((c) => store.inView(view, { kind: 'Cluster', namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' }) && servesDatacenter(c, view, { datacenter: (n) => store.get('Datacenter', '', n) }));
     const known = store.agentKeys.get(agentId);
     if (!known) return { report: { clusters: clusters.length, sealed: 0, withoutCa: [], withoutCaCount: 0 } };
     const recipient = x25519PublicKey(known.publicKeyPem);

@@ -125,4 +125,25 @@ describe('applyAgentStatus', () => {
     expect(stale).toBeUndefined();
     expect(host().status).toBeUndefined();
   });
+
+  it("keeps a hosted Cluster's two reporters apart: the seed's fields and nodes, the workers' site's worker nodes, both agents' conditions", () => {
+    for (const o of [obj('Seed', 'fra', {}), obj('Datacenter', 'dc-fra', { seed: 'fra' }),
+      obj('Cluster', 'h', { datacenter: 'dc-fra', version: '1.33.0', controlPlane: { mode: 'hosted' }, workers: [{ name: 'w', hosts: ['h1'] }] }, 'p')]) store.create(o, ctx);
+    const ref = { kind: 'Cluster', namespace: 'p', name: 'h' };
+    const seed = (phase: string) => applyAgentStatus(store, 'seed-agent', 'seed/fra', wire({ seq: 1, ref, cluster: { phase, endpoint: 'https://10.0.0.9:30443', observedGeneration: 1, conditions: [{ type: 'APIServerReady', status: 'True', lastTransitionTime: STAMPED }] } }), NOW);
+    const site = (state: string) => applyAgentStatus(store, 'site-agent', VIEW, wire({ seq: 1, ref, cluster: { phase: 'Creating', observedGeneration: 1, nodes: [{ host: 'h1', role: 'worker', state, version: 'v1.33.0' }, { host: 'x', role: 'control-plane', state: 'Ready' }], conditions: [{ type: 'WorkersJoined', status: state === 'Ready' ? 'True' : 'False', lastTransitionTime: STAMPED }] } }), NOW);
+    const status = () => store.get<Cluster>('Cluster', 'p', 'h')!.status!;
+    expect(seed('Creating')).toBeUndefined();
+    expect(site('NotReady')).toBeUndefined();
+    expect(seed('Running')).toBeUndefined();
+    expect(site('Ready')).toBeUndefined();
+    const s = status();
+    // The site's phase and its claim on a control-plane node are not its to make.
+    expect([s.phase, s.endpoint, s.observedGeneration]).toEqual(['Running', 'https://10.0.0.9:30443', 1]);
+    expect(s.nodes).toEqual([{ host: 'h1', role: 'worker', state: 'Ready', version: 'v1.33.0' }]);
+    expect(s.conditions?.map((c) => `${c.type}=${c.status}`).sort()).toEqual(['APIServerReady=True', 'WorkersJoined=True']);
+    // The seed's next report (no nodes of its own) leaves the workers where they are.
+    expect(seed('Running')).toBeUndefined();
+    expect(status().nodes).toEqual([{ host: 'h1', role: 'worker', state: 'Ready', version: 'v1.33.0' }]);
+  });
 });

@@ -3,9 +3,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
   checkReportedStatus, ErrorCode, MAX_STATUS_BYTES, MAX_STATUS_CONDITIONS, keyOfRef, parseRfc3339, rfc3339, SchemaError, setCondition,
-  type ClusterStatus, type Condition, type HostStatus, type ResourceObject, type Status,
+  type Cluster, type ClusterStatus, type Condition, type HostStatus, type NodeState, type ResourceObject, type Status,
 } from '@outpost/proto';
 import type { Store } from '../store/store.js';
+import { servesDatacenter } from '../store/views.js';
 import { releaseAgentFinalizer } from './agent-finalize.js';
 
 /** Why a Status was not recorded: the Error the agent gets before the Ack that still clears its outbox. */
@@ -31,6 +32,37 @@ export function mergeReportedStatus(current: { conditions?: Condition[] | null }
   return { ...fields, ...(conditions.length > 0 ? { conditions } : {}) };
 }
 
+/**
+ * Which part of a Cluster's status a report owns. Two agents report on a hosted Cluster with static
+ * workers: the seed's (`serving`: the control plane, phase, endpoint, lastOperation and every node but
+ * the workers) and the workers' site's (`workers`: the worker nodes and its own condition types, such as
+ * WorkersJoined and EndpointReachable). Neither report overwrites the other's part; conditions merge by
+ * type either way. Every other report owns the whole status (`whole`).
+ */
+export type StatusShare = 'whole' | 'serving' | 'workers';
+
+const isWorker = (n: NodeState): boolean => n.role === 'worker';
+
+/** `body` cut down to what `share` owns, the rest taken from `current`. Pure. */
+export function ownedPart(current: ClusterStatus | null | undefined, body: ClusterStatus, share: StatusShare): ClusterStatus {
+  if (share === 'whole') return body;
+  const kept = (current?.nodes ?? []).filter((n) => (share === 'serving' ? isWorker(n) : !isWorker(n)));
+  const reported = (body.nodes ?? []).filter((n) => (share === 'serving' ? !isWorker(n) : isWorker(n)));
+  const nodes = share === 'serving' ? [...reported, ...kept] : [...kept, ...reported];
+  if (share === 'serving') {
+    const { nodes: _nodes, ...fields } = body;
+    return { ...fields, ...(nodes.length ? { nodes } : {}) };
+  }
+  const { conditions: _c, nodes: _n, ...fields } = current ?? {};
+  return { ...fields, ...(nodes.length ? { nodes } : {}), ...(body.conditions ? { conditions: body.conditions } : {}) };
+}
+
+/** The share of a report from the agent serving `view` on `obj`. */
+function shareOf(store: Store, view: string, obj: ResourceObject): StatusShare {
+  if (obj.kind !== 'Cluster' || (obj as Cluster).spec?.controlPlane?.mode !== 'hosted') return 'whole';
+  return servesDatacenter(obj as Cluster, view, { datacenter: (name) => store.get('Datacenter', '', name) }) ? 'serving' : 'workers';
+}
+
 function tooLarge(what: string, why: string): StatusRefusal {
   return { code: ErrorCode.statusTooLarge, message: `status of ${what} refused: it ${why} (every write of a status goes into the change log whole); report fewer or shorter conditions and messages` };
 }
@@ -53,7 +85,9 @@ function record(store: Store, agentId: string, view: string, status: Status, now
   if (!current) return undefined;
   // About an earlier object of that name (deleted and created again since the agent observed it): moot.
   if (ref?.uid && current.metadata.uid && ref.uid !== current.metadata.uid) return undefined;
-  const next = mergeReportedStatus(current.status, reported.body, now);
+  const share = shareOf(store, view, current);
+  const body = share === 'whole' ? reported.body : ownedPart(current.status as ClusterStatus | undefined, reported.body as ClusterStatus, share);
+  const next = mergeReportedStatus(current.status, body, now);
   // Caps on what is kept, not only on what was sent: conditions merge by type, so new types add up.
   const kept = next.conditions?.length ?? 0;
   if (kept > MAX_STATUS_CONDITIONS) return tooLarge(what, `would hold ${kept} conditions with the ones already recorded; at most ${MAX_STATUS_CONDITIONS} are kept`);

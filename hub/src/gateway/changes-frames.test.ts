@@ -1,6 +1,6 @@
 import { decodeEnvelope, encodeEnvelope, resourceFromWire } from '@outpost/proto';
 import { describe, expect, it } from 'vitest';
-import { changesFrames } from './changes-frames.js';
+import { changesFrames, viewObject } from './changes-frames.js';
 
 const cluster = (i: number) => ({
   apiVersion: 'outpost.dev/v1alpha1',
@@ -35,5 +35,11 @@ describe('changesFrames', () => {
     expect(obj?.spec).toEqual(cluster(1).spec);
     const empty = changesFrames({ snapshot: false, revision: 7, upserts: [], removals: [] }, 7, 1024);
     expect(empty).toEqual([{ changes: { snapshot: false, revision: 7, since: 7, changes: [], more: false } }]);
+  });
+
+  it("carries desired state only, but a hosted Cluster's endpoint (its workers' site agent joins them there)", () => {
+    const hosted = { ...cluster(1), spec: { ...cluster(1).spec, controlPlane: { mode: 'hosted' } }, status: { phase: 'Running', endpoint: 'https://10.0.0.9:30443' } };
+    expect(resourceFromWire(viewObject(hosted))?.status).toEqual({ endpoint: 'https://10.0.0.9:30443' });
+    expect(resourceFromWire(viewObject({ ...cluster(2), status: { phase: 'Running', endpoint: 'https://10.0.0.1:6443' } }))?.status).toBeUndefined();
   });
 });

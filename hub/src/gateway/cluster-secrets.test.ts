@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clusterKeysFromWire, SecretsMissing, type ObjectRef } from '@outpost/proto';
+import { agentFinalizer, caCertHash, clusterKeysFromWire, hostedJoinSecrets, SecretsMissing, type Cluster, type ObjectRef } from '@outpost/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClusterPki } from '../pki/cluster-pki.js';
 import { Store } from '../store/store.js';
@@ -59,5 +59,38 @@ describe('answerSecrets', () => {
     let answer;
     source.clusterSecrets('a1', 'site/s1', [ref('c1')], (entries) => (answer = entries));
     expect(answer).toEqual([{ ref: ref('c1'), missing: { reason: SecretsMissing.noCaOfRecord, message: expect.stringMatching(/before the hub kept cluster CAs/) } }]);
+  });
+
+  it("gives a hosted Cluster's workers' site the token and CA hash only, the seed its CAs; the site sees the Cluster, and another site nothing", async () => {
+    for (const o of [
+      { kind: 'Seed', metadata: { name: 'seed1' }, spec: {} },
+      { kind: 'Datacenter', metadata: { name: 'fra' }, spec: { provider: 'edge', seed: 'seed1' } },
+      { kind: 'Host', metadata: { name: 'w1' }, spec: { site: 's1', address: '10.0.0.1' } },
+    ]) store.create({ apiVersion: GV, ...o } as never, ctx);
+    const run = await pki.prepare();
+    run(() => store.create({ apiVersion: GV, kind: 'Cluster', metadata: { name: 'h1', namespace: 'p' }, spec: { version: '1.33.0', datacenter: 'fra', controlPlane: { mode: 'hosted' }, workers: [{ name: 'w', hosts: ['w1'] }] } } as never, ctx));
+    const key = { kind: 'Cluster', namespace: 'p', name: 'h1' };
+    expect([store.inView('seed/seed1', key), store.inView('site/s1', key), store.inView('site/s2', key)]).toEqual([true, true, false]);
+    // Both serving agents hold it with their finalizers: deleting it waits for the workers' reset too.
+    expect(store.get<Cluster>('Cluster', 'p', 'h1')?.metadata.finalizers?.sort()).toEqual([agentFinalizer('seed/seed1'), agentFinalizer('site/s1')].sort());
+    const keys = pki.keys(store.clusterPki.get('p', 'h1')!);
+    const audits = store.auditCount();
+    const [site] = answerSecrets(store, pki, log, 'a1', 'site/s1', [ref('h1')]);
+    expect(site?.keys).toBeUndefined();
+    expect(site?.join).toEqual(hostedJoinSecrets(keys.ca, ref('h1').uid!));
+    expect(site?.join?.caCertHash).toBe(caCertHash(keys.ca.certPem));
+    const [seed] = answerSecrets(store, pki, log, 'a2', 'seed/seed1', [ref('h1')]);
+    expect(clusterKeysFromWire(seed?.keys)).toEqual(keys);
+    expect(seed?.join).toBeUndefined();
+    const [other] = answerSecrets(store, pki, log, 'a3', 'site/s2', [ref('h1')]);
+    expect(other?.missing?.reason).toBe(SecretsMissing.notInView);
+    // One delivery each (join, keys); the refusal is not one.
+    expect(store.auditCount()).toBe(audits + 2);
+    // The seed's report of the endpoint reaches the workers' site (it joins them there); other status writes do not.
+    const before = store.revision();
+    store.replaceStatus(key, { phase: 'Creating' }, ctx);
+    expect(store.syncView('site/s1', before).upserts).toEqual([]);
+    store.replaceStatus(key, { phase: 'Running', endpoint: 'https://10.0.0.9:30443' }, ctx);
+    expect(store.syncView('site/s1', before).upserts.map((o) => (o as Cluster).status?.endpoint)).toEqual(['https://10.0.0.9:30443']);
   });
 });

@@ -1,11 +1,15 @@
 // The hub's answer to an agent's SecretsRequest: the CAs of each asked-for Cluster that is in the asking
 // agent's view, opened from the cluster_pki table, each delivery audited before the keys leave. Anything
 // else (another view's Cluster, an unknown or stale uid, a Cluster that predates the hub keeping CAs) gets
-// a `missing` entry and never keys. Only the hub's primary runs this: it alone holds secrets.key and
+// a `missing` entry and never keys. A site agent that serves only a hosted Cluster's static workers (the
+// Cluster is in its view for them, store/views.ts) gets what `kubeadm join` needs and nothing more: the
+// bootstrap token the seed agent also derives from the CA key, and the CA's hash; never the CAs themselves,
+// so it can join nodes but not sign a certificate of that cluster. Only the hub's primary runs this: it alone holds secrets.key and
 // writes the audit log (see gateway-processes.ts for why gateway processes ask it over IPC).
-import { clusterKeysToWire, SecretsMissing, type Cluster, type ClusterSecret, type ObjectKey, type ObjectRef, type SecretsMissingReason } from '@outpost/proto';
+import { clusterKeysToWire, hostedJoinSecrets, SecretsMissing, type Cluster, type ClusterSecret, type ObjectKey, type ObjectRef, type SecretsMissingReason } from '@outpost/proto';
 import type { ClusterPki } from '../pki/cluster-pki.js';
 import type { Store } from '../store/store.js';
+import { servesDatacenter } from '../store/views.js';
 
 /** Where a gateway gets its answers: in process, or from the primary over IPC. */
 export interface SecretsSource {
@@ -15,6 +19,8 @@ export interface SecretsSource {
 
 /** The audit verb of one delivery of a Cluster's CAs to an agent. */
 export const DELIVER_KEYS_VERB = 'deliver-cluster-keys';
+/** The audit verb of one delivery of a hosted Cluster's join secrets to its workers' site agent. */
+export const DELIVER_JOIN_VERB = 'deliver-cluster-join';
 
 export function missing(ref: ObjectRef, reason: SecretsMissingReason, message: string): ClusterSecret {
   return { ref, missing: { reason, message } };
@@ -38,8 +44,17 @@ export function answerSecrets(store: Store, pki: ClusterPki, log: SecretsLog, ag
     if (!row || row.uid !== ref.uid) {
       return missing(ref, SecretsMissing.noCaOfRecord, `Cluster ${ref.namespace}/${ref.name} was made before the hub kept cluster CAs: the hub holds none to deliver`);
     }
+    const workersOnly = !servesDatacenter(cluster, view, { datacenter: (name) => store.get('Datacenter', '', name) });
+    // In the view but not served by it: only a hosted Cluster's workers' site is (store/views.ts).
+    if (workersOnly && cluster.spec?.controlPlane?.mode !== 'hosted') return notInView();
     let entry: ClusterSecret;
     try {
+      if (workersOnly) {
+        const join = hostedJoinSecrets(pki.keys(row).ca, ref.uid!);
+        entry = { ref, join: { bootstrapToken: join.bootstrapToken, caCertHash: join.caCertHash } };
+        store.recordAudit({ actor: `agent:${agentId}` }, DELIVER_JOIN_VERB, key);
+        return entry;
+      }
       entry = { ref, keys: clusterKeysToWire(pki.keys(row)) };
     } catch (err) {
       log.warn({ agent: agentId, cluster: `${ref.namespace}/${ref.name}`, err: (err as Error).message }, "a Cluster's sealed CAs did not open; none delivered");

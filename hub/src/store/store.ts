@@ -2,7 +2,7 @@
 // per-view change logs agents pull from. Everything a write touches happens in one SQLite transaction.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { keyOf, rfc3339, type Agent, type Cluster, type Datacenter, type ObjectKey, type ObjectMeta, type ResourceObject } from '@outpost/proto';
+import { keyOf, rfc3339, type Agent, type Cluster, type Datacenter, type Host, type ObjectKey, type ObjectMeta, type ResourceObject } from '@outpost/proto';
 import { AlreadyExistsError, ConflictError, NotFoundError, type ObjectName } from '../errors.js';
 import type { Transaction } from 'better-sqlite3';
 import { systemClock, timestamp, type Clock } from '../clock.js';
@@ -14,7 +14,7 @@ import { openDb, type Db } from './db.js';
 import { readPage, type Page, type PageOptions } from './list-page.js';
 import type { LabelRequirements } from './label-requirement.js';
 import { PresenceTable, withoutPresence } from './presence-table.js';
-import { ALL_AGENTS_VIEW, dependentsOf, viewsOf, type ViewLookup } from './views.js';
+import { ALL_AGENTS_VIEW, dependentsOf, siteView, viewsOf, workerSites, type ViewLookup } from './views.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -176,6 +176,7 @@ export class Store {
     this.agentKeys = new AgentKeysTable(db);
     this.lookup = {
       datacenter: (name) => this.get<Datacenter>('Datacenter', '', name),
+      host: (name) => this.get<Host>('Host', '', name),
       clustersUsingKey: (ns, key) => this.stmts.clustersUsingKey.all(ns, key).map((r) => JSON.parse(r.body) as Cluster),
     };
     this.readViewTx = db.transaction((view: string, since: number) => this.readView(view, since));
@@ -430,8 +431,23 @@ export class Store {
       this.stmts.logChange.run(revision, 'MODIFIED', k.kind, k.namespace, k.name, body);
       this.stmts.audit.run(timestamp(this.clock), ctx.actor, 'update-status', k.kind, k.namespace, k.name, revision);
       this.pending.push({ revision, type: 'MODIFIED', object: stored });
+      if (k.kind === 'Cluster') this.announceEndpoint(current as unknown as Cluster, stored as unknown as Cluster, revision);
       return stored;
     });
+  }
+
+  /**
+   * A status write reaches no agent's view (agents report status; they need not hear it back), with one
+   * exception: a hosted Cluster's endpoint, which the seed's agent reports and its static workers' site
+   * agent joins them to. A change of it is a change to that site's view.
+   */
+  private announceEndpoint(before: Cluster, after: Cluster, revision: number): void {
+    if (before.status?.endpoint === after.status?.endpoint) return;
+    for (const site of workerSites(after, this.lookup)) {
+      const view = siteView(site);
+      this.stmts.viewChange.run(view, revision, 'Cluster', after.metadata.namespace ?? '', after.metadata.name ?? '');
+      this.pendingViews.add(view);
+    }
   }
 
   /**
@@ -583,7 +599,7 @@ export class Store {
     this.pending.push({ revision, type, object: logged });
 
     this.updateMembership(k, after, revision, true, views);
-    for (const dep of dependentsOf(before, after, (dc) => this.clustersIn(dc))) {
+    for (const dep of dependentsOf(before, after, (dc) => this.clustersIn(dc), (host) => this.clustersUsingHost(host))) {
       this.updateMembership(dep, this.get(dep.kind, dep.namespace, dep.name), revision, false);
     }
   }

@@ -1,7 +1,9 @@
 // Which agent views an object belongs to. Pure: the store passes in how to look things up.
 //
 // A Site's agent sees its Site, the Datacenters it serves, their Clusters, the SSH keys those Clusters
-// name, the Site's Hosts, and every Release ('*'). A Seed's agent likewise, without Hosts. Projects,
+// name, the Site's Hosts, and every Release ('*'). A Seed's agent likewise, without Hosts. A hosted
+// Cluster whose static workers are Hosts of a site is in that site's view too (its agent joins them to the
+// hosted control plane; it gets join secrets for it, never the CAs: gateway/cluster-secrets.ts). Projects,
 // Agents and Tokens are in no view.
 import { seedView, siteView, type Cluster, type Datacenter, type Host, type ObjectKey, type ResourceObject, type SSHKey } from '@outpost/proto';
 
@@ -12,6 +14,7 @@ export const ALL_AGENTS_VIEW = '*';
 
 export interface ViewLookup {
   datacenter(name: string): Datacenter | undefined;
+  host(name: string): Host | undefined;
   /** Clusters in `namespace` that list `sshKey` in spec.sshKeys. */
   clustersUsingKey(namespace: string, sshKey: string): Cluster[];
 }
@@ -37,8 +40,11 @@ export function viewsOf(obj: ResourceObject, lookup: ViewLookup): string[] {
       return site ? [siteView(site)] : [];
     }
     case 'Cluster': {
-      const dc = (obj as Cluster).spec?.datacenter;
-      return dc ? datacenterViews(lookup.datacenter(dc)) : [];
+      const c = obj as Cluster;
+      const dc = c.spec?.datacenter;
+      const serving = dc ? datacenterViews(lookup.datacenter(dc)) : [];
+      const workers = workerSites(c, lookup).map(siteView);
+      return [...new Set([...serving, ...workers])];
     }
     case 'SSHKey': {
       const key = obj as SSHKey;
@@ -54,15 +60,44 @@ export function viewsOf(obj: ResourceObject, lookup: ViewLookup): string[] {
 }
 
 /**
- * Objects whose view membership may change when `before` becomes `after` (either may be absent):
- * a Datacenter carries its Clusters, a Cluster carries the SSH keys it names.
+ * The sites whose Hosts a hosted Cluster lists as static workers (admission keeps them to one). A kubeadm
+ * Cluster's workers are at the site that serves it already: none here.
  */
-export function dependentsOf(before: ResourceObject | undefined, after: ResourceObject | undefined, clustersInDatacenter: (dc: string) => Cluster[]): ObjectKey[] {
+export function workerSites(c: Cluster, lookup: Pick<ViewLookup, 'host'>): string[] {
+  if (c.spec?.controlPlane?.mode !== 'hosted') return [];
+  const sites = new Set<string>();
+  for (const pool of c.spec.workers ?? []) {
+    for (const name of pool.hosts ?? []) {
+      const site = lookup.host(name)?.spec?.site;
+      if (site) sites.add(site);
+    }
+  }
+  return [...sites];
+}
+
+/** Whether `view` is the one serving the Cluster's datacenter (the seed's, for a hosted one), not a workers' site. */
+export function servesDatacenter(c: Cluster, view: string, lookup: Pick<ViewLookup, 'datacenter'>): boolean {
+  const dc = c.spec?.datacenter;
+  return !!dc && datacenterViews(lookup.datacenter(dc)).includes(view);
+}
+
+/**
+ * Objects whose view membership may change when `before` becomes `after` (either may be absent):
+ * a Datacenter carries its Clusters, a Cluster carries the SSH keys it names, a Host the hosted Clusters
+ * whose workers it is (moved to another site, it takes them into that site's view).
+ */
+export function dependentsOf(before: ResourceObject | undefined, after: ResourceObject | undefined, clustersInDatacenter: (dc: string) => Cluster[], clustersUsingHost: (host: string) => Cluster[] = () => []): ObjectKey[] {
   const obj = after ?? before;
   if (!obj) return [];
   const out: ObjectKey[] = [];
   if (obj.kind === 'Datacenter') {
     for (const c of clustersInDatacenter(obj.metadata.name ?? '')) {
+      out.push({ kind: 'Cluster', namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' });
+      out.push(...dependentsOf(undefined, c, clustersInDatacenter));
+    }
+  } else if (obj.kind === 'Host') {
+    for (const c of clustersUsingHost(obj.metadata.name ?? '')) {
+      if (c.spec?.controlPlane?.mode !== 'hosted') continue;
       out.push({ kind: 'Cluster', namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' });
       out.push(...dependentsOf(undefined, c, clustersInDatacenter));
     }

@@ -2,6 +2,7 @@
 // finalizers, the HTTP error shape.
 export * from './agent-views.js';
 export * from './ca-cert-hash.js';
+export * from './join-token.js';
 export * from './object-key.js';
 export * from './status-body.js';
 export * from './versions.js';

@@ -35,6 +35,8 @@ export function apiServerArgs(i: Pick<ApiServerManifestInput, 'etcdServers' | 's
     '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group', '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--proxy-client-cert-file=${pki('front-proxy-client.crt')}`, `--proxy-client-key-file=${pki('front-proxy-client.key')}`,
     '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
+    // Static workers join with a bootstrap token (manifests/joinable.ts); without a token Secret none is accepted.
+    '--enable-bootstrap-token-auth=true',
     '--profiling=false', '--v=1',
     // On SIGTERM (a rollout replacing this pod) keep serving while /readyz says no, so the Service's endpoints
     // drop this pod before it stops listening: without it a client sees "connection refused" mid-rollout.
