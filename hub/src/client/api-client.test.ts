@@ -55,6 +55,16 @@ describe('ApiClient on a kept-alive connection the server drops', () => {
     expect(handled).toEqual(['GET', 'GET', 'PATCH']);
   });
 
+  it('sends it again outside the pool, whose other idle sockets may be as stale', async () => {
+    const { port } = server.address() as AddressInfo;
+    const c = new ApiClient({ hub: `https://127.0.0.1:${port}`, token: 't', caCertPem: caPem, httpsAgent: new Agent({ keepAlive: true, maxSockets: 2 }) });
+    handled.length = 0;
+    // Two at once leave two idle sockets in the pool, each already used once: both are dropped on reuse.
+    await Promise.all([c.call('GET', '/a'), c.call('GET', '/b')]);
+    await expect(c.call('GET', '/version')).resolves.toEqual({ ok: true });
+    expect(handled).toEqual(['GET', 'GET', 'GET']);
+  });
+
   it('does not repeat a create: the error says the hub could not be reached', async () => {
     const c = client();
     handled.length = 0;

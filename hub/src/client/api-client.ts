@@ -110,11 +110,12 @@ export class ApiClient {
       // this request went out on it: the request never reached a handler, so one that is safe to repeat is
       // sent again on a fresh connection, as Node's docs advise. A create (POST) is not repeated.
       if (!(err instanceof ApiError && err.staleConnection && IDEMPOTENT.has(method))) throw err;
-      return this.send<T>(method, path, payload, contentType);
+      // Outside the pool: its other idle sockets may be just as stale (requests at once left several).
+      return this.send<T>(method, path, payload, contentType, true);
     }
   }
 
-  private send<T>(method: string, path: string, payload: Buffer | undefined, contentType: string): Promise<T> {
+  private send<T>(method: string, path: string, payload: Buffer | undefined, contentType: string, fresh = false): Promise<T> {
     const url = new URL(path, this.opts.hub);
     return new Promise<T>((resolve, reject) => {
       const req = request(
@@ -129,7 +130,7 @@ export class ApiClient {
             ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
           },
           timeout: this.opts.timeoutMs ?? 30_000,
-          ...(this.opts.httpsAgent ? { agent: this.opts.httpsAgent } : {}),
+          ...(fresh ? { agent: false } : this.opts.httpsAgent ? { agent: this.opts.httpsAgent } : {}),
         },
         (res) => {
           const chunks: Buffer[] = [];
