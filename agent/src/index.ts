@@ -1,5 +1,6 @@
 export { startAgent, type AgentOptions, type RunningAgent } from './agent.js';
 export { HubLink, type HubLinkOptions } from './link/hub-link.js';
+export { DialGate, type DialGateStats } from './link/dial-gate.js';
 export { Backoff } from './engine/backoff.js';
 export { join, loadIdentity, type Identity } from './identity.js';
 export type { LocalState, AppliedChange, ChangeBatch, FinalizedReport, ObjectKey, OutboxReport, PendingStatus, StatusReport } from './state/local-state.js';

@@ -1,4 +1,4 @@
-// npm run bench:scale -- --agents N [--runs R] [--workers W] [--gateway-processes G] [--heartbeat MS] [--samples S] [--max-sim-stall-ms MS] [--hub-cpu-prof DIR] [--fleet-cpu-prof DIR]
+// npm run bench:scale -- --agents N [--runs R] [--workers W] [--dials-in-flight D] [--gateway-processes G] [--heartbeat MS] [--samples S] [--max-sim-stall-ms MS] [--single-kill] [--hub-cpu-prof DIR] [--fleet-cpu-prof DIR]
 // npm run bench:scale -- --plot [FILE.json]   (draws FILE's series to FILE.svg; default the N given by --agents)
 // npm run bench:scale -- --table FILE.json...  (prints the README's table of medians and spreads, a column per file)
 // A real hub process and N simulated agents on loopback; prints the figures of issues 4 and 14 and writes
@@ -24,6 +24,8 @@ const { values, positionals } = parseArgs({
     'hub-cpu-prof': { type: 'string' },
     'fleet-cpu-prof': { type: 'string' },
     'gateway-processes': { type: 'string' },
+    'dials-in-flight': { type: 'string' },
+    'single-kill': { type: 'boolean', default: false },
     plot: { type: 'boolean', default: false },
     table: { type: 'boolean', default: false },
   },
@@ -66,13 +68,18 @@ deadline.unref();
 
 type Figures = Record<string, number>;
 
-async function oneRun(n: number): Promise<{ figures: Figures; series: SeriesPoint[]; simStall: Record<string, number> }> {
+async function oneRun(n: number): Promise<{ figures: Figures; series: SeriesPoint[]; simStall: Record<string, number>; simDialWait: Record<string, number> }> {
   log(`run ${n + 1} of ${runs}, ${agents} agents: seeding and starting the hub`);
-  const run = await ScaleRun.prepare({ agents, heartbeatMs: Number(values.heartbeat), log, ...(values.workers ? { workers: Number(values.workers) } : {}), ...(values['gateway-processes'] ? { gatewayProcesses: Number(values['gateway-processes']) } : {}), ...(values['fleet-cpu-prof'] ? { fleetProfileDir: values['fleet-cpu-prof'] } : {}), ...(values['hub-cpu-prof'] ? { hubNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values['hub-cpu-prof']}`] } : {}) });
+  const run = await ScaleRun.prepare({ agents, heartbeatMs: Number(values.heartbeat), log, ...(values.workers ? { workers: Number(values.workers) } : {}), ...(values['gateway-processes'] ? { gatewayProcesses: Number(values['gateway-processes']) } : {}), ...(values['dials-in-flight'] ? { dialsInFlight: Number(values['dials-in-flight']) } : {}), ...(values['fleet-cpu-prof'] ? { fleetProfileDir: values['fleet-cpu-prof'] } : {}), ...(values['hub-cpu-prof'] ? { hubNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values['hub-cpu-prof']}`] } : {}) });
   // The simulator's worst loop stall (over the last minute, at the end of each phase): its bound says
   // whether the phase measured the hub.
   const simStall: Record<string, number> = {};
-  const stallOf = async (phase: string) => (simStall[phase] = (await run.fleet.stats()).maxStallMs);
+  // And the longest a dial waited for its turn in a simulator worker (its DialGate) in each phase.
+  const simDialWait: Record<string, number> = {};
+  const stallOf = async (phase: string) => {
+    simStall[phase] = (await run.fleet.stats()).maxStallMs;
+    simDialWait[phase] = run.fleet.takePhaseMaxDialWait();
+  };
   try {
     log('connecting the fleet');
     const connectSeconds = await run.connectAll(Math.max(120_000, agents * 20));
@@ -101,6 +108,17 @@ async function oneRun(n: number): Promise<{ figures: Figures; series: SeriesPoin
     await stallOf('reconnect');
     const stats = await run.fleet.stats();
     log(`  reconnectSeconds ${round(reconnect.reconnectSeconds)}, hub's last Welcome ${round(reconnect.hubLastWelcomeSeconds)} s (p99 ${round(reconnect.hubWelcomeP99Seconds)}), TLS resumed ${round(reconnect.resumedShare)}, closes for silence ${stats.silentCloses} (most per agent ${stats.maxSilentCloses}), upgrades shed ${stats.shedRefusals}, CPU seconds: hub ${round(reconnect.hubCpuSeconds, 1)}, fleet ${round(reconnect.fleetCpuSeconds, 1)}`);
+    let twice: Awaited<ReturnType<typeof run.killAndReconnect>> | undefined;
+    let twiceStats: Awaited<ReturnType<typeof run.fleet.stats>> | undefined;
+    if (!values['single-kill']) {
+      run.phase = 'reconnect-twice';
+      log('hub kill -9 and restart, and killed again once a tenth of the fleet is back');
+      twice = await run.killAndReconnect(Math.max(180_000, agents * 10), { whenConnected: Math.ceil(agents / 10) });
+      await stallOf('reconnect-twice');
+      twiceStats = await run.fleet.stats();
+      log(`  after the second kill: reconnectSeconds ${round(twice.reconnectSeconds)}, hub's last Welcome ${round(twice.hubLastWelcomeSeconds)} s (p99 ${round(twice.hubWelcomeP99Seconds)}), closes for silence ${twiceStats.silentCloses - stats.silentCloses} (most per agent over the run ${twiceStats.maxSilentCloses}), CPU seconds: hub ${round(twice.hubCpuSeconds, 1)}, fleet ${round(twice.fleetCpuSeconds, 1)}`);
+      if (twice.revisionAfterReconnect !== twice.revisionBeforeReconnect) throw new Error(`the second storm moved the hub's revision from ${twice.revisionBeforeReconnect} to ${twice.revisionAfterReconnect}`);
+    }
     log('baselines on bare servers: a ws echo, and the full work of a change');
     run.phase = 'baseline';
     const baseline = await run.baseline(samples, changes.last);
@@ -131,6 +149,18 @@ async function oneRun(n: number): Promise<{ figures: Figures; series: SeriesPoin
       silentCloses: stats.silentCloses,
       maxSilentClosesPerAgent: stats.maxSilentCloses,
       upgradesShed: stats.shedRefusals,
+      ...(twice && twiceStats
+        ? {
+            // Killed again while a tenth of the fleet was back: timed from the second kill.
+            reconnectTwiceSeconds: round(twice.hubLastWelcomeSeconds),
+            reconnectTwiceP99Seconds: round(twice.hubWelcomeP99Seconds),
+            reconnectTwiceAllSyncedSeconds: round(twice.reconnectSeconds),
+            reconnectTwiceHubCpuSeconds: round(twice.hubCpuSeconds, 1),
+            reconnectTwiceFleetCpuSeconds: round(twice.fleetCpuSeconds, 1),
+            reconnectTwiceSilentCloses: twiceStats.silentCloses - stats.silentCloses,
+            maxSilentClosesPerAgentOverRun: twiceStats.maxSilentCloses,
+          }
+        : {}),
       revisionBeforeReconnect: reconnect.revisionBeforeReconnect,
       revisionAfterReconnect: reconnect.revisionAfterReconnect,
       baselineWsRttP50Ms: round(percentile(echo, 50), 3),
@@ -142,7 +172,7 @@ async function oneRun(n: number): Promise<{ figures: Figures; series: SeriesPoin
       changeP99EchoRatio: round(percentile(changes.hub, 99) / percentile(echo, 99)),
       baselineBytesPerConnection: baseline.bytesPerConnection,
     };
-    return { figures, series: run.series, simStall };
+    return { figures, series: run.series, simStall, simDialWait };
   } finally {
     await run.stop();
   }
@@ -167,7 +197,7 @@ const result = {
   valid: invalid.length === 0,
   maxSimStallMs,
   invalidBecause: invalid,
-  perRun: all.map((r) => ({ ...r.figures, simulatorMaxStallMs: r.simStall })),
+  perRun: all.map((r) => ({ ...r.figures, simulatorMaxStallMs: r.simStall, simulatorMaxDialWaitMs: r.simDialWait })),
   series: all.map((r) => r.series),
   measuredAt: new Date().toISOString(),
 };

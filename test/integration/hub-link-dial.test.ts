@@ -1,9 +1,9 @@
 // The agent's dial, as HubLink makes it: TCP first, TLS on top, trusting only the pinned CA. A hub whose
 // certificate another CA signed is never spoken to; a hub that is down costs refused dials until it is
 // back; a reconnect resumes the TLS session.
-import { HubLink, MemoryLocalState } from '@outpost/agent';
+import { DialGate, HubLink, MemoryLocalState } from '@outpost/agent';
 import { findKind, type Agent } from '@outpost/proto';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { site } from '../lib/fixtures.js';
 import { freePort } from '../lib/ports.js';
@@ -32,7 +32,7 @@ describe('HubLink dial', () => {
     await Promise.all([hub?.stop(), other?.stop()]);
   });
 
-  function link(hubUrl: string, caCertPem: string): { link: HubLink; warnings: string[]; errors: string[] } {
+  function link(hubUrl: string, caCertPem: string, dialGate?: DialGate): { link: HubLink; warnings: string[]; errors: string[] } {
     const warnings: string[] = [];
     const errors: string[] = [];
     const l = new HubLink({
@@ -43,6 +43,7 @@ describe('HubLink dial', () => {
       state: new MemoryLocalState(),
       onApplied: () => undefined,
       backoff: { baseMs: 50, capMs: 200 },
+      ...(dialGate ? { dialGate } : {}),
       log: { info: () => undefined, warn: (o) => warnings.push(JSON.stringify(o)), debug: (o) => errors.push((o as { err?: string }).err ?? '') },
     });
     links.push(l);
@@ -57,6 +58,33 @@ describe('HubLink dial', () => {
     expect(l.link.linkState).not.toBe('connected');
     expect(l.link.connects).toBe(0);
     l.link.stop();
+  });
+
+  it('holds a dial behind a shared DialGate until the dial before it ends, and a stopped link frees its slot', async () => {
+    // Something that accepts TCP and never speaks TLS: the first link's dial stays under way.
+    const port = await freePort();
+    const held: Socket[] = [];
+    const silent = createServer((s) => void held.push(s));
+    await new Promise<void>((r) => silent.listen(port, '127.0.0.1', r));
+    try {
+      const gate = new DialGate(1);
+      const stuck = link(`https://127.0.0.1:${port}`, hub.caCertPem, gate);
+      await waitFor('the first dial under way', () => held.length === 1);
+      const waiting = link(hub.url, hub.caCertPem, gate);
+      await new Promise((r) => setTimeout(r, 1000));
+      // The hub is up, but the second link has not dialled it: its turn has not come.
+      expect(waiting.link.linkState).toBe('connecting');
+      expect(waiting.link.connects).toBe(0);
+      expect(gate.stats()).toMatchObject({ inFlight: 1, queued: 1 });
+      stuck.link.stop();
+      await waitFor('the second link connected', () => waiting.link.linkState === 'connected');
+      expect(gate.stats()).toMatchObject({ inFlight: 0, queued: 0 });
+      expect(gate.takeMaxWait()).toBeGreaterThanOrEqual(1000);
+      waiting.link.stop();
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 
   it('keeps dialling a hub that is down and connects, resuming TLS, once it is back', async () => {

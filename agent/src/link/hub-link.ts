@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import WebSocket from 'ws';
 import { Backoff, type BackoffOptions } from '../engine/backoff.js';
+import type { DialGate } from './dial-gate.js';
 import type { AppliedChange, LocalState } from '../state/local-state.js';
 import { applyChanges } from './apply-changes.js';
 import { hintedDelay, retryAfterMs } from './retry-hint.js';
@@ -47,6 +48,8 @@ export interface HubLinkOptions {
   replacedBackoff?: BackoffOptions;
   /** Local address to dial from (scale tests spread agents over 127.0.0.0/8). */
   localAddress?: string;
+  /** Bounds the dials under way at once over the links of one process (dial-gate.ts: for many links in one process). */
+  dialGate?: DialGate;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void; debug(o: object, m: string): void };
 }
 
@@ -156,6 +159,15 @@ export class HubLink {
   private dial(): void {
     if (this.state === 'stopped') return;
     this.state = 'connecting';
+    if (!this.opts.dialGate) return this.dialNow(() => undefined);
+    this.opts.dialGate.run((done) => {
+      if (this.state === 'stopped') return done();
+      this.dialNow(done);
+    });
+  }
+
+  /** `ended` is called once the dial is over, opened or failed (it frees the dial gate's slot). */
+  private dialNow(ended: () => void): void {
     const url = new URL(AGENT_PATH, this.opts.hubUrl.replace(/^http/, 'ws'));
     const ws = new WebSocket(url, {
       ca: this.opts.caCertPem,
@@ -168,7 +180,9 @@ export class HubLink {
     });
     this.ws = ws;
     ws.binaryType = 'nodebuffer';
+    ws.once('close', ended);
     ws.on('open', () => {
+      ended();
       this.connects++;
       this.silence.setLimit(HEARTBEAT_INTERVAL_MS * MISSED_HEARTBEATS_BEFORE_CLOSE);
       this.silence.opened(performance.now(), OPEN_GRACE_SHARE);

@@ -8,6 +8,8 @@ export interface WorkerConfig {
   /** Index of this worker's first agent in the whole fleet. */
   firstAgent: number;
   joinConcurrency: number;
+  /** Hub dials under way at once in this worker (the agent's DialGate: dial-gate.ts says why). */
+  dialsInFlight: number;
   /** Where `profile` writes this worker's CPU profile (.cpuprofile, for Chrome DevTools). */
   profileDir?: string;
 }
@@ -25,7 +27,8 @@ export type ToWorker =
 
 export type FromWorker =
   /** errors: why links failed since the last report, by message. */
-  | { t: 'progress'; joined: number; connected: number; failed: number; errors: Record<string, number>; lastError?: string }
+  /** dialWaitMs: the longest a dial waited for its turn in this worker since the last report; dialsQueued: waiting now. */
+  | { t: 'progress'; joined: number; connected: number; failed: number; errors: Record<string, number>; lastError?: string; dialWaitMs: number; dialsQueued: number }
   | { t: 'reached'; id: number; at: number; maxAt?: number }
   | { t: 'stats'; id: number; connected: number; synced: number; minConnects: number; warnings: number; connects: number; resumed: number; stalledMs: number; maxStallMs: number; silentCloses: number; maxSilentCloses: number; shedRefusals: number; minRevision: number; maxRevision: number }
   | { t: 'echo-connected'; id: number; connected: number }

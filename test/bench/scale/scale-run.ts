@@ -25,7 +25,26 @@ export interface ScaleOptions {
   fleetProfileDir?: string;
   /** `--gateway-processes` of the hub (and processes of the echo baseline). Default: one per 15,000 agents above 15,000. */
   gatewayProcesses?: number;
+  /** Hub dials under way at once per simulator worker (the agent's DialGate). Default DIALS_IN_FLIGHT. */
+  dialsInFlight?: number;
+  /** More `outpost hub serve` flags. */
+  hubServeArgs?: string[];
 }
+
+/**
+ * Per simulator worker: enough that the hub's admission, not this gate, holds the queue (7 workers at
+ * 100,000 agents have 1,400 dials out against the hub's 1,000 handshakes per gateway process), few
+ * enough that a worker's loop turns over its dials' TLS work in tens of milliseconds, as an agent's own
+ * machine would.
+ */
+export const DIALS_IN_FLIGHT = 200;
+
+/**
+ * Agents per simulator worker. A worker holds one socket per agent (the links are stopped before the
+ * echo baseline opens its own) under this machine's 20,000 descriptor limit; fewer, fuller workers
+ * cost less CPU and memory than many small ones (the issue: as few processes as the limit allows).
+ */
+export const AGENTS_PER_SIM_WORKER = 16_000;
 
 /** Each process may hold 20,000 descriptors here: a gateway process carries at most this many agents. */
 export const AGENTS_PER_GATEWAY = 15_000;
@@ -96,7 +115,7 @@ export class ScaleRun {
     const gatewayProcesses = opts.gatewayProcesses ?? defaultGatewayProcesses(opts.agents);
     // The hub's own record of Welcomes and Acks (hub/src/gateway/session-record.ts): what the figures are timed from.
     const recordDir = mkdtempSync(join(tmpdir(), 'outpost-sessions-'));
-    const hub = await TestHub.start({ heartbeatMs: opts.heartbeatMs ?? 15_000, gatewayProcesses, env: { [SESSION_RECORD_ENV]: recordDir }, beforeServe: (dir) => (tokens = seedFleet(dir, opts.agents)), ...(opts.hubNodeArgs ? { nodeArgs: opts.hubNodeArgs } : {}) });
+    const hub = await TestHub.start({ heartbeatMs: opts.heartbeatMs ?? 15_000, gatewayProcesses, ...(opts.hubServeArgs ? { serveArgs: opts.hubServeArgs } : {}), env: { [SESSION_RECORD_ENV]: recordDir }, beforeServe: (dir) => (tokens = seedFleet(dir, opts.agents)), ...(opts.hubNodeArgs ? { nodeArgs: opts.hubNodeArgs } : {}) });
     const run = new ScaleRun(hub, tokens, opts, recordDir);
     await sleep(500);
     run.baselineRss = treeStat(hub.proc!.child.pid!).rssBytes;
@@ -140,7 +159,9 @@ export class ScaleRun {
       stderrSeen = stderr.length;
       const failures = this.fleet.takeLinkErrors().slice(0, 4).map(([why, n]) => `; agents: ${why.slice(0, 100)} ×${n}`).join('');
       this.series.push({ t: Math.round((Date.now() - this.runStartedAt) / 100) / 10, phase: this.phase, connected: p.connected, hubCpuPercent: pct(lap.hub), fleetCpuPercent: pct(lap.fleet) });
-      this.log(`  ${Math.round((Date.now() - startedAt) / 1000)} s: joined ${p.joined}, connected ${p.connected}, failed ${p.failed}; CPU hub ${pct(lap.hub)} %, fleet ${pct(lap.fleet)} %; hub fds ${fds}${p.lastError ? ` (last join error: ${p.lastError})` : ''}${failures}${warned}`);
+      const dialWait = this.fleet.takeMaxDialWait();
+      const gate = p.dialsQueued || dialWait ? `; dials waiting in the simulator ${p.dialsQueued} (longest wait ${dialWait} ms)` : '';
+      this.log(`  ${Math.round((Date.now() - startedAt) / 1000)} s: joined ${p.joined}, connected ${p.connected}, failed ${p.failed}; CPU hub ${pct(lap.hub)} %, fleet ${pct(lap.fleet)} %; hub fds ${fds}${gate}${p.lastError ? ` (last join error: ${p.lastError})` : ''}${failures}${warned}`);
     }, everyMs);
     return () => clearInterval(timer);
   }
@@ -148,13 +169,7 @@ export class ScaleRun {
   /** Starts the fleet; resolves with the seconds until every agent joined, connected and synced. */
   async connectAll(timeoutMs: number): Promise<number> {
     const started = Date.now();
-    // Without a port, bind() to a source address picks a port unique to that address whatever the peer,
-    // so hub, echo and join sockets (and joins' TIME_WAIT) share its ~28,000 ephemeral ports.
-    const sources = this.opts.sourceAddresses ?? Math.max(1, Math.ceil(this.opts.agents / 5_000));
-    const localAddresses = Array.from({ length: sources }, (_, i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
-    // A worker holds two sockets per agent (hub and echo baseline) under a 20,000 descriptor limit here.
-    const workers = this.opts.workers ?? Math.max(1, Math.ceil(this.opts.agents / 8_000));
-    this.fleet = new SimFleet({ hubUrl: this.hub.url, caCertPem: this.hub.caCertPem, tokens: this.tokens, workers, dir: this.hub.dir, localAddresses, profileDir: this.opts.fleetProfileDir });
+    this.startFleet();
     const stopMonitor = this.monitor(started);
     // A join refused for good fails the run at once (waitFor would retry it until the time limit).
     let refused: Error | undefined;
@@ -173,6 +188,16 @@ export class ScaleRun {
     ).finally(stopMonitor);
     if (refused) throw refused;
     return (Date.now() - started) / 1000;
+  }
+
+  /** Starts the simulated fleet: every agent joins, then dials the hub, and keeps at it. */
+  startFleet(): void {
+    // Without a port, bind() to a source address picks a port unique to that address whatever the peer,
+    // so hub, echo and join sockets (and joins' TIME_WAIT) share its ~28,000 ephemeral ports.
+    const sources = this.opts.sourceAddresses ?? Math.max(1, Math.ceil(this.opts.agents / 5_000));
+    const localAddresses = Array.from({ length: sources }, (_, i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
+    const workers = this.opts.workers ?? Math.max(1, Math.ceil(this.opts.agents / AGENTS_PER_SIM_WORKER));
+    this.fleet = new SimFleet({ hubUrl: this.hub.url, caCertPem: this.hub.caCertPem, tokens: this.tokens, workers, dialsInFlight: this.opts.dialsInFlight ?? DIALS_IN_FLIGHT, dir: this.hub.dir, localAddresses, profileDir: this.opts.fleetProfileDir });
   }
 
   hubMemory(): { hubRssBytes: number; bytesPerAgent: number; perProcessMiB: number[] } {
@@ -245,15 +270,22 @@ export class ScaleRun {
    * kill -9 the hub, start it again, until every agent is back and resynced. Also the hub's global
    * revision before the kill and once all are back: presence takes no revision, so they must be equal.
    */
-  async killAndReconnect(timeoutMs: number): Promise<{ reconnectSeconds: number; hubWelcomeP99Seconds: number; hubLastWelcomeSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number; hubCpuSeconds: number; fleetCpuSeconds: number; revisionBeforeReconnect: number; revisionAfterReconnect: number }> {
+  async killAndReconnect(timeoutMs: number, killAgain?: { whenConnected: number }): Promise<{ reconnectSeconds: number; hubWelcomeP99Seconds: number; hubLastWelcomeSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number; hubCpuSeconds: number; fleetCpuSeconds: number; revisionBeforeReconnect: number; revisionAfterReconnect: number }> {
     const before = await this.fleet.stats();
     const revisionBeforeReconnect = await this.revision();
     const cpu = this.cpuMeter();
     if (this.opts.fleetProfileDir) await this.fleet.profile(true);
     const wal = join(this.hub.dataDir, 'hub.db-wal');
     this.log(`  hub.db ${sizeMiB(join(this.hub.dataDir, 'hub.db'))} MiB, WAL ${sizeMiB(wal)} MiB before the kill`);
-    const killedAt = await this.killAndRestart();
-    const stopMonitor = this.monitor(killedAt);
+    let killedAt = await this.killAndRestart();
+    let stopMonitor = this.monitor(killedAt);
+    if (killAgain) {
+      // Killed again in the middle of the storm: some agents back, most not. Timed from the second kill.
+      await waitFor('agents coming back before the second kill', async () => (this.fleet.progress().connected >= killAgain.whenConnected ? true : undefined), timeoutMs, 100).finally(stopMonitor);
+      this.log(`  ${this.fleet.progress().connected} agents back: killing the hub again`);
+      killedAt = await this.killAndRestart();
+      stopMonitor = this.monitor(killedAt);
+    }
     const version = await this.revision();
     const done = await Promise.race([
       this.fleet.allReconnected(version, before.minConnects + 1),

@@ -18,6 +18,8 @@ export interface FleetProgress {
   connected: number;
   failed: number;
   lastError?: string | undefined;
+  /** Dials waiting for their turn in the workers now (their DialGates). */
+  dialsQueued: number;
 }
 
 export class SimFleet {
@@ -25,24 +27,30 @@ export class SimFleet {
   private readonly pending = new Map<number, (r: Reply) => void>();
   private nextId = 1;
   private linkErrors = new Map<string, number>();
+  /** The longest a dial waited in a worker's gate since takeMaxDialWait(). */
+  private maxDialWaitMs = 0;
+  /** The same, since takePhaseMaxDialWait() (the bench reports it per phase). */
+  private phaseMaxDialWaitMs = 0;
 
-  constructor(opts: { hubUrl: string; caCertPem: string; tokens: string[]; workers: number; dir: string; localAddresses: string[]; profileDir?: string | undefined }) {
+  constructor(opts: { hubUrl: string; caCertPem: string; tokens: string[]; workers: number; dialsInFlight: number; dir: string; localAddresses: string[]; profileDir?: string | undefined }) {
     const per = Math.ceil(opts.tokens.length / opts.workers);
     for (let w = 0; w < opts.workers; w++) {
       const first = w * per;
       const tokens = opts.tokens.slice(first, first + per);
       if (tokens.length === 0) break;
-      const config: WorkerConfig = { hubUrl: opts.hubUrl, caCertPem: opts.caCertPem, tokens, localAddresses: opts.localAddresses, firstAgent: first, joinConcurrency: 8, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) };
+      const config: WorkerConfig = { hubUrl: opts.hubUrl, caCertPem: opts.caCertPem, tokens, localAddresses: opts.localAddresses, firstAgent: first, joinConcurrency: 8, dialsInFlight: opts.dialsInFlight, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) };
       const file = join(opts.dir, `worker-${w}.json`);
       writeFileSync(file, JSON.stringify(config));
       const child = fork(WORKER, [file], { execArgv: ['--import', 'tsx', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       // The kernel shares CPU per process: 13 simulator processes at equal priority would leave the hub's
       // few processes a small share of the two cores. The fleet yields to the hub it measures.
       if (child.pid) setPriority(child.pid, 10);
-      const entry = { child, first, count: tokens.length, progress: { joined: 0, connected: 0, failed: 0 } as FleetProgress };
+      const entry = { child, first, count: tokens.length, progress: { joined: 0, connected: 0, failed: 0, dialsQueued: 0 } as FleetProgress };
       child.on('message', (m: FromWorker) => {
         if (m.t === 'progress') {
           entry.progress = m;
+          this.maxDialWaitMs = Math.max(this.maxDialWaitMs, m.dialWaitMs);
+          this.phaseMaxDialWaitMs = Math.max(this.phaseMaxDialWaitMs, m.dialWaitMs);
           for (const [why, n] of Object.entries(m.errors)) this.linkErrors.set(why, (this.linkErrors.get(why) ?? 0) + n);
         }
         else {
@@ -62,6 +70,19 @@ export class SimFleet {
     return out;
   }
 
+  /** The longest a dial waited for its turn in a worker since the last call (then counts afresh). */
+  takeMaxDialWait(): number {
+    const max = this.maxDialWaitMs;
+    this.maxDialWaitMs = 0;
+    return max;
+  }
+
+  takePhaseMaxDialWait(): number {
+    const max = this.phaseMaxDialWaitMs;
+    this.phaseMaxDialWaitMs = 0;
+    return max;
+  }
+
   pids(): number[] {
     return this.workers.flatMap((w) => (w.child.pid ? [w.child.pid] : []));
   }
@@ -71,8 +92,9 @@ export class SimFleet {
   }
 
   progress(): FleetProgress {
-    const p = { joined: 0, connected: 0, failed: 0, lastError: undefined as string | undefined };
+    const p = { joined: 0, connected: 0, failed: 0, lastError: undefined as string | undefined, dialsQueued: 0 };
     for (const w of this.workers) {
+      p.dialsQueued += w.progress.dialsQueued;
       p.joined += w.progress.joined;
       p.connected += w.progress.connected;
       p.failed += w.progress.failed;

@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { applyChanges, engine, HubLink, MemoryLocalState, ReceivedReconciler, ReconcileController, redeemToken } from '@outpost/agent';
+import { applyChanges, DialGate, engine, HubLink, MemoryLocalState, ReceivedReconciler, ReconcileController, redeemToken } from '@outpost/agent';
 import { agentFinalizer, decodeEnvelope, encodeEnvelope, processLoopStall } from '@outpost/proto';
 import WebSocket from 'ws';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
@@ -12,6 +12,8 @@ import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
 // stalled past its bound invalid, since then it measured the simulator, not the hub.
 const stall = processLoopStall();
 const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as WorkerConfig;
+// One process carries thousands of agents' links: their dials share its one loop (dial-gate.ts).
+const dialGate = new DialGate(config.dialsInFlight);
 const send = (m: FromWorker): void => void process.send?.(m);
 
 let warnings = 0;
@@ -104,6 +106,7 @@ async function startAgent(token: string, index: number): Promise<void> {
     onApplied: (changes) => reconcile.changed(changes),
     onSynced: (revision) => onSynced(sim, index, revision),
     ...(localAddress ? { localAddress } : {}),
+    dialGate,
     log: linkLog(sim),
   });
   sim.link = link;
@@ -129,7 +132,8 @@ const connectedCount = (): number => agents.filter((a) => a?.link.linkState === 
 const progress = setInterval(() => {
   const errors = Object.fromEntries(linkErrors);
   linkErrors = new Map();
-  send({ t: 'progress', joined, connected: connectedCount(), failed, errors, ...(lastError ? { lastError } : {}) });
+  // How long dials waited in this process for their turn: the simulator's own queue, not the hub's.
+  send({ t: 'progress', joined, connected: connectedCount(), failed, errors, ...(lastError ? { lastError } : {}), dialWaitMs: dialGate.takeMaxWait(), dialsQueued: dialGate.stats().queued });
 }, 500);
 
 /** What the storm test asserts on: silence closes per agent, sheds honoured, and the revisions held. */
@@ -189,7 +193,8 @@ process.on('message', (m: ToWorker) => {
     }
     case 'await-reconnect':
       poll(
-        () => agents.every((a) => a.link.connects >= m.connectsAtLeast && a.link.linkState === 'connected' && a.state.revision() >= m.revision),
+        // every() skips the holes of agents not joined yet: all must have joined first.
+        () => joined === config.tokens.length && agents.every((a) => a.link.connects >= m.connectsAtLeast && a.link.linkState === 'connected' && a.state.revision() >= m.revision),
         () => send({ t: 'reached', id: m.id, at: Date.now(), maxAt: Math.max(...agents.map((a) => a.syncedAt)) }),
       );
       return;
