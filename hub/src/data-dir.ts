@@ -1,5 +1,5 @@
 // The hub's data directory: what `outpost hub init` writes and `outpost hub serve` reads.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { caCertHash, type Token } from '@outpost/proto';
@@ -139,7 +139,15 @@ export const TLS_CIPHERS = [
   'ECDHE-ECDSA-CHACHA20-POLY1305',
 ].join(':');
 
-/** The HTTPS server's TLS options: the serving certificate, the protocols and suites above, and the shared ticket keys when there are some. */
-export function serverTlsOptions(m: ServingMaterial): { key: string; cert: string; minVersion: typeof TLS_MIN_VERSION; ciphers: string; honorCipherOrder: true; ticketKeys?: Buffer } {
-  return { key: m.keyPem, cert: m.certPem, minVersion: TLS_MIN_VERSION, ciphers: TLS_CIPHERS, honorCipherOrder: true, ...(m.ticketKeys ? { ticketKeys: m.ticketKeys } : {}) };
+/**
+ * The HTTPS server's TLS options: the serving certificate, the protocols and suites above, and the shared
+ * ticket keys when there are some. And a session id context of the hub's own: OpenSSL resumes a session
+ * only in the context that issued it, and Node's default context is a hash of the process's argv, so a
+ * hub restarted with one flag changed, or upgraded to a binary at another path, refused every ticket its
+ * fleet held and the whole fleet came back with full handshakes. The hub's CA names it instead.
+ */
+export function serverTlsOptions(m: ServingMaterial): { key: string; cert: string; minVersion: typeof TLS_MIN_VERSION; ciphers: string; honorCipherOrder: true; sessionIdContext: string; ticketKeys?: Buffer } {
+  // At most 32 bytes (SSL_MAX_SID_CTX_LENGTH).
+  const sessionIdContext = createHash('sha256').update(m.caCertPem).digest('hex').slice(0, 32);
+  return { key: m.keyPem, cert: m.certPem, minVersion: TLS_MIN_VERSION, ciphers: TLS_CIPHERS, honorCipherOrder: true, sessionIdContext, ...(m.ticketKeys ? { ticketKeys: m.ticketKeys } : {}) };
 }

@@ -1,7 +1,7 @@
 export { startHub, type RunningHub } from './hub.js';
 export { HubOptionsError, type HubOptions } from './hub-options.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';
-export { initDataDir, dataPaths } from './data-dir.js';
+export { initDataDir, dataPaths, ensureTicketKeys, loadServingMaterial, serverTlsOptions } from './data-dir.js';
 export { Store } from './store/store.js';
 export { createApi } from './api/app.js';
 export { ApiClient, ApiError, resourcePath } from './client/api-client.js';

@@ -101,8 +101,10 @@ describe('HubLink dial', () => {
     const good = link(hub.url, hub.caCertPem);
     await waitFor('connected', () => good.link.linkState === 'connected');
     await waitFor('hub sees it', async () => (await hub.api().get<Agent>(K('agents'), identity.agentId)).status?.connected);
-    // The hub goes away and comes back: the next connection resumes the session from the first.
+    // The hub goes away and comes back, with a flag changed (an upgrade to a binary at another path
+    // changes its argv too): the next connection resumes the session from the first all the same.
     await hub.proc!.kill('SIGKILL');
+    hub.serveArgs = [...hub.serveArgs, '--blob-gc-interval', '2h'];
     await hub.serve();
     await waitFor('reconnected', () => good.link.connects >= 2 && good.link.linkState === 'connected', 20_000);
     // Every connection after the first resumed its TLS session: only the first made a full handshake.
