@@ -38,7 +38,9 @@ export class SimFleet {
       const first = w * per;
       const tokens = opts.tokens.slice(first, first + per);
       if (tokens.length === 0) break;
-      const config: WorkerConfig = { hubUrl: opts.hubUrl, caCertPem: opts.caCertPem, tokens, localAddresses: opts.localAddresses, firstAgent: first, joinConcurrency: 8, dialsInFlight: opts.dialsInFlight, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) };
+      // Joins under way per worker: 16, so 7 workers of 16,000 at 100,000 agents keep about the 100 lanes
+      // 13 workers of 8 had (each lane waits on a whole HTTPS round trip; fewer would pace the first connect).
+      const config: WorkerConfig = { hubUrl: opts.hubUrl, caCertPem: opts.caCertPem, tokens, localAddresses: opts.localAddresses, firstAgent: first, joinConcurrency: 16, dialsInFlight: opts.dialsInFlight, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) };
       const file = join(opts.dir, `worker-${w}.json`);
       writeFileSync(file, JSON.stringify(config));
       const child = fork(WORKER, [file], { execArgv: ['--import', 'tsx', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
