@@ -30,6 +30,12 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
   const kubectl = (...args: string[]) => spawnSync(binary('kubectl'), ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 60_000 });
   const ssh = (h: KubeadmHost, command: string): Promise<string> => siteEnv.ssh(h, command);
   const cluster = () => hub.api().get<Cluster>(K('clusters'), 'pos', 'demo');
+  /** When each host's kubelet credential was written: a host joined again gets a new one. */
+  const joinedAt = (of: KubeadmHost[]) => Promise.all(of.map((h) => ssh(h, 'stat -c %Y /etc/kubernetes/kubelet.conf')));
+  /** A host as the reset leaves it: no kubelet or containerd running, nothing in /etc/kubernetes or /var/lib/kubelet. */
+  const expectReset = async (h: KubeadmHost) => {
+    expect(await ssh(h, 'systemctl is-active kubelet; systemctl is-active containerd; find /etc/kubernetes /var/lib/kubelet -mindepth 1 2>/dev/null | wc -l'), h.name).toMatch(/^(inactive|unknown|failed)\n(inactive|unknown|failed)\n\s*0\s*$/);
+  };
 
   beforeAll(async () => {
     siteEnv = await startKubeadmSite({ hosts: 4 });
@@ -152,8 +158,7 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
 
   it('adds a worker without touching the others, and resumes after an agent kill -9 in the middle of its join', async () => {
     const added = world.hosts[3]!;
-    const joinedAt = async () => Promise.all(hosts().map((h) => ssh(h, 'stat -c %Y /etc/kubernetes/kubelet.conf')));
-    const before = await joinedAt();
+    const before = await joinedAt(hosts());
     const t0 = Date.now();
     await hub.api().patch(K('clusters'), 'pos', { spec: { workers: [{ name: 'tills', hosts: [hosts()[1]!.name, hosts()[2]!.name, added.name] }] } }, 'demo');
     await waitFor(`the join of ${added.name} under way`, async () => (await cluster()).status?.lastOperation?.step?.includes(`join:${added.name}`), 240_000, 200);
@@ -166,8 +171,40 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
     process.stderr.write(`one worker added (through a kill -9 of the agent) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     expect(c.status?.nodes?.map((n) => n.host)).toEqual([...hosts().map((h) => h.name), added.name]);
     // The others were not joined again.
-    expect(await joinedAt()).toEqual(before);
+    expect(await joinedAt(hosts())).toEqual(before);
   }, 600_000);
+
+  it('takes that worker out again: drained, its node deleted, its host reset, the others untouched', async () => {
+    const removed = world.hosts[3]!;
+    const [cp, w1, w2] = hosts() as [KubeadmHost, KubeadmHost, KubeadmHost];
+    /** Each node's identity: a node joined again, or re-registered, has a new uid and creationTimestamp. */
+    const nodes = () => {
+      const r = kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.metadata.uid} {.metadata.creationTimestamp} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}');
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').sort();
+    };
+    const others = nodes().filter((n) => !n.startsWith(`${removed.name} `));
+    expect(others).toHaveLength(3);
+    const before = await joinedAt(hosts());
+    const t0 = Date.now();
+    const patched = await hub.api().patch<Cluster>(K('clusters'), 'pos', { spec: { workers: [{ name: 'tills', hosts: [w1.name, w2.name] }] } }, 'demo');
+    const steps = new Set<string>();
+    const c = await waitFor(`${removed.name} taken out`, async () => {
+      const got = await cluster();
+      for (const s of got.status?.lastOperation?.step?.split(/[ ,]+/) ?? []) if (s) steps.add(s);
+      const done = got.status?.conditions?.find((x) => x.type === 'HostsRemoved' && x.observedGeneration === patched.metadata.generation);
+      return got.status?.phase === 'Running' && done?.status === 'True' && got;
+    }, 300_000, 500);
+    process.stderr.write(`one worker taken out in ${((Date.now() - t0) / 1000).toFixed(1)} s; steps seen: ${[...steps].join(' ')}\n`);
+    expect(c.status?.conditions?.find((x) => x.type === 'HostsRemoved')?.message).toBe(`${removed.name}: drained, node deleted, host reset`);
+    expect([...steps].some((s) => s === `drain:${removed.name}` || s === `reset:${removed.name}`), [...steps].join(' ')).toBe(true);
+    expect(c.status?.nodes?.map((n) => `${n.host}=${n.state}`)).toEqual([cp, w1, w2].map((h) => `${h.name}=Ready`));
+    // Its node is gone; the others are the same nodes as before, Ready, their kubelets not joined again.
+    expect(nodes()).toEqual(others);
+    expect(others.every((n) => n.endsWith(' True'))).toBe(true);
+    expect(await joinedAt(hosts())).toEqual(before);
+    await expectReset(removed);
+  }, 360_000);
 
   it('repairs a worker whose kubelet was killed and its config removed', async () => {
     const w2 = hosts()[2]!;
@@ -189,8 +226,6 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
   it('resets every host when the Cluster is deleted: no kubelet or containerd running, nothing in /etc/kubernetes', async () => {
     await hub.api().delete(K('clusters'), 'pos', 'demo');
     await waitFor('pos gone', async () => !(await cluster().catch(() => undefined)), 300_000, 1_000);
-    for (const h of world.hosts) {
-      expect(await ssh(h, 'systemctl is-active kubelet; systemctl is-active containerd; find /etc/kubernetes /var/lib/kubelet -mindepth 1 2>/dev/null | wc -l')).toMatch(/^(inactive|unknown|failed)\n(inactive|unknown|failed)\n\s*0\s*$/);
-    }
+    for (const h of world.hosts) await expectReset(h);
   }, 360_000);
 });
