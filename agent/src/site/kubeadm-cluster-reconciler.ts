@@ -40,7 +40,7 @@ export interface KubeadmClusterOptions {
   uploadSlots?: number;
   /** The slots themselves, to share one bound between the reconcilers of one agent. Default: its own, of uploadSlots. */
   uploads?: UploadSlots;
-  /** How long the drain of a worker taken out of the Cluster may take before its step fails (and is tried again). Default 5 minutes. */
+  /** How long a worker's drain (for an upgrade, or the worker taken out of the Cluster) may take before its step fails and is tried again. Default 5 minutes. */
   drainTimeoutMs?: number;
 }
 
@@ -225,7 +225,7 @@ export class KubeadmClusterReconciler implements Reconciler {
    */
   private async upgradeDue(cluster: Cluster, plan: ClusterPlan, run: KubeadmRun, ctx: ReconcileContext): Promise<Flow | undefined> {
     const generation = cluster.metadata.generation ?? 0;
-    const upgrade = new KubeadmUpgrade({ plan, run, readyTimeoutMs: this.o.readyTimeoutMs ?? 300_000, onNodes: (nodes) => ctx.report({ nodes }) });
+    const upgrade = new KubeadmUpgrade({ plan, run, readyTimeoutMs: this.o.readyTimeoutMs ?? 300_000, ...(this.o.drainTimeoutMs ? { drainTimeoutMs: this.o.drainTimeoutMs } : {}), onNodes: (nodes) => ctx.report({ nodes }) });
     const flow = new Flow('kubeadm-upgrade', upgrade.steps());
     const record = ctx.journal.load(`${keyString(keyOf(cluster))}/${flow.name}`);
     const resuming = record?.revision === String(generation);

@@ -12,7 +12,6 @@ import type { HostSessions } from './host-sessions.js';
 import { resetScript } from './kubeadm-reset.js';
 import { ADMIN_CONF, pemCaHash, SSH_RETRY, type KubeadmRun } from './kubeadm-run.js';
 import type { RemovedHost } from './removal-plan.js';
-import { RemoteCommandFailed } from './ssh/ssh-errors.js';
 import { shJoin } from './ssh/shell-quote.js';
 
 export interface KubeadmRemovalInputs {
@@ -38,14 +37,20 @@ export class DrainBlocked extends Error {
     readonly kubectlOutput: string,
     timeoutS: number,
   ) {
-    super(`the drain of node ${node} did not finish within ${timeoutS} s; kubectl said: ${blockers(kubectlOutput)}. Let those pods go (relax the PodDisruptionBudget, delete or give a controller to the pod), or put the host back in spec.workers; the drain is tried again`);
+    super(`the drain of node ${node} did not finish (it may take ${timeoutS} s); kubectl said: ${blockers(kubectlOutput)}. Let those pods go (relax the PodDisruptionBudget, delete or give a controller to the pod), or put the host back in spec.workers; the drain is tried again`);
   }
 }
 
-/** kubectl drain's lines that say why, each once, the last few: it repeats each eviction error every 5 s. */
+/**
+ * What in kubectl drain's output says why: each pod's reason, once (it repeats them every 5 s, and its last
+ * lines say only that time ran out), the last two, then its verdict.
+ */
 export function blockers(output: string): string {
-  const lines = [...new Set(output.split('\n').map((l) => l.trim()).filter((l) => /error|cannot|violate/i.test(l)))];
-  return (lines.length ? lines.slice(-3) : output.trim().split('\n').slice(-3)).join(' | ') || '(nothing)';
+  const lines = [...new Set(output.split('\n').map((l) => l.trim()).filter(Boolean))];
+  const reasons = [...new Set(lines.filter((l) => /cannot|violate|disruption budget|no controller|local storage/i.test(l)).map((l) => l.replace(/ \(will retry after \d+s\)/, '')))];
+  const verdict = lines.filter((l) => /^error:/i.test(l)).at(-1);
+  const picked = [...reasons.filter((r) => r !== verdict).slice(-2), ...(verdict ? [verdict] : [])];
+  return (picked.length ? picked : lines.slice(-3)).join(' | ') || '(nothing)';
 }
 
 export class KubeadmRemoval {
@@ -94,12 +99,9 @@ export class KubeadmRemoval {
     if (!(await this.hasNode(h.name, signal))) return;
     const s = await this.i.run.session(this.i.plan.init, signal);
     const timeoutS = Math.round(timeoutMs / 1000);
-    try {
-      await s.run(this.kubectl(['drain', h.name, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${timeoutS}s`]), { signal, timeoutMs: timeoutMs + 60_000 });
-    } catch (err) {
-      if (err instanceof RemoteCommandFailed) throw new DrainBlocked(h.name, err.stderr, timeoutS);
-      throw err;
-    }
+    // exec, not run: what kubectl says of each pod it could not evict is on stdout and stderr both.
+    const r = await s.exec(this.kubectl(['drain', h.name, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${timeoutS}s`]), { signal, timeoutMs: timeoutMs + 60_000 });
+    if (r.code !== 0) throw new DrainBlocked(h.name, `${r.stdout}\n${r.stderr}`, timeoutS);
   }
 
   private async deleteNode(h: RemovedHost, signal: AbortSignal): Promise<void> {

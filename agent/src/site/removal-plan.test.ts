@@ -63,18 +63,23 @@ describe('recorded targets', () => {
 });
 
 describe('blockers', () => {
-  it("keeps kubectl drain's reasons, each once, the last three", () => {
+  it("keeps why kubectl drain could not evict each pod, once, and its verdict", () => {
+    const budget = (pod: string) => `error when evicting pods/"${pod}" -n "default" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.`;
     const out = [
-      'node/w1 cordoned',
-      'evicting pod default/web-1',
-      'error when evicting pods/"web-1" -n "default" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.',
-      'evicting pod default/web-1',
-      'error when evicting pods/"web-1" -n "default" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.',
+      'node/host-3 cordoned',
+      'evicting pod default/held-1',
+      budget('held-1'),
+      'evicting pod default/held-1',
+      budget('held-1'),
+      'There are pending pods in node "host-3" when an error occurred: error when evicting pods/"held-1" -n "default": global timeout reached: 10s',
+      'error: unable to drain node "host-3" due to error: error when evicting pods/"held-1" -n "default": global timeout reached: 10s, continuing command...',
       'There are pending nodes to be drained:',
-      ' w1',
-      'error: unable to drain node "w1" due to error: [error when evicting pods/"web-1" -n "default": global timeout reached: 20s], continuing command...',
+      ' host-3',
+      'error when evicting pods/"held-1" -n "default": global timeout reached: 10s',
     ].join('\n');
-    expect(blockers(out)).toBe('error when evicting pods/"web-1" -n "default" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget. | error: unable to drain node "w1" due to error: [error when evicting pods/"web-1" -n "default": global timeout reached: 20s], continuing command...');
+    expect(blockers(out)).toBe(`error when evicting pods/"held-1" -n "default": Cannot evict pod as it would violate the pod's disruption budget. | error: unable to drain node "host-3" due to error: error when evicting pods/"held-1" -n "default": global timeout reached: 10s, continuing command...`);
+    const bare = 'node/w1 cordoned\nerror: unable to drain node "w1" due to error: cannot delete Pods declare no controller (use --force to override): default/x, continuing command...';
+    expect(blockers(bare)).toBe('error: unable to drain node "w1" due to error: cannot delete Pods declare no controller (use --force to override): default/x, continuing command...');
     expect(blockers('something odd\nhappened')).toBe('something odd | happened');
     expect(blockers('')).toBe('(nothing)');
   });
