@@ -91,6 +91,7 @@ export async function startAgent(opts: AgentOptions, log: Logger = pino({ level:
     secrets: keys,
     finalizer: agentFinalizer(identity.view),
     ...(artifacts ? { artifacts } : {}),
+    hosts: state.clusterHosts(),
     onStatus: () => link?.flushStatuses(),
     log,
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),

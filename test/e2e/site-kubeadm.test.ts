@@ -16,6 +16,8 @@ import { binary, VERSIONS } from '../world/binaries.js';
 import type { KubeadmHost, KubeadmHosts } from '../world/kubeadm-hosts.js';
 
 const K = (n: string) => findKind(n)!;
+/** A drain bounded at 10 s, so one a PodDisruptionBudget blocks fails its attempt quickly. */
+const AGENT_ARGS = ['--log-level', 'info', '--heal-interval', '10', '--drain-timeout', '10'];
 const VERSION = VERSIONS.kubernetes.replace(/^v/, '');
 
 describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH', () => {
@@ -30,11 +32,17 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
   const kubectl = (...args: string[]) => spawnSync(binary('kubectl'), ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 60_000 });
   const ssh = (h: KubeadmHost, command: string): Promise<string> => siteEnv.ssh(h, command);
   const cluster = () => hub.api().get<Cluster>(K('clusters'), 'pos', 'demo');
+  /** When each host's kubelet credential was written: a host joined again gets a new one. */
+  const joinedAt = (of: KubeadmHost[]) => Promise.all(of.map((h) => ssh(h, 'stat -c %Y /etc/kubernetes/kubelet.conf')));
+  /** A host as the reset leaves it: no kubelet or containerd running, nothing in /etc/kubernetes or /var/lib/kubelet. */
+  const expectReset = async (h: KubeadmHost) => {
+    expect(await ssh(h, 'systemctl is-active kubelet; systemctl is-active containerd; find /etc/kubernetes /var/lib/kubelet -mindepth 1 2>/dev/null | wc -l'), h.name).toMatch(/^(inactive|unknown|failed)\n(inactive|unknown|failed)\n\s*0\s*$/);
+  };
 
   beforeAll(async () => {
     siteEnv = await startKubeadmSite({ hosts: 4 });
     ({ hub, agent, world } = siteEnv);
-    agent.start(['--log-level', 'info', '--heal-interval', '10']);
+    agent.start(AGENT_ARGS);
   }, 300_000);
   afterAll(async () => {
     await siteEnv?.stop();
@@ -152,13 +160,12 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
 
   it('adds a worker without touching the others, and resumes after an agent kill -9 in the middle of its join', async () => {
     const added = world.hosts[3]!;
-    const joinedAt = async () => Promise.all(hosts().map((h) => ssh(h, 'stat -c %Y /etc/kubernetes/kubelet.conf')));
-    const before = await joinedAt();
+    const before = await joinedAt(hosts());
     const t0 = Date.now();
     await hub.api().patch(K('clusters'), 'pos', { spec: { workers: [{ name: 'tills', hosts: [hosts()[1]!.name, hosts()[2]!.name, added.name] }] } }, 'demo');
     await waitFor(`the join of ${added.name} under way`, async () => (await cluster()).status?.lastOperation?.step?.includes(`join:${added.name}`), 240_000, 200);
     await agent.stop('SIGKILL');
-    agent.start(['--log-level', 'info', '--heal-interval', '10']);
+    agent.start(AGENT_ARGS);
     const c = await waitFor('four nodes Ready', async () => {
       const got = await cluster();
       return got.status?.phase === 'Running' && got.status.observedGeneration === got.metadata.generation && got.status.nodes?.length === 4 && got.status.nodes.every((n) => n.state === 'Ready') && got;
@@ -166,8 +173,73 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
     process.stderr.write(`one worker added (through a kill -9 of the agent) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     expect(c.status?.nodes?.map((n) => n.host)).toEqual([...hosts().map((h) => h.name), added.name]);
     // The others were not joined again.
-    expect(await joinedAt()).toEqual(before);
+    expect(await joinedAt(hosts())).toEqual(before);
   }, 600_000);
+
+  it('takes that worker out again: a drain a PodDisruptionBudget blocks says so and is retried, a kill -9 resumes, its node goes, its host is reset, the others are untouched', async () => {
+    const removed = world.hosts[3]!;
+    const [cp, w1, w2] = hosts() as [KubeadmHost, KubeadmHost, KubeadmHost];
+    /** Each node's identity: a node joined again, or re-registered, has a new uid and creationTimestamp. */
+    const nodes = () => {
+      const r = kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.metadata.uid} {.metadata.creationTimestamp} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}');
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').sort();
+    };
+    // A workload the drain cannot evict while its budget holds: one replica, only on the removed host.
+    await siteEnv.importBusybox(removed);
+    const manifest = join(hub.dir, 'held.json');
+    writeFileSync(manifest, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'held', namespace: 'default' }, spec: { replicas: 1, selector: { matchLabels: { app: 'held' } }, template: { metadata: { labels: { app: 'held' } }, spec: { nodeSelector: { 'kubernetes.io/hostname': removed.name }, terminationGracePeriodSeconds: 1, containers: [{ name: 'held', image: 'outpost.local/busybox:test', imagePullPolicy: 'Never', command: ['sleep', '3600'] }] } } } },
+      { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'held', namespace: 'default' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'held' } } } },
+    ] }));
+    const applied = kubectl('apply', '-f', manifest);
+    expect(applied.status, applied.stderr).toBe(0);
+    const rolled = kubectl('rollout', 'status', 'deploy/held', '--timeout=120s');
+    expect(rolled.status, `${rolled.stderr}\n${kubectl('get', 'pods', '-o', 'wide').stdout}`).toBe(0);
+
+    const others = nodes().filter((n) => !n.startsWith(`${removed.name} `));
+    expect(others).toHaveLength(3);
+    const before = await joinedAt(hosts());
+    const t0 = Date.now();
+    const patched = await hub.api().patch<Cluster>(K('clusters'), 'pos', { spec: { workers: [{ name: 'tills', hosts: [w1.name, w2.name] }] } }, 'demo');
+    const blocked = await waitFor('the blocked drain in lastErrors', async () => (await cluster()).status?.lastErrors?.find((e) => e.step === `drain:${removed.name}`), 120_000, 500);
+    expect(blocked.host).toBe(removed.name);
+    expect(blocked.message).toMatch(new RegExp(`^the drain of node ${removed.name} did not finish \\(it may take 10 s\\); kubectl said: .*disruption budget`));
+    const during = await cluster();
+    expect(during.status?.nodes?.find((n) => n.host === removed.name)?.state).toBe('Removing');
+    // Nothing was taken from the host while its drain is blocked.
+    expect(kubectl('get', 'node', removed.name, '-o', 'jsonpath={.spec.unschedulable}').stdout).toBe('true');
+    expect(kubectl('delete', 'pdb', 'held').status).toBe(0);
+
+    // Killed once the drain is past: the run resumes from the journal, at the step it was on.
+    const steps = new Set<string>();
+    const seen = (got: Cluster) => {
+      for (const s of got.status?.lastOperation?.step?.split(/[ ,]+/) ?? []) if (s) steps.add(s);
+    };
+    const resetting = await waitFor(`delete-node or reset of ${removed.name} under way`, async () => {
+      const got = await cluster();
+      seen(got);
+      return steps.has(`delete-node:${removed.name}`) || steps.has(`reset:${removed.name}`);
+    }, 120_000, 200);
+    expect(resetting).toBe(true);
+    await agent.stop('SIGKILL');
+    agent.start(AGENT_ARGS);
+    const c = await waitFor(`${removed.name} taken out`, async () => {
+      const got = await cluster();
+      seen(got);
+      const done = got.status?.conditions?.find((x) => x.type === 'HostsRemoved' && x.observedGeneration === patched.metadata.generation);
+      return got.status?.phase === 'Running' && done?.status === 'True' && got;
+    }, 300_000, 500);
+    process.stderr.write(`one worker taken out (a blocked drain, then a kill -9 of the agent) in ${((Date.now() - t0) / 1000).toFixed(1)} s; steps seen: ${[...steps].join(' ')}\n`);
+    expect(c.status?.conditions?.find((x) => x.type === 'HostsRemoved')?.message).toBe(`${removed.name}: drained, node deleted, host reset`);
+    expect(c.status?.nodes?.map((n) => `${n.host}=${n.state}`)).toEqual([cp, w1, w2].map((h) => `${h.name}=Ready`));
+    // Its node is gone; the others are the same nodes as before, Ready, their kubelets not joined again.
+    expect(nodes()).toEqual(others);
+    expect(others.every((n) => n.endsWith(' True'))).toBe(true);
+    expect(await joinedAt(hosts())).toEqual(before);
+    await expectReset(removed);
+    expect(kubectl('delete', 'deploy', 'held').status).toBe(0);
+  }, 420_000);
 
   it('repairs a worker whose kubelet was killed and its config removed', async () => {
     const w2 = hosts()[2]!;
@@ -189,8 +261,6 @@ describe('a kubeadm cluster on bare site hosts, made by the site agent over SSH'
   it('resets every host when the Cluster is deleted: no kubelet or containerd running, nothing in /etc/kubernetes', async () => {
     await hub.api().delete(K('clusters'), 'pos', 'demo');
     await waitFor('pos gone', async () => !(await cluster().catch(() => undefined)), 300_000, 1_000);
-    for (const h of world.hosts) {
-      expect(await ssh(h, 'systemctl is-active kubelet; systemctl is-active containerd; find /etc/kubernetes /var/lib/kubelet -mindepth 1 2>/dev/null | wc -l')).toMatch(/^(inactive|unknown|failed)\n(inactive|unknown|failed)\n\s*0\s*$/);
-    }
+    for (const h of world.hosts) await expectReset(h);
   }, 360_000);
 });

@@ -73,11 +73,12 @@ export function buildProgram(): Command {
     .option('--kubeconfig <file>', "a Seed's agent: the seed's Kubernetes API (default: the pod's in-cluster config)")
     .option('--leaf-cert-lifetime <seconds>', "a Seed's agent: lifetime of the hosted control planes' leaf certificates, renewed at 2/3 of it (default one year)", positiveSeconds)
     .option('--heal-interval <seconds>', 'how often each cluster is checked and drift put back (default 300; a seed\'s agent also watches what it made and puts drift back at once, so this is its safety net)', positiveSeconds)
+    .option('--drain-timeout <seconds>', "a Site's agent: how long a kubeadm worker's drain (for an upgrade, or the worker taken out of its Cluster) may take before its step fails and is tried again (default 300)", positiveSeconds)
     .option('--artifact-cache-size <size>', CACHE_SIZE_HELP, byteSize)
     .option('--artifact-max-rate <size>', MAX_RATE_HELP, byteSize)
     .option('--offline', 'do not dial the hub: reconcile what bundles brought (`outpost-agent bundle import`)')
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stderr)').choices(LOG_LEVELS).default('info'))
-    .action(async (o: { data: string; kubeconfig?: string; leafCertLifetime?: number; healInterval?: number; artifactCacheSize?: number; artifactMaxRate?: number; offline?: boolean; logLevel: (typeof LOG_LEVELS)[number] }) => {
+    .action(async (o: { data: string; kubeconfig?: string; leafCertLifetime?: number; healInterval?: number; drainTimeout?: number; artifactCacheSize?: number; artifactMaxRate?: number; offline?: boolean; logLevel: (typeof LOG_LEVELS)[number] }) => {
       const log = pino({ level: o.logLevel, redact: AGENT_LOG_REDACTION }, pino.destination(2));
       const identity = loadIdentity(o.data);
       const view = identity.view;
@@ -96,8 +97,9 @@ export function buildProgram(): Command {
       const privateKey = view.startsWith('site/') ? ensureAgentSshKey(o.data, identity.agentId).privateKey : undefined;
       // One bound on artifact uploads for the whole agent (site/upload-slots.ts says why).
       const siteOpts = { privateKey: privateKey ?? '', uploads: new UploadSlots(), ...(o.healInterval !== undefined ? { healIntervalMs: o.healInterval * 1000 } : {}) };
+      const kubeadmOpts = { ...siteOpts, ...(o.drainTimeout !== undefined ? { drainTimeoutMs: o.drainTimeout * 1000 } : {}) };
       // A site's agent also joins its Hosts that a hosted Cluster lists as static workers.
-      const siteHosts = privateKey ? [new HostReconciler({ privateKey }), new KubeadmClusterReconciler(siteOpts), new HostedWorkersReconciler(siteOpts)] : [];
+      const siteHosts = privateKey ? [new HostReconciler({ privateKey }), new KubeadmClusterReconciler(kubeadmOpts), new HostedWorkersReconciler(siteOpts)] : [];
       const makers = [...siteHosts, ...(seedMode && seed ? [new seedMode.HostedClusterReconciler({ ...hosted, api: new seedMode.KubeSeedApi(seed), watch: new seedMode.SeedWatch({ kubeConfig: seed, log }) })] : [])];
       const reconcilers = [new ReceivedReconciler(makers), ...makers];
       const artifactOpts = { ...(o.artifactCacheSize ? { artifactCacheBytes: o.artifactCacheSize } : {}), ...(o.artifactMaxRate ? { artifactMaxBytesPerSecond: o.artifactMaxRate } : {}) };

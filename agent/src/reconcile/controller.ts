@@ -6,7 +6,7 @@ import { keyFromString, type Cluster, type Component, type ComponentHealth, type
 import { WorkQueue, type BackoffOptions, type Clock, type FlowJournal, type ReconcileResult } from '../engine/index.js';
 import { isBeingDeleted, keyOf, keyString, type AppliedChange, type LocalState, type ObjectKey } from '../state/local-state.js';
 import { clustersUsing, CLUSTER_INPUTS } from './dependencies.js';
-import { NO_CLUSTER_SECRETS, type ArtifactFetcher, type ClusterSecrets, type ReconcileContext, type ReconcileLog, type Reconciler, type StatusPatch } from './reconciler.js';
+import { NO_CLUSTER_SECRETS, type ArtifactFetcher, type ClusterSecrets, type HostRecords, type ReconcileContext, type ReconcileLog, type Reconciler, type StatusPatch } from './reconciler.js';
 import { StatusBook } from './status-book.js';
 
 /** What the controller needs of the agent's local state (see LocalState for each). */
@@ -20,6 +20,8 @@ export interface ControllerOptions {
   secrets?: ClusterSecrets;
   /** The artifact cache reconcilers fetch from (site agents). Default: none. */
   artifacts?: ArtifactFetcher;
+  /** The hosts reconcilers set up for each Cluster (reconciler.ts, HostRecords). Default: none. */
+  hosts?: HostRecords;
   /** This agent's finalizer (agentFinalizer(view)): released once every owner has finalized an object. */
   finalizer: string;
   /** Called after statuses were queued, so the hub link sends them. */
@@ -173,6 +175,7 @@ export class ReconcileController implements Component {
       view: { get: (k) => state.get(k), list: (kind) => state.list(kind) },
       secrets: this.o.secrets ?? NO_CLUSTER_SECRETS,
       ...(this.o.artifacts ? { artifacts: this.o.artifacts } : {}),
+      ...(this.o.hosts ? { hosts: this.o.hosts } : {}),
       report: (patch: StatusPatch) => {
         this.statuses.merge(key, patch);
         this.scheduleFlush();

@@ -40,6 +40,28 @@ export interface ArtifactFetcher {
   has(digest: string): boolean;
 }
 
+/** A host a reconciler set up for a Cluster, as it recorded it in the agent's local state. */
+export interface HostRecord {
+  host: string;
+  /** The role the host was set up for ("control-plane", "worker"). */
+  role: string;
+  /** Its init or join has begun: it may be a node of the cluster (false: only installed on, never a node). */
+  joined: boolean;
+  /** How the reconciler reaches it (a site's SSH target, as JSON): what is left once its Host object is gone. */
+  target: string;
+}
+
+/**
+ * The hosts reconcilers set up for each Cluster, by the Cluster's uid: what the agent itself knows it
+ * touched, so a host taken out of the Cluster is torn down even when the hub no longer has its Host.
+ * Kept until the host is torn down (remove) or the Cluster is finalized.
+ */
+export interface HostRecords {
+  list(clusterUid: string): HostRecord[];
+  put(cluster: { uid: string; namespace: string; name: string }, record: HostRecord): void;
+  remove(clusterUid: string, host: string): void;
+}
+
 export interface ReconcileLog {
   debug(o: object, m: string): void;
   info(o: object, m: string): void;
@@ -55,6 +77,8 @@ export interface ReconcileContext {
   readonly artifacts?: ArtifactFetcher;
   /** Where flows keep their place, so a kill -9 resumes at the step it was on. */
   readonly journal: FlowJournal;
+  /** The hosts reconcilers set up for each Cluster, on agents that keep them (real agents, in state.db). */
+  readonly hosts?: HostRecords;
   /** Sends progress now (a flow's lastOperation, say), merged into the object's status; the work goes on. */
   report(patch: StatusPatch): void;
   readonly log: ReconcileLog;

@@ -71,6 +71,12 @@ interface RunInputsBase {
   pollMs: number;
   /** How long nodes may take to be Ready after their joins. */
   readyTimeoutMs: number;
+  /**
+   * Told before anything is written to a host (`joined` false), and before its init or join (true): the
+   * agent records the host then, so a host taken out of the Cluster later is torn down whatever state it
+   * was left in.
+   */
+  record?: (h: PlannedHost, joined: boolean) => void;
 }
 
 /**
@@ -106,6 +112,11 @@ export class KubeadmRun {
     });
     this.podCidr = c.spec?.network?.podCidr || DEFAULT_POD_CIDR;
     this.serviceCidr = c.spec?.network?.serviceCidr || DEFAULT_SERVICE_CIDR;
+  }
+
+  /** The cluster's CA, by hash: a host whose /etc/kubernetes/pki/ca.crt has it is a node of this cluster. */
+  get caCertHash(): string {
+    return this.secrets.caCertHash;
   }
 
   get endpoint(): string {
@@ -195,7 +206,7 @@ export class KubeadmRun {
     if (problems.length) throw new HostNotReady(h.name, problems.join('; '));
     const ca = (await s.exec('cat /etc/kubernetes/pki/ca.crt 2>/dev/null', { signal })).stdout.trim();
     // By the CA's hash: a hosted control plane's workers know no more of the CA than that.
-    const ours = ca !== '' && hashOf(ca) === this.secrets.caCertHash;
+    const ours = ca !== '' && pemCaHash(ca) === this.secrets.caCertHash;
     if (ca && !ours && facts.kubelet.joined) {
       throw new HostNotReady(h.name, 'is a node of another cluster (its /etc/kubernetes/pki/ca.crt is not this cluster\'s CA): reset it there (kubeadm reset), or take it out of this Cluster');
     }
@@ -272,6 +283,7 @@ export class KubeadmRun {
   /** The Release's binaries, CNI plugins and images from the agent's cache, containerd and kubelet as services. */
   private async install(h: PlannedHost, signal: AbortSignal): Promise<void> {
     const facts = await this.factsOf(h, signal);
+    this.i.record?.(h, this.members.has(h.name));
     const release = this.i.release;
     const plan = await this.installPlanOf(h, signal);
     const s = await this.session(h, signal);
@@ -320,6 +332,7 @@ export class KubeadmRun {
     const facts = await this.allFacts(signal);
     const s = await this.session(h, signal);
     const kubeadm = `${this.paths.binDir}/kubeadm`;
+    this.i.record?.(h, true);
     if (this.members.has(h.name) && (await this.apiAnswers(s, signal))) {
       await this.ensureToken(s, signal);
       return;
@@ -348,6 +361,21 @@ export class KubeadmRun {
     this.members.add(h.name);
   }
 
+  /**
+   * `kubectl get nodes -o json` through the first control-plane host, or undefined when its API does not
+   * answer (a cluster not made yet, or down).
+   */
+  async nodeList(signal: AbortSignal): Promise<string | undefined> {
+    try {
+      const s = await this.session(this.kubeadm().plan.init, signal);
+      const r = await s.exec(shJoin([`${this.paths.binDir}/kubectl`, '--kubeconfig', ADMIN_CONF, '--request-timeout', '10s', 'get', 'nodes', '-o', 'json']), { signal, timeoutMs: 30_000 });
+      return r.code === 0 ? r.stdout : undefined;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      return undefined;
+    }
+  }
+
   /** The API answers through the first control-plane host's admin kubeconfig. */
   private async apiAnswers(s: SshSession, signal: AbortSignal): Promise<boolean> {
     return (await s.exec(`${shQuote(`${this.paths.binDir}/kubectl`)} --kubeconfig ${ADMIN_CONF} get --raw /readyz --request-timeout 10s`, { signal })).stdout.trim() === 'ok';
@@ -367,6 +395,7 @@ export class KubeadmRun {
     const facts = await this.factsOf(h, signal);
     const s = await this.session(h, signal);
     const kubeadm = `${this.paths.binDir}/kubeadm`;
+    this.i.record?.(h, true);
     if (this.members.has(h.name) && (await s.exec('test -e /etc/kubernetes/kubelet.conf', { signal })).code === 0) {
       // A node of this cluster: a kubelet that was stopped or killed is started again (a repair).
       await s.run('systemctl start kubelet', { signal });
@@ -458,7 +487,7 @@ export function nodeStates(json: string, plan: Pick<ClusterPlan, 'all'>): NodeSt
 }
 
 /** The CA hash of a PEM a host holds; empty when it is not a certificate (so it is nobody's CA). */
-function hashOf(pem: string): string {
+export function pemCaHash(pem: string): string {
   try {
     return caCertHash(pem);
   } catch {

@@ -79,14 +79,8 @@ export class KubeadmUpgrade {
    * made yet, or down): what decides whether an upgrade is due, since the host is the record.
    */
   async currentNodes(signal: AbortSignal): Promise<NodeState[] | undefined> {
-    try {
-      const s = await this.i.run.session(this.i.plan.init, signal);
-      const r = await s.exec(shJoin([`${this.i.run.paths.binDir}/kubectl`, '--kubeconfig', ADMIN_CONF, '--request-timeout', '10s', 'get', 'nodes', '-o', 'json']), { signal, timeoutMs: 30_000 });
-      return r.code === 0 ? nodeStates(r.stdout, this.i.plan) : undefined;
-    } catch (err) {
-      if (signal.aborted) throw err;
-      return undefined;
-    }
+    const json = await this.i.run.nodeList(signal);
+    return json === undefined ? undefined : nodeStates(json, this.i.plan);
   }
 
   /** Every host's node now, reported as status.nodes; and the one of `name`. */

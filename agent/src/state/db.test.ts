@@ -72,7 +72,7 @@ describe('state.db migrations', () => {
       'kind', 'namespace', 'name', 'body', 'generation', 'reconciled_generation', 'tombstone', 'finalized',
     ]);
     expect(db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).all().map((r) => (r as { name: string }).name)).toEqual([
-      'bundles_imported', 'cluster_keys', 'flow_journal', 'last_status', 'meta', 'objects', 'status_outbox',
+      'bundles_imported', 'cluster_hosts', 'cluster_keys', 'flow_journal', 'last_status', 'meta', 'objects', 'status_outbox',
     ]);
     db.close();
   });

@@ -46,4 +46,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE bundles_imported (id TEXT PRIMARY KEY, target_revision INTEGER NOT NULL, imported TEXT NOT NULL) WITHOUT ROWID;
   `,
+  // 6: the hosts a site agent set up for each kubeadm Cluster, by Cluster uid (cluster-hosts.ts): how it
+  // reached each, so a host taken out of the Cluster (its Host perhaps deleted too) can still be reset.
+  `
+  CREATE TABLE cluster_hosts (
+    cluster_uid TEXT NOT NULL, host TEXT NOT NULL,
+    namespace TEXT NOT NULL, name TEXT NOT NULL,
+    role TEXT NOT NULL, joined INTEGER NOT NULL, target TEXT NOT NULL,
+    PRIMARY KEY (cluster_uid, host)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -2,6 +2,7 @@
 // so an agent killed at any point resumes from a revision whose objects it really holds. The schema is in
 // migrations.ts.
 import type { ResourceObject } from '@outpost/proto';
+import { SqliteClusterHosts } from './cluster-hosts.js';
 import { SqliteClusterKeys } from './cluster-key-store.js';
 import { openStateDb, type Db } from './db.js';
 import { SqliteFlowJournal } from './sqlite-flow-journal.js';
@@ -32,12 +33,14 @@ export class SqliteLocalState implements LocalState {
   private readonly db: Db;
   private journal: SqliteFlowJournal | undefined;
   private readonly keys: SqliteClusterKeys;
+  private readonly hosts: SqliteClusterHosts;
   private readonly stmts;
 
   constructor(path: string) {
     this.db = openStateDb(path);
     const db = this.db;
     this.keys = new SqliteClusterKeys(db);
+    this.hosts = new SqliteClusterHosts(db);
     this.stmts = {
       meta: db.prepare<[string], { value: number }>(`SELECT value FROM meta WHERE key = ?`),
       setMeta: db.prepare<[number, string]>(`UPDATE meta SET value = ? WHERE key = ?`),
@@ -100,7 +103,7 @@ export class SqliteLocalState implements LocalState {
       }
       this.setMeta('revision', batch.revision);
       // A Cluster replaced under its name (a new uid) leaves its old CAs behind otherwise.
-      if (applied.some((a) => a.key.kind === 'Cluster')) this.keys.prune();
+      if (applied.some((a) => a.key.kind === 'Cluster')) this.prune();
       return applied;
     })();
   }
@@ -133,8 +136,8 @@ export class SqliteLocalState implements LocalState {
   forget(key: ObjectKey): void {
     this.db.transaction(() => {
       if (this.stmts.dropTombstone.run(...keyArgs(key)).changes === 0) this.stmts.markFinalized.run(...keyArgs(key));
-      // A finalized Cluster's CAs go with it, in the same commit.
-      if (key.kind === 'Cluster') this.keys.prune();
+      // A finalized Cluster's CAs and host records go with it, in the same commit.
+      if (key.kind === 'Cluster') this.prune();
     })();
   }
 
@@ -172,6 +175,11 @@ export class SqliteLocalState implements LocalState {
     return this.keys;
   }
 
+  /** The hosts the site's reconcilers set up for each Cluster, in the same file; a Cluster's go when it is forgotten. */
+  clusterHosts(): SqliteClusterHosts {
+    return this.hosts;
+  }
+
   /** Runs `fn` in one transaction: a bundle's changes, its record and the statuses it clears commit together. */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
@@ -193,6 +201,11 @@ export class SqliteLocalState implements LocalState {
 
   close(): void {
     this.db.close();
+  }
+
+  private prune(): void {
+    this.keys.prune();
+    this.hosts.prune();
   }
 
   private row(key: ObjectKey): StoredRow | undefined {
