@@ -1,6 +1,7 @@
 // npm run bench:scale -- --agents N [--runs R] [--workers W] [--dials-in-flight D] [--gateway-processes G] [--heartbeat MS] [--samples S] [--max-sim-stall-ms MS] [--single-kill] [--hub-cpu-prof DIR] [--fleet-cpu-prof DIR]
 // npm run bench:scale -- --plot [FILE.json]   (draws FILE's series to FILE.svg; default the N given by --agents)
 // npm run bench:scale -- --table FILE.json...  (prints the README's table of medians and spreads, a column per file)
+// npm run bench:scale -- --agents N --merge FILE.json FILE.json...  (the runs of separate invocations as one scale-<N>.json)
 // A real hub process and N simulated agents on loopback; prints the figures of issues 4 and 14 and writes
 // them to test/bench/results/scale-<N>.json: every run's figures, their median and spread (min, max),
 // and the series (connected, hub CPU, simulator CPU over time). Timings come from the hub's own record
@@ -28,6 +29,7 @@ const { values, positionals } = parseArgs({
     'single-kill': { type: 'boolean', default: false },
     plot: { type: 'boolean', default: false },
     table: { type: 'boolean', default: false },
+    merge: { type: 'boolean', default: false },
   },
   allowPositionals: true,
   strict: true,
@@ -178,31 +180,56 @@ async function oneRun(n: number): Promise<{ figures: Figures; series: SeriesPoin
   }
 }
 
-const all: Array<Awaited<ReturnType<typeof oneRun>>> = [];
-for (let n = 0; n < runs; n++) all.push(await oneRun(n));
+type RunResult = Awaited<ReturnType<typeof oneRun>>;
 
-const keys = Object.keys(all[0]!.figures);
-const column = (k: string) => all.map((r) => r.figures[k]!).sort((a, b) => a - b);
-// The median of an even count is the mean of the middle two.
-const median = (xs: number[]) => (xs.length % 2 ? xs[(xs.length - 1) / 2]! : (xs[xs.length / 2 - 1]! + xs[xs.length / 2]!) / 2);
-const invalid = all.flatMap((r, n) => Object.entries(r.simStall).filter(([, ms]) => ms > maxSimStallMs).map(([phase, ms]) => `run ${n + 1}, ${phase}: simulator stalled ${ms} ms`));
-const result = {
-  agents,
-  runs,
-  command: `npm run bench:scale -- ${process.argv.slice(2).join(' ')}`,
-  gatewayProcesses: values['gateway-processes'] ? Number(values['gateway-processes']) : undefined,
-  // Each figure: the median of the runs, and [min, max] across them.
-  median: Object.fromEntries(keys.map((k) => [k, round(median(column(k)), 3)])),
-  spread: Object.fromEntries(keys.map((k) => [k, [column(k)[0], column(k).at(-1)]])),
-  valid: invalid.length === 0,
-  maxSimStallMs,
-  invalidBecause: invalid,
-  perRun: all.map((r) => ({ ...r.figures, simulatorMaxStallMs: r.simStall, simulatorMaxDialWaitMs: r.simDialWait })),
-  series: all.map((r) => r.series),
-  measuredAt: new Date().toISOString(),
-};
+/** Every run's figures, each figure's median and [min, max] over the runs, the series, and whether valid. */
+function summarize(all: RunResult[], command: string, measuredAt: string) {
+  const keys = Object.keys(all[0]!.figures);
+  const column = (k: string) => all.map((r) => r.figures[k]!).sort((a, b) => a - b);
+  // The median of an even count is the mean of the middle two.
+  const median = (xs: number[]) => (xs.length % 2 ? xs[(xs.length - 1) / 2]! : (xs[xs.length / 2 - 1]! + xs[xs.length / 2]!) / 2);
+  const invalid = all.flatMap((r, n) => Object.entries(r.simStall).filter(([, ms]) => ms > maxSimStallMs).map(([phase, ms]) => `run ${n + 1}, ${phase}: simulator stalled ${ms} ms`));
+  return {
+    agents,
+    runs: all.length,
+    command,
+    gatewayProcesses: values['gateway-processes'] ? Number(values['gateway-processes']) : undefined,
+    // Each figure: the median of the runs, and [min, max] across them.
+    median: Object.fromEntries(keys.map((k) => [k, round(median(column(k)), 3)])),
+    spread: Object.fromEntries(keys.map((k) => [k, [column(k)[0], column(k).at(-1)]])),
+    valid: invalid.length === 0,
+    maxSimStallMs,
+    invalidBecause: invalid,
+    perRun: all.map((r) => ({ ...r.figures, simulatorMaxStallMs: r.simStall, simulatorMaxDialWaitMs: r.simDialWait })),
+    series: all.map((r) => r.series),
+    measuredAt,
+  };
+}
+
+let result: ReturnType<typeof summarize>;
+if (values.merge) {
+  // Runs made by separate invocations (each with --runs 1, say), summarized as one file of N runs.
+  type Written = ReturnType<typeof summarize>;
+  const files = positionals.map((f) => ({ f, r: JSON.parse(readFileSync(f, 'utf8')) as Written }));
+  if (files.length < 2) throw new Error('--merge needs two or more result files');
+  const wrong = files.find((x) => x.r.agents !== agents);
+  if (wrong) throw new Error(`${wrong.f} is of ${wrong.r.agents} agents, not --agents ${agents}`);
+  const all: RunResult[] = files.flatMap(({ r }) =>
+    r.perRun.map((p, i) => {
+      const { simulatorMaxStallMs, simulatorMaxDialWaitMs, ...figures } = p;
+      return { figures: figures as Figures, series: r.series[i] ?? [], simStall: simulatorMaxStallMs, simDialWait: simulatorMaxDialWaitMs ?? {} };
+    }),
+  );
+  result = summarize(all, files.map(({ f, r }) => `${r.command} (${f.replace(/^.*\//, '')}, ${r.measuredAt})`).join('; then '), files.map(({ r }) => r.measuredAt).join(', '));
+} else {
+  const all: RunResult[] = [];
+  for (let n = 0; n < runs; n++) all.push(await oneRun(n));
+  result = summarize(all, `npm run bench:scale -- ${process.argv.slice(2).join(' ')}`, new Date().toISOString());
+}
 mkdirSync(dir, { recursive: true });
 writeFileSync(`${dir}scale-${agents}.json`, `${JSON.stringify(result, null, 2)}\n`);
+const keys = Object.keys(result.median);
+const invalid = result.invalidBecause;
 const width = Math.max(...keys.map((k) => k.length));
 process.stdout.write(`${keys.map((k) => `${k.padEnd(width)}  ${result.median[k]}  [${result.spread[k]!.join(', ')}]`).join('\n')}\nvalid: ${result.valid}${invalid.length ? ` (${invalid.join('; ')})` : ''}\n`);
 // Everything is stopped and written. A profiled 20,000-agent run once stayed alive here on some leftover

@@ -98,6 +98,8 @@ export class TestHub {
   serveArgs: string[] = [];
   /** The hub process's descriptor limit (`ulimit -n`), when lower than the test's. */
   nofile: number | undefined;
+  /** How long serve() waits for the hub to listen (a store seeded with 100,000 agents takes longer). */
+  listenTimeoutMs = 20_000;
 
   private constructor(private readonly heartbeatMs: number) {
     this.dir = mkdtempSync(join(tmpdir(), 'outpost-it-'));
@@ -105,7 +107,7 @@ export class TestHub {
   }
 
   /** `beforeServe` runs after `hub init` and before the hub process starts (to seed its store). */
-  static async start(opts: { heartbeatMs?: number; beforeServe?: (dataDir: string) => void; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; gatewayProcesses?: number; serveArgs?: string[]; nofile?: number } = {}): Promise<TestHub> {
+  static async start(opts: { heartbeatMs?: number; beforeServe?: (dataDir: string) => void; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; gatewayProcesses?: number; serveArgs?: string[]; nofile?: number; listenTimeoutMs?: number } = {}): Promise<TestHub> {
     const hub = new TestHub(opts.heartbeatMs ?? 1000);
     const init = await run(OUTPOST, ['hub', 'init', '--data', hub.dataDir]);
     if (init.code !== 0) throw new Error(`hub init failed: ${init.stderr}`);
@@ -118,8 +120,15 @@ export class TestHub {
     hub.gatewayProcesses = opts.gatewayProcesses ?? 0;
     hub.serveArgs = opts.serveArgs ?? [];
     hub.nofile = opts.nofile;
+    if (opts.listenTimeoutMs) hub.listenTimeoutMs = opts.listenTimeoutMs;
     hub.port = await freePort();
-    await hub.serve();
+    try {
+      await hub.serve();
+    } catch (err) {
+      // A hub that did not come up leaves neither its process nor its directory behind.
+      await hub.stop();
+      throw err;
+    }
     return hub;
   }
 
@@ -131,7 +140,7 @@ export class TestHub {
   async serve(): Promise<void> {
     const proc = startProc(OUTPOST, ['hub', 'serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`, '--heartbeat', String(this.heartbeatMs), '--gateway-processes', String(this.gatewayProcesses), '--log-level', 'warn', ...this.serveArgs], this.env, this.nodeArgs, this.nofile);
     this.proc = proc;
-    await waitFor('the hub to listen', () => proc.stdout.includes('listening on') || (!proc.alive && Promise.reject(new Error(`hub exited: ${proc.stderr}`))), 20_000);
+    await waitFor('the hub to listen', () => proc.stdout.includes('listening on') || (!proc.alive && Promise.reject(new Error(`hub exited: ${proc.stderr}`))), this.listenTimeoutMs);
   }
 
   api(token = this.adminToken, httpsAgent?: import('node:https').Agent): ApiClient {

@@ -112,10 +112,22 @@ export class ScaleRun {
 
   static async prepare(opts: ScaleOptions): Promise<ScaleRun> {
     let tokens: string[] = [];
+    let seededAt = 0;
     const gatewayProcesses = opts.gatewayProcesses ?? defaultGatewayProcesses(opts.agents);
     // The hub's own record of Welcomes and Acks (hub/src/gateway/session-record.ts): what the figures are timed from.
     const recordDir = mkdtempSync(join(tmpdir(), 'outpost-sessions-'));
-    const hub = await TestHub.start({ heartbeatMs: opts.heartbeatMs ?? 15_000, gatewayProcesses, ...(opts.hubServeArgs ? { serveArgs: opts.hubServeArgs } : {}), env: { [SESSION_RECORD_ENV]: recordDir }, beforeServe: (dir) => (tokens = seedFleet(dir, opts.agents)), ...(opts.hubNodeArgs ? { nodeArgs: opts.hubNodeArgs } : {}) });
+    // A store just seeded with 100,000 agents took over 20 s to its first listen (5 s on a restart).
+    let hub: TestHub;
+    try {
+      hub = await TestHub.start({ heartbeatMs: opts.heartbeatMs ?? 15_000, gatewayProcesses, listenTimeoutMs: Math.max(20_000, opts.agents * 2), ...(opts.hubServeArgs ? { serveArgs: opts.hubServeArgs } : {}), env: { [SESSION_RECORD_ENV]: recordDir }, beforeServe: (dir) => {
+        tokens = seedFleet(dir, opts.agents);
+        seededAt = Date.now();
+      }, ...(opts.hubNodeArgs ? { nodeArgs: opts.hubNodeArgs } : {}) });
+    } catch (err) {
+      rmSync(recordDir, { recursive: true, force: true });
+      throw err;
+    }
+    opts.log?.(`  hub listening ${((Date.now() - seededAt) / 1000).toFixed(1)} s after its store was seeded`);
     const run = new ScaleRun(hub, tokens, opts, recordDir);
     await sleep(500);
     run.baselineRss = treeStat(hub.proc!.child.pid!).rssBytes;
