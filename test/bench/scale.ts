@@ -84,7 +84,8 @@ async function oneRun(n: number): Promise<{ figures: Figures; series: SeriesPoin
   };
   try {
     log('connecting the fleet');
-    const connectSeconds = await run.connectAll(Math.max(120_000, agents * 20));
+    // 40 ms an agent: at 100,000 the first connect of 2026-12-01 had 91,734 in at 1,676 s, and slowing.
+    const connectSeconds = await run.connectAll(Math.max(120_000, agents * 40));
     await stallOf('connect');
     log(`  all ${agents} connected in ${round(connectSeconds)} s; settling`);
     run.phase = 'idle';

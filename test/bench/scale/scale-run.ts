@@ -285,7 +285,7 @@ export class ScaleRun {
   async killAndReconnect(timeoutMs: number, killAgain?: { whenConnected: number }): Promise<{ reconnectSeconds: number; hubWelcomeP99Seconds: number; hubLastWelcomeSeconds: number; p99Seconds: number; maxAgentReconnectSeconds: number; resumedShare: number; hubCpuSeconds: number; fleetCpuSeconds: number; revisionBeforeReconnect: number; revisionAfterReconnect: number }> {
     const before = await this.fleet.stats();
     const revisionBeforeReconnect = await this.revision();
-    const cpu = this.cpuMeter();
+    let cpu = this.cpuMeter();
     if (this.opts.fleetProfileDir) await this.fleet.profile(true);
     const wal = join(this.hub.dataDir, 'hub.db-wal');
     this.log(`  hub.db ${sizeMiB(join(this.hub.dataDir, 'hub.db'))} MiB, WAL ${sizeMiB(wal)} MiB before the kill`);
@@ -296,6 +296,8 @@ export class ScaleRun {
       await waitFor('agents coming back before the second kill', async () => (this.fleet.progress().connected >= killAgain.whenConnected ? true : undefined), timeoutMs, 100).finally(stopMonitor);
       this.log(`  ${this.fleet.progress().connected} agents back: killing the hub again`);
       killedAt = await this.killAndRestart();
+      // Both sides' CPU from the second restart on.
+      cpu = this.cpuMeter();
       stopMonitor = this.monitor(killedAt);
     }
     const version = await this.revision();
