@@ -12,8 +12,6 @@ export interface DialGateStats {
   inFlight: number;
   /** Dials waiting for a slot now. */
   queued: number;
-  /** The longest any dial waited for its slot, in ms, since the last takeMaxWait(). */
-  maxWaitMs: number;
 }
 
 export class DialGate {
@@ -38,7 +36,7 @@ export class DialGate {
   }
 
   stats(): DialGateStats {
-    return { inFlight: this.inFlight, queued: this.queue.length - this.head, maxWaitMs: Math.round(this.maxWaitMs) };
+    return { inFlight: this.inFlight, queued: this.queue.length - this.head };
   }
 
   /** The longest wait since the last call, and starts counting afresh. */
