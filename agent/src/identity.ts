@@ -31,7 +31,13 @@ export class JoinFailed extends Error {
 export const identityPath = (dir: string): string => joinPath(dir, 'identity.json');
 export const statePath = (dir: string): string => joinPath(dir, 'state.db');
 
-function httpsCall(url: URL, opts: { method: string; ca?: string | undefined; body?: string; localAddress?: string | undefined }): Promise<{ status: number; text: string }> {
+/**
+ * One HTTPS request on node's global (keep-alive) agent. A request sent on a kept-alive connection that
+ * the hub had just closed as idle (its keepAliveTimeout and the agent's are both 5 s, so the close and
+ * the reuse can cross) dies with ECONNRESET before the hub read it: that one is sent again at once, on a
+ * fresh connection. It reached nobody, so this is safe even for the join, which uses its token up.
+ */
+function httpsCall(url: URL, opts: { method: string; ca?: string | undefined; body?: string; localAddress?: string | undefined }, retried = false): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -50,7 +56,10 @@ function httpsCall(url: URL, opts: { method: string; ca?: string | undefined; bo
       },
     );
     req.on('timeout', () => req.destroy(new Error('no answer within 15 s')));
-    req.on('error', (err) => reject(new JoinFailed('UNREACHABLE', `cannot reach the hub at ${url.origin}: ${err.message}`, { cause: err })));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (req.reusedSocket && err.code === 'ECONNRESET' && !retried) return void httpsCall(url, opts, true).then(resolve, reject);
+      reject(new JoinFailed('UNREACHABLE', `cannot reach the hub at ${url.origin}: ${err.message}`, { cause: err }));
+    });
     req.end(opts.body);
   });
 }
