@@ -3,6 +3,8 @@ export { HubOptionsError, type HubOptions } from './hub-options.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';
 export { initDataDir, dataPaths, ensureTicketKeys, loadServingMaterial, serverTlsOptions } from './data-dir.js';
 export { Store } from './store/store.js';
+// For the release-flip bench: the controller the primary runs, on a store of the bench's making.
+export { ReleaseConditionController } from './controllers/release-condition.js';
 export { createApi } from './api/app.js';
 export { ApiClient, ApiError, resourcePath } from './client/api-client.js';
 export { hashSecret, randomToken } from './auth/secrets.js';

@@ -112,6 +112,7 @@ export class Store {
       setMeta: db.prepare<[number, string]>(`UPDATE meta SET value = ? WHERE key = ?`),
       get: db.prepare<[string, string, string], Row>(`SELECT body FROM objects WHERE kind = ? AND namespace = ? AND name = ?`),
       listKind: db.prepare<[string], Row>(`SELECT body FROM objects WHERE kind = ? ORDER BY namespace, name`),
+      clusterVersions: db.prepare<[], { namespace: string; name: string; version: string | null }>(`SELECT namespace, name, json_extract(body, '$.spec.version') AS version FROM objects WHERE kind = 'Cluster'`),
       listKindNs: db.prepare<[string, string], Row>(`SELECT body FROM objects WHERE kind = ? AND namespace = ? ORDER BY name`),
       put: db.prepare<[string, string, string, number, string]>(
         `INSERT INTO objects (kind, namespace, name, revision, body) VALUES (?, ?, ?, ?, ?)
@@ -228,6 +229,14 @@ export class Store {
    */
   listPage<T extends ResourceObject = ResourceObject>(kind: string, opts: PageOptions): Page<T> {
     return this.readPageTx.deferred(kind, opts) as Page<T>;
+  }
+
+  /**
+   * Every Cluster's key and spec.version, read in SQL: a fleet-wide question (which Clusters a new Release
+   * is for) without parsing 100,000 bodies.
+   */
+  clusterVersions(): Array<ObjectKey & { version: string }> {
+    return this.stmts.clusterVersions.all().map((r) => ({ kind: 'Cluster', namespace: r.namespace, name: r.name, version: r.version ?? '' }));
   }
 
   /** The Clusters placed in `datacenter`, in every project (by the index on spec.datacenter). */
