@@ -1,6 +1,6 @@
 // What /proc says about the bench's processes: memory, CPU time and descriptors, per process or summed
 // over a process tree (a hub and its gateway processes).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { processTree } from '../../lib/processes.js';
 
 /** RSS and CPU time summed over a process tree. */
@@ -33,6 +33,42 @@ export function fdCount(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * TCP connections process `pid` holds on local port `port` (accepted ones, not its listening socket nor
+ * the unix sockets it opens itself): its socket descriptors matched to /proc/net/tcp{,6} by inode.
+ */
+export function heldConnections(pid: number, port: number): number {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // closed between listing and reading
+      }
+    }
+  } catch {
+    return 0;
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let n = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field
+      if (f.length > 9 && f[1]!.endsWith(`:${hexPort}`) && f[3] !== '0A' && inodes.has(f[9]!)) n++;
+    }
+  }
+  return n;
 }
 
 export function procStat(pid: number): { rssBytes: number; cpuTicks: number } {
