@@ -16,6 +16,7 @@ import type { SecretsSource } from './cluster-secrets.js';
 import type { StatusRefusal } from './agent-status.js';
 import { apiProxy } from './api-proxy.js';
 import { AcceptGate } from './accept-gate.js';
+import { SeenFilter } from './seen-filter.js';
 import { createAgentServer } from './agent-server.js';
 import { AgentGateway } from './gateway.js';
 import { recordedEvents } from './session-record.js';
@@ -53,11 +54,17 @@ const secrets: SecretsSource = {
     emit({ e: 'secrets', id, agentId, view, refs: [...refs] });
   },
 };
+const seenFilter = new SeenFilter();
 const events: AgentEvents = {
   connected: (agentId, conn, facts) => emit({ e: 'connected', agentId, conn, facts }),
   acked: (agentId, revision) => emit({ e: 'acked', agentId, revision }),
-  seen: (agentId) => emit({ e: 'seen', agentId }),
-  disconnected: (agentId, conn) => emit({ e: 'disconnected', agentId, conn }),
+  seen: (agentId) => {
+    if (seenFilter.pass(agentId, Date.now())) emit({ e: 'seen', agentId });
+  },
+  disconnected: (agentId, conn) => {
+    seenFilter.forget(agentId);
+    emit({ e: 'disconnected', agentId, conn });
+  },
   status: (agentId, view, status, done) => {
     const id = nextStatus++;
     statusWaiters.set(id, done);

@@ -33,7 +33,7 @@ const MAX_BATCH = 1000;
  * 100,000 (then each an Agent rewrite with its change-log and audit rows; a presence row now, but still a
  * write and a watch event per agent).
  */
-const LAST_SEEN_EVERY_MS = 300_000;
+export const LAST_SEEN_EVERY_MS = 300_000;
 
 export interface PresenceOptions {
   /** How long updates gather before they are written. Default 250 ms. */
