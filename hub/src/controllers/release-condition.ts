@@ -45,7 +45,7 @@ export class ReleaseConditionController {
     if (!this.next && !this.draining) this.drain();
   }
 
-  /** Clusters still to be reconciled (for tests and health). */
+  /** Clusters still to be reconciled (read by its tests and the release-flip bench). */
   get pending(): number {
     return this.due.size;
   }
