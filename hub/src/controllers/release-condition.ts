@@ -12,7 +12,7 @@ import type { Store, StoreChange } from '../store/store.js';
 
 const TYPE = 'ReleaseAvailable';
 /** Clusters reconciled per turn, in one transaction (at ~0.15 ms a write, ~30 ms of the loop). */
-export const RELEASE_CONDITION_CHUNK = 200;
+const RELEASE_CONDITION_CHUNK = 200;
 
 export class ReleaseConditionController {
   private readonly unsubscribe: () => void;
